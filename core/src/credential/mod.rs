@@ -1,0 +1,4 @@
+//! Credentials an account proves itself with. Issue 2 has passwords; TOTP and
+//! recovery codes come later.
+
+pub mod password;

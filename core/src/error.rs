@@ -1,0 +1,71 @@
+//! The domain error: stable, greppable codes that the provider maps to HTTP.
+
+/// A domain failure. `code()` is the stable string users and apps see.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this {0} is already taken")]
+    IdentifierTaken(&'static str),
+    #[error("invalid {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("the identifier or password is wrong")]
+    BadCredentials,
+    #[error("the client could not be authenticated")]
+    InvalidClient,
+    #[error("the grant is invalid, expired or already used")]
+    InvalidGrant,
+    #[error("the grant type is not allowed for this client")]
+    UnauthorizedClient,
+    #[error("the token is invalid, expired or revoked")]
+    InvalidToken,
+    #[error("the request was refused: {0}")]
+    Refused(&'static str),
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("cryptography failure: {0}")]
+    Crypto(&'static str),
+}
+
+impl Error {
+    /// Shorthand for a validation failure on one field.
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Invalid { field, reason: reason.into() }
+    }
+
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "not_found",
+            Error::IdentifierTaken(_) => "identifier_taken",
+            Error::Invalid { .. } => "invalid_input",
+            Error::BadCredentials => "bad_credentials",
+            Error::InvalidClient => "invalid_client",
+            Error::InvalidGrant => "invalid_grant",
+            Error::UnauthorizedClient => "unauthorized_client",
+            Error::InvalidToken => "invalid_token",
+            Error::Refused(_) => "refused",
+            Error::Storage(_) => "storage_error",
+            Error::Crypto(_) => "crypto_error",
+        }
+    }
+
+    /// True for failures that are the server's fault (a 5xx).
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Storage(_) | Error::Crypto(_))
+    }
+}
+
+impl From<sled::Error> for Error {
+    fn from(e: sled::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::Storage(format!("record encoding: {e}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,19 @@
+//! Grants: validated authorization requests, authorization codes, refresh-token
+//! families, remembered consent and revoked access tokens.
+
+pub mod code;
+pub mod consent;
+pub mod family;
+pub mod request;
+pub mod revoked;
+
+/// Splits a space-separated scope string into distinct scopes, in order.
+pub fn split_scope(scope: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    out
+}

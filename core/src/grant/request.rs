@@ -1,0 +1,252 @@
+//! The authorization request: raw parameters in, a validated `AuthRequest` out, kept
+//! as a pending flow while the person signs in and consents; then `next` says what
+//! the flow needs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{Client, Clients, GrantType};
+use crate::error::Result;
+use crate::grant::split_scope;
+use crate::secret;
+use crate::session::Session;
+use crate::store::{Record, Store};
+
+/// How long a pending authorization waits for the person.
+pub const FLOW_LIFETIME: u64 = 30 * 60;
+
+/// The authorization request as it arrived (query or form).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub response_mode: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub acr_values: Option<String>,
+}
+
+/// Where the authorization response goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+    pub select_account: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub response_mode: ResponseMode,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub acr_values: Option<String>,
+}
+
+/// A failed authorization request: either shown on a page (the client or redirect
+/// URI cannot be trusted) or sent back to the client.
+#[derive(Debug, Clone)]
+pub enum AuthorizeError {
+    Page { error: &'static str, description: String },
+    Redirect { to: Redirect, error: &'static str, description: String },
+}
+
+/// Where and how to answer the client.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Redirect {
+    pub redirect_uri: String,
+    pub response_mode: ResponseMode,
+    pub state: Option<String>,
+}
+
+impl AuthRequest {
+    pub fn redirect(&self) -> Redirect {
+        Redirect { redirect_uri: self.redirect_uri.clone(), response_mode: self.response_mode, state: self.state.clone() }
+    }
+}
+
+fn limited(field: Option<String>, max: usize) -> std::result::Result<Option<String>, String> {
+    match field {
+        Some(v) if v.len() > max => Err(format!("parameter longer than {max} bytes")),
+        other => Ok(other.filter(|v| !v.is_empty())),
+    }
+}
+
+/// Validates an authorization request for a tenant.
+pub fn validate(clients: &Clients, tenant: &str, p: AuthorizeParams) -> std::result::Result<(AuthRequest, Client), AuthorizeError> {
+    let page = |error, description: &str| AuthorizeError::Page { error, description: description.to_string() };
+    let client_id = p.client_id.clone().filter(|c| !c.is_empty()).ok_or_else(|| page("invalid_request", "client_id is missing"))?;
+    let client = clients.get(tenant, &client_id).map_err(|_| page("invalid_client", "unknown client"))?;
+    let redirect_uri = p.redirect_uri.clone().ok_or_else(|| page("invalid_request", "redirect_uri is missing"))?;
+    if !client.has_redirect_uri(&redirect_uri) {
+        return Err(page("invalid_request", "redirect_uri is not registered for this client"));
+    }
+    let mode = match p.response_mode.as_deref() {
+        None | Some("") | Some("query") => Ok(ResponseMode::Query),
+        Some("form_post") => Ok(ResponseMode::FormPost),
+        Some(_) => Err("response_mode must be query or form_post"),
+    };
+    let to = Redirect {
+        redirect_uri: redirect_uri.clone(),
+        response_mode: *mode.as_ref().unwrap_or(&ResponseMode::Query),
+        state: p.state.clone().filter(|s| s.len() <= 2048),
+    };
+    let fail = |error, description: &str| AuthorizeError::Redirect { to: to.clone(), error, description: description.to_string() };
+    let response_mode = mode.map_err(|d| fail("invalid_request", d))?;
+    match p.response_type.as_deref() {
+        Some("code") => {}
+        None => return Err(fail("invalid_request", "response_type is missing")),
+        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(fail("unauthorized_client", "this client may not use the authorization code flow"));
+    }
+    let state = limited(p.state, 2048).map_err(|d| fail("invalid_request", &d))?;
+    let nonce = limited(p.nonce, 512).map_err(|d| fail("invalid_request", &d))?;
+    let login_hint = limited(p.login_hint, 256).map_err(|d| fail("invalid_request", &d))?;
+    let ui_locales = limited(p.ui_locales, 128).map_err(|d| fail("invalid_request", &d))?;
+    let acr_values = limited(p.acr_values, 256).map_err(|d| fail("invalid_request", &d))?;
+    let scope = limited(p.scope, 1024).map_err(|d| fail("invalid_request", &d))?.unwrap_or_default();
+    let scopes = split_scope(&scope);
+    if scopes.iter().any(|s| !s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')) {
+        return Err(fail("invalid_scope", "malformed scope"));
+    }
+    let code_challenge = match (p.code_challenge.filter(|c| !c.is_empty()), p.code_challenge_method.as_deref()) {
+        (None, None) if client.is_public() => return Err(fail("invalid_request", "PKCE (code_challenge, S256) is required for public clients")),
+        (None, None) => None,
+        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
+        (Some(c), Some("S256")) => {
+            let well_formed = c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !well_formed {
+                return Err(fail("invalid_request", "code_challenge must be a base64url SHA-256 digest"));
+            }
+            Some(c)
+        }
+        (Some(_), _) => return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is refused)")),
+    };
+    let mut prompt = Prompt::default();
+    for v in p.prompt.as_deref().unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
+        match v {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            "select_account" => prompt.select_account = true,
+            _ => return Err(fail("invalid_request", "unknown prompt value")),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
+        return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
+    }
+    let max_age = match p.max_age.as_deref().filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => Some(m.parse::<u64>().map_err(|_| fail("invalid_request", "max_age must be a non-negative integer"))?),
+    };
+    let req = AuthRequest {
+        client_id,
+        redirect_uri,
+        scopes,
+        state,
+        nonce,
+        code_challenge,
+        response_mode,
+        prompt,
+        max_age,
+        login_hint,
+        ui_locales,
+        acr_values,
+    };
+    Ok((req, client))
+}
+
+/// An authorization request waiting for the person (sign-in, consent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flow {
+    pub request: AuthRequest,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+impl Record for Flow {
+    const TREE: &'static str = "flows";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+/// Stores a pending flow; returns its id.
+pub fn save_flow(store: &Store, tenant: &str, request: AuthRequest, now: u64) -> Result<String> {
+    let id = secret::token_of(18);
+    store.put(tenant, &id, &Flow { request, created_at: now, expires_at: now + FLOW_LIFETIME })?;
+    Ok(id)
+}
+
+pub fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Option<Flow>> {
+    if id.len() > 64 {
+        return Ok(None);
+    }
+    store.get_live(tenant, id, now)
+}
+
+pub fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {
+    store.remove::<Flow>(tenant, id).map(|_| ())
+}
+
+/// What an authorization needs next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Show the sign-in page.
+    SignIn,
+    /// Show the consent page.
+    Consent,
+    /// Issue the code.
+    Issue,
+    /// Answer the client with this error (prompt=none could not be honoured).
+    Fail(&'static str),
+}
+
+/// Decides the next step of a flow from the session (if any), whether consent is on
+/// record, and when the flow began (for prompt=login).
+pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: bool, now: u64) -> Next {
+    let req = &flow.request;
+    let fresh_enough = |s: &Session| {
+        let max_age_ok = req.max_age.is_none_or(|m| now.saturating_sub(s.auth_time) <= m);
+        let login_ok = !req.prompt.login || s.auth_time >= flow.created_at;
+        max_age_ok && login_ok
+    };
+    let needs_sign_in = match session {
+        None => true,
+        Some(s) => !fresh_enough(s) || req.prompt.select_account && s.auth_time < flow.created_at,
+    };
+    if needs_sign_in {
+        return if req.prompt.none { Next::Fail("login_required") } else { Next::SignIn };
+    }
+    let needs_consent = !client.first_party && (!consented || req.prompt.consent);
+    if needs_consent {
+        return if req.prompt.none { Next::Fail("consent_required") } else { Next::Consent };
+    }
+    Next::Issue
+}

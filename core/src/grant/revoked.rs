@@ -1,0 +1,27 @@
+//! Revoked access tokens (by `jti`), kept until the token would have expired anyway.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::store::{Record, Store};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoked {
+    pub expires_at: u64,
+}
+
+impl Record for Revoked {
+    const TREE: &'static str = "revoked";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+pub fn revoke(store: &Store, tenant: &str, jti: &str, expires_at: u64) -> Result<()> {
+    store.put(tenant, jti, &Revoked { expires_at })
+}
+
+pub fn is_revoked(store: &Store, tenant: &str, jti: &str, now: u64) -> Result<bool> {
+    Ok(store.get_live::<Revoked>(tenant, jti, now)?.is_some())
+}

@@ -1,0 +1,283 @@
+//! Signing keys per tenant: RS256 (mandatory), ES256 and EdDSA, made at tenant
+//! creation, rotated on demand. Retired public keys stay published until every token
+//! they signed has expired. Private keys are aws-lc-rs PKCS#8 documents (constant-time).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
+};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::secret;
+use crate::store::{Record, Store};
+
+/// A JWS signing algorithm Latchkey signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Alg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl Alg {
+    pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Alg::RS256 => "RS256",
+            Alg::ES256 => "ES256",
+            Alg::EdDSA => "EdDSA",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Alg> {
+        Alg::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| Error::invalid("alg", format!("{s} is not one of RS256, ES256, EdDSA")))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredKey {
+    kid: String,
+    alg: Alg,
+    /// PKCS#8 DER, base64.
+    pkcs8: String,
+    created_at: u64,
+    /// Set when a newer key took over; the key then only verifies.
+    retired_at: Option<u64>,
+}
+
+/// All keys of one tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyRingRecord {
+    generation: u64,
+    keys: Vec<StoredKey>,
+}
+
+impl Record for KeyRingRecord {
+    const TREE: &'static str = "keys";
+    const VERSION: u32 = 1;
+}
+
+enum Pair {
+    Rsa(RsaKeyPair),
+    Ec(EcdsaKeyPair),
+    Ed(Ed25519KeyPair),
+}
+
+/// The public half of a key, in JWK terms.
+#[derive(Debug, Clone)]
+pub enum PublicJwk {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Ec { x: Vec<u8>, y: Vec<u8> },
+    Okp { x: Vec<u8> },
+}
+
+/// A loaded key that can sign (if active) and verify.
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: Alg,
+    pub retired_at: Option<u64>,
+    pair: Pair,
+}
+
+impl SigningKey {
+    /// Signs `msg` with this key's algorithm (JWS encoding: raw r||s for ES256).
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        let rng = SystemRandom::new();
+        match &self.pair {
+            Pair::Rsa(k) => {
+                let mut sig = vec![0u8; k.public_modulus_len()];
+                k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
+                    .map_err(|_| Error::Crypto("rsa sign"))?;
+                Ok(sig)
+            }
+            Pair::Ec(k) => Ok(k.sign(&rng, msg).map_err(|_| Error::Crypto("ecdsa sign"))?.as_ref().to_vec()),
+            Pair::Ed(k) => Ok(k.sign(msg).as_ref().to_vec()),
+        }
+    }
+
+    /// Checks a JWS signature made by this key.
+    pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        let (alg, public): (&dyn signature::VerificationAlgorithm, &[u8]) = match &self.pair {
+            Pair::Rsa(k) => (&signature::RSA_PKCS1_2048_8192_SHA256, k.public_key().as_ref()),
+            Pair::Ec(k) => (&signature::ECDSA_P256_SHA256_FIXED, k.public_key().as_ref()),
+            Pair::Ed(k) => (&signature::ED25519, k.public_key().as_ref()),
+        };
+        signature::UnparsedPublicKey::new(alg, public).verify(msg, sig).is_ok()
+    }
+
+    /// The public key as JWK parameters.
+    pub fn public_jwk(&self) -> PublicJwk {
+        match &self.pair {
+            Pair::Rsa(k) => PublicJwk::Rsa {
+                n: k.public_key().modulus().big_endian_without_leading_zero().to_vec(),
+                e: k.public_key().exponent().big_endian_without_leading_zero().to_vec(),
+            },
+            Pair::Ec(k) => {
+                // Uncompressed point: 0x04 || x || y.
+                let p = k.public_key().as_ref();
+                PublicJwk::Ec { x: p[1..33].to_vec(), y: p[33..65].to_vec() }
+            }
+            Pair::Ed(k) => PublicJwk::Okp { x: k.public_key().as_ref().to_vec() },
+        }
+    }
+}
+
+/// The loaded keys of one tenant.
+pub struct KeyRing {
+    generation: u64,
+    /// When this process last compared `generation` with the store.
+    checked_at: std::sync::atomic::AtomicU64,
+    pub keys: Vec<SigningKey>,
+}
+
+impl KeyRing {
+    /// The active key for `alg`.
+    pub fn active(&self, alg: Alg) -> Result<&SigningKey> {
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .ok_or(Error::Crypto("no active key for algorithm"))
+    }
+
+    /// Any key (active or retired) with this kid.
+    pub fn by_kid(&self, kid: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|k| k.kid == kid)
+    }
+}
+
+fn generate(alg: Alg, now: u64) -> Result<StoredKey> {
+    let rng = SystemRandom::new();
+    let der: Vec<u8> = match alg {
+        Alg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
+            .and_then(|k| k.as_der())
+            .map_err(|_| Error::Crypto("rsa keygen"))?
+            .as_ref()
+            .to_vec(),
+        Alg::ES256 => EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| Error::Crypto("ec keygen"))?
+            .as_ref()
+            .to_vec(),
+        Alg::EdDSA => Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Crypto("ed25519 keygen"))?.as_ref().to_vec(),
+    };
+    Ok(StoredKey {
+        kid: format!("{}-{}", alg.as_str().to_lowercase(), &secret::token_of(9)),
+        alg,
+        pkcs8: STANDARD.encode(der),
+        created_at: now,
+        retired_at: None,
+    })
+}
+
+fn load(k: &StoredKey) -> Result<SigningKey> {
+    let der = STANDARD.decode(&k.pkcs8).map_err(|_| Error::Crypto("key encoding"))?;
+    let pair = match k.alg {
+        Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(&der).map_err(|_| Error::Crypto("rsa key"))?),
+        Alg::ES256 => Pair::Ec(
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).map_err(|_| Error::Crypto("ec key"))?,
+        ),
+        Alg::EdDSA => Pair::Ed(Ed25519KeyPair::from_pkcs8(&der).map_err(|_| Error::Crypto("ed25519 key"))?),
+    };
+    Ok(SigningKey { kid: k.kid.clone(), alg: k.alg, retired_at: k.retired_at, pair })
+}
+
+/// Key management: creation, rotation, and a cache of parsed keys.
+pub struct Keys {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// How long a retired key stays published: the longest token lifetime.
+    retire_grace: u64,
+    cache: RwLock<HashMap<String, Arc<KeyRing>>>,
+}
+
+impl Keys {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, retire_grace: u64) -> Self {
+        Keys { store, clock, retire_grace, cache: RwLock::new(HashMap::new()) }
+    }
+
+    /// Creates the tenant's first keys if it has none.
+    pub fn ensure(&self, tenant: &str) -> Result<()> {
+        if self.store.get::<KeyRingRecord>(tenant, "ring")?.is_some() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let keys = Alg::ALL.into_iter().map(|a| generate(a, now)).collect::<Result<Vec<_>>>()?;
+        self.store.insert_new(tenant, "ring", &KeyRingRecord { generation: 1, keys })?;
+        Ok(())
+    }
+
+    /// Makes new active keys for every algorithm; the old ones retire and stay in the
+    /// JWKS for the grace period. Keys retired longer than that are dropped.
+    pub fn rotate(&self, tenant: &str) -> Result<Vec<String>> {
+        let now = self.clock.now();
+        let fresh = Alg::ALL.into_iter().map(|a| generate(a, now)).collect::<Result<Vec<_>>>()?;
+        let grace = self.retire_grace;
+        let kids = self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
+            let mut ring = old.ok_or(Error::NotFound("tenant keys"))?;
+            ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
+            for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                k.retired_at = Some(now);
+            }
+            ring.keys.extend(fresh.iter().cloned());
+            ring.generation += 1;
+            Ok((Some(ring), fresh.iter().map(|k| k.kid.clone()).collect()))
+        })?;
+        if let Ok(mut c) = self.cache.write() {
+            c.remove(tenant);
+        }
+        Ok(kids)
+    }
+
+    /// The tenant's loaded key ring. Cached; at most once a second the cache compares
+    /// its generation with the store, so a rotation by another process shows up.
+    pub fn ring(&self, tenant: &str) -> Result<Arc<KeyRing>> {
+        use std::sync::atomic::Ordering;
+        let now = self.clock.now();
+        let cached = self.cache.read().ok().and_then(|c| c.get(tenant).cloned());
+        if let Some(ring) = &cached
+            && ring.checked_at.load(Ordering::Relaxed) >= now
+        {
+            return Ok(ring.clone());
+        }
+        let record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+        if let Some(ring) = cached
+            && ring.generation == record.generation
+        {
+            ring.checked_at.store(now, Ordering::Relaxed);
+            return Ok(ring);
+        }
+        let grace = self.retire_grace;
+        let keys = record
+            .keys
+            .iter()
+            .filter(|k| k.retired_at.is_none_or(|r| r + grace > now))
+            .map(load)
+            .collect::<Result<Vec<_>>>()?;
+        let ring = Arc::new(KeyRing {
+            generation: record.generation,
+            checked_at: std::sync::atomic::AtomicU64::new(now),
+            keys,
+        });
+        if let Ok(mut c) = self.cache.write() {
+            c.insert(tenant.to_string(), ring.clone());
+        }
+        Ok(ring)
+    }
+}
+
+/// Base64url without padding, the JOSE encoding.
+pub fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}

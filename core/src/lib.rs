@@ -1,0 +1,20 @@
+//! Latchkey's identity domain: tenants, accounts, clients, grants, sessions, keys and
+//! the store they live in. No HTTP here; the provider crate calls these services.
+
+pub mod account;
+pub mod client;
+pub mod clock;
+pub mod credential;
+pub mod error;
+pub mod grant;
+pub mod identifier;
+pub mod jwt;
+pub mod keys;
+pub mod secret;
+pub mod session;
+pub mod store;
+pub mod tenant;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use store::Store;

@@ -1,0 +1,78 @@
+//! Tenants: each is its own issuer with its own keys, clients and accounts.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::keys::Keys;
+use crate::store::{GLOBAL, Record, Store};
+
+/// A tenant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: String,
+    pub display_name: String,
+    pub created_at: u64,
+}
+
+impl Record for Tenant {
+    const TREE: &'static str = "tenants";
+    const VERSION: u32 = 1;
+}
+
+/// A tenant id: 1 to 40 of `a-z`, `0-9`, `-`; it appears in URLs and store keys.
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = (1..=40).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !id.starts_with('-');
+    if ok { Ok(()) } else { Err(Error::invalid("tenant", "1 to 40 of a-z, 0-9 and -")) }
+}
+
+/// Creating and reading tenants.
+pub struct Tenants {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Tenants {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Tenants { store, clock }
+    }
+
+    /// Creates a tenant and its signing keys. `identifier_taken` if it exists.
+    pub fn create(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
+        validate_id(id)?;
+        if display_name.chars().count() > 100 {
+            return Err(Error::invalid("display_name", "at most 100 characters"));
+        }
+        let tenant = Tenant {
+            id: id.to_string(),
+            display_name: if display_name.is_empty() { id.to_string() } else { display_name.to_string() },
+            created_at: self.clock.now(),
+        };
+        // Keys first: a tenant record never exists without its keys.
+        keys.ensure(id)?;
+        if !self.store.insert_new(GLOBAL, id, &tenant)? {
+            return Err(Error::IdentifierTaken("tenant"));
+        }
+        Ok(tenant)
+    }
+
+    /// Creates the tenant unless it exists; returns it either way.
+    pub fn ensure(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
+        match self.create(keys, id, display_name) {
+            Err(Error::IdentifierTaken(_)) => self.get(id),
+            other => other,
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Result<Tenant> {
+        self.store.get(GLOBAL, id)?.ok_or(Error::NotFound("tenant"))
+    }
+
+    pub fn list(&self) -> Result<Vec<Tenant>> {
+        Ok(self.store.scan::<Tenant>(GLOBAL, "")?.into_iter().map(|(_, t)| t).collect())
+    }
+}

@@ -1,0 +1,12 @@
+//! Latchkey, the server: OpenID Connect endpoints, pages, admin API, CLI.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod oidc;
+pub mod server;
+pub mod state;
+pub mod ui;

@@ -1,0 +1,30 @@
+//! Which account claims each scope releases (OIDC Core §5.4), for userinfo and ID tokens.
+
+use latchkey_core::account::Account;
+use serde_json::{Map, Value, json};
+
+/// The claims `scopes` release about `account` (without `sub`).
+pub fn for_scopes(account: &Account, scopes: &[String]) -> Map<String, Value> {
+    let mut m = Map::new();
+    let has = |s: &str| scopes.iter().any(|x| x == s);
+    if has("profile") {
+        if let Some(n) = &account.name {
+            m.insert("preferred_username".into(), json!(n));
+            m.insert("name".into(), json!(n));
+        }
+        m.insert("updated_at".into(), json!(account.updated_at));
+    }
+    if has("email")
+        && let Some(e) = &account.email
+    {
+        m.insert("email".into(), json!(e));
+        m.insert("email_verified".into(), json!(account.email_verified));
+    }
+    if has("phone")
+        && let Some(p) = &account.phone
+    {
+        m.insert("phone_number".into(), json!(p));
+        m.insert("phone_number_verified".into(), json!(account.phone_verified));
+    }
+    m
+}

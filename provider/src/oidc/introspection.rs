@@ -1,0 +1,48 @@
+//! Token introspection (RFC 7662) for authenticated confidential clients of the tenant.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use latchkey_core::grant::family;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::FormBody;
+use crate::oidc::revocation::TokenForm;
+use crate::oidc::{client_auth, issuer, paths};
+use crate::state::AppState;
+
+async fn introspect(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TokenForm>,
+) -> ApiResult<Json<Value>> {
+    let client = client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    if client.is_public() {
+        return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
+    }
+    let now = svc.now();
+    if let Ok(c) = issuer::verify_access_token(&svc, &tenant, &form.token) {
+        return Ok(Json(json!({
+            "active": true, "token_type": "Bearer", "scope": c["scope"], "client_id": c["client_id"],
+            "sub": c["sub"], "aud": c["aud"], "iss": c["iss"], "exp": c["exp"], "iat": c["iat"], "jti": c["jti"],
+        })));
+    }
+    if let Some(rt) = family::find(&svc.store, &tenant, &form.token, now)?
+        && !rt.used
+        && family::is_live(&svc.store, &tenant, &rt.grant.family, now)?
+    {
+        return Ok(Json(json!({
+            "active": true, "token_type": "refresh_token", "scope": rt.grant.scopes.join(" "),
+            "client_id": rt.grant.client_id, "sub": rt.grant.account_id, "iss": svc.issuer(&tenant),
+            "exp": rt.expires_at, "iat": rt.issued_at,
+        })));
+    }
+    Ok(Json(json!({ "active": false })))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(&paths::route(paths::INTROSPECTION), post(introspect))
+}

@@ -1,0 +1,48 @@
+//! Token revocation (RFC 7009): a refresh token revokes its family; an access token
+//! is revoked by its `jti`. Unknown tokens are answered 200 like known ones.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use latchkey_core::grant::{family, revoked};
+use serde::Deserialize;
+
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::oidc::{client_auth, issuer, paths};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    #[serde(default)]
+    pub token: String,
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+async fn revoke(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TokenForm>,
+) -> ApiResult<StatusCode> {
+    let client = client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    let now = svc.now();
+    if let Some(rt) = family::find(&svc.store, &tenant, &form.token, now)? {
+        if rt.grant.client_id == client.id {
+            family::revoke(&svc.store, &tenant, &rt.grant.family)?;
+        }
+    } else if let Ok(claims) = issuer::verify_access_token(&svc, &tenant, &form.token)
+        && claims["client_id"].as_str() == Some(client.id.as_str())
+        && let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_u64())
+    {
+        revoked::revoke(&svc.store, &tenant, jti, exp)?;
+    }
+    svc.store.commit().await?;
+    Ok(StatusCode::OK)
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(&paths::route(paths::REVOCATION), post(revoke))
+}

@@ -1,0 +1,39 @@
+//! The page templates, compiled into the binary.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::Environment;
+use serde::Serialize;
+
+const SOURCES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../templates/layout.html")),
+    ("login.html", include_str!("../../templates/login.html")),
+    ("consent.html", include_str!("../../templates/consent.html")),
+    ("message.html", include_str!("../../templates/message.html")),
+    ("logout.html", include_str!("../../templates/logout.html")),
+    ("form_post.html", include_str!("../../templates/form_post.html")),
+    ("demo.html", include_str!("../../templates/demo.html")),
+];
+
+pub struct Templates(Environment<'static>);
+
+impl Templates {
+    pub fn new() -> anyhow::Result<Self> {
+        let mut env = Environment::new();
+        for (name, src) in SOURCES {
+            env.add_template(name, src)?;
+        }
+        Ok(Templates(env))
+    }
+
+    /// Renders a template; a rendering failure is logged and answered as a 500.
+    pub fn render(&self, status: StatusCode, name: &str, ctx: impl Serialize) -> Response {
+        match self.0.get_template(name).and_then(|t| t.render(ctx)) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "template failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "page rendering failed").into_response()
+            }
+        }
+    }
+}

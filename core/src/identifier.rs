@@ -70,9 +70,7 @@ pub fn parse_email(s: &str) -> Result<String> {
 pub fn parse_phone(s: &str) -> Result<String> {
     let compact: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let digits = compact.strip_prefix('+').unwrap_or("");
-    let ok = (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
+    let ok = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
     if ok { Ok(compact) } else { Err(Error::invalid("mobile", "not an E.164 mobile number (+ and 8 to 15 digits)")) }
 }
 

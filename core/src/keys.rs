@@ -8,9 +8,7 @@ use std::sync::{Arc, RwLock};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{
-    self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair,
-};
+use aws_lc_rs::signature::{self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
@@ -99,8 +97,7 @@ impl SigningKey {
         match &self.pair {
             Pair::Rsa(k) => {
                 let mut sig = vec![0u8; k.public_modulus_len()];
-                k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
-                    .map_err(|_| Error::Crypto("rsa sign"))?;
+                k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig).map_err(|_| Error::Crypto("rsa sign"))?;
                 Ok(sig)
             }
             Pair::Ec(k) => Ok(k.sign(&rng, msg).map_err(|_| Error::Crypto("ecdsa sign"))?.as_ref().to_vec()),
@@ -170,7 +167,9 @@ fn generate(alg: Alg, now: u64) -> Result<StoredKey> {
             .map_err(|_| Error::Crypto("ec keygen"))?
             .as_ref()
             .to_vec(),
-        Alg::EdDSA => Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Crypto("ed25519 keygen"))?.as_ref().to_vec(),
+        Alg::EdDSA => {
+            Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Crypto("ed25519 keygen"))?.as_ref().to_vec()
+        }
     };
     Ok(StoredKey {
         kid: format!("{}-{}", alg.as_str().to_lowercase(), &secret::token_of(9)),

@@ -55,7 +55,13 @@ impl Sessions {
     }
 
     /// Starts a session; returns the cookie value (shown to the browser only).
-    pub fn start(&self, tenant: &str, account_id: &str, amr: Vec<String>, origin: &Origin) -> Result<(String, Session)> {
+    pub fn start(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        amr: Vec<String>,
+        origin: &Origin,
+    ) -> Result<(String, Session)> {
         let now = self.clock.now();
         let cookie = secret::token();
         let session = Session {

@@ -184,7 +184,8 @@ fn serve(args: ServeArgs, data: Option<PathBuf>) -> anyhow::Result<()> {
     if let Some(u) = args.public_url {
         config.public_url = u;
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -236,7 +237,8 @@ impl Admin {
         let resp = req.send().with_context(|| format!("cannot reach the server at {}", self.base))?;
         let status = resp.status();
         let text = resp.text()?;
-        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value: Value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if !status.is_success() {
             let code = value["error"].as_str().unwrap_or("error");
             let desc = value["error_description"].as_str().unwrap_or("");
@@ -255,7 +257,9 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
     use reqwest::Method;
     match cmd {
         Command::Serve(_) => unreachable_serve(),
-        Command::Tenant(TenantCmd::Add { id, name }) => print(&admin.call(Method::POST, "/tenants", Some(json!({ "id": id, "display_name": name })))?),
+        Command::Tenant(TenantCmd::Add { id, name }) => {
+            print(&admin.call(Method::POST, "/tenants", Some(json!({ "id": id, "display_name": name })))?)
+        }
         Command::Tenant(TenantCmd::List) => print(&admin.call(Method::GET, "/tenants", None)?),
         Command::Client(ClientCmd::Add {
             tenant,
@@ -277,7 +281,9 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
             });
             print(&admin.call(Method::POST, &format!("/tenants/{tenant}/clients"), Some(body))?)
         }
-        Command::Client(ClientCmd::List { tenant }) => print(&admin.call(Method::GET, &format!("/tenants/{tenant}/clients"), None)?),
+        Command::Client(ClientCmd::List { tenant }) => {
+            print(&admin.call(Method::GET, &format!("/tenants/{tenant}/clients"), None)?)
+        }
         Command::Client(ClientCmd::Remove { tenant, id }) => {
             admin.call(Method::DELETE, &format!("/tenants/{tenant}/clients/{id}"), None)?;
             println!("removed client {id}");
@@ -292,8 +298,12 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
             println!("{}", created["id"].as_str().unwrap_or_default());
             Ok(())
         }
-        Command::User(UserCmd::List { tenant }) => print(&admin.call(Method::GET, &format!("/tenants/{tenant}/users"), None)?),
-        Command::Keys(KeysCmd::Rotate { tenant }) => print(&admin.call(Method::POST, &format!("/tenants/{tenant}/keys/rotate"), None)?),
+        Command::User(UserCmd::List { tenant }) => {
+            print(&admin.call(Method::GET, &format!("/tenants/{tenant}/users"), None)?)
+        }
+        Command::Keys(KeysCmd::Rotate { tenant }) => {
+            print(&admin.call(Method::POST, &format!("/tenants/{tenant}/keys/rotate"), None)?)
+        }
     }
 }
 

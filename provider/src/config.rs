@@ -100,8 +100,12 @@ fn apply_env(value: &mut toml::Value, prefix: &str, get: &dyn Fn(&str) -> Option
         let Some(raw) = get(&name) else { continue };
         *v = match v {
             toml::Value::String(_) => toml::Value::String(raw),
-            toml::Value::Integer(_) => toml::Value::Integer(raw.parse().with_context(|| format!("{name} must be an integer"))?),
-            toml::Value::Boolean(_) => toml::Value::Boolean(raw.parse().with_context(|| format!("{name} must be true or false"))?),
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(raw.parse().with_context(|| format!("{name} must be an integer"))?)
+            }
+            toml::Value::Boolean(_) => {
+                toml::Value::Boolean(raw.parse().with_context(|| format!("{name} must be true or false"))?)
+            }
             _ => bail!("{name} cannot be set from the environment"),
         };
     }

@@ -110,7 +110,10 @@ async fn callback(State(svc): State<AppState>, headers: HeaderMap, Query(cb): Qu
 
 async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<(String, String, String)> {
     if let Some(e) = cb.error {
-        return Err(ApiError::bad_request("access_denied", format!("{e} {}", cb.error_description.unwrap_or_default())));
+        return Err(ApiError::bad_request(
+            "access_denied",
+            format!("{e} {}", cb.error_description.unwrap_or_default()),
+        ));
     }
     let saved = cookie(headers, COOKIE).unwrap_or_default();
     let mut parts = saved.splitn(3, '.');
@@ -137,7 +140,8 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
     let verifier = IdTokenVerifier::new_public_client(ClientId::new(CLIENT_ID.into()), issuer, jwks)
         .set_allowed_algs(ring.keys.iter().map(|k| jws_alg(k.alg)).collect::<Vec<CoreJwsSigningAlgorithm>>())
         .set_time_fn(move || chrono::DateTime::from_timestamp(now, 0).unwrap_or_default());
-    let parsed: LatchkeyIdToken = id_token.parse().map_err(|_| ApiError::bad_request("invalid_token", "unparsable ID token"))?;
+    let parsed: LatchkeyIdToken =
+        id_token.parse().map_err(|_| ApiError::bad_request("invalid_token", "unparsable ID token"))?;
     let claims = parsed
         .claims(&verifier, &Nonce::new(nonce.to_string()))
         .map_err(|e| ApiError::bad_request("invalid_token", e.to_string()))?;

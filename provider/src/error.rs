@@ -50,7 +50,8 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = (self.status, Json(json!({ "error": self.code, "error_description": self.description }))).into_response();
+        let mut resp =
+            (self.status, Json(json!({ "error": self.code, "error_description": self.description }))).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.code == "invalid_client" && self.status == StatusCode::UNAUTHORIZED {

@@ -77,18 +77,25 @@ struct TenantFile {
 
 fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
-    let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let mut paths: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     paths.sort();
     for path in paths {
         let text = std::fs::read_to_string(&path)?;
         let file: TenantFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        svc.tenants.ensure(&svc.keys, &file.id, &file.display_name).with_context(|| format!("tenant in {}", path.display()))?;
+        svc.tenants
+            .ensure(&svc.keys, &file.id, &file.display_name)
+            .with_context(|| format!("tenant in {}", path.display()))?;
         for c in file.clients {
             if !c.public && c.secret.is_none() {
                 anyhow::bail!("{}: client {} needs a secret (or public = true)", path.display(), c.id);
             }
             let id = c.id.clone();
-            svc.clients.upsert(svc.clock.as_ref(), &file.id, c).with_context(|| format!("{}: client {id}", path.display()))?;
+            svc.clients
+                .upsert(svc.clock.as_ref(), &file.id, c)
+                .with_context(|| format!("{}: client {id}", path.display()))?;
         }
     }
     Ok(())
@@ -112,7 +119,9 @@ pub fn app(state: AppState) -> Router {
         .merge(ui::router())
         .merge(demo::router())
         .merge(api::admin::router(state.clone()))
-        .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response() })
+        .fallback(|| async {
+            ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+        })
         .layer(DefaultBodyLimit::max(http::BODY_LIMIT))
         .with_state(state)
 }
@@ -122,7 +131,8 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = Store::open(&config.data_dir.join("store")).context("opening the store")?;
     let (token, token_path) = admin_token(&config.data_dir)?;
-    let listener = TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let listener =
+        TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     if config.public_url.is_empty() {
         config.public_url = format!("http://{addr}");

@@ -43,7 +43,12 @@ pub struct Services {
 const KEY_RETIRE_GRACE: u64 = 31 * 24 * 3600;
 
 impl Services {
-    pub fn new(config: &Config, store: Store, clock: Arc<dyn Clock>, admin_token_digest: String) -> anyhow::Result<Self> {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        admin_token_digest: String,
+    ) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let hashes = if config.max_concurrent_hashes == 0 { cores } else { config.max_concurrent_hashes };
         let passwords = Passwords::new(config.password_hash, hashes)?;

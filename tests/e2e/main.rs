@@ -1,1 +1,13 @@
-fn main(){}
+//! End-to-end tests: a real server on a loopback port with a temporary data
+//! directory, driven as apps (the openidconnect crate as relying party) and browsers
+//! (plain HTTP with cookies) drive it. One test binary; see `kit` for the harness.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod code_flow;
+mod kit;
+mod negative;
+mod process;
+mod sessions;
+mod tokens;

@@ -34,7 +34,14 @@ impl Record for CodeRecord {
 }
 
 /// Issues a code for a grant (whose family is already open).
-pub fn issue(store: &Store, tenant: &str, grant: Grant, redirect_uri: &str, code_challenge: Option<String>, now: u64) -> Result<String> {
+pub fn issue(
+    store: &Store,
+    tenant: &str,
+    grant: Grant,
+    redirect_uri: &str,
+    code_challenge: Option<String>,
+    now: u64,
+) -> Result<String> {
     let code = secret::token();
     let rec = CodeRecord {
         grant,

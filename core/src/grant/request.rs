@@ -84,7 +84,11 @@ pub struct Redirect {
 
 impl AuthRequest {
     pub fn redirect(&self) -> Redirect {
-        Redirect { redirect_uri: self.redirect_uri.clone(), response_mode: self.response_mode, state: self.state.clone() }
+        Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            response_mode: self.response_mode,
+            state: self.state.clone(),
+        }
     }
 }
 
@@ -96,9 +100,14 @@ fn limited(field: Option<String>, max: usize) -> std::result::Result<Option<Stri
 }
 
 /// Validates an authorization request for a tenant.
-pub fn validate(clients: &Clients, tenant: &str, p: AuthorizeParams) -> std::result::Result<(AuthRequest, Client), AuthorizeError> {
+pub fn validate(
+    clients: &Clients,
+    tenant: &str,
+    p: AuthorizeParams,
+) -> std::result::Result<(AuthRequest, Client), AuthorizeError> {
     let page = |error, description: &str| AuthorizeError::Page { error, description: description.to_string() };
-    let client_id = p.client_id.clone().filter(|c| !c.is_empty()).ok_or_else(|| page("invalid_request", "client_id is missing"))?;
+    let client_id =
+        p.client_id.clone().filter(|c| !c.is_empty()).ok_or_else(|| page("invalid_request", "client_id is missing"))?;
     let client = clients.get(tenant, &client_id).map_err(|_| page("invalid_client", "unknown client"))?;
     let redirect_uri = p.redirect_uri.clone().ok_or_else(|| page("invalid_request", "redirect_uri is missing"))?;
     if !client.has_redirect_uri(&redirect_uri) {
@@ -114,7 +123,11 @@ pub fn validate(clients: &Clients, tenant: &str, p: AuthorizeParams) -> std::res
         response_mode: *mode.as_ref().unwrap_or(&ResponseMode::Query),
         state: p.state.clone().filter(|s| s.len() <= 2048),
     };
-    let fail = |error, description: &str| AuthorizeError::Redirect { to: to.clone(), error, description: description.to_string() };
+    let fail = |error, description: &str| AuthorizeError::Redirect {
+        to: to.clone(),
+        error,
+        description: description.to_string(),
+    };
     let response_mode = mode.map_err(|d| fail("invalid_request", d))?;
     match p.response_type.as_deref() {
         Some("code") => {}
@@ -135,7 +148,9 @@ pub fn validate(clients: &Clients, tenant: &str, p: AuthorizeParams) -> std::res
         return Err(fail("invalid_scope", "malformed scope"));
     }
     let code_challenge = match (p.code_challenge.filter(|c| !c.is_empty()), p.code_challenge_method.as_deref()) {
-        (None, None) if client.is_public() => return Err(fail("invalid_request", "PKCE (code_challenge, S256) is required for public clients")),
+        (None, None) if client.is_public() => {
+            return Err(fail("invalid_request", "PKCE (code_challenge, S256) is required for public clients"));
+        }
         (None, None) => None,
         (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
         (Some(c), Some("S256")) => {
@@ -162,7 +177,9 @@ pub fn validate(clients: &Clients, tenant: &str, p: AuthorizeParams) -> std::res
     }
     let max_age = match p.max_age.as_deref().filter(|m| !m.is_empty()) {
         None => None,
-        Some(m) => Some(m.parse::<u64>().map_err(|_| fail("invalid_request", "max_age must be a non-negative integer"))?),
+        Some(m) => {
+            Some(m.parse::<u64>().map_err(|_| fail("invalid_request", "max_age must be a non-negative integer"))?)
+        }
     };
     let req = AuthRequest {
         client_id,
@@ -187,6 +204,10 @@ pub struct Flow {
     pub request: AuthRequest,
     pub created_at: u64,
     pub expires_at: u64,
+    /// The session (sid) that signed in during this flow, which satisfies
+    /// prompt=login and prompt=select_account.
+    #[serde(default)]
+    pub signed_in: Option<String>,
 }
 
 impl Record for Flow {
@@ -200,8 +221,27 @@ impl Record for Flow {
 /// Stores a pending flow; returns its id.
 pub fn save_flow(store: &Store, tenant: &str, request: AuthRequest, now: u64) -> Result<String> {
     let id = secret::token_of(18);
-    store.put(tenant, &id, &Flow { request, created_at: now, expires_at: now + FLOW_LIFETIME })?;
+    store.put(tenant, &id, &Flow::new(request, now))?;
     Ok(id)
+}
+
+impl Flow {
+    pub fn new(request: AuthRequest, now: u64) -> Flow {
+        Flow { request, created_at: now, expires_at: now + FLOW_LIFETIME, signed_in: None }
+    }
+}
+
+/// Records that session `sid` signed in during the flow.
+pub fn mark_signed_in(store: &Store, tenant: &str, id: &str, sid: &str) -> Result<()> {
+    store.update::<Flow, _>(tenant, id, |old| {
+        Ok((
+            old.map(|mut f| {
+                f.signed_in = Some(sid.to_string());
+                f
+            }),
+            (),
+        ))
+    })
 }
 
 pub fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Option<Flow>> {
@@ -228,19 +268,17 @@ pub enum Next {
     Fail(&'static str),
 }
 
-/// Decides the next step of a flow from the session (if any), whether consent is on
-/// record, and when the flow began (for prompt=login).
+/// Decides the next step of a flow from the session (if any) and whether consent is
+/// on record.
 pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: bool, now: u64) -> Next {
     let req = &flow.request;
     let fresh_enough = |s: &Session| {
         let max_age_ok = req.max_age.is_none_or(|m| now.saturating_sub(s.auth_time) <= m);
-        let login_ok = !req.prompt.login || s.auth_time >= flow.created_at;
+        let signed_in_here = flow.signed_in.as_deref() == Some(s.sid.as_str());
+        let login_ok = !(req.prompt.login || req.prompt.select_account) || signed_in_here;
         max_age_ok && login_ok
     };
-    let needs_sign_in = match session {
-        None => true,
-        Some(s) => !fresh_enough(s) || req.prompt.select_account && s.auth_time < flow.created_at,
-    };
+    let needs_sign_in = session.is_none_or(|s| !fresh_enough(s));
     if needs_sign_in {
         return if req.prompt.none { Next::Fail("login_required") } else { Next::SignIn };
     }

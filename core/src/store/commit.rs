@@ -43,10 +43,7 @@ impl GroupCommit {
         let mine = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
         self.wake.notify_one();
         let mut done = self.done.clone();
-        let state = done
-            .wait_for(|(n, _)| *n >= mine)
-            .await
-            .map_err(|_| Error::Storage("store closed".into()))?;
+        let state = done.wait_for(|(n, _)| *n >= mine).await.map_err(|_| Error::Storage("store closed".into()))?;
         match &state.1 {
             Some(e) => Err(Error::Storage(e.clone())),
             None => Ok(()),

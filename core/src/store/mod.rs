@@ -44,12 +44,7 @@ fn encode<R: Record>(record: &R) -> Result<Vec<u8>> {
 fn decode<R: Record>(bytes: &[u8]) -> Result<R> {
     let env: Envelope<R> = serde_json::from_slice(bytes)?;
     if env.v != R::VERSION {
-        return Err(Error::Storage(format!(
-            "{} record version {} is not {}",
-            R::TREE,
-            env.v,
-            R::VERSION
-        )));
+        return Err(Error::Storage(format!("{} record version {} is not {}", R::TREE, env.v, R::VERSION)));
     }
     Ok(env.r)
 }
@@ -94,11 +89,8 @@ impl Store {
 
     /// Writes a record only if none exists under its key; false if one did.
     pub fn insert_new<R: Record>(&self, tenant: &str, id: &str, record: &R) -> Result<bool> {
-        let swapped = self.tree::<R>()?.compare_and_swap(
-            key(tenant, id),
-            None as Option<&[u8]>,
-            Some(encode(record)?),
-        )?;
+        let swapped =
+            self.tree::<R>()?.compare_and_swap(key(tenant, id), None as Option<&[u8]>, Some(encode(record)?))?;
         Ok(swapped.is_ok())
     }
 
@@ -161,11 +153,7 @@ impl Store {
 
     /// Runs `f` as one serializable transaction over the trees named by `trees`.
     /// `f` may be re-run on conflict, so it must not have side effects outside `tx`.
-    pub fn transaction<T>(
-        &self,
-        trees: &[&'static str],
-        f: impl Fn(&Tx<'_>) -> TxResult<T>,
-    ) -> Result<T> {
+    pub fn transaction<T>(&self, trees: &[&'static str], f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
         let opened = trees.iter().map(|t| self.db.open_tree(t)).collect::<Result<Vec<_>, _>>()?;
         tx::run(&opened, trees, f)
     }

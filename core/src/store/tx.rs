@@ -1,7 +1,7 @@
 //! A typed view of one sled transaction over several trees.
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
 use super::{Record, decode, encode, key};
 use crate::error::{Error, Result};
@@ -50,11 +50,7 @@ impl Tx<'_> {
     }
 }
 
-pub(super) fn run<T>(
-    trees: &[sled::Tree],
-    names: &[&'static str],
-    f: impl Fn(&Tx<'_>) -> TxResult<T>,
-) -> Result<T> {
+pub(super) fn run<T>(trees: &[sled::Tree], names: &[&'static str], f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
     let result = trees.transaction(|opened: &Vec<TransactionalTree>| f(&Tx { trees: opened, names }));
     match result {
         Ok(v) => Ok(v),

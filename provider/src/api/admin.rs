@@ -36,7 +36,10 @@ struct NewTenant {
     display_name: String,
 }
 
-async fn add_tenant(State(svc): State<AppState>, JsonBody(t): JsonBody<NewTenant>) -> ApiResult<(StatusCode, Json<Tenant>)> {
+async fn add_tenant(
+    State(svc): State<AppState>,
+    JsonBody(t): JsonBody<NewTenant>,
+) -> ApiResult<(StatusCode, Json<Tenant>)> {
     let tenant = svc.tenants.create(&svc.keys, &t.id, &t.display_name)?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(tenant)))
@@ -83,7 +86,11 @@ impl ClientView {
     }
 }
 
-async fn add_client(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(new): JsonBody<NewClient>) -> ApiResult<(StatusCode, Json<ClientView>)> {
+async fn add_client(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(new): JsonBody<NewClient>,
+) -> ApiResult<(StatusCode, Json<ClientView>)> {
     svc.tenants.get(&tenant)?;
     let (client, shown) = svc.clients.create(svc.clock.as_ref(), &tenant, new)?;
     svc.store.commit().await?;
@@ -95,7 +102,10 @@ async fn list_clients(State(svc): State<AppState>, Path(tenant): Path<String>) -
     Ok(Json(svc.clients.list(&tenant)?.into_iter().map(|c| ClientView::new(c, None)).collect()))
 }
 
-async fn remove_client(State(svc): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn remove_client(
+    State(svc): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     svc.clients.remove(&tenant, &id)?;
     svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -127,7 +137,11 @@ impl From<Account> for AccountView {
     }
 }
 
-async fn add_user(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(new): JsonBody<NewAccount>) -> ApiResult<(StatusCode, Json<AccountView>)> {
+async fn add_user(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(new): JsonBody<NewAccount>,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
     svc.tenants.get(&tenant)?;
     let account = svc.accounts.create(&tenant, new).await?;
     svc.store.commit().await?;

@@ -29,7 +29,7 @@ async fn authorize(svc: &AppState, tenant: String, headers: HeaderMap, params: A
     };
     let page = Page::new(&headers, req.ui_locales.as_deref());
     let now = svc.now();
-    let fresh = Flow { request: req, created_at: now, expires_at: now + request::FLOW_LIFETIME };
+    let fresh = Flow::new(req, now);
     flow::advance(svc, &tenant, None, fresh, &client, &headers, &page).await
 }
 
@@ -52,7 +52,13 @@ async fn post_authorize(
 }
 
 /// Resumes a saved flow (after sign-in or consent).
-pub async fn resume(svc: &AppState, tenant: &str, flow_id: &str, headers: &HeaderMap, page: &Page) -> ApiResult<Response> {
+pub async fn resume(
+    svc: &AppState,
+    tenant: &str,
+    flow_id: &str,
+    headers: &HeaderMap,
+    page: &Page,
+) -> ApiResult<Response> {
     let Some(saved) = request::load_flow(&svc.store, tenant, flow_id, svc.now())? else {
         return Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", page.text("flow_expired"), None));
     };
@@ -61,5 +67,6 @@ pub async fn resume(svc: &AppState, tenant: &str, flow_id: &str, headers: &Heade
 }
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route(&crate::oidc::paths::route(crate::oidc::paths::AUTHORIZE), get(get_authorize).post(post_authorize))
+    axum::Router::new()
+        .route(&crate::oidc::paths::route(crate::oidc::paths::AUTHORIZE), get(get_authorize).post(post_authorize))
 }

@@ -66,8 +66,25 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
     let mut token_methods = secret_methods;
     token_methods.push(CoreClientAuthMethod::None);
     let claims = [
-        "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid", "at_hash", "name",
-        "preferred_username", "updated_at", "email", "email_verified", "phone_number", "phone_number_verified",
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "acr",
+        "amr",
+        "azp",
+        "sid",
+        "at_hash",
+        "name",
+        "preferred_username",
+        "updated_at",
+        "email",
+        "email_verified",
+        "phone_number",
+        "phone_number_verified",
     ];
     Ok(Metadata::new(
         IssuerUrl::new(issuer.to_string()).map_err(bad)?,

@@ -36,7 +36,13 @@ struct LogoutParams {
     confirm: Option<String>,
 }
 
-async fn logout(svc: AppState, tenant: String, headers: HeaderMap, p: LogoutParams, posted: bool) -> ApiResult<Response> {
+async fn logout(
+    svc: AppState,
+    tenant: String,
+    headers: HeaderMap,
+    p: LogoutParams,
+    posted: bool,
+) -> ApiResult<Response> {
     let page = Page::new(&headers, p.ui_locales.as_deref());
     svc.tenants.get(&tenant)?;
     let hint = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
@@ -44,12 +50,21 @@ async fn logout(svc: AppState, tenant: String, headers: HeaderMap, p: LogoutPara
             let ring = svc.keys.ring(&tenant)?;
             match jwt::verify_signature(&ring, h, None) {
                 Ok(c) if c["iss"].as_str() == Some(svc.issuer(&tenant).as_str()) => Some(c),
-                _ => return Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", "id_token_hint is not valid", Some("invalid_request"))),
+                _ => {
+                    return Ok(page.message(
+                        &svc,
+                        StatusCode::BAD_REQUEST,
+                        "error",
+                        "id_token_hint is not valid",
+                        Some("invalid_request"),
+                    ));
+                }
             }
         }
         None => None,
     };
-    let hinted_client = hint.as_ref().and_then(|c| c["aud"].as_str().or_else(|| c["aud"][0].as_str())).map(str::to_string);
+    let hinted_client =
+        hint.as_ref().and_then(|c| c["aud"].as_str().or_else(|| c["aud"][0].as_str())).map(str::to_string);
     let client_id = hinted_client.or_else(|| p.client_id.clone());
     let redirect = match p.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
@@ -71,7 +86,9 @@ async fn logout(svc: AppState, tenant: String, headers: HeaderMap, p: LogoutPara
         }
     };
     let session = session_of(&svc, &tenant, &headers)?;
-    let hint_matches = hint.as_ref().is_some_and(|c| session.as_ref().is_none_or(|(_, s)| c["sub"].as_str() == Some(s.account_id.as_str())));
+    let hint_matches = hint
+        .as_ref()
+        .is_some_and(|c| session.as_ref().is_none_or(|(_, s)| c["sub"].as_str() == Some(s.account_id.as_str())));
     let confirmed = posted && p.confirm.as_deref() == Some("yes") && Page::csrf_ok(&headers, p.csrf.as_deref());
     if session.is_some() && !hint_matches && !confirmed {
         return Ok(page.render(
@@ -97,15 +114,28 @@ async fn logout(svc: AppState, tenant: String, headers: HeaderMap, p: LogoutPara
         },
         None => page.message(&svc, StatusCode::OK, "sign_out", page.text("signed_out"), None),
     };
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", &session_path(&tenant), Some(0), svc.secure_cookies));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", &session_path(&tenant), Some(0), svc.secure_cookies),
+    );
     Ok(resp)
 }
 
-async fn get_logout(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(p): Query<LogoutParams>) -> ApiResult<Response> {
+async fn get_logout(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(p): Query<LogoutParams>,
+) -> ApiResult<Response> {
     logout(svc, tenant, headers, p, false).await
 }
 
-async fn post_logout(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, FormBody(p): FormBody<LogoutParams>) -> ApiResult<Response> {
+async fn post_logout(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(p): FormBody<LogoutParams>,
+) -> ApiResult<Response> {
     logout(svc, tenant, headers, p, true).await
 }
 

@@ -91,7 +91,13 @@ pub async fn advance(
             if let Some(id) = flow_id {
                 request::end_flow(&svc.store, tenant, &id)?;
             }
-            Ok(respond::error_to_client(svc, tenant, &flow.request.redirect(), error, "the request cannot be completed without the user"))
+            Ok(respond::error_to_client(
+                svc,
+                tenant,
+                &flow.request.redirect(),
+                error,
+                "the request cannot be completed without the user",
+            ))
         }
     }
 }

@@ -19,7 +19,8 @@ async fn introspect(
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Json<Value>> {
-    let client = client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    let client =
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     if client.is_public() {
         return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
     }

@@ -31,7 +31,8 @@ pub struct LatchkeyClaims {
 }
 impl AdditionalClaims for LatchkeyClaims {}
 
-pub type LatchkeyIdToken = IdToken<LatchkeyClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+pub type LatchkeyIdToken =
+    IdToken<LatchkeyClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
 
 /// What the token endpoint returns.
 #[derive(Debug, Clone, Serialize)]
@@ -74,7 +75,14 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
     } else {
         None
     };
-    Ok(Issued { access_token: at, token_type: "Bearer", expires_in: client.lifetimes.access_token, id_token, refresh_token, scope })
+    Ok(Issued {
+        access_token: at,
+        token_type: "Bearer",
+        expires_in: client.lifetimes.access_token,
+        id_token,
+        refresh_token,
+        scope,
+    })
 }
 
 fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access_token: &str) -> Result<String> {
@@ -86,9 +94,8 @@ fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access
         standard = standard.set_preferred_username(Some(EndUserUsername::new(u.clone())));
     }
     if let Some(Value::String(e)) = released.get("email") {
-        standard = standard
-            .set_email(Some(EndUserEmail::new(e.clone())))
-            .set_email_verified(Some(account.email_verified));
+        standard =
+            standard.set_email(Some(EndUserEmail::new(e.clone()))).set_email_verified(Some(account.email_verified));
     }
     if let Some(Value::String(p)) = released.get("phone_number") {
         standard = standard
@@ -136,7 +143,14 @@ pub fn for_client(svc: &Services, tenant: &str, client: &Client, scopes: &[Strin
             "exp": exp, "iat": now, "jti": secret::token_of(16), "scope": scope,
         }),
     )?;
-    Ok(Issued { access_token: at, token_type: "Bearer", expires_in: client.lifetimes.access_token, id_token: None, refresh_token: None, scope })
+    Ok(Issued {
+        access_token: at,
+        token_type: "Bearer",
+        expires_in: client.lifetimes.access_token,
+        id_token: None,
+        refresh_token: None,
+        scope,
+    })
 }
 
 /// Verifies an access token of this tenant: signature, type, issuer, expiry, revocation.

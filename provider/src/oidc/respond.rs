@@ -32,7 +32,11 @@ pub fn to_client(svc: &Services, tenant: &str, to: &Redirect, mut params: Vec<(&
         },
         ResponseMode::FormPost => {
             let fields: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let mut resp = svc.templates.render(StatusCode::OK, "form_post.html", json!({ "action": to.redirect_uri, "fields": fields }));
+            let mut resp = svc.templates.render(
+                StatusCode::OK,
+                "form_post.html",
+                json!({ "action": to.redirect_uri, "fields": fields }),
+            );
             resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             resp
         }

@@ -27,7 +27,8 @@ async fn revoke(
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<StatusCode> {
-    let client = client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    let client =
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     let now = svc.now();
     if let Some(rt) = family::find(&svc.store, &tenant, &form.token, now)? {
         if rt.grant.client_id == client.id {

@@ -11,15 +11,27 @@ use crate::http::bearer;
 use crate::oidc::{claims, issuer, paths};
 use crate::state::AppState;
 
-async fn userinfo(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<Value>> {
-    let token = bearer(&headers).ok_or_else(|| ApiError::unauthorized("invalid_token", "a bearer access token is required"))?;
+async fn userinfo(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    let token =
+        bearer(&headers).ok_or_else(|| ApiError::unauthorized("invalid_token", "a bearer access token is required"))?;
     let at = issuer::verify_access_token(&svc, &tenant, token)?;
     let scopes: Vec<String> = at["scope"].as_str().unwrap_or("").split(' ').map(str::to_string).collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "insufficient_scope", "the token lacks the openid scope"));
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "the token lacks the openid scope",
+        ));
     }
     let sub = at["sub"].as_str().unwrap_or("");
-    let account = svc.accounts.get(&tenant, sub).map_err(|_| ApiError::unauthorized("invalid_token", "the token names no account"))?;
+    let account = svc
+        .accounts
+        .get(&tenant, sub)
+        .map_err(|_| ApiError::unauthorized("invalid_token", "the token names no account"))?;
     let mut out = claims::for_scopes(&account, &scopes);
     out.insert("sub".into(), json!(account.id));
     Ok(Json(Value::Object(out)))

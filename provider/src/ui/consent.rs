@@ -40,7 +40,13 @@ async fn decide(
     };
     if form.decision != "allow" {
         request::end_flow(&svc.store, &tenant, &form.flow)?;
-        return Ok(respond::error_to_client(&svc, &tenant, &saved.request.redirect(), "access_denied", "the user denied the request"));
+        return Ok(respond::error_to_client(
+            &svc,
+            &tenant,
+            &saved.request.redirect(),
+            "access_denied",
+            "the user denied the request",
+        ));
     }
     consent::grant(&svc.store, &tenant, &session.account_id, &saved.request.client_id, &saved.request.scopes, now)?;
     if saved.request.prompt.consent {

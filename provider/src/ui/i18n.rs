@@ -39,10 +39,7 @@ impl Locale {
         for part in accept_language.unwrap_or("").split(',') {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("");
-            let q = it
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
+            let q = it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
             if let Some(l) = Locale::from_tag(tag)
                 && q > 0.0
                 && best.is_none_or(|(bq, _)| q > bq)

@@ -34,7 +34,14 @@ struct LoginForm {
     password: String,
 }
 
-fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, identifier: &str, error: Option<&str>) -> ApiResult<Response> {
+fn render(
+    svc: &AppState,
+    tenant: &str,
+    page: &Page,
+    flow: Option<&str>,
+    identifier: &str,
+    error: Option<&str>,
+) -> ApiResult<Response> {
     let t = svc.tenants.get(tenant)?;
     let saved = match flow {
         Some(id) => request::load_flow(&svc.store, tenant, id, svc.now())?,
@@ -63,7 +70,12 @@ fn ui_locales_of(svc: &AppState, tenant: &str, flow: Option<&str>) -> Option<Str
     request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten().and_then(|f| f.request.ui_locales)
 }
 
-async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<FlowQuery>) -> ApiResult<Response> {
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<FlowQuery>,
+) -> ApiResult<Response> {
     let page = Page::new(&headers, ui_locales_of(&svc, &tenant, q.flow.as_deref()).as_deref());
     render(&svc, &tenant, &page, q.flow.as_deref(), "", None)
 }
@@ -91,17 +103,29 @@ async fn submit(
     if let Some((old, _)) = session_of(&svc, &tenant, &headers)? {
         svc.sessions.end(&tenant, &old)?;
     }
-    let (cookie, _) = svc.sessions.start(&tenant, &account.id, vec!["pwd".into()], &origin(&headers, Some(peer)))?;
+    let (cookie, session) =
+        svc.sessions.start(&tenant, &account.id, vec!["pwd".into()], &origin(&headers, Some(peer)))?;
+    if let Some(id) = flow {
+        request::mark_signed_in(&svc.store, &tenant, id, &session.sid)?;
+    }
     svc.store.commit().await?;
     let mut resp = match flow {
         Some(id) => respond::found(&format!("/t/{tenant}/authorize/resume?flow={id}")),
         None => page.message(&svc, StatusCode::OK, "sign_in", page.text("signed_in"), None),
     };
-    resp.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &cookie, &session_path(&tenant), None, svc.secure_cookies));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &cookie, &session_path(&tenant), None, svc.secure_cookies),
+    );
     Ok(resp)
 }
 
-async fn resume(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<FlowQuery>) -> ApiResult<Response> {
+async fn resume(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<FlowQuery>,
+) -> ApiResult<Response> {
     let flow = q.flow.unwrap_or_default();
     let page = Page::new(&headers, ui_locales_of(&svc, &tenant, Some(&flow)).as_deref());
     authorize::resume(&svc, &tenant, &flow, &headers, &page).await.map(IntoResponse::into_response)

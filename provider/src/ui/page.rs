@@ -52,7 +52,8 @@ impl Page {
         m.insert("csrf".into(), json!(self.csrf));
         let mut resp = svc.templates.render(status, template, Value::Object(m));
         if self.new_csrf {
-            resp.headers_mut().append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &self.csrf, "/", None, svc.secure_cookies));
+            resp.headers_mut()
+                .append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &self.csrf, "/", None, svc.secure_cookies));
         }
         resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
         resp.headers_mut().insert("x-frame-options", header::HeaderValue::from_static("DENY"));
@@ -60,7 +61,14 @@ impl Page {
     }
 
     /// A page with a title and a message (errors, confirmations).
-    pub fn message(&self, svc: &Services, status: StatusCode, title_key: &str, text: &str, code: Option<&str>) -> Response {
+    pub fn message(
+        &self,
+        svc: &Services,
+        status: StatusCode,
+        title_key: &str,
+        text: &str,
+        code: Option<&str>,
+    ) -> Response {
         self.render(
             svc,
             status,

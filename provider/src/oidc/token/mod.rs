@@ -46,8 +46,10 @@ fn required(v: Option<String>, name: &str) -> ApiResult<String> {
 
 impl TokenRequest {
     pub fn parse(f: TokenForm) -> ApiResult<(GrantType, TokenRequest)> {
-        let grant = f.grant_type.as_deref().ok_or_else(|| ApiError::bad_request("invalid_request", "grant_type is missing"))?;
-        let grant = GrantType::parse(grant).map_err(|_| ApiError::bad_request("unsupported_grant_type", "grant_type is not supported"))?;
+        let grant =
+            f.grant_type.as_deref().ok_or_else(|| ApiError::bad_request("invalid_request", "grant_type is missing"))?;
+        let grant = GrantType::parse(grant)
+            .map_err(|_| ApiError::bad_request("unsupported_grant_type", "grant_type is not supported"))?;
         let req = match grant {
             GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
                 code: required(f.code, "code")?,
@@ -67,7 +69,13 @@ impl TokenRequest {
 }
 
 /// Runs a token request for an authenticated client.
-pub async fn exchange(svc: &Services, tenant: &str, client: &Client, grant: GrantType, req: TokenRequest) -> ApiResult<Issued> {
+pub async fn exchange(
+    svc: &Services,
+    tenant: &str,
+    client: &Client,
+    grant: GrantType,
+    req: TokenRequest,
+) -> ApiResult<Issued> {
     if !client.allows(grant) {
         return Err(ApiError::bad_request("unauthorized_client", "this client may not use this grant type"));
     }
@@ -75,7 +83,9 @@ pub async fn exchange(svc: &Services, tenant: &str, client: &Client, grant: Gran
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
             authorization_code::exchange(svc, tenant, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())?
         }
-        TokenRequest::RefreshToken { refresh_token, scope } => refresh_token::exchange(svc, tenant, client, &refresh_token, scope)?,
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            refresh_token::exchange(svc, tenant, client, &refresh_token, scope)?
+        }
         TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope)?,
     };
     svc.store.commit().await?;
@@ -89,7 +99,8 @@ async fn token(
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
     svc.tenants.get(&tenant)?;
-    let client = client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+    let client =
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     let (grant, req) = TokenRequest::parse(form)?;
     let issued = exchange(&svc, &tenant, &client, grant, req).await?;
     let mut resp = Json(issued).into_response();

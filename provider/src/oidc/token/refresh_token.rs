@@ -8,7 +8,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
 
-pub fn exchange(svc: &Services, tenant: &str, client: &Client, token: &str, scope: Option<Vec<String>>) -> ApiResult<Issued> {
+pub fn exchange(
+    svc: &Services,
+    tenant: &str,
+    client: &Client,
+    token: &str,
+    scope: Option<Vec<String>>,
+) -> ApiResult<Issued> {
     let mut grant = family::rotate(&svc.store, tenant, &client.id, token, svc.now())?;
     if let Some(narrower) = scope {
         if narrower.iter().any(|s| !grant.has_scope(s)) {

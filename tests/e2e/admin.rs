@@ -79,3 +79,26 @@ async fn tenants_are_unique_and_validated() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn tenant_files_declare_tenants_and_clients_at_start() {
+    let file = r#"
+        id = "acme"
+        display_name = "Acme Cloud"
+        [[clients]]
+        id = "console"
+        secret = "0123456789abcdef-test-secret"
+        grant_types = ["client_credentials"]
+    "#;
+    let s = Server::start_with_tenant_files(&[("acme.toml", file), ("ignored.toml.sample", "not toml at all")]).await;
+    let tenants: Vec<Value> = s.admin.get(s.url("/admin/tenants")).send().await.unwrap().json().await.unwrap();
+    assert!(tenants.iter().any(|t| t["id"] == "acme" && t["display_name"] == "Acme Cloud"));
+    let r = crate::kit::no_redirects()
+        .post(s.url("/t/acme/token"))
+        .basic_auth("console", Some(crate::kit::SECRET))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -41,9 +41,17 @@ pub fn no_redirects() -> reqwest::Client {
 impl Server {
     /// Starts a server and creates a fresh tenant for the test.
     pub async fn start() -> Server {
+        Self::start_with_tenant_files(&[]).await
+    }
+
+    /// Starts a server whose tenants directory holds `files` (name, TOML text).
+    pub async fn start_with_tenant_files(files: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let tenants_dir = dir.path().join("tenants");
         std::fs::create_dir_all(&tenants_dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(tenants_dir.join(name), text).unwrap();
+        }
         let config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),

@@ -21,6 +21,20 @@ pub enum Error {
     InvalidToken,
     #[error("the request was refused: {0}")]
     Refused(&'static str),
+    #[error("too many requests; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("the code is wrong")]
+    CodeInvalid,
+    #[error("the code has expired; ask for a new one")]
+    CodeExpired,
+    #[error("too many wrong tries; ask for a new code")]
+    CodeAttemptsExceeded,
+    #[error("unknown code purpose")]
+    UnknownPurpose,
+    #[error("this {0} is linked to several accounts: sign in with your account name")]
+    SeveralAccounts(&'static str),
+    #[error("the message could not be delivered")]
+    Delivery(String),
     #[error("storage failure: {0}")]
     Storage(String),
     #[error("cryptography failure: {0}")]
@@ -45,6 +59,13 @@ impl Error {
             Error::UnauthorizedClient => "unauthorized_client",
             Error::InvalidToken => "invalid_token",
             Error::Refused(_) => "refused",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::CodeInvalid => "code_invalid",
+            Error::CodeExpired => "code_expired",
+            Error::CodeAttemptsExceeded => "code_attempts_exceeded",
+            Error::UnknownPurpose => "unknown_purpose",
+            Error::SeveralAccounts(_) => "several_accounts",
+            Error::Delivery(_) => "delivery_failed",
             Error::Storage(_) => "storage_error",
             Error::Crypto(_) => "crypto_error",
         }

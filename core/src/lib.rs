@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod client;
+pub mod code;
 pub mod clock;
 pub mod credential;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod jwt;
 pub mod keys;
 pub mod secret;
 pub mod session;
+pub mod settings;
 pub mod store;
 pub mod tenant;
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keys::Keys;
+use crate::settings::TenantSettings;
 use crate::store::{GLOBAL, Record, Store};
 
 /// A tenant.
@@ -15,6 +16,8 @@ pub struct Tenant {
     pub id: String,
     pub display_name: String,
     pub created_at: u64,
+    #[serde(default)]
+    pub settings: TenantSettings,
 }
 
 impl Record for Tenant {
@@ -51,6 +54,7 @@ impl Tenants {
             id: id.to_string(),
             display_name: if display_name.is_empty() { id.to_string() } else { display_name.to_string() },
             created_at: self.clock.now(),
+            settings: TenantSettings::default(),
         };
         // Keys first: a tenant record never exists without its keys.
         keys.ensure(id)?;
@@ -70,6 +74,15 @@ impl Tenants {
 
     pub fn get(&self, id: &str) -> Result<Tenant> {
         self.store.get(GLOBAL, id)?.ok_or(Error::NotFound("tenant"))
+    }
+
+    /// Replaces a tenant's settings.
+    pub fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
+        self.store.update::<Tenant, _>(GLOBAL, id, |old| {
+            let mut t = old.ok_or(Error::NotFound("tenant"))?;
+            t.settings = settings.clone();
+            Ok((Some(t.clone()), t))
+        })
     }
 
     pub fn list(&self) -> Result<Vec<Tenant>> {

@@ -38,8 +38,22 @@ impl From<Error> for ApiError {
             Error::Invalid { .. } | Error::InvalidGrant | Error::UnauthorizedClient => StatusCode::BAD_REQUEST,
             Error::BadCredentials | Error::InvalidClient | Error::InvalidToken => StatusCode::UNAUTHORIZED,
             Error::Refused(_) => StatusCode::FORBIDDEN,
+            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::CodeInvalid
+            | Error::CodeExpired
+            | Error::CodeAttemptsExceeded
+            | Error::UnknownPurpose
+            | Error::SeveralAccounts(_) => StatusCode::BAD_REQUEST,
+            Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Storage(_) | Error::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        if let Error::Delivery(cause) = &e {
+            tracing::warn!(%cause, "message delivery failed");
+            return ApiError::new(status, e.code(), "the message could not be delivered; try again later");
+        }
+        if let Error::RateLimited { retry_after } = e {
+            return ApiError { retry_after: Some(retry_after), ..ApiError::new(status, e.code(), e.to_string()) };
+        }
         if e.is_internal() {
             tracing::error!(error = %e, "internal error");
             return ApiError::new(status, "server_error", "the server could not complete the request");

@@ -1,0 +1,171 @@
+//! One-time codes (R37): six digits, a lifetime per tenant, single use, a few wrong
+//! tries, a newer code supersedes the older one, stored as a salted digest, bound to
+//! a purpose. Sending is rate-limited per destination and per client IP.
+
+mod limits;
+pub mod outbox;
+
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::secret;
+use crate::settings::CodeSettings;
+use crate::store::{Record, Store};
+pub use outbox::{Channel, Destination, Message, MessageKind, Notice, Outbox};
+
+/// What a code is for. A code for one purpose never works for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Register,
+    SignIn,
+    Recover,
+    /// Prove the current mobile/email before changing it.
+    VerifyOldChannel,
+    /// Prove the new mobile/email being added.
+    VerifyNewChannel,
+    /// Prove identity before a sensitive change (password).
+    VerifyIdentity,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 6] = [
+        Purpose::Register,
+        Purpose::SignIn,
+        Purpose::Recover,
+        Purpose::VerifyOldChannel,
+        Purpose::VerifyNewChannel,
+        Purpose::VerifyIdentity,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Register => "register",
+            Purpose::SignIn => "sign_in",
+            Purpose::Recover => "recover",
+            Purpose::VerifyOldChannel => "verify_old_channel",
+            Purpose::VerifyNewChannel => "verify_new_channel",
+            Purpose::VerifyIdentity => "verify_identity",
+        }
+    }
+
+    /// Parses a purpose; unknown values are `unknown_purpose`.
+    pub fn parse(s: &str) -> Result<Purpose> {
+        Purpose::ALL.into_iter().find(|p| p.as_str() == s).ok_or(Error::UnknownPurpose)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CodeRecord {
+    salt: String,
+    digest: String,
+    attempts: u32,
+    expires_at: u64,
+}
+
+impl Record for CodeRecord {
+    const TREE: &'static str = "otp";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+fn record_id(purpose: Purpose, address: &str) -> String {
+    format!("{}|{address}", purpose.as_str())
+}
+
+/// What the sender of a code is told.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+    /// Seconds until another code may be asked for.
+    pub retry_after: u64,
+}
+
+/// Issuing, delivering and checking codes.
+pub struct Codes {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    outbox: Arc<dyn Outbox>,
+}
+
+impl Codes {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, outbox: Arc<dyn Outbox>) -> Self {
+        Codes { store, clock, outbox }
+    }
+
+    pub fn outbox(&self) -> &Arc<dyn Outbox> {
+        &self.outbox
+    }
+
+    /// Counts a send against the limits of `to` and `ip`; `rate_limited` with
+    /// `retry_after` if a limit is reached. Callers that must not reveal whether an
+    /// account exists (R36) call this even when they will send nothing.
+    pub fn admit(&self, tenant: &str, settings: &CodeSettings, to: &Destination, ip: &str) -> Result<Sent> {
+        limits::admit(&self.store, tenant, settings, to, ip, self.clock.now())?;
+        Ok(Sent { expires_in: settings.lifetime, retry_after: settings.resend_cooldown })
+    }
+
+    /// Makes a new code for `purpose` and `to` (superseding any older one) and returns
+    /// the message that carries it. The caller delivers it (see `send`).
+    pub fn issue(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, to: &Destination, locale: &str) -> Result<Message> {
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+        let salt = secret::token_of(12);
+        let rec = CodeRecord {
+            digest: secret::salted_digest(&salt, &code),
+            salt,
+            attempts: 0,
+            expires_at: self.clock.now() + settings.lifetime,
+        };
+        self.store.put(tenant, &record_id(purpose, &to.address), &rec)?;
+        Ok(Message {
+            tenant: tenant.to_string(),
+            to: to.clone(),
+            locale: locale.to_string(),
+            kind: MessageKind::Code { purpose, code, minutes: settings.lifetime.div_ceil(60) },
+        })
+    }
+
+    /// Admits, issues and delivers a code.
+    pub async fn send(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, to: &Destination, ip: &str, locale: &str) -> Result<Sent> {
+        let sent = self.admit(tenant, settings, to, ip)?;
+        let message = self.issue(tenant, settings, purpose, to, locale)?;
+        self.store.commit().await?;
+        self.outbox.deliver(&message).await?;
+        Ok(sent)
+    }
+
+    /// Checks a code and consumes it on success. A wrong code counts a try; after
+    /// `max_attempts` wrong tries the code is dead, even for the right value.
+    pub fn verify(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, address: &str, code: &str) -> Result<()> {
+        let now = self.clock.now();
+        let id = record_id(purpose, address);
+        let max = settings.max_attempts;
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        self.store.update::<CodeRecord, _>(tenant, &id, |old| {
+            let Some(mut rec) = old else { return Err(Error::CodeInvalid) };
+            if rec.expires_at <= now {
+                return Err(Error::CodeExpired);
+            }
+            if rec.attempts >= max {
+                return Err(Error::CodeAttemptsExceeded);
+            }
+            if well_formed && secret::eq(&secret::salted_digest(&rec.salt, code), &rec.digest) {
+                // Consumed: single use. Expiring it now removes it at the next sweep.
+                rec.attempts = u32::MAX;
+                return Ok((Some(rec), Ok(())));
+            }
+            rec.attempts += 1;
+            Ok((Some(rec), Err(Error::CodeInvalid)))
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests;

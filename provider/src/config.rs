@@ -28,6 +28,8 @@ pub struct Config {
     pub max_concurrent_hashes: usize,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
+    /// How messages (codes, notices) are delivered.
+    pub outbox: crate::outbox::OutboxConfig,
 }
 
 impl Default for Config {
@@ -41,6 +43,7 @@ impl Default for Config {
             password_hash: HashParams::default(),
             max_concurrent_hashes: 0,
             log: "info".into(),
+            outbox: crate::outbox::OutboxConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod oidc;
+pub mod outbox;
 pub mod server;
 pub mod state;
 pub mod ui;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use latchkey_core::account::Accounts;
 use latchkey_core::client::Clients;
+use latchkey_core::code::Codes;
 use latchkey_core::credential::password::Passwords;
 use latchkey_core::keys::Keys;
 use latchkey_core::session::Sessions;
@@ -34,6 +35,7 @@ pub struct Services {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub keys: Keys,
+    pub codes: Codes,
     pub templates: Templates,
     /// Digest of the admin token.
     pub admin_token_digest: String,
@@ -61,6 +63,7 @@ impl Services {
             accounts: Accounts::new(store.clone(), clock.clone(), passwords),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
+            codes: Codes::new(store.clone(), clock.clone(), crate::outbox::from_config(&config.outbox, &config.data_dir)?),
             templates: Templates::new()?,
             admin_token_digest,
             store,

@@ -19,6 +19,8 @@ pub enum Error {
     UnauthorizedClient,
     #[error("the token is invalid, expired or revoked")]
     InvalidToken,
+    #[error("refused by the tenant's policy: {reason}")]
+    PolicyDenied { reason: String },
     #[error("the request was refused: {0}")]
     Refused(&'static str),
     #[error("too many requests; try again in {retry_after} s")]
@@ -59,6 +61,7 @@ impl Error {
             Error::UnauthorizedClient => "unauthorized_client",
             Error::InvalidToken => "invalid_token",
             Error::Refused(_) => "refused",
+            Error::PolicyDenied { .. } => "policy_denied",
             Error::RateLimited { .. } => "rate_limited",
             Error::CodeInvalid => "code_invalid",
             Error::CodeExpired => "code_expired",
@@ -69,6 +72,11 @@ impl Error {
             Error::Storage(_) => "storage_error",
             Error::Crypto(_) => "crypto_error",
         }
+    }
+
+    /// A policy denial with a stable reason code.
+    pub fn denied(reason: impl Into<String>) -> Self {
+        Error::PolicyDenied { reason: reason.into() }
     }
 
     /// True for failures that are the server's fault (a 5xx).

@@ -36,6 +36,22 @@ impl Record for Session {
     }
 }
 
+/// Index: account -> its sessions, under `{account}/{sid}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountSession {
+    /// Store key (cookie digest) of the session.
+    pub key: String,
+    pub expires_at: u64,
+}
+
+impl Record for AccountSession {
+    const TREE: &'static str = "account_sessions";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
 /// Where a sign-in came from.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
@@ -77,7 +93,9 @@ impl Sessions {
             ip: origin.ip.clone(),
             clients: Vec::new(),
         };
-        self.store.put(tenant, &secret::digest(&cookie), &session)?;
+        let key = secret::digest(&cookie);
+        self.store.put(tenant, &key, &session)?;
+        self.store.put(tenant, &format!("{account_id}/{}", session.sid), &AccountSession { key, expires_at: session.expires_at })?;
         Ok((cookie, session))
     }
 
@@ -105,6 +123,44 @@ impl Sessions {
 
     /// Ends the session behind a cookie.
     pub fn end(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
-        self.store.remove(tenant, &secret::digest(cookie))
+        let ended = self.store.remove::<Session>(tenant, &secret::digest(cookie))?;
+        if let Some(s) = &ended {
+            self.store.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid))?;
+        }
+        Ok(ended)
+    }
+
+    /// The account's live sessions, newest first (R29).
+    pub fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<Session>> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for (_, ix) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/"))? {
+            if let Some(s) = self.store.get_live::<Session>(tenant, &ix.key, now)? {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        Ok(out)
+    }
+
+    /// Ends one session of the account by its sid; false if there was none.
+    pub fn end_sid(&self, tenant: &str, account_id: &str, sid: &str) -> Result<bool> {
+        let id = format!("{account_id}/{sid}");
+        match self.store.remove::<AccountSession>(tenant, &id)? {
+            Some(ix) => Ok(self.store.remove::<Session>(tenant, &ix.key)?.is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// Ends every session of the account except `keep` (a sid); returns how many.
+    pub fn end_all(&self, tenant: &str, account_id: &str, keep: Option<&str>) -> Result<usize> {
+        let mut n = 0;
+        for (id, _) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/"))? {
+            let sid = &id[account_id.len() + 1..];
+            if Some(sid) != keep && self.end_sid(tenant, account_id, sid)? {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

@@ -14,11 +14,13 @@ pub struct ApiError {
     pub code: &'static str,
     pub description: String,
     pub retry_after: Option<u64>,
+    /// The reason code of a policy denial.
+    pub reason: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ApiError { status, code, description: description.into(), retry_after: None }
+        ApiError { status, code, description: description.into(), retry_after: None, reason: None }
     }
 
     pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
@@ -37,7 +39,7 @@ impl From<Error> for ApiError {
             Error::IdentifierTaken(_) => StatusCode::CONFLICT,
             Error::Invalid { .. } | Error::InvalidGrant | Error::UnauthorizedClient => StatusCode::BAD_REQUEST,
             Error::BadCredentials | Error::InvalidClient | Error::InvalidToken => StatusCode::UNAUTHORIZED,
-            Error::Refused(_) => StatusCode::FORBIDDEN,
+            Error::Refused(_) | Error::PolicyDenied { .. } => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::CodeInvalid
             | Error::CodeExpired
@@ -50,6 +52,11 @@ impl From<Error> for ApiError {
         if let Error::Delivery(cause) = &e {
             tracing::warn!(%cause, "message delivery failed");
             return ApiError::new(status, e.code(), "the message could not be delivered; try again later");
+        }
+        if let Error::PolicyDenied { reason } = &e {
+            let mut err = ApiError::new(status, e.code(), e.to_string());
+            err.reason = Some(reason.clone());
+            return err;
         }
         if let Error::RateLimited { retry_after } = e {
             return ApiError { retry_after: Some(retry_after), ..ApiError::new(status, e.code(), e.to_string()) };

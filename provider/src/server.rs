@@ -106,6 +106,7 @@ fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
     Ok(svc.store.sweep_expired::<CodeRecord>(now)?
         + svc.store.sweep_expired::<Flow>(now)?
         + svc.store.sweep_expired::<Session>(now)?
+        + svc.store.sweep_expired::<latchkey_core::session::AccountSession>(now)?
         + svc.store.sweep_expired::<Revoked>(now)?
         + svc.store.sweep_expired::<family::RefreshToken>(now)?
         + svc.store.sweep_expired::<family::Family>(now)?)

@@ -35,7 +35,7 @@ pub struct Services {
     pub accounts: Accounts,
     pub sessions: Sessions,
     pub keys: Keys,
-    pub codes: Codes,
+    pub codes: Arc<Codes>,
     pub templates: Templates,
     /// Digest of the admin token.
     pub admin_token_digest: String,
@@ -55,15 +55,17 @@ impl Services {
         let hashes = if config.max_concurrent_hashes == 0 { cores } else { config.max_concurrent_hashes };
         let passwords = Passwords::new(config.password_hash, hashes)?;
         let public_url = config.public_url();
+        let outbox = crate::outbox::from_config(&config.outbox, &config.data_dir)?;
+        let codes = Arc::new(Codes::new(store.clone(), clock.clone(), outbox));
         Ok(Services {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
             clients: Clients::new(store.clone()),
-            accounts: Accounts::new(store.clone(), clock.clone(), passwords),
+            accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
-            codes: Codes::new(store.clone(), clock.clone(), crate::outbox::from_config(&config.outbox, &config.data_dir)?),
+            codes,
             templates: Templates::new()?,
             admin_token_digest,
             store,

@@ -2,3 +2,4 @@
 //! recovery codes come later.
 
 pub mod password;
+pub mod policy;

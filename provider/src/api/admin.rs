@@ -125,13 +125,14 @@ pub struct AccountView {
 
 impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
+        let (email, phone) = (a.email().cloned(), a.mobile().cloned());
         AccountView {
+            email_verified: email.as_ref().is_some_and(|b| b.verified),
+            email: email.map(|b| b.value),
+            phone_verified: phone.as_ref().is_some_and(|b| b.verified),
+            phone: phone.map(|b| b.value),
             id: a.id,
             name: a.name,
-            email: a.email,
-            email_verified: a.email_verified,
-            phone: a.phone,
-            phone_verified: a.phone_verified,
             created_at: a.created_at,
         }
     }

@@ -15,16 +15,16 @@ pub fn for_scopes(account: &Account, scopes: &[String]) -> Map<String, Value> {
         m.insert("updated_at".into(), json!(account.updated_at));
     }
     if has("email")
-        && let Some(e) = &account.email
+        && let Some(e) = account.email()
     {
-        m.insert("email".into(), json!(e));
-        m.insert("email_verified".into(), json!(account.email_verified));
+        m.insert("email".into(), json!(e.value));
+        m.insert("email_verified".into(), json!(e.verified));
     }
     if has("phone")
-        && let Some(p) = &account.phone
+        && let Some(p) = account.mobile()
     {
-        m.insert("phone_number".into(), json!(p));
-        m.insert("phone_number_verified".into(), json!(account.phone_verified));
+        m.insert("phone_number".into(), json!(p.value));
+        m.insert("phone_number_verified".into(), json!(p.verified));
     }
     m
 }

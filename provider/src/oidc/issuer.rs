@@ -94,13 +94,14 @@ fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access
         standard = standard.set_preferred_username(Some(EndUserUsername::new(u.clone())));
     }
     if let Some(Value::String(e)) = released.get("email") {
-        standard =
-            standard.set_email(Some(EndUserEmail::new(e.clone()))).set_email_verified(Some(account.email_verified));
+        standard = standard
+            .set_email(Some(EndUserEmail::new(e.clone())))
+            .set_email_verified(released.get("email_verified").and_then(Value::as_bool));
     }
     if let Some(Value::String(p)) = released.get("phone_number") {
         standard = standard
             .set_phone_number(Some(EndUserPhoneNumber::new(p.clone())))
-            .set_phone_number_verified(Some(account.phone_verified));
+            .set_phone_number_verified(released.get("phone_number_verified").and_then(Value::as_bool));
     }
     let time = |t: u64| Utc.timestamp_opt(t as i64, 0).single().ok_or(Error::Crypto("timestamp"));
     let issuer = IssuerUrl::new(svc.issuer(tenant)).map_err(|_| Error::Crypto("issuer url"))?;

@@ -37,7 +37,10 @@ pub fn render(m: &Message) -> Text {
     let (subject, body) = match (&m.kind, z) {
         (MessageKind::Code { purpose, code, minutes }, false) => (
             format!("Your verification code: {code}"),
-            format!("Your verification code is {code}, {}. It is valid for {minutes} minutes. Do not share it with anyone.", purpose_text(*purpose, false)),
+            format!(
+                "Your verification code is {code}, {}. It is valid for {minutes} minutes. Do not share it with anyone.",
+                purpose_text(*purpose, false)
+            ),
         ),
         (MessageKind::Code { purpose, code, minutes }, true) => (
             format!("您的验证码：{code}"),
@@ -47,13 +50,16 @@ pub fn render(m: &Message) -> Text {
             "Confirm with this link".to_string(),
             format!("Open this link {} (valid for {hours} hours): {url}", purpose_text(*purpose, false)),
         ),
-        (MessageKind::Link { purpose, url, hours }, true) => {
-            ("请通过链接确认".to_string(), format!("请打开以下链接{}（{hours} 小时内有效）：{url}", purpose_text(*purpose, true)))
-        }
+        (MessageKind::Link { purpose, url, hours }, true) => (
+            "请通过链接确认".to_string(),
+            format!("请打开以下链接{}（{hours} 小时内有效）：{url}", purpose_text(*purpose, true)),
+        ),
         (MessageKind::AccountNames { names }, false) => {
             ("Your account names".to_string(), format!("The accounts bound to this number: {}.", names.join(", ")))
         }
-        (MessageKind::AccountNames { names }, true) => ("您的账号名".to_string(), format!("此手机号绑定的账号：{}。", names.join("、"))),
+        (MessageKind::AccountNames { names }, true) => {
+            ("您的账号名".to_string(), format!("此手机号绑定的账号：{}。", names.join("、")))
+        }
         (MessageKind::Notice(n), z) => notice(n, z),
     };
     Text { subject, body }
@@ -61,16 +67,45 @@ pub fn render(m: &Message) -> Text {
 
 fn notice(n: &Notice, zh: bool) -> (String, String) {
     let (s, b) = match (n, zh) {
-        (Notice::PasswordChanged, false) => ("Your password was changed", "Your password was changed. If this was not you, recover your account now.".to_string()),
-        (Notice::PasswordChanged, true) => ("您的密码已修改", "您的账号密码已修改。如非本人操作，请立即找回账号。".to_string()),
-        (Notice::EmailChanged { new_email }, false) => ("Your email was changed", format!("Your account email was changed to {new_email}. If this was not you, recover your account now.")),
-        (Notice::EmailChanged { new_email }, true) => ("您的邮箱已更换", format!("您的账号邮箱已更换为 {new_email}。如非本人操作，请立即找回账号。")),
-        (Notice::MobileChanged { new_mobile }, false) => ("Your mobile number was changed", format!("Your account mobile number was changed to {new_mobile}. If this was not you, recover your account now.")),
-        (Notice::MobileChanged { new_mobile }, true) => ("您的手机号已更换", format!("您的账号手机号已更换为 {new_mobile}。如非本人操作，请立即找回账号。")),
-        (Notice::NewDeviceSignIn { user_agent, ip }, false) => ("New sign-in to your account", format!("Your account was signed in from a new device ({user_agent}, {ip}). If this was not you, change your password.")),
-        (Notice::NewDeviceSignIn { user_agent, ip }, true) => ("新设备登录提醒", format!("您的账号在新设备上登录（{user_agent}，{ip}）。如非本人操作，请修改密码。")),
-        (Notice::MobileReassigned { mobile }, false) => ("Mobile number moved to a new owner", format!("The mobile number {mobile} now belongs to someone else and no longer signs you in.")),
-        (Notice::MobileReassigned { mobile }, true) => ("手机号已被新机主使用", format!("手机号 {mobile} 已由新机主使用，不能再用于登录您的账号。")),
+        (Notice::PasswordChanged, false) => (
+            "Your password was changed",
+            "Your password was changed. If this was not you, recover your account now.".to_string(),
+        ),
+        (Notice::PasswordChanged, true) => {
+            ("您的密码已修改", "您的账号密码已修改。如非本人操作，请立即找回账号。".to_string())
+        }
+        (Notice::EmailChanged { new_email }, false) => (
+            "Your email was changed",
+            format!("Your account email was changed to {new_email}. If this was not you, recover your account now."),
+        ),
+        (Notice::EmailChanged { new_email }, true) => {
+            ("您的邮箱已更换", format!("您的账号邮箱已更换为 {new_email}。如非本人操作，请立即找回账号。"))
+        }
+        (Notice::MobileChanged { new_mobile }, false) => (
+            "Your mobile number was changed",
+            format!(
+                "Your account mobile number was changed to {new_mobile}. If this was not you, recover your account now."
+            ),
+        ),
+        (Notice::MobileChanged { new_mobile }, true) => {
+            ("您的手机号已更换", format!("您的账号手机号已更换为 {new_mobile}。如非本人操作，请立即找回账号。"))
+        }
+        (Notice::NewDeviceSignIn { user_agent, ip }, false) => (
+            "New sign-in to your account",
+            format!(
+                "Your account was signed in from a new device ({user_agent}, {ip}). If this was not you, change your password."
+            ),
+        ),
+        (Notice::NewDeviceSignIn { user_agent, ip }, true) => {
+            ("新设备登录提醒", format!("您的账号在新设备上登录（{user_agent}，{ip}）。如非本人操作，请修改密码。"))
+        }
+        (Notice::MobileReassigned { mobile }, false) => (
+            "Mobile number moved to a new owner",
+            format!("The mobile number {mobile} now belongs to someone else and no longer signs you in."),
+        ),
+        (Notice::MobileReassigned { mobile }, true) => {
+            ("手机号已被新机主使用", format!("手机号 {mobile} 已由新机主使用，不能再用于登录您的账号。"))
+        }
     };
     (s.to_string(), b)
 }

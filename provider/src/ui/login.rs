@@ -1,27 +1,28 @@
-//! The sign-in page: any identifier and the password (R15), then back into the
-//! authorization flow that sent the person here (R18).
+//! The sign-in page: any identifier and the password (R15), or an SMS code (R16);
+//! then back into the authorization flow that sent the person here (R18).
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use latchkey_core::Error;
 use latchkey_core::grant::request;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
-use crate::http::{FormBody, origin, set_cookie};
-use crate::oidc::flow::{SESSION_COOKIE, session_of, session_path};
-use crate::oidc::{authorize, respond};
+use crate::http::{FormBody, origin};
+use crate::oidc::authorize;
 use crate::state::AppState;
 use crate::ui::page::Page;
+use crate::ui::signed_in;
 
 #[derive(Deserialize)]
-struct FlowQuery {
+struct LoginQuery {
     flow: Option<String>,
+    method: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -34,50 +35,78 @@ struct LoginForm {
     password: String,
 }
 
-fn render(
-    svc: &AppState,
-    tenant: &str,
-    page: &Page,
-    flow: Option<&str>,
-    identifier: &str,
-    error: Option<&str>,
-) -> ApiResult<Response> {
+#[derive(Deserialize)]
+struct CodeForm {
+    csrf: Option<String>,
+    flow: Option<String>,
+    #[serde(default)]
+    mobile: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// What the page shows besides the form.
+#[derive(Default)]
+struct View<'a> {
+    method: &'a str,
+    identifier: &'a str,
+    mobile: &'a str,
+    error: Option<String>,
+    info: Option<String>,
+}
+
+fn nonempty(flow: &Option<String>) -> Option<&str> {
+    flow.as_deref().filter(|f| !f.is_empty())
+}
+
+fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
+    let ui_locales = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten()).and_then(|f| f.request.ui_locales);
+    Page::new(headers, ui_locales.as_deref())
+}
+
+fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
     let t = svc.tenants.get(tenant)?;
     let saved = match flow {
         Some(id) => request::load_flow(&svc.store, tenant, id, svc.now())?,
         None => None,
     };
-    let client_name = match &saved {
-        Some(f) => svc.clients.get(tenant, &f.request.client_id).ok().map(|c| c.name),
-        None => None,
-    };
+    let client_name = saved.as_ref().and_then(|f| svc.clients.get(tenant, &f.request.client_id).ok()).map(|c| c.name);
     let hint = saved.as_ref().and_then(|f| f.request.login_hint.clone()).unwrap_or_default();
-    let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let status = if view.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     Ok(page.render(
         svc,
         status,
         "login.html",
         json!({
             "tenant_name": t.display_name, "client_name": client_name, "flow": flow.unwrap_or(""),
-            "identifier": if identifier.is_empty() { hint } else { identifier.to_string() },
-            "error": error, "action": format!("/t/{tenant}/login"),
+            "identifier": if view.identifier.is_empty() { hint.as_str() } else { view.identifier },
+            "mobile": view.mobile, "method": view.method, "error": view.error, "info": view.info,
+            "base": format!("/t/{tenant}"),
         }),
     ))
 }
 
-fn ui_locales_of(svc: &AppState, tenant: &str, flow: Option<&str>) -> Option<String> {
-    let id = flow?;
-    request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten().and_then(|f| f.request.ui_locales)
+/// The page text for a sign-in failure, or the error itself if it is not one.
+fn failure(page: &Page, e: Error) -> Result<String, Error> {
+    match e {
+        Error::BadCredentials => Ok(page.text("bad_credentials").to_string()),
+        Error::SeveralAccounts(_) => Ok(page.text("several_accounts").to_string()),
+        Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => Ok(page.text("code_wrong").to_string()),
+        Error::RateLimited { retry_after } => Ok(format!("{} ({retry_after} s)", page.text("rate_limited"))),
+        Error::Invalid { .. } => Ok(page.text("invalid_mobile").to_string()),
+        other => Err(other),
+    }
 }
 
-async fn show(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<FlowQuery>,
-) -> ApiResult<Response> {
-    let page = Page::new(&headers, ui_locales_of(&svc, &tenant, q.flow.as_deref()).as_deref());
-    render(&svc, &tenant, &page, q.flow.as_deref(), "", None)
+async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> ApiResult<Response> {
+    let flow = nonempty(&q.flow);
+    let page = page_for(&svc, &tenant, &headers, flow);
+    let method = if q.method.as_deref() == Some("sms") { "sms" } else { "password" };
+    render(&svc, &tenant, &page, flow, View { method, ..View::default() })
+}
+
+fn csrf_refused(svc: &AppState, page: &Page) -> Response {
+    page.message(svc, StatusCode::FORBIDDEN, "error", page.text("csrf"), Some("csrf"))
 }
 
 async fn submit(
@@ -87,52 +116,79 @@ async fn submit(
     headers: HeaderMap,
     FormBody(form): FormBody<LoginForm>,
 ) -> ApiResult<Response> {
-    let flow = form.flow.as_deref().filter(|f| !f.is_empty());
-    let page = Page::new(&headers, ui_locales_of(&svc, &tenant, flow).as_deref());
+    let flow = nonempty(&form.flow);
+    let page = page_for(&svc, &tenant, &headers, flow);
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", page.text("csrf"), Some("csrf")));
+        return Ok(csrf_refused(&svc, &page));
     }
-    svc.tenants.get(&tenant)?;
-    let account = match svc.accounts.sign_in(&tenant, &form.identifier, &form.password).await {
-        Ok(a) => a,
-        Err(Error::BadCredentials) => {
-            return render(&svc, &tenant, &page, flow, &form.identifier, Some(page.text("bad_credentials")));
+    let settings = svc.tenants.get(&tenant)?.settings;
+    match svc.accounts.sign_in(&tenant, &settings, &form.identifier, &form.password).await {
+        Ok(signed) => signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await,
+        Err(e) => {
+            let error = Some(failure(&page, e)?);
+            render(&svc, &tenant, &page, flow, View { method: "password", identifier: &form.identifier, error, ..View::default() })
         }
-        Err(e) => return Err(e.into()),
-    };
-    if let Some((old, _)) = session_of(&svc, &tenant, &headers)? {
-        svc.sessions.end(&tenant, &old)?;
     }
-    let (cookie, session) =
-        svc.sessions.start(&tenant, &account.id, vec!["pwd".into()], &origin(&headers, Some(peer)))?;
-    if let Some(id) = flow {
-        request::mark_signed_in(&svc.store, &tenant, id, &session.sid)?;
-    }
-    svc.store.commit().await?;
-    let mut resp = match flow {
-        Some(id) => respond::found(&format!("/t/{tenant}/authorize/resume?flow={id}")),
-        None => page.message(&svc, StatusCode::OK, "sign_in", page.text("signed_in"), None),
-    };
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &cookie, &session_path(&tenant), None, svc.secure_cookies),
-    );
-    Ok(resp)
 }
 
-async fn resume(
+async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Query<FlowQuery>,
+    FormBody(form): FormBody<CodeForm>,
 ) -> ApiResult<Response> {
+    let flow = nonempty(&form.flow);
+    let page = page_for(&svc, &tenant, &headers, flow);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(csrf_refused(&svc, &page));
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let ip = peer.ip().to_string();
+    let (info, error) = match svc.accounts.send_sign_in_code(&tenant, &settings, &form.mobile, &ip, page.locale.tag()).await {
+        Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
+        Err(e) => (None, Some(failure(&page, e)?)),
+    };
+    render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, info, error, ..View::default() })
+}
+
+async fn submit_code(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<CodeForm>,
+) -> ApiResult<Response> {
+    let flow = nonempty(&form.flow);
+    let page = page_for(&svc, &tenant, &headers, flow);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(csrf_refused(&svc, &page));
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    match svc.accounts.sign_in_with_code(&tenant, &settings, &form.mobile, &form.code) {
+        Ok(signed) => signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await,
+        Err(e) => {
+            let error = Some(failure(&page, e)?);
+            render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, error, ..View::default() })
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FlowQuery {
+    flow: Option<String>,
+}
+
+async fn resume(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<FlowQuery>) -> ApiResult<Response> {
     let flow = q.flow.unwrap_or_default();
-    let page = Page::new(&headers, ui_locales_of(&svc, &tenant, Some(&flow)).as_deref());
+    let page = page_for(&svc, &tenant, &headers, Some(&flow));
     authorize::resume(&svc, &tenant, &flow, &headers, &page).await.map(IntoResponse::into_response)
 }
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/login", get(show).post(submit))
+        .route("/t/{tenant}/login/code/send", post(send_code))
+        .route("/t/{tenant}/login/code", post(submit_code))
         .route("/t/{tenant}/authorize/resume", get(resume))
 }

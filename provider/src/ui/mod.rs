@@ -5,6 +5,7 @@ pub mod consent;
 pub mod i18n;
 pub mod login;
 pub mod page;
+pub mod signed_in;
 pub mod templates;
 
 pub fn router() -> axum::Router<crate::state::AppState> {

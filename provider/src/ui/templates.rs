@@ -13,6 +13,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("logout.html", include_str!("../../templates/logout.html")),
     ("form_post.html", include_str!("../../templates/form_post.html")),
     ("demo.html", include_str!("../../templates/demo.html")),
+    ("notice.html", include_str!("../../templates/notice.html")),
 ];
 
 pub struct Templates(Environment<'static>);

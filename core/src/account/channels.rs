@@ -1,0 +1,108 @@
+//! Changing or adding a mobile or email (R24, R25): a code to the current value,
+//! then the new value and its code; an account without one adds it with a code.
+//! The new value keeps the old one's roles; the login role only if it is free.
+
+use crate::account::password::destination;
+use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index, mask};
+use crate::code::{Notice, Purpose, Sent};
+use crate::error::{Error, Result};
+use crate::settings::TenantSettings;
+use crate::store::abort;
+
+/// Which value a channel code goes to.
+#[derive(Debug, Clone)]
+pub enum CodeTarget {
+    /// The account's current mobile/email of this kind (step 1).
+    Current,
+    /// A new value (step 2).
+    New(String),
+}
+
+impl Accounts {
+    /// Sends the code for one step of a channel change.
+    pub async fn send_channel_code(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        kind: Kind,
+        target: CodeTarget,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
+        let account = self.get(tenant, account_id)?;
+        let (purpose, value) = match target {
+            CodeTarget::Current => {
+                let current = current(&account, kind).ok_or(Error::NotFound("current value"))?;
+                (Purpose::VerifyOldChannel, current.value.clone())
+            }
+            CodeTarget::New(v) => (Purpose::VerifyNewChannel, kind.parse(&v)?),
+        };
+        if kind == Kind::Mobile && purpose == Purpose::VerifyNewChannel && !settings.registration.mobile_allowed(&value) {
+            return Err(Error::denied("mobile_range_not_allowed"));
+        }
+        self.codes.send(tenant, &settings.codes, purpose, &destination(kind, &value), ip, locale).await
+    }
+
+    /// Replaces (or adds) the account's mobile/email of `kind`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn change_channel(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        kind: Kind,
+        current_code: Option<&str>,
+        new_value: &str,
+        new_code: &str,
+        locale: &str,
+    ) -> Result<Account> {
+        let account = self.get(tenant, account_id)?;
+        let new_value = kind.parse(new_value)?;
+        let old = current(&account, kind).cloned();
+        if old.as_ref().is_some_and(|o| o.value == new_value) {
+            return Err(Error::invalid("value", "that is already the current value"));
+        }
+        if let Some(o) = &old {
+            let code = current_code.ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
+            self.codes.verify(tenant, &settings.codes, Purpose::VerifyOldChannel, &o.value, code)?;
+        }
+        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
+        let login_free = self.find_login(tenant, &kind.identifier(&new_value)).ok().flatten().is_none()
+            && self.bound_to(tenant, kind, &new_value)?.is_empty();
+        let wanted = old.as_ref().map(|o| o.roles).unwrap_or(Roles::ALL);
+        let roles = Roles { login: wanted.login && login_free, ..wanted };
+        let fresh = Binding { kind, value: new_value.clone(), verified: true, roles };
+        let now = self.clock.now();
+        let updated = self.store.transaction(TREES, |tx| {
+            let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
+            if let Some(o) = &old {
+                index::unbind(tx, tenant, account_id, o)?;
+                a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
+            }
+            index::bind(tx, tenant, account_id, &fresh)?;
+            a.bindings.push(fresh.clone());
+            a.updated_at = now;
+            tx.put(tenant, account_id, &a)?;
+            Ok(a)
+        })?;
+        let notice = match kind {
+            Kind::Email => Notice::EmailChanged { new_email: mask(kind, &new_value) },
+            Kind::Mobile => Notice::MobileChanged { new_mobile: mask(kind, &new_value) },
+        };
+        // Tell the old value too: it is the one an attacker would not control.
+        let mut told = updated.clone();
+        if let Some(o) = old {
+            told.bindings.push(o);
+        }
+        self.notify(tenant, &told, notice, locale).await;
+        Ok(updated)
+    }
+}
+
+fn current(account: &Account, kind: Kind) -> Option<&Binding> {
+    match kind {
+        Kind::Email => account.email(),
+        Kind::Mobile => account.mobile(),
+    }
+}

@@ -1,0 +1,117 @@
+//! Proving identity (R23, R27) and changing or resetting the password with the
+//! tenant's policy and history (R4), with a notice to the contact channels (R38).
+
+use crate::account::{Account, Accounts};
+use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
+use crate::credential::policy;
+use crate::error::{Error, Result};
+use crate::settings::TenantSettings;
+
+/// How a person proves they hold the account.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    /// The current password.
+    Password(&'a str),
+    /// A code sent to one of the account's recovery channels ("use another method").
+    Code { address: &'a str, code: &'a str },
+}
+
+impl Accounts {
+    /// The ways this account can prove identity (R27): "password", and each recovery
+    /// mobile or email.
+    pub fn identity_methods(account: &Account) -> Vec<(String, Option<String>)> {
+        let mut v: Vec<(String, Option<String>)> = Vec::new();
+        if account.password.is_some() {
+            v.push(("password".into(), None));
+        }
+        for b in account.bindings.iter().filter(|b| b.roles.recovery) {
+            v.push((b.kind.as_str().into(), Some(b.value.clone())));
+        }
+        v
+    }
+
+    /// Sends an identity code to one of the account's recovery channels.
+    pub async fn send_identity_code(&self, tenant: &str, settings: &TenantSettings, account_id: &str, address: &str, ip: &str, locale: &str) -> Result<Sent> {
+        let account = self.get(tenant, account_id)?;
+        let b = account
+            .bindings
+            .iter()
+            .find(|b| b.roles.recovery && b.value == address)
+            .ok_or_else(|| Error::invalid("address", "not a recovery channel of this account"))?;
+        let to = destination(b.kind, &b.value);
+        self.codes.send(tenant, &settings.codes, Purpose::VerifyIdentity, &to, ip, locale).await
+    }
+
+    /// Checks a proof of identity.
+    pub async fn prove(&self, tenant: &str, settings: &TenantSettings, account: &Account, proof: Proof<'_>) -> Result<()> {
+        match proof {
+            Proof::Password(pw) => {
+                if self.passwords.verify(account.password.as_deref(), pw).await? { Ok(()) } else { Err(Error::BadCredentials) }
+            }
+            Proof::Code { address, code } => {
+                if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
+                    return Err(Error::invalid("address", "not a recovery channel of this account"));
+                }
+                self.codes.verify(tenant, &settings.codes, Purpose::VerifyIdentity, address, code)
+            }
+        }
+    }
+
+    /// Changes the password after a proof of identity (R23).
+    pub async fn change_password(&self, tenant: &str, settings: &TenantSettings, account_id: &str, proof: Proof<'_>, new: &str, locale: &str) -> Result<()> {
+        let account = self.get(tenant, account_id)?;
+        self.prove(tenant, settings, &account, proof).await?;
+        self.set_password(tenant, settings, account_id, new, locale).await
+    }
+
+    /// Sets a new password: policy, history (not one of the last N), hash, notice.
+    pub(crate) async fn set_password(&self, tenant: &str, settings: &TenantSettings, account_id: &str, new: &str, locale: &str) -> Result<()> {
+        let account = self.get(tenant, account_id)?;
+        policy::check(&settings.password, new, account.name.as_deref())?;
+        let n = settings.password.history;
+        let recent = account.password.iter().chain(account.password_history.iter()).take(n);
+        for phc in recent {
+            if self.passwords.verify(Some(phc), new).await? {
+                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
+            }
+        }
+        let phc = self.passwords.hash(new).await?;
+        let now = self.clock.now();
+        let updated = self.modify(tenant, account_id, |a| {
+            if let Some(old) = a.password.take() {
+                a.password_history.insert(0, old);
+                a.password_history.truncate(n.max(1));
+            }
+            a.password = Some(phc.clone());
+            a.password_changed_at = now;
+            a.known_devices.clear();
+            Ok(a.clone())
+        })?;
+        self.notify(tenant, &updated, Notice::PasswordChanged, locale).await;
+        Ok(())
+    }
+
+    /// Sends a security notice to every contact channel of the account (R38).
+    /// Delivery failures are logged, not returned: the change itself succeeded.
+    pub async fn notify(&self, tenant: &str, account: &Account, notice: Notice, locale: &str) {
+        for b in account.contacts() {
+            let message = Message {
+                tenant: tenant.to_string(),
+                to: destination(b.kind, &b.value),
+                locale: locale.to_string(),
+                kind: MessageKind::Notice(notice.clone()),
+            };
+            if let Err(e) = self.codes.outbox().deliver(&message).await {
+                tracing::warn!(tenant, account = %account.id, error = %e, "security notice not delivered");
+            }
+        }
+    }
+}
+
+/// Where messages for a bound value go.
+pub fn destination(kind: crate::account::Kind, value: &str) -> Destination {
+    match kind {
+        crate::account::Kind::Email => Destination::email(value),
+        crate::account::Kind::Mobile => Destination::sms(value),
+    }
+}

@@ -1,0 +1,96 @@
+//! Recovery (R34 to R36): forgot password by a code to a recovery mobile or email;
+//! forgot account by sending the account names bound to a mobile. Nothing here tells
+//! someone who cannot read the channel whether an account exists: every request gets
+//! the same answer and counts against the same limits.
+
+use crate::account::password::destination;
+use crate::account::{Account, Accounts, Kind};
+use crate::code::{Destination, Message, MessageKind, Purpose, Sent};
+use crate::error::{Error, Result};
+use crate::identifier::{Identifier, parse_phone};
+use crate::settings::TenantSettings;
+
+impl Accounts {
+    /// The account and recovery destination an identifier names, if any. A mobile or
+    /// email must itself be a recovery channel; an account name or id uses the
+    /// account's first recovery mobile, else its first recovery email.
+    fn recovery_target(&self, tenant: &str, identifier: &Identifier) -> Option<(Account, Destination)> {
+        match identifier {
+            Identifier::Email(v) | Identifier::Phone(v) => {
+                let kind = if matches!(identifier, Identifier::Email(_)) { Kind::Email } else { Kind::Mobile };
+                let ids = self.bound_to(tenant, kind, v).ok()?;
+                let accounts: Vec<Account> = ids.iter().filter_map(|id| self.get(tenant, id).ok()).collect();
+                let mut with_role = accounts.into_iter().filter(|a| a.bindings.iter().any(|b| b.value == *v && b.roles.recovery));
+                match (with_role.next(), with_role.next()) {
+                    (Some(a), None) => Some((a, destination(kind, v))),
+                    _ => None,
+                }
+            }
+            Identifier::Name(_) | Identifier::AccountId(_) => {
+                let a = self.find_login(tenant, identifier).ok()??;
+                let b = a.find(Kind::Mobile, |r| r.recovery).or_else(|| a.find(Kind::Email, |r| r.recovery))?.clone();
+                Some((a, destination(b.kind, &b.value)))
+            }
+        }
+    }
+
+    /// Starts a password reset: a code to the recovery channel, if the identifier names
+    /// an account that has one. The answer never says which.
+    pub async fn start_recovery(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str, locale: &str) -> Result<Sent> {
+        let parsed = Identifier::parse(identifier).map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
+        let target = self.recovery_target(tenant, &parsed);
+        let limit_key = match &target {
+            Some((_, to)) => to.clone(),
+            None => Destination::email(&format!("unknown|{}", identifier.trim().to_lowercase())),
+        };
+        let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ip)?;
+        if let Some((_, to)) = target {
+            let message = self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, locale)?;
+            self.store.commit().await?;
+            // Delivered in the background so the answer takes the same time either way.
+            let outbox = self.codes.outbox().clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.deliver(&message).await {
+                    tracing::warn!(error = %e, "recovery code not delivered");
+                }
+            });
+        }
+        Ok(sent)
+    }
+
+    /// Finishes a password reset with the code; returns the account id (the caller
+    /// ends its sessions).
+    pub async fn finish_recovery(&self, tenant: &str, settings: &TenantSettings, identifier: &str, code: &str, new_password: &str, locale: &str) -> Result<String> {
+        let parsed = Identifier::parse(identifier).map_err(|_| Error::CodeInvalid)?;
+        let Some((account, to)) = self.recovery_target(tenant, &parsed) else { return Err(Error::CodeInvalid) };
+        // Policy first, so a weak password does not use up the code.
+        crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
+        self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code)?;
+        self.set_password(tenant, settings, &account.id, new_password, locale).await?;
+        Ok(account.id)
+    }
+
+    /// Forgot account (R35): sends the account names bound to a mobile to it. The
+    /// answer is the same whether or not there are any.
+    pub async fn send_account_names(&self, tenant: &str, settings: &TenantSettings, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
+        let mobile = parse_phone(mobile)?;
+        let to = Destination::sms(&mobile);
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
+        let names: Vec<String> = self
+            .bound_to(tenant, Kind::Mobile, &mobile)?
+            .iter()
+            .filter_map(|id| self.get(tenant, id).ok())
+            .map(|a| a.name.unwrap_or(a.id))
+            .collect();
+        if !names.is_empty() {
+            let message = Message { tenant: tenant.to_string(), to, locale: locale.to_string(), kind: MessageKind::AccountNames { names } };
+            let outbox = self.codes.outbox().clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.deliver(&message).await {
+                    tracing::warn!(error = %e, "account names not delivered");
+                }
+            });
+        }
+        Ok(sent)
+    }
+}

@@ -8,6 +8,8 @@ mod admin;
 mod code_flow;
 mod kit;
 mod negative;
+mod outbox;
+mod peers;
 mod process;
 mod sessions;
 mod tokens;

@@ -128,6 +128,8 @@ impl SmtpOutbox {
             .from(self.from.clone())
             .to(to)
             .subject(text.subject)
+            // Many relays add a Message-ID, not all; spam filters penalise its absence.
+            .message_id(Some(format!("<{:032x}@{}>", rand::random::<u128>(), self.from.email.domain())))
             .header(ContentType::TEXT_PLAIN)
             .body(text.body)
             .map_err(|e| Error::Delivery(format!("smtp: building the message: {e}")))?;

@@ -71,8 +71,14 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp =
-            (self.status, Json(json!({ "error": self.code, "error_description": self.description }))).into_response();
+        let mut body = json!({ "error": self.code, "error_description": self.description });
+        if let Some(r) = self.retry_after {
+            body["retry_after"] = json!(r);
+        }
+        if let Some(r) = &self.reason {
+            body["reason"] = json!(r);
+        }
+        let mut resp = (self.status, Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.code == "invalid_client" && self.status == StatusCode::UNAUTHORIZED {

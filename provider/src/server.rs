@@ -73,6 +73,9 @@ struct TenantFile {
     display_name: String,
     #[serde(default)]
     clients: Vec<NewClient>,
+    /// Tenant settings (codes, password policy, registration rules); replaced at start.
+    #[serde(default)]
+    settings: Option<latchkey_core::settings::TenantSettings>,
 }
 
 fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
@@ -88,6 +91,9 @@ fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         svc.tenants
             .ensure(&svc.keys, &file.id, &file.display_name)
             .with_context(|| format!("tenant in {}", path.display()))?;
+        if let Some(settings) = file.settings {
+            svc.tenants.set_settings(&file.id, settings)?;
+        }
         for c in file.clients {
             if !c.public && c.secret.is_none() {
                 anyhow::bail!("{}: client {} needs a secret (or public = true)", path.display(), c.id);
@@ -120,6 +126,8 @@ pub fn app(state: AppState) -> Router {
         .merge(ui::router())
         .merge(demo::router())
         .merge(api::admin::router(state.clone()))
+        .merge(api::account::router())
+        .merge(api::public::router())
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
         })

@@ -5,12 +5,17 @@ use std::sync::Arc;
 use latchkey::config::Config;
 use latchkey::server::{self, Running};
 use latchkey_core::ManualClock;
+use latchkey::outbox::{OutboxConfig, SmsWebhookConfig, SmtpConfig, SmtpSecurity};
 use latchkey_core::credential::password::HashParams;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::{Value, json};
+
+use crate::peers::{SmsGateway, SmtpSink};
+
+const GATEWAY_SECRET: &str = "kit-gateway-secret";
 
 /// Cheap argon2 for tests only: set explicitly here, never a default.
 pub fn test_hash_params() -> HashParams {
@@ -27,6 +32,10 @@ pub const AFTER_LOGOUT: &str = "http://127.0.0.1:9/bye";
 pub struct Server {
     #[allow(dead_code)] // keeps the server alive for the test
     pub running: Running,
+    /// The SMTP server the outbox sends email to.
+    pub mail: SmtpSink,
+    /// The SMS gateway the outbox posts SMS and voice messages to.
+    pub sms: SmsGateway,
     pub clock: Arc<ManualClock>,
     pub base: String,
     pub admin: reqwest::Client,
@@ -52,11 +61,28 @@ impl Server {
         for (name, text) in files {
             std::fs::write(tenants_dir.join(name), text).unwrap();
         }
+        let mail = SmtpSink::start().await;
+        let sms = SmsGateway::start(GATEWAY_SECRET).await;
+        let outbox = OutboxConfig {
+            email: "smtp".into(),
+            sms: "sms-webhook".into(),
+            smtp: SmtpConfig {
+                host: "127.0.0.1".into(),
+                port: mail.port(),
+                security: SmtpSecurity::None,
+                username: SmtpSink::USER.into(),
+                password: SmtpSink::PASSWORD.into(),
+                from: "Latchkey <no-reply@latchkey.test>".into(),
+            },
+            sms_webhook: SmsWebhookConfig { url: sms.url(), secret: GATEWAY_SECRET.into(), timeout_ms: 5000 },
+            ..OutboxConfig::default()
+        };
         let config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),
             tenants_dir,
             password_hash: test_hash_params(),
+            outbox,
             ..Config::default()
         };
         let clock = Arc::new(ManualClock::new());
@@ -65,7 +91,7 @@ impl Server {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", running.admin_token).parse().unwrap());
         let admin = reqwest::Client::builder().default_headers(headers).build().unwrap();
-        let mut s = Server { running, clock, base, admin, tenant: String::new(), _dir: dir };
+        let mut s = Server { running, mail, sms, clock, base, admin, tenant: String::new(), _dir: dir };
         s.tenant = s.add_tenant("t1").await;
         s
     }
@@ -136,6 +162,44 @@ impl Server {
             secret.map(|s| ClientSecret::new(s.into())),
         )
         .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+    }
+
+    /// POSTs JSON to a path of the test tenant (`/api/...`) without credentials.
+    pub async fn api(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = no_redirects().post(self.t(path)).json(&body).send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Replaces the test tenant's settings (JSON, defaults for what is left out).
+    pub async fn settings(&self, settings: Value) {
+        let r = self.admin.put(self.url(&format!("/admin/tenants/{}/settings", self.tenant))).json(&settings).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+
+    /// Runs `send` (which makes the server send one SMS to `mobile`) and returns the
+    /// code in that SMS.
+    pub async fn sms_code<F: std::future::Future<Output = (StatusCode, Value)>>(&self, mobile: &str, send: F) -> String {
+        let n = self.sms.count_to(mobile);
+        let (st, body) = send.await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let msg = self.sms.nth(mobile, n).await;
+        crate::peers::six_digits(msg["text"].as_str().unwrap()).unwrap()
+    }
+
+    /// The same for an email.
+    pub async fn mail_code<F: std::future::Future<Output = (StatusCode, Value)>>(&self, email: &str, send: F) -> String {
+        let n = self.mail.count_to(email);
+        let (st, body) = send.await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        self.mail.nth(email, n).await.code().unwrap()
+    }
+
+    /// Registers by mobile (R1) with PASSWORD; returns the account id.
+    pub async fn register_mobile(&self, mobile: &str) -> String {
+        let code = self.sms_code(mobile, self.api("/api/register/code", json!({ "channel": "sms", "to": mobile }))).await;
+        let (st, body) = self.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": PASSWORD, "code": code })).await;
+        assert_eq!(st, StatusCode::CREATED, "{body}");
+        body["account_id"].as_str().unwrap().to_string()
     }
 
     pub fn browser(&self) -> Browser {

@@ -11,5 +11,6 @@ mod negative;
 mod outbox;
 mod peers;
 mod process;
+mod registration;
 mod sessions;
 mod tokens;

@@ -13,7 +13,7 @@ use crate::store::abort;
 
 /// How a person registers.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "by", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "by", rename_all = "snake_case")]
 pub enum RegisterBy {
     /// R1: mobile + password + SMS code.
     Mobile { mobile: String },

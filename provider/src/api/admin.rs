@@ -11,6 +11,7 @@ use latchkey_core::account::{Account, NewAccount};
 use latchkey_core::client::{AuthMethod, Client, GrantType, Lifetimes, NewClient};
 use latchkey_core::keys::Alg;
 use latchkey_core::secret;
+use latchkey_core::settings::TenantSettings;
 use latchkey_core::tenant::Tenant;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -43,6 +44,20 @@ async fn add_tenant(
     let tenant = svc.tenants.create(&svc.keys, &t.id, &t.display_name)?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+async fn put_settings(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(settings): JsonBody<TenantSettings>,
+) -> ApiResult<Json<TenantSettings>> {
+    let t = svc.tenants.set_settings(&tenant, settings)?;
+    svc.store.commit().await?;
+    Ok(Json(t.settings))
+}
+
+async fn get_settings(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<TenantSettings>> {
+    Ok(Json(svc.tenants.get(&tenant)?.settings))
 }
 
 async fn list_tenants(State(svc): State<AppState>) -> ApiResult<Json<Vec<Tenant>>> {
@@ -164,6 +179,7 @@ async fn rotate_keys(State(svc): State<AppState>, Path(tenant): Path<String>) ->
 pub fn router(state: AppState) -> axum::Router<AppState> {
     axum::Router::new()
         .route("/admin/tenants", get(list_tenants).post(add_tenant))
+        .route("/admin/tenants/{tenant}/settings", get(get_settings).put(put_settings))
         .route("/admin/tenants/{tenant}/clients", get(list_clients).post(add_client))
         .route("/admin/tenants/{tenant}/clients/{id}", delete(remove_client))
         .route("/admin/tenants/{tenant}/users", get(list_users).post(add_user))

@@ -1,3 +1,6 @@
-//! JSON APIs. Issue 2 has the admin API; the account API comes with issue 3.
+//! JSON APIs: the admin API, the account center API and the public account API.
 
+pub mod account;
 pub mod admin;
+pub mod caller;
+pub mod public;

@@ -86,6 +86,18 @@ impl SmsGateway {
             .await
     }
 
+    /// How many messages to `to` were accepted so far.
+    pub fn count_to(&self, to: &str) -> usize {
+        self.inner.accepted.lock().unwrap().iter().filter(|m| m["to"] == to).count()
+    }
+
+    /// The `n`th (0-based) accepted message to `to`, waiting up to ~5 s for it.
+    pub async fn nth(&self, to: &str, n: usize) -> Value {
+        let inner = self.inner.clone();
+        super::poll(&format!("SMS #{n} to {to}"), || inner.accepted.lock().unwrap().iter().filter(|m| m["to"] == to).nth(n).cloned())
+            .await
+    }
+
     /// The six-digit code in the first message to `to`.
     pub async fn code_for(&self, to: &str) -> Option<String> {
         let message = self.wait_for(to).await;
@@ -117,7 +129,7 @@ fn verified(key: &hmac::Key, headers: &HeaderMap, body: &[u8]) -> bool {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()

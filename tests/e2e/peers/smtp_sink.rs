@@ -69,6 +69,20 @@ impl SmtpSink {
         self.mails.lock().unwrap().clone()
     }
 
+    /// How many mails to `to` arrived so far.
+    pub fn count_to(&self, to: &str) -> usize {
+        self.mails.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).count()
+    }
+
+    /// The `n`th (0-based) mail to `to`, waiting up to ~5 s for it.
+    pub async fn nth(&self, to: &str, n: usize) -> Mail {
+        let mails = self.mails.clone();
+        super::poll(&format!("mail #{n} to {to}"), || {
+            mails.lock().unwrap().iter().filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(to))).nth(n).cloned()
+        })
+        .await
+    }
+
     /// The first mail to `to`, waiting up to ~5 s for it.
     pub async fn wait_for(&self, to: &str) -> Mail {
         let mails = self.mails.clone();

@@ -1,0 +1,251 @@
+//! The account center's JSON API (R22 to R27, R29) under `/t/{tenant}/api/account`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{delete, get, post};
+use latchkey_core::account::channels::CodeTarget;
+use latchkey_core::account::password::Proof;
+use latchkey_core::account::{Account, Accounts, Kind, Roles, mask};
+use latchkey_core::code::Sent;
+use serde::{Deserialize, Serialize};
+
+use crate::api::caller::caller;
+use crate::error::{ApiError, ApiResult};
+use crate::http::JsonBody;
+use crate::state::AppState;
+use crate::ui::page::Page;
+
+/// A bound mobile or email as the account center shows it (masked).
+#[derive(Serialize)]
+pub struct ChannelView {
+    pub kind: Kind,
+    pub value: String,
+    pub verified: bool,
+    pub roles: Roles,
+}
+
+/// The account as its holder sees it (R22, R26).
+#[derive(Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+    pub channels: Vec<ChannelView>,
+    pub password_changed_at: u64,
+    pub created_at: u64,
+    /// Ways to prove identity (R27): "password", or a masked recovery channel with
+    /// the `address` to send a code to.
+    pub identity_methods: Vec<IdentityMethod>,
+}
+
+#[derive(Serialize)]
+pub struct IdentityMethod {
+    pub method: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub masked: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        AccountView {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            mobile: a.mobile().map(|b| mask(b.kind, &b.value)),
+            email: a.email().map(|b| mask(b.kind, &b.value)),
+            channels: a.bindings.iter().map(|b| ChannelView { kind: b.kind, value: mask(b.kind, &b.value), verified: b.verified, roles: b.roles }).collect(),
+            password_changed_at: a.password_changed_at,
+            created_at: a.created_at,
+            identity_methods: Accounts::identity_methods(a)
+                .into_iter()
+                .map(|(method, address)| {
+                    let masked = address.as_deref().map(|v| mask(if method == "email" { Kind::Email } else { Kind::Mobile }, v));
+                    IdentityMethod { method, masked, address }
+                })
+                .collect(),
+        }
+    }
+}
+
+fn locale(headers: &HeaderMap) -> &'static str {
+    Page::new(headers, None).locale.tag()
+}
+
+async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<AccountView>> {
+    let c = caller(&svc, &tenant, &headers)?;
+    Ok(Json((&svc.accounts.get(&tenant, &c.account_id)?).into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityCode {
+    /// A recovery mobile or email of the account (from `identity_methods`).
+    address: String,
+}
+
+async fn identity_code(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<IdentityCode>,
+) -> ApiResult<Json<Sent>> {
+    let c = caller(&svc, &tenant, &headers)?;
+    let settings = svc.tenants.get(&tenant)?.settings;
+    Ok(Json(svc.accounts.send_identity_code(&tenant, &settings, &c.account_id, &body.address, &peer.ip().to_string(), locale(&headers)).await?))
+}
+
+/// Change password: prove identity with `current_password`, or with `address` and
+/// `code` (a code sent to a recovery channel); then `new_password`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangePassword {
+    current_password: Option<String>,
+    address: Option<String>,
+    code: Option<String>,
+    new_password: String,
+}
+
+async fn change_password(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let c = caller(&svc, &tenant, &headers)?;
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let proof = match (&body.current_password, &body.address, &body.code) {
+        (Some(pw), None, None) => Proof::Password(pw),
+        (None, Some(address), Some(code)) => Proof::Code { address, code },
+        _ => return Err(ApiError::bad_request("invalid_request", "give current_password, or address and code")),
+    };
+    svc.accounts.change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers)).await?;
+    // Other sessions end (R23); this one stays.
+    svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
+    svc.store.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn kind_of(s: &str) -> ApiResult<Kind> {
+    match s {
+        "email" => Ok(Kind::Email),
+        "mobile" => Ok(Kind::Mobile),
+        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such channel kind")),
+    }
+}
+
+/// Step codes of a channel change: `{"target": "current"}` or `{"target": "new", "value": ...}`.
+#[derive(Deserialize)]
+#[serde(tag = "target", rename_all = "snake_case", deny_unknown_fields)]
+enum ChannelCode {
+    Current,
+    New { value: String },
+}
+
+async fn channel_code(
+    State(svc): State<AppState>,
+    Path((tenant, kind)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ChannelCode>,
+) -> ApiResult<Json<Sent>> {
+    let kind = kind_of(&kind)?;
+    let c = caller(&svc, &tenant, &headers)?;
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let target = match body {
+        ChannelCode::Current => CodeTarget::Current,
+        ChannelCode::New { value } => CodeTarget::New(value),
+    };
+    let ip = peer.ip().to_string();
+    Ok(Json(svc.accounts.send_channel_code(&tenant, &settings, &c.account_id, kind, target, &ip, locale(&headers)).await?))
+}
+
+/// Change (or add) the mobile/email: `current_code` (when there is a current value),
+/// the new `value` and its `code`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeChannel {
+    current_code: Option<String>,
+    value: String,
+    code: String,
+}
+
+async fn change_channel(
+    State(svc): State<AppState>,
+    Path((tenant, kind)): Path<(String, String)>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ChangeChannel>,
+) -> ApiResult<Json<AccountView>> {
+    let kind = kind_of(&kind)?;
+    let c = caller(&svc, &tenant, &headers)?;
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let a = svc
+        .accounts
+        .change_channel(&tenant, &settings, &c.account_id, kind, body.current_code.as_deref(), &body.value, &body.code, locale(&headers))
+        .await?;
+    svc.store.commit().await?;
+    Ok(Json((&a).into()))
+}
+
+/// A signed-in device (R29).
+#[derive(Serialize)]
+pub struct SessionView {
+    pub sid: String,
+    pub clients: Vec<String>,
+    pub user_agent: String,
+    pub ip: String,
+    pub signed_in_at: u64,
+    pub last_seen: u64,
+    pub current: bool,
+}
+
+async fn sessions(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<Vec<SessionView>>> {
+    let c = caller(&svc, &tenant, &headers)?;
+    let list = svc.sessions.list(&tenant, &c.account_id)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|s| SessionView {
+                current: c.sid.as_deref() == Some(s.sid.as_str()),
+                sid: s.sid,
+                clients: s.clients,
+                user_agent: s.user_agent,
+                ip: s.ip,
+                signed_in_at: s.auth_time,
+                last_seen: s.last_seen,
+            })
+            .collect(),
+    ))
+}
+
+async fn end_session(State(svc): State<AppState>, Path((tenant, sid)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let c = caller(&svc, &tenant, &headers)?;
+    if !svc.sessions.end_sid(&tenant, &c.account_id, &sid)? {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session"));
+    }
+    svc.store.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs out every other device.
+async fn end_other_sessions(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    let c = caller(&svc, &tenant, &headers)?;
+    let n = svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
+    svc.store.commit().await?;
+    Ok(Json(serde_json::json!({ "ended": n })))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/api/account", get(show))
+        .route("/t/{tenant}/api/account/identity-code", post(identity_code))
+        .route("/t/{tenant}/api/account/password", post(change_password))
+        .route("/t/{tenant}/api/account/channels/{kind}/code", post(channel_code))
+        .route("/t/{tenant}/api/account/channels/{kind}", post(change_channel))
+        .route("/t/{tenant}/api/account/sessions", get(sessions).delete(end_other_sessions))
+        .route("/t/{tenant}/api/account/sessions/{sid}", delete(end_session))
+}

@@ -1,0 +1,121 @@
+//! The public account JSON API for apps: registration (R1 to R3), SMS-code sign-in
+//! code (R16), recovery (R34 to R36). Sign-in itself happens on the pages (OIDC).
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use latchkey_core::account::registration::Registration;
+use latchkey_core::code::{Channel, Destination, Sent};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::http::JsonBody;
+use crate::state::AppState;
+use crate::ui::page::Page;
+
+fn locale(headers: &HeaderMap) -> &'static str {
+    Page::new(headers, None).locale.tag()
+}
+
+/// Where a registration code goes: `{"channel": "sms"|"voice"|"email", "to": ...}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    channel: Channel,
+    to: String,
+}
+
+async fn register_code(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CodeRequest>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let to = Destination { channel: body.channel, address: body.to };
+    Ok(Json(svc.accounts.send_register_code(&tenant, &settings, &to, &peer.ip().to_string(), locale(&headers)).await?))
+}
+
+async fn register(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(reg): JsonBody<Registration>) -> ApiResult<(StatusCode, Json<Value>)> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let done = svc.accounts.register(&tenant, &settings, reg).await?;
+    svc.store.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MobileRequest {
+    mobile: String,
+}
+
+async fn sign_in_code(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<MobileRequest>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    Ok(Json(svc.accounts.send_sign_in_code(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverStart {
+    /// A mobile, email, account name or account id.
+    identifier: String,
+}
+
+async fn recover_code(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RecoverStart>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    Ok(Json(svc.accounts.start_recovery(&tenant, &settings, &body.identifier, &peer.ip().to_string(), locale(&headers)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverFinish {
+    identifier: String,
+    code: String,
+    new_password: String,
+}
+
+async fn recover(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, JsonBody(body): JsonBody<RecoverFinish>) -> ApiResult<StatusCode> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let account = svc.accounts.finish_recovery(&tenant, &settings, &body.identifier, &body.code, &body.new_password, locale(&headers)).await?;
+    svc.sessions.end_all(&tenant, &account, None)?;
+    svc.store.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn account_names(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<MobileRequest>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    Ok(Json(svc.accounts.send_account_names(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers)).await?))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/api/register/code", post(register_code))
+        .route("/t/{tenant}/api/register", post(register))
+        .route("/t/{tenant}/api/sign-in/code", post(sign_in_code))
+        .route("/t/{tenant}/api/recover/code", post(recover_code))
+        .route("/t/{tenant}/api/recover", post(recover))
+        .route("/t/{tenant}/api/recover/account-names", post(account_names))
+}

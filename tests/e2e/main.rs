@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod account_center;
 mod admin;
 mod code_flow;
 mod kit;
@@ -11,6 +12,7 @@ mod negative;
 mod outbox;
 mod peers;
 mod process;
+mod recovery;
 mod registration;
 mod sessions;
 mod tokens;

@@ -37,8 +37,8 @@ pub struct AccountView {
     pub channels: Vec<ChannelView>,
     pub password_changed_at: u64,
     pub created_at: u64,
-    /// Ways to prove identity (R27): "password", or a masked recovery channel with
-    /// the `address` to send a code to.
+    /// Ways to prove identity (R27): "password", or a masked recovery channel and
+    /// its `channel` number to send a code to.
     pub identity_methods: Vec<IdentityMethod>,
 }
 
@@ -47,8 +47,9 @@ pub struct IdentityMethod {
     pub method: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub masked: Option<String>,
+    /// Index of the channel in `channels`, for `identity-code` and `password`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address: Option<String>,
+    pub channel: Option<usize>,
 }
 
 impl From<&Account> for AccountView {
@@ -64,8 +65,9 @@ impl From<&Account> for AccountView {
             identity_methods: Accounts::identity_methods(a)
                 .into_iter()
                 .map(|(method, address)| {
-                    let masked = address.as_deref().map(|v| mask(if method == "email" { Kind::Email } else { Kind::Mobile }, v));
-                    IdentityMethod { method, masked, address }
+                    let channel = address.as_deref().and_then(|v| a.bindings.iter().position(|b| b.value == v));
+                    let masked = channel.map(|i| mask(a.bindings[i].kind, &a.bindings[i].value));
+                    IdentityMethod { method, masked, channel }
                 })
                 .collect(),
         }
@@ -84,8 +86,14 @@ async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IdentityCode {
-    /// A recovery mobile or email of the account (from `identity_methods`).
-    address: String,
+    /// A recovery channel of the account (its number in `identity_methods`).
+    channel: usize,
+}
+
+/// The value of the account's channel number `i`.
+fn channel_value(svc: &AppState, tenant: &str, account_id: &str, i: usize) -> ApiResult<String> {
+    let a = svc.accounts.get(tenant, account_id)?;
+    a.bindings.get(i).map(|b| b.value.clone()).ok_or_else(|| ApiError::bad_request("invalid_input", "no such channel"))
 }
 
 async fn identity_code(
@@ -97,16 +105,17 @@ async fn identity_code(
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(svc.accounts.send_identity_code(&tenant, &settings, &c.account_id, &body.address, &peer.ip().to_string(), locale(&headers)).await?))
+    let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
+    Ok(Json(svc.accounts.send_identity_code(&tenant, &settings, &c.account_id, &address, &peer.ip().to_string(), locale(&headers)).await?))
 }
 
-/// Change password: prove identity with `current_password`, or with `address` and
-/// `code` (a code sent to a recovery channel); then `new_password`.
+/// Change password: prove identity with `current_password`, or with `channel` and
+/// `code` (a code sent to that recovery channel); then `new_password`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChangePassword {
     current_password: Option<String>,
-    address: Option<String>,
+    channel: Option<usize>,
     code: Option<String>,
     new_password: String,
 }
@@ -119,10 +128,14 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
-    let proof = match (&body.current_password, &body.address, &body.code) {
+    let address = match body.channel {
+        Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i)?),
+        None => None,
+    };
+    let proof = match (&body.current_password, &address, &body.code) {
         (Some(pw), None, None) => Proof::Password(pw),
         (None, Some(address), Some(code)) => Proof::Code { address, code },
-        _ => return Err(ApiError::bad_request("invalid_request", "give current_password, or address and code")),
+        _ => return Err(ApiError::bad_request("invalid_request", "give current_password, or channel and code")),
     };
     svc.accounts.change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers)).await?;
     // Other sessions end (R23); this one stays.

@@ -21,8 +21,8 @@ use latchkey_core::credential::password::{HashParams, Passwords};
 use latchkey_core::keys::{Alg, KeyRing, Keys};
 use latchkey_core::{Store, SystemClock, jwt};
 use openidconnect::{
-    AccessToken, Audience, AuthenticationContextClass, AuthenticationMethodReference, ClientId,
-    EndUserEmail, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+    AccessToken, Audience, AuthenticationContextClass, AuthenticationMethodReference, ClientId, EndUserEmail,
+    IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
 };
 use serde_json::json;
 
@@ -39,11 +39,7 @@ fn key_ring(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Arc<KeyRing>
 }
 
 fn jwt_sign(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let ring = key_ring(&rt, dir.path());
     // An access token's claims, as the provider signs them (RFC 9068).
@@ -52,9 +48,7 @@ fn jwt_sign(c: &mut Criterion) {
         "exp": 1_900_000_600u64, "iat": 1_900_000_000u64, "jti": "0123456789abcdef0123456789abcdef", "scope": "",
     });
     let mut g = c.benchmark_group("jwt_sign");
-    g.sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    g.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     for alg in Alg::ALL {
         let key = ring.active(alg).unwrap();
         g.bench_function(BenchmarkId::from_parameter(alg.as_str()), |b| {
@@ -74,9 +68,7 @@ fn jwt_sign(c: &mut Criterion) {
         StandardClaims::new(SubjectIdentifier::new("acct-0123456789abcdef".into()))
             .set_email(Some(EndUserEmail::new("load@example.com".into())))
             .set_email_verified(Some(false)),
-        LatchkeyClaims {
-            sid: Some("sid-0123456789abcdef".into()),
-        },
+        LatchkeyClaims { sid: Some("sid-0123456789abcdef".into()) },
     )
     .set_auth_time(Some(time(1_900_000_000)))
     .set_nonce(Some(Nonce::new("n".into())))
@@ -85,22 +77,14 @@ fn jwt_sign(c: &mut Criterion) {
     .set_authorized_party(Some(ClientId::new("web".into())));
     let access = AccessToken::new(at);
     let mut g = c.benchmark_group("id_token");
-    g.sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    g.sample_size(20).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
     for alg in Alg::ALL {
         let key = ring.active(alg).unwrap();
         g.bench_function(BenchmarkId::from_parameter(alg.as_str()), |b| {
             b.iter(|| {
-                LatchkeyIdToken::new(
-                    black_box(id_claims.clone()),
-                    &OidcKey(key),
-                    jws_alg(alg),
-                    Some(&access),
-                    None,
-                )
-                .unwrap()
-                .to_string()
+                LatchkeyIdToken::new(black_box(id_claims.clone()), &OidcKey(key), jws_alg(alg), Some(&access), None)
+                    .unwrap()
+                    .to_string()
             })
         });
     }
@@ -108,11 +92,7 @@ fn jwt_sign(c: &mut Criterion) {
 }
 
 fn argon2id(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let params = HashParams::default();
     let passwords = Passwords::new(params, 1).unwrap();
     let phc = rt.block_on(passwords.hash(PASSWORD)).unwrap();
@@ -122,17 +102,9 @@ fn argon2id(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let name = format!(
-        "verify_m{}_t{}_p{}",
-        params.memory_kib, params.iterations, params.parallelism
-    );
+    let name = format!("verify_m{}_t{}_p{}", params.memory_kib, params.iterations, params.parallelism);
     g.bench_function(name, |b| {
-        b.iter(|| {
-            assert!(
-                rt.block_on(passwords.verify(Some(&phc), black_box(PASSWORD)))
-                    .unwrap()
-            )
-        })
+        b.iter(|| assert!(rt.block_on(passwords.verify(Some(&phc), black_box(PASSWORD))).unwrap()))
     });
     g.finish();
 }

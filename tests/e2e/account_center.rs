@@ -86,7 +86,7 @@ async fn r27_password_change_with_a_code_instead_of_the_password() {
 async fn r24_change_email_in_two_steps_and_r25_add_a_mobile() {
     let s = Server::start().await;
     let old = "old@example.com";
-    let code = s.mail_code(old, s.api("/api/register/code", json!({ "channel": "email", "to": old }))).await;
+    let code = s.mail_code(old, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": old }))).await;
     s.api("/api/register", json!({ "by": "email", "email": old, "password": PASSWORD, "code": code })).await;
     s.clock.advance(61);
     let b = signed_in(&s, old, PASSWORD).await;

@@ -196,7 +196,7 @@ impl Server {
 
     /// Registers by mobile (R1) with PASSWORD; returns the account id.
     pub async fn register_mobile(&self, mobile: &str) -> String {
-        let code = self.sms_code(mobile, self.api("/api/register/code", json!({ "channel": "sms", "to": mobile }))).await;
+        let code = self.sms_code(mobile, self.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
         let (st, body) = self.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": PASSWORD, "code": code })).await;
         assert_eq!(st, StatusCode::CREATED, "{body}");
         // Past the resend cooldown, so the test can ask for the next code at once.

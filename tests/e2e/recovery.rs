@@ -13,7 +13,7 @@ async fn r34_forgot_password_by_sms_code_resets_it_and_ends_sessions() {
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();
     b.submit_login(&s.issuer(), &field(&html, "csrf"), "", m, PASSWORD).await;
-    let code = s.sms_code(m, s.api("/api/recover/code", json!({ "identifier": m }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "recover", "to": m }))).await;
     let (st, body) = s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "short" })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "policy applies; the code survives");
     let (st, body) = s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "brand new password" })).await;
@@ -31,10 +31,10 @@ async fn r34_forgot_password_by_sms_code_resets_it_and_ends_sessions() {
 async fn r34_forgot_password_by_account_name_uses_the_security_phone() {
     let s = Server::start().await;
     let m = "+8613800138202";
-    let code = s.sms_code(m, s.api("/api/register/code", json!({ "channel": "sms", "to": m }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
     s.api("/api/register", json!({ "by": "name", "name": "wangwu", "mobile": m, "password": PASSWORD, "code": code })).await;
     s.clock.advance(61);
-    let code = s.sms_code(m, s.api("/api/recover/code", json!({ "identifier": "wangwu" }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "recover", "to": "wangwu" }))).await;
     let (st, _) = s.api("/api/recover", json!({ "identifier": "wangwu", "code": code, "new_password": "recovered by name" })).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
 }
@@ -44,9 +44,9 @@ async fn r36_recovery_answers_the_same_for_unknown_accounts_and_sends_nothing() 
     let s = Server::start().await;
     let m = "+8613800138203";
     s.register_mobile(m).await;
-    let (st_known, known) = s.api("/api/recover/code", json!({ "identifier": m })).await;
-    let (st_unknown, unknown) = s.api("/api/recover/code", json!({ "identifier": "+8613800138299" })).await;
-    let (st_name, name) = s.api("/api/recover/code", json!({ "identifier": "nobody-here" })).await;
+    let (st_known, known) = s.api("/api/codes", json!({ "purpose": "recover", "to": m })).await;
+    let (st_unknown, unknown) = s.api("/api/codes", json!({ "purpose": "recover", "to": "+8613800138299" })).await;
+    let (st_name, name) = s.api("/api/codes", json!({ "purpose": "recover", "to": "nobody-here" })).await;
     assert_eq!(st_known, StatusCode::OK);
     assert_eq!((st_known, &known), (st_unknown, &unknown));
     assert_eq!((st_known, &known), (st_name, &name));
@@ -54,8 +54,8 @@ async fn r36_recovery_answers_the_same_for_unknown_accounts_and_sends_nothing() 
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(s.sms.count_to("+8613800138299"), 0);
     // Limits hold for unknown identifiers too (so they cannot be told apart by limits).
-    let (st, body) = s.api("/api/recover/code", json!({ "identifier": "+8613800138299" })).await;
-    let (st2, body2) = s.api("/api/recover/code", json!({ "identifier": m })).await;
+    let (st, body) = s.api("/api/codes", json!({ "purpose": "recover", "to": "+8613800138299" })).await;
+    let (st2, body2) = s.api("/api/codes", json!({ "purpose": "recover", "to": m })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert_eq!((st2, body2["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     // A wrong finish says only "code invalid", for any identifier.
@@ -69,7 +69,7 @@ async fn r35_forgot_account_sends_the_names_bound_to_the_mobile() {
     let s = Server::start().await;
     let m = "+8613800138204";
     for name in ["alpha-dev", "beta-dev"] {
-        let code = s.sms_code(m, s.api("/api/register/code", json!({ "channel": "sms", "to": m }))).await;
+        let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
         let (st, _) = s.api("/api/register", json!({ "by": "name", "name": name, "mobile": m, "password": PASSWORD, "code": code })).await;
         assert_eq!(st, StatusCode::CREATED);
         s.clock.advance(61);

@@ -42,14 +42,14 @@ async fn r2_register_with_email_and_emailed_code() {
     let s = Server::start().await;
     client(&s).await;
     let email = "new.user@example.com";
-    let code = s.mail_code(email, s.api("/api/register/code", json!({ "channel": "email", "to": "New.User@Example.com" }))).await;
+    let code = s.mail_code(email, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": "New.User@Example.com" }))).await;
     let (st, body) = s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
     assert!(signs_in(&s, email).await);
     // The same email again is taken.
     let code = s.mail_code(email, async {
         s.clock.advance(61);
-        s.api("/api/register/code", json!({ "channel": "email", "to": email })).await
+        s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email })).await
     })
     .await;
     let (st, body) = s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
@@ -57,7 +57,7 @@ async fn r2_register_with_email_and_emailed_code() {
 }
 
 async fn register_name(s: &Server, name: &str, mobile: &str) -> (StatusCode, Value) {
-    let code = s.sms_code(mobile, s.api("/api/register/code", json!({ "channel": "sms", "to": mobile }))).await;
+    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
     s.clock.advance(61);
     s.api("/api/register", json!({ "by": "name", "name": name, "mobile": mobile, "password": PASSWORD, "code": code })).await
 }
@@ -91,7 +91,7 @@ async fn r4_password_policy_is_the_tenants_and_a_refusal_keeps_the_code() {
     let s = Server::start().await;
     s.settings(json!({ "password": { "min_length": 7, "max_length": 20, "min_classes": 2 } })).await;
     let mobile = "+8613800138003";
-    let code = s.sms_code(mobile, s.api("/api/register/code", json!({ "channel": "sms", "to": mobile }))).await;
+    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
     for weak in ["abcdefgh", "short1", "a1a1a1a1a1a1a1a1a1a1a"] {
         let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": weak, "code": code })).await;
         assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{weak}: {body}");
@@ -120,7 +120,7 @@ async fn r9_recycled_number_moves_to_its_new_owner_and_the_old_account_is_told()
     let m = "+8613800138005";
     let old = s.register_mobile(m).await;
     s.clock.advance(61);
-    let code = s.sms_code(m, s.api("/api/register/code", json!({ "channel": "sms", "to": m }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
     let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::CONFLICT, Some("identifier_taken")), "{body}");
     let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code, "take_over": true })).await;
@@ -150,7 +150,7 @@ async fn r10_number_ranges_are_tenant_rules() {
     let s = Server::start().await;
     s.settings(json!({ "registration": { "allowed_mobile_prefixes": ["+86"], "denied_mobile_prefixes": ["+86141"] } })).await;
     for m in ["+14155550100", "+8614100001111"] {
-        let (st, body) = s.api("/api/register/code", json!({ "channel": "sms", "to": m })).await;
+        let (st, body) = s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m })).await;
         assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("mobile_range_not_allowed")), "{m}");
         assert_eq!(s.sms.count_to(m), 0, "no SMS sent");
     }
@@ -161,9 +161,9 @@ async fn r10_number_ranges_are_tenant_rules() {
 async fn r37_registration_codes_limits_and_expiry() {
     let s = Server::start().await;
     let m = "+8613800138007";
-    let code = s.sms_code(m, s.api("/api/register/code", json!({ "channel": "sms", "to": m }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
     // Cooldown: retry_after says when.
-    let (st, body) = s.api("/api/register/code", json!({ "channel": "sms", "to": m })).await;
+    let (st, body) = s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert!(body["retry_after"].as_u64().is_some_and(|r| r > 0 && r <= 60));
     // Five wrong codes, then even the right one fails.
@@ -175,7 +175,7 @@ async fn r37_registration_codes_limits_and_expiry() {
     assert_eq!(s.api("/api/register", reg(&code)).await.1["error"], "code_attempts_exceeded");
     // An expired code fails.
     s.clock.advance(61);
-    let code = s.sms_code(m, s.api("/api/register/code", json!({ "channel": "voice", "to": m }))).await;
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "voice", "to": m }))).await;
     assert_eq!(s.sms.nth(m, 1).await["channel"], "voice");
     s.clock.advance(601);
     assert_eq!(s.api("/api/register", reg(&code)).await.1["error"], "code_expired");
@@ -185,16 +185,22 @@ async fn r37_registration_codes_limits_and_expiry() {
 async fn p10_bad_registration_input_is_a_4xx_and_changes_nothing() {
     let s = Server::start().await;
     let cases = [
-        json!({ "channel": "sms", "to": "12345" }),
-        json!({ "channel": "fax", "to": "+8613800138008" }),
-        json!({ "channel": "email", "to": "not-an-email" }),
-        json!({ "channel": "email", "to": format!("{}@example.com", "a".repeat(300)) }),
-        json!({ "to": "+8613800138008" }),
+        json!({ "purpose": "register", "channel": "sms", "to": "12345" }),
+        json!({ "purpose": "register", "channel": "fax", "to": "+8613800138008" }),
+        json!({ "purpose": "register", "channel": "email", "to": "not-an-email" }),
+        json!({ "purpose": "register", "channel": "email", "to": format!("{}@example.com", "a".repeat(300)) }),
+        json!({ "purpose": "register", "to": "+8613800138008" }),
+        json!({ "purpose": "sign_in", "to": "+86 not a number" }),
+        json!({ "channel": "sms", "to": "+8613800138008" }),
     ];
     for c in cases {
-        let (st, body) = s.api("/api/register/code", c.clone()).await;
+        let (st, body) = s.api("/api/codes", c.clone()).await;
         assert!(st.is_client_error(), "{c}: {st}");
         assert!(body["error"].is_string(), "{c}: {body}");
+    }
+    for purpose in ["unlock_door", "verify_new_channel"] {
+        let (st, body) = s.api("/api/codes", json!({ "purpose": purpose, "channel": "sms", "to": "+8613800138008" })).await;
+        assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_purpose")), "{purpose}");
     }
     let (st, body) = s.api("/api/register", json!({ "by": "pigeon", "password": PASSWORD, "code": "123456" })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));

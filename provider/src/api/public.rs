@@ -1,5 +1,6 @@
 //! The public account JSON API for apps: registration (R1 to R3), SMS-code sign-in
-//! code (R16), recovery (R34 to R36). Sign-in itself happens on the pages (OIDC).
+//! code (R16), recovery (R34 to R36), all codes through one endpoint (R37). Sign-in
+//! itself happens on the pages (OIDC).
 
 use std::net::SocketAddr;
 
@@ -8,11 +9,11 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use latchkey_core::account::registration::Registration;
-use latchkey_core::code::{Channel, Destination, Sent};
+use latchkey_core::code::{Channel, Destination, Purpose, Sent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::http::JsonBody;
 use crate::state::AppState;
 use crate::ui::page::Page;
@@ -21,15 +22,19 @@ fn locale(headers: &HeaderMap) -> &'static str {
     Page::new(headers, None).locale.tag()
 }
 
-/// Where a registration code goes: `{"channel": "sms"|"voice"|"email", "to": ...}`.
+/// A code to send: `{"purpose": "register"|"sign_in"|"recover", "channel": "sms"|"voice"|"email", "to": ...}`.
+/// For `recover`, `to` may also be an account name or id; the code goes to that
+/// account's recovery channel, and the answer is the same whether or not it exists.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
-    channel: Channel,
+    purpose: String,
+    #[serde(default)]
+    channel: Option<Channel>,
     to: String,
 }
 
-async fn register_code(
+async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -37,8 +42,18 @@ async fn register_code(
     JsonBody(body): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let to = Destination { channel: body.channel, address: body.to };
-    Ok(Json(svc.accounts.send_register_code(&tenant, &settings, &to, &peer.ip().to_string(), locale(&headers)).await?))
+    let (ip, locale) = (peer.ip().to_string(), locale(&headers));
+    let sent = match Purpose::parse(&body.purpose)? {
+        Purpose::Register => {
+            let channel = body.channel.ok_or_else(|| ApiError::bad_request("invalid_request", "channel is required"))?;
+            let to = Destination { channel, address: body.to };
+            svc.accounts.send_register_code(&tenant, &settings, &to, &ip, locale).await?
+        }
+        Purpose::SignIn => svc.accounts.send_sign_in_code(&tenant, &settings, &body.to, &ip, locale).await?,
+        Purpose::Recover => svc.accounts.start_recovery(&tenant, &settings, &body.to, &ip, locale).await?,
+        _ => return Err(ApiError::bad_request("unknown_purpose", "this purpose belongs to the account API")),
+    };
+    Ok(Json(sent))
 }
 
 async fn register(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(reg): JsonBody<Registration>) -> ApiResult<(StatusCode, Json<Value>)> {
@@ -52,35 +67,6 @@ async fn register(State(svc): State<AppState>, Path(tenant): Path<String>, JsonB
 #[serde(deny_unknown_fields)]
 struct MobileRequest {
     mobile: String,
-}
-
-async fn sign_in_code(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<MobileRequest>,
-) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(svc.accounts.send_sign_in_code(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers)).await?))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecoverStart {
-    /// A mobile, email, account name or account id.
-    identifier: String,
-}
-
-async fn recover_code(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<RecoverStart>,
-) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(svc.accounts.start_recovery(&tenant, &settings, &body.identifier, &peer.ip().to_string(), locale(&headers)).await?))
 }
 
 #[derive(Deserialize)]
@@ -112,10 +98,8 @@ async fn account_names(
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/t/{tenant}/api/register/code", post(register_code))
+        .route("/t/{tenant}/api/codes", post(send_code))
         .route("/t/{tenant}/api/register", post(register))
-        .route("/t/{tenant}/api/sign-in/code", post(sign_in_code))
-        .route("/t/{tenant}/api/recover/code", post(recover_code))
         .route("/t/{tenant}/api/recover", post(recover))
         .route("/t/{tenant}/api/recover/account-names", post(account_names))
 }

@@ -88,7 +88,10 @@ pub async fn exchange(
         }
         TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope)?,
     };
-    svc.store.commit().await?;
+    // Client credentials write nothing; every other grant's writes are acknowledged.
+    if grant != GrantType::ClientCredentials {
+        svc.store.commit().await?;
+    }
     Ok(issued)
 }
 

@@ -195,3 +195,28 @@ async fn account_api_accepts_bearer_tokens_with_the_account_scope_only() {
     let r = crate::kit::no_redirects().get(s.t("/api/account")).bearer_auth(&without).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn r5_security_email_by_a_link_valid_two_hours() {
+    let s = Server::start().await;
+    let m = "+8613800138109";
+    s.register_mobile(m).await;
+    let b = signed_in(&s, m, PASSWORD).await;
+    let email = "security@example.com";
+    let (st, sent) = b.api_post(&s, "/api/account/email-link", json!({ "email": email })).await;
+    assert_eq!(st, StatusCode::OK, "{sent}");
+    assert_eq!(sent["expires_in"], 7200);
+    let token = crate::recovery::link_token(&s, email, 0).await;
+    s.clock.advance(2 * 3600 + 1);
+    let (st, body) = s.api("/api/account/email-link/confirm", json!({ "token": token })).await;
+    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_expired")));
+    let (st, _) = b.api_post(&s, "/api/account/email-link", json!({ "email": email })).await;
+    assert_eq!(st, StatusCode::OK);
+    let token = crate::recovery::link_token(&s, email, 1).await;
+    let (st, v) = s.api("/api/account/email-link/confirm", json!({ "token": token })).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["email"], "s***@example.com");
+    assert_eq!(signed_in(&s, email, PASSWORD).await.api_get(&s, "/api/account").await.0, StatusCode::OK);
+    let (st, _) = b.api_post(&s, "/api/account/email-link", json!({ "email": "second@example.com" })).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "an account with an email changes it with codes");
+}

@@ -117,3 +117,37 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(s.sms.count_to("+8613800138297"), 0);
 }
+
+/// The token of the link in the latest mail to `to`.
+pub async fn link_token(s: &Server, to: &str, n: usize) -> String {
+    let body = s.mail.nth(to, n).await.decoded_body();
+    let start = body.find("token=").unwrap_or_else(|| panic!("no link in {body}")) + "token=".len();
+    body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+#[tokio::test]
+async fn r34_forgot_password_by_emailed_link() {
+    let s = Server::start().await;
+    let email = "linked@example.com";
+    let code = s.mail_code(email, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email }))).await;
+    s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
+    s.clock.advance(61);
+    let n = s.mail.count_to(email);
+    let (st, _) = s.api("/api/recover/link", json!({ "email": email })).await;
+    assert_eq!(st, StatusCode::OK);
+    let mail = s.mail.nth(email, n).await;
+    assert!(mail.decoded_body().contains(&format!("{}/recover/link?token=", s.issuer())), "{}", mail.decoded_body());
+    let token = link_token(&s, email, n).await;
+    let (st, body) = s.api("/api/recover/link/finish", json!({ "token": token, "new_password": "reset by link" })).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    let (st, body) = s.api("/api/recover/link/finish", json!({ "token": token, "new_password": "reset again!" })).await;
+    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_invalid")), "single use");
+    let b = s.browser();
+    let html = b.get(&s.t("/login")).await.text().await.unwrap();
+    assert_eq!(b.submit_login(&s.issuer(), &field(&html, "csrf"), "", email, "reset by link").await.status(), StatusCode::FOUND);
+    // Unknown address: same answer, no mail.
+    let (st2, _) = s.api("/api/recover/link", json!({ "email": "ghost@example.com" })).await;
+    assert_eq!(st2, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(s.mail.count_to("ghost@example.com"), 0);
+}

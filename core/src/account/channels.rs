@@ -68,11 +68,17 @@ impl Accounts {
             self.codes.verify(tenant, &settings.codes, Purpose::VerifyOldChannel, &o.value, code)?;
         }
         self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
-        let login_free = self.find_login(tenant, &kind.identifier(&new_value)).ok().flatten().is_none()
-            && self.bound_to(tenant, kind, &new_value)?.is_empty();
+        self.rebind(tenant, account_id, kind, old, &new_value, locale).await
+    }
+
+    /// Binds `new_value` in place of `old` (or as a new channel), keeping the old
+    /// roles (login only if free), and tells both values (R38).
+    async fn rebind(&self, tenant: &str, account_id: &str, kind: Kind, old: Option<Binding>, new_value: &str, locale: &str) -> Result<Account> {
+        let login_free = self.find_login(tenant, &kind.identifier(new_value)).ok().flatten().is_none()
+            && self.bound_to(tenant, kind, new_value)?.is_empty();
         let wanted = old.as_ref().map(|o| o.roles).unwrap_or(Roles::ALL);
         let roles = Roles { login: wanted.login && login_free, ..wanted };
-        let fresh = Binding { kind, value: new_value.clone(), verified: true, roles };
+        let fresh = Binding { kind, value: new_value.to_string(), verified: true, roles };
         let now = self.clock.now();
         let updated = self.store.transaction(TREES, |tx| {
             let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
@@ -87,8 +93,8 @@ impl Accounts {
             Ok(a)
         })?;
         let notice = match kind {
-            Kind::Email => Notice::EmailChanged { new_email: mask(kind, &new_value) },
-            Kind::Mobile => Notice::MobileChanged { new_mobile: mask(kind, &new_value) },
+            Kind::Email => Notice::EmailChanged { new_email: mask(kind, new_value) },
+            Kind::Mobile => Notice::MobileChanged { new_mobile: mask(kind, new_value) },
         };
         // Tell the old value too: it is the one an attacker would not control.
         let mut told = updated.clone();
@@ -98,7 +104,36 @@ impl Accounts {
         self.notify(tenant, &told, notice, locale).await;
         Ok(updated)
     }
+
+    /// R5: sends a link that adds `email` as the account's security email; valid
+    /// two hours. Only for accounts without an email (changing one needs both codes).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_email_link(&self, tenant: &str, settings: &TenantSettings, account_id: &str, email: &str, ip: &str, locale: &str, url: &str) -> Result<Sent> {
+        let account = self.get(tenant, account_id)?;
+        if account.email().is_some() {
+            return Err(Error::invalid("email", "the account has an email; change it with codes"));
+        }
+        let to = destination(Kind::Email, &Kind::Email.parse(email)?);
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
+        let message = self.codes.issue_link(tenant, Purpose::VerifyNewChannel, account_id, &to, url, EMAIL_LINK_LIFETIME, locale)?;
+        self.store.commit().await?;
+        self.codes.outbox().deliver(&message).await?;
+        Ok(Sent { expires_in: EMAIL_LINK_LIFETIME, ..sent })
+    }
+
+    /// R5: follows the link and adds the email.
+    pub async fn confirm_email_link(&self, tenant: &str, token: &str, locale: &str) -> Result<Account> {
+        let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token)?;
+        let account = self.get(tenant, &followed.account_id)?;
+        if account.email().is_some() {
+            return Err(Error::invalid("email", "the account has an email; change it with codes"));
+        }
+        self.rebind(tenant, &followed.account_id, Kind::Email, None, &followed.address, locale).await
+    }
 }
+
+/// How long an email verification link works (R5).
+pub const EMAIL_LINK_LIFETIME: u64 = 2 * 3600;
 
 fn current(account: &Account, kind: Kind) -> Option<&Binding> {
     match kind {

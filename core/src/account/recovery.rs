@@ -7,7 +7,10 @@ use crate::account::password::destination;
 use crate::account::{Account, Accounts, Kind};
 use crate::code::{Destination, Message, MessageKind, Purpose, Sent};
 use crate::error::{Error, Result};
-use crate::identifier::{Identifier, parse_phone};
+use crate::identifier::{Identifier, parse_email, parse_phone};
+
+/// How long a recovery link works.
+pub const RECOVERY_LINK_LIFETIME: u64 = 3600;
 use crate::settings::TenantSettings;
 
 impl Accounts {
@@ -68,6 +71,40 @@ impl Accounts {
         self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code)?;
         self.set_password(tenant, settings, &account.id, new_password, locale).await?;
         Ok(account.id)
+    }
+
+    /// Starts a password reset by an emailed link (R34): `email` must be the recovery
+    /// email of one account. The answer is the same either way (R36).
+    pub async fn start_recovery_link(&self, tenant: &str, settings: &TenantSettings, email: &str, ip: &str, locale: &str, url: &str) -> Result<Sent> {
+        let email = parse_email(email)?;
+        let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
+        let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ip)?;
+        if let Some((account, to)) = target {
+            let message = self.codes.issue_link(tenant, Purpose::Recover, &account.id, &to, url, RECOVERY_LINK_LIFETIME, locale)?;
+            self.store.commit().await?;
+            let outbox = self.codes.outbox().clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.deliver(&message).await {
+                    tracing::warn!(error = %e, "recovery link not delivered");
+                }
+            });
+        }
+        Ok(Sent { expires_in: RECOVERY_LINK_LIFETIME, ..sent })
+    }
+
+    /// True if a recovery link is still good (to show its page).
+    pub fn recovery_link_valid(&self, tenant: &str, token: &str) -> bool {
+        self.codes.peek_link(tenant, Purpose::Recover, token).is_ok()
+    }
+
+    /// Sets a new password with a recovery link; returns the account id.
+    pub async fn finish_recovery_link(&self, tenant: &str, settings: &TenantSettings, token: &str, new_password: &str, locale: &str) -> Result<String> {
+        let peeked = self.codes.peek_link(tenant, Purpose::Recover, token)?;
+        let account = self.get(tenant, &peeked.account_id)?;
+        crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
+        let followed = self.codes.follow_link(tenant, Purpose::Recover, token)?;
+        self.set_password(tenant, settings, &followed.account_id, new_password, locale).await?;
+        Ok(followed.account_id)
     }
 
     /// Forgot account (R35): sends the account names bound to a mobile to it. The

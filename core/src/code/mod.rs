@@ -2,6 +2,7 @@
 //! tries, a newer code supersedes the older one, stored as a salted digest, bound to
 //! a purpose. Sending is rate-limited per destination and per client IP.
 
+pub mod links;
 mod limits;
 pub mod outbox;
 

@@ -252,6 +252,48 @@ async fn end_other_sessions(State(svc): State<AppState>, Path(tenant): Path<Stri
     Ok(Json(serde_json::json!({ "ended": n })))
 }
 
+/// Path of the page an email verification link opens (R5).
+pub const EMAIL_LINK_PAGE: &str = "/account/email/confirm";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailLink {
+    email: String,
+}
+
+/// R5: a link (valid two hours) that adds a security email to an account without one.
+async fn email_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<EmailLink>,
+) -> ApiResult<Json<Sent>> {
+    let c = caller(&svc, &tenant, &headers)?;
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
+    let ip = peer.ip().to_string();
+    Ok(Json(svc.accounts.send_email_link(&tenant, &settings, &c.account_id, &body.email, &ip, locale(&headers), &url).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkToken {
+    token: String,
+}
+
+/// R5: confirms the link (the token proves the mailbox; no session needed).
+async fn email_link_confirm(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<LinkToken>,
+) -> ApiResult<Json<AccountView>> {
+    let a = svc.accounts.confirm_email_link(&tenant, &body.token, locale(&headers)).await?;
+    svc.store.commit().await?;
+    Ok(Json((&a).into()))
+}
+
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/api/account", get(show))
@@ -261,4 +303,6 @@ pub fn router() -> axum::Router<AppState> {
         .route("/t/{tenant}/api/account/channels/{kind}", post(change_channel))
         .route("/t/{tenant}/api/account/sessions", get(sessions).delete(end_other_sessions))
         .route("/t/{tenant}/api/account/sessions/{sid}", delete(end_session))
+        .route("/t/{tenant}/api/account/email-link", post(email_link))
+        .route("/t/{tenant}/api/account/email-link/confirm", post(email_link_confirm))
 }

@@ -96,10 +96,53 @@ async fn account_names(
     Ok(Json(svc.accounts.send_account_names(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers)).await?))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailRequest {
+    email: String,
+}
+
+/// Path of the page a recovery link opens.
+pub const RECOVER_LINK_PAGE: &str = "/recover/link";
+
+async fn recover_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<EmailRequest>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
+    Ok(Json(svc.accounts.start_recovery_link(&tenant, &settings, &body.email, &peer.ip().to_string(), locale(&headers), &url).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverLinkFinish {
+    token: String,
+    new_password: String,
+}
+
+async fn recover_link_finish(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RecoverLinkFinish>,
+) -> ApiResult<StatusCode> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let account = svc.accounts.finish_recovery_link(&tenant, &settings, &body.token, &body.new_password, locale(&headers)).await?;
+    svc.sessions.end_all(&tenant, &account, None)?;
+    svc.store.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/api/codes", post(send_code))
         .route("/t/{tenant}/api/register", post(register))
         .route("/t/{tenant}/api/recover", post(recover))
         .route("/t/{tenant}/api/recover/account-names", post(account_names))
+        .route("/t/{tenant}/api/recover/link", post(recover_link))
+        .route("/t/{tenant}/api/recover/link/finish", post(recover_link_finish))
 }

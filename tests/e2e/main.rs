@@ -10,6 +10,7 @@ mod code_flow;
 mod kit;
 mod negative;
 mod outbox;
+mod pages;
 mod peers;
 mod process;
 mod recovery;

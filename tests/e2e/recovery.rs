@@ -151,3 +151,20 @@ async fn r34_forgot_password_by_emailed_link() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(s.mail.count_to("ghost@example.com"), 0);
 }
+
+#[tokio::test]
+async fn r35_forgot_account_by_id_and_the_full_security_mobile() {
+    let s = Server::start().await;
+    let m = "+8613800138206";
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
+    let (_, body) = s.api("/api/register", json!({ "by": "name", "name": "zhaoliu", "mobile": m, "password": PASSWORD, "code": code })).await;
+    let id = body["account_id"].as_str().unwrap().to_string();
+    s.clock.advance(61);
+    let wrong = s.api("/api/recover/account-by-id", json!({ "account_id": id, "mobile": "+8613800138296" })).await;
+    let n = s.sms.count_to(m);
+    let right = s.api("/api/recover/account-by-id", json!({ "account_id": id, "mobile": m })).await;
+    assert_eq!(wrong, right, "the same answer whether the mobile matches or not");
+    assert!(s.sms.nth(m, n).await["text"].as_str().unwrap().contains("zhaoliu"));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(s.sms.count_to("+8613800138296"), 0);
+}

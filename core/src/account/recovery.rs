@@ -130,4 +130,25 @@ impl Accounts {
         }
         Ok(sent)
     }
+
+    /// Forgot account by id (R35): the person completes the account's security mobile;
+    /// if it matches, the account name is sent to it. Same answer either way (R36).
+    pub async fn send_account_name_by_id(&self, tenant: &str, settings: &TenantSettings, account_id: &str, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
+        let mobile = parse_phone(mobile)?;
+        let to = Destination::sms(&mobile);
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
+        let account = self.store.get::<Account>(tenant, account_id)?;
+        let matches = account.as_ref().is_some_and(|a| a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile));
+        if let (true, Some(a)) = (matches, account) {
+            let names = vec![a.name.unwrap_or(a.id)];
+            let message = Message { tenant: tenant.to_string(), to, locale: locale.to_string(), kind: MessageKind::AccountNames { names } };
+            let outbox = self.codes.outbox().clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.deliver(&message).await {
+                    tracing::warn!(error = %e, "account name not delivered");
+                }
+            });
+        }
+        Ok(sent)
+    }
 }

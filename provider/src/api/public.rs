@@ -102,6 +102,26 @@ struct EmailRequest {
     email: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountById {
+    account_id: String,
+    /// The account's security mobile, in full.
+    mobile: String,
+}
+
+async fn account_name_by_id(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<AccountById>,
+) -> ApiResult<Json<Sent>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let ip = peer.ip().to_string();
+    Ok(Json(svc.accounts.send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ip, locale(&headers)).await?))
+}
+
 /// Path of the page a recovery link opens.
 pub const RECOVER_LINK_PAGE: &str = "/recover/link";
 
@@ -143,6 +163,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/t/{tenant}/api/register", post(register))
         .route("/t/{tenant}/api/recover", post(recover))
         .route("/t/{tenant}/api/recover/account-names", post(account_names))
+        .route("/t/{tenant}/api/recover/account-by-id", post(account_name_by_id))
         .route("/t/{tenant}/api/recover/link", post(recover_link))
         .route("/t/{tenant}/api/recover/link/finish", post(recover_link_finish))
 }

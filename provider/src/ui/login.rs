@@ -55,11 +55,11 @@ struct View<'a> {
     info: Option<String>,
 }
 
-fn nonempty(flow: &Option<String>) -> Option<&str> {
+pub(crate) fn nonempty(flow: &Option<String>) -> Option<&str> {
     flow.as_deref().filter(|f| !f.is_empty())
 }
 
-fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
+pub(crate) fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
     let ui_locales = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten()).and_then(|f| f.request.ui_locales);
     Page::new(headers, ui_locales.as_deref())
 }

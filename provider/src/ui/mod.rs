@@ -1,13 +1,26 @@
-//! Server-rendered pages (sign-in, consent, sign-out), English and Simplified Chinese,
-//! working without JavaScript, with a CSRF token on every form.
+//! Server-rendered pages (sign-in, registration, recovery, consent, the account
+//! center), English and Simplified Chinese, working without JavaScript, with a CSRF
+//! token on every form.
 
+pub mod account;
+pub mod channel;
 pub mod consent;
+pub mod feedback;
 pub mod i18n;
 pub mod login;
 pub mod page;
+pub mod password;
+pub mod recover;
+pub mod register;
 pub mod signed_in;
 pub mod templates;
 
 pub fn router() -> axum::Router<crate::state::AppState> {
-    login::router().merge(consent::router())
+    login::router()
+        .merge(consent::router())
+        .merge(register::router())
+        .merge(recover::router())
+        .merge(account::router())
+        .merge(password::router())
+        .merge(channel::router())
 }

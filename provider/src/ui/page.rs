@@ -76,6 +76,11 @@ impl Page {
             json!({ "title": self.text(title_key), "text": text, "code": code, "error": !status.is_success() }),
         )
     }
+
+    /// The answer to a form posted without this browser's CSRF token.
+    pub fn csrf_refused(&self, svc: &Services) -> Response {
+        self.message(svc, StatusCode::FORBIDDEN, "error", self.text("csrf"), Some("csrf"))
+    }
 }
 
 /// A bare error page when no page context is at hand.

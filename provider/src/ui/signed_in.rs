@@ -40,6 +40,23 @@ pub async fn complete(
     signed: SignedIn,
     page: &Page,
 ) -> ApiResult<Response> {
+    complete_to(svc, tenant, headers, origin, flow, signed, page, next_url(tenant, flow)).await
+}
+
+/// `complete`, continuing to `next` (a path in the tenant) instead of straight back
+/// into the flow: registration sends the person through the optional security-email
+/// step first (R5), and that page carries the flow's URL on.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_to(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    origin: &Origin,
+    flow: Option<&str>,
+    signed: SignedIn,
+    page: &Page,
+    next: String,
+) -> ApiResult<Response> {
     if let Some((old, _)) = session_of(svc, tenant, headers)? {
         svc.sessions.end(tenant, &old)?;
     }
@@ -56,7 +73,6 @@ pub async fn complete(
     }
     svc.store.commit().await?;
 
-    let next = next_url(tenant, flow);
     let mut resp = if signed.notices.is_empty() && !signed.password_expired {
         respond::found(&next)
     } else {

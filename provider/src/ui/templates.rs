@@ -14,6 +14,12 @@ const SOURCES: &[(&str, &str)] = &[
     ("form_post.html", include_str!("../../templates/form_post.html")),
     ("demo.html", include_str!("../../templates/demo.html")),
     ("notice.html", include_str!("../../templates/notice.html")),
+    ("register.html", include_str!("../../templates/register.html")),
+    ("recover.html", include_str!("../../templates/recover.html")),
+    ("account.html", include_str!("../../templates/account.html")),
+    ("password.html", include_str!("../../templates/password.html")),
+    ("channel.html", include_str!("../../templates/channel.html")),
+    ("done.html", include_str!("../../templates/done.html")),
 ];
 
 pub struct Templates(Environment<'static>);

@@ -1,0 +1,194 @@
+//! The account center page (R22, R26, R29, R30): the account's name, id and masked
+//! mobile and email, each bound channel with its roles, and the signed-in devices,
+//! each of which can be signed out. It needs the browser's session in the tenant.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use latchkey_core::account::{Kind, mask};
+use latchkey_core::session::Session;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::oidc::flow::session_of;
+use crate::oidc::respond;
+use crate::state::{AppState, Services};
+use crate::ui::page::Page;
+
+/// The browser's session in the tenant, or the answer that sends the person to sign in.
+pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Result<Session, Response>> {
+    Ok(match session_of(svc, tenant, headers)? {
+        Some((_, session)) => Ok(session),
+        None => Err(respond::found(&format!("/t/{tenant}/login"))),
+    })
+}
+
+/// A date and time for people: `2025-03-01 08:30 UTC`.
+pub(crate) fn when(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+/// The label of a kind of channel.
+pub(crate) fn kind_text(page: &Page, kind: Kind) -> &'static str {
+    page.text(kind.as_str())
+}
+
+/// `Some(next)` if `next` is a path inside the tenant (`/t/{tenant}/...`); anything
+/// else (another site, another tenant, a scheme) is dropped, so a link cannot send
+/// the person away after a sensitive change.
+pub fn safe_next(tenant: &str, next: Option<&str>) -> Option<String> {
+    let next = next?;
+    let inside = next.starts_with(&format!("/t/{tenant}/"))
+        && next.bytes().all(|b| b.is_ascii_graphic())
+        && !next.contains("/../")
+        && !next.contains('\\');
+    inside.then(|| next.to_string())
+}
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    /// What was just done, for the confirmation line.
+    done: Option<String>,
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<AccountQuery>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let devices = svc.sessions.list(&tenant, &account.id)?;
+    let channels: Vec<Value> = account
+        .bindings
+        .iter()
+        .map(|b| {
+            let roles: Vec<&str> = [(b.roles.login, "role_login"), (b.roles.recovery, "role_recovery"), (b.roles.contact, "role_contact")]
+                .into_iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, key)| page.text(key))
+                .collect();
+            json!({ "kind": kind_text(&page, b.kind), "value": mask(b.kind, &b.value), "verified": b.verified, "roles": roles })
+        })
+        .collect();
+    let devices: Vec<Value> = devices
+        .into_iter()
+        .map(|s| {
+            let clients: Vec<String> = s
+                .clients
+                .iter()
+                .map(|id| svc.clients.get(&tenant, id).map(|c| c.name).unwrap_or_else(|_| id.clone()))
+                .collect();
+            json!({
+                "sid": s.sid, "current": s.sid == session.sid, "clients": clients, "user_agent": s.user_agent,
+                "ip": s.ip, "signed_in_at": when(s.auth_time), "last_seen": when(s.last_seen),
+            })
+        })
+        .collect();
+    let info = match q.done.as_deref() {
+        Some("email") => Some(page.text("done_email")),
+        Some("mobile") => Some(page.text("done_mobile")),
+        Some("ended") => Some(page.text("done_ended")),
+        Some("ended_all") => Some(page.text("done_ended_all")),
+        _ => None,
+    };
+    Ok(page.render(
+        &svc,
+        StatusCode::OK,
+        "account.html",
+        json!({
+            "name": account.name, "id": account.id,
+            "mobile": account.mobile().map(|b| mask(b.kind, &b.value)),
+            "email": account.email().map(|b| mask(b.kind, &b.value)),
+            "channels": channels, "devices": devices, "others": devices.len() > 1,
+            "password_changed_at": when(account.password_changed_at), "info": info,
+            "base": format!("/t/{tenant}"),
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EndForm {
+    csrf: Option<String>,
+    /// The session to end (`end`); absent for "every other device".
+    sid: Option<String>,
+}
+
+/// Signs one device out (R29).
+async fn end_one(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<EndForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    // Another account's sid ends nothing: sessions are looked up under this account.
+    svc.sessions.end_sid(&tenant, &session.account_id, form.sid.as_deref().unwrap_or(""))?;
+    svc.store.commit().await?;
+    Ok(Redirect::to(&format!("/t/{tenant}/account?done=ended")).into_response())
+}
+
+/// Signs every other device out (R29); this one stays.
+async fn end_others(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<EndForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    svc.sessions.end_all(&tenant, &session.account_id, Some(&session.sid))?;
+    svc.store.commit().await?;
+    Ok(Redirect::to(&format!("/t/{tenant}/account?done=ended_all")).into_response())
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/account", get(show))
+        .route("/t/{tenant}/account/sessions/end", post(end_one))
+        .route("/t/{tenant}/account/sessions/end-others", post(end_others))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_inside_the_tenant() {
+        assert_eq!(
+            safe_next("t1", Some("/t/t1/authorize/resume?flow=a")).as_deref(),
+            Some("/t/t1/authorize/resume?flow=a")
+        );
+        for bad in
+            ["https://evil.example/", "//evil.example/t/t1/", "/t/t2/account", "/t/t1", "/t/t1/../x", "/t/t1/a b"]
+        {
+            assert_eq!(safe_next("t1", Some(bad)), None, "{bad}");
+        }
+        assert_eq!(safe_next("t1", None), None);
+    }
+}

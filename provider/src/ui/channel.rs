@@ -1,0 +1,231 @@
+//! The change-email and change-mobile pages (R24, R25): a code to the current value,
+//! then the new value and its code; an account without one adds it with a code only.
+//! No state is kept between steps: the form carries what was typed and the codes
+//! themselves prove each step. After registration the add-email page is the optional
+//! security-email step (R5, `?welcome=1`), with a Skip link to `next`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use latchkey_core::account::channels::CodeTarget;
+use latchkey_core::account::{Account, Binding, Kind, mask};
+use latchkey_core::settings::TenantSettings;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::state::AppState;
+use crate::ui::account::{holder, kind_text, safe_next};
+use crate::ui::feedback::failure;
+use crate::ui::page::Page;
+
+/// Which code a send-code button asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Target {
+    /// To the current value (step 1).
+    Current,
+    /// To the new value (step 2).
+    New,
+}
+
+#[derive(Deserialize)]
+struct ChannelQuery {
+    /// Present right after registration (R5).
+    welcome: Option<String>,
+    next: Option<String>,
+}
+
+/// The one form of the page; the send-code buttons post it to `.../code`.
+#[derive(Deserialize)]
+struct ChannelForm {
+    csrf: Option<String>,
+    welcome: Option<String>,
+    next: Option<String>,
+    /// The code sent to the current value.
+    #[serde(default)]
+    current_code: String,
+    /// The new mobile or email.
+    #[serde(default)]
+    value: String,
+    /// The code sent to the new value.
+    #[serde(default)]
+    code: String,
+    target: Option<Target>,
+}
+
+#[derive(Default)]
+struct View<'a> {
+    /// Right after registration, when the account has no value of this kind yet (R5).
+    welcome: bool,
+    current_code: &'a str,
+    value: &'a str,
+    code: &'a str,
+    error: Option<String>,
+    info: Option<String>,
+    status: StatusCode,
+}
+
+impl<'a> View<'a> {
+    fn of(form: &'a ChannelForm) -> Self {
+        View {
+            welcome: form.welcome.is_some(),
+            current_code: form.current_code.trim(),
+            value: form.value.trim(),
+            code: form.code.trim(),
+            ..View::default()
+        }
+    }
+}
+
+/// The account's current value of `kind`, as the change will replace it.
+fn current(account: &Account, kind: Kind) -> Option<&Binding> {
+    match kind {
+        Kind::Email => account.email(),
+        Kind::Mobile => account.mobile(),
+    }
+}
+
+fn render(
+    svc: &AppState,
+    tenant: &str,
+    page: &Page,
+    account: &Account,
+    kind: Kind,
+    next: Option<&str>,
+    view: View<'_>,
+) -> Response {
+    let current = current(account, kind).map(|b| mask(b.kind, &b.value));
+    let title = match (kind, current.is_some()) {
+        (Kind::Email, true) => "change_email",
+        (Kind::Email, false) => "add_email",
+        (Kind::Mobile, true) => "change_mobile",
+        (Kind::Mobile, false) => "add_mobile",
+    };
+    let base = format!("/t/{tenant}");
+    page.render(
+        svc,
+        view.status,
+        "channel.html",
+        json!({
+            "kind": kind.as_str(), "kind_text": kind_text(page, kind), "title": page.text(title),
+            "welcome": view.welcome && current.is_none(), "current": current, "next": next.unwrap_or(""),
+            "skip": next.map(str::to_string).unwrap_or_else(|| format!("{base}/account")),
+            "current_code": view.current_code, "value": view.value, "code": view.code,
+            "error": view.error, "info": view.info, "action": format!("{base}/account/{}", kind.as_str()), "base": base,
+        }),
+    )
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path((tenant, kind)): Path<(String, Kind)>,
+    headers: HeaderMap,
+    Query(q): Query<ChannelQuery>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let next = safe_next(&tenant, q.next.as_deref());
+    let view = View { welcome: q.welcome.is_some(), ..View::default() };
+    Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
+}
+
+fn refused(page: &Page, settings: &TenantSettings, view: &mut View<'_>, e: latchkey_core::Error) -> ApiResult<()> {
+    let f = failure(page, &settings.password, e)?;
+    (view.error, view.status) = (Some(f.text), f.status);
+    Ok(())
+}
+
+async fn send_code(
+    State(svc): State<AppState>,
+    Path((tenant, kind)): Path<(String, Kind)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ChannelForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let next = safe_next(&tenant, form.next.as_deref());
+    let mut view = View::of(&form);
+    let target = match form.target {
+        Some(Target::Current) => CodeTarget::Current,
+        _ => CodeTarget::New(view.value.to_string()),
+    };
+    let ip = peer.ip().to_string();
+    match svc
+        .accounts
+        .send_channel_code(&tenant, &settings, &session.account_id, kind, target, &ip, page.locale.tag())
+        .await
+    {
+        Ok(_) => view.info = Some(page.text("code_sent").to_string()),
+        Err(e) => refused(&page, &settings, &mut view, e)?,
+    }
+    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
+}
+
+async fn submit(
+    State(svc): State<AppState>,
+    Path((tenant, kind)): Path<(String, Kind)>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ChannelForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let next = safe_next(&tenant, form.next.as_deref());
+    let mut view = View::of(&form);
+    let current_code = Some(view.current_code).filter(|c| !c.is_empty());
+    let changed = svc
+        .accounts
+        .change_channel(
+            &tenant,
+            &settings,
+            &session.account_id,
+            kind,
+            current_code,
+            view.value,
+            view.code,
+            page.locale.tag(),
+        )
+        .await;
+    match changed {
+        Ok(_) => {
+            svc.store.commit().await?;
+            let to = next.unwrap_or_else(|| format!("/t/{tenant}/account?done={}", kind.as_str()));
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => {
+            refused(&page, &settings, &mut view, e)?;
+            let account = svc.accounts.get(&tenant, &session.account_id)?;
+            Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
+        }
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/account/{kind}", get(show).post(submit))
+        .route("/t/{tenant}/account/{kind}/code", post(send_code))
+}

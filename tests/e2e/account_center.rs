@@ -95,6 +95,9 @@ async fn r24_change_email_in_two_steps_and_r25_add_a_mobile() {
     let fresh = s.mail_code(new, b.api_post(&s, "/api/account/channels/email/code", json!({ "target": "new", "value": new }))).await;
     let (st, body) = b.api_post(&s, "/api/account/channels/email", json!({ "value": new, "code": fresh })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "the current email's code is required");
+    let wrong = if fresh == "000000" { "111111" } else { "000000" };
+    let (st, body) = b.api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": wrong })).await;
+    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_invalid")));
     let (st, v) = b.api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": fresh })).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["email"], "n***@example.com");

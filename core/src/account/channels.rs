@@ -63,11 +63,13 @@ impl Accounts {
         if old.as_ref().is_some_and(|o| o.value == new_value) {
             return Err(Error::invalid("value", "that is already the current value"));
         }
+        let mut checks = vec![(Purpose::VerifyNewChannel, new_value.as_str(), new_code)];
         if let Some(o) = &old {
             let code = current_code.ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
-            self.codes.verify(tenant, &settings.codes, Purpose::VerifyOldChannel, &o.value, code)?;
+            checks.insert(0, (Purpose::VerifyOldChannel, o.value.as_str(), code));
         }
-        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
+        // Both or neither: a wrong new code does not use up the current one.
+        self.codes.verify_all(tenant, &settings.codes, &checks)?;
         self.rebind(tenant, account_id, kind, old, &new_value, locale).await
     }
 

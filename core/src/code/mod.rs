@@ -145,27 +145,58 @@ impl Codes {
     /// Checks a code and consumes it on success. A wrong code counts a try; after
     /// `max_attempts` wrong tries the code is dead, even for the right value.
     pub fn verify(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, address: &str, code: &str) -> Result<()> {
-        let now = self.clock.now();
-        let id = record_id(purpose, address);
-        let max = settings.max_attempts;
-        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-        self.store.update::<CodeRecord, _>(tenant, &id, |old| {
-            let Some(mut rec) = old else { return Err(Error::CodeInvalid) };
-            if rec.expires_at <= now {
-                return Err(Error::CodeExpired);
-            }
-            if rec.attempts >= max {
-                return Err(Error::CodeAttemptsExceeded);
-            }
-            if well_formed && secret::eq(&secret::salted_digest(&rec.salt, code), &rec.digest) {
-                // Consumed: single use. Expiring it now removes it at the next sweep.
-                rec.attempts = u32::MAX;
-                return Ok((Some(rec), Ok(())));
-            }
-            rec.attempts += 1;
-            Ok((Some(rec), Err(Error::CodeInvalid)))
-        })?
+        self.verify_all(tenant, settings, &[(purpose, address, code)])
     }
+
+    /// Checks several codes together (a channel change proves the old and the new
+    /// value): either every code is right and all are consumed, or none is consumed
+    /// and each wrong one counts a try.
+    pub fn verify_all(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)]) -> Result<()> {
+        let now = self.clock.now();
+        let max = settings.max_attempts;
+        let outcome = self.store.transaction(&[CodeRecord::TREE], |tx| {
+            let mut first_error = None;
+            let mut records = Vec::with_capacity(checks.len());
+            for (purpose, address, code) in checks {
+                let id = record_id(*purpose, address);
+                let rec = tx.get::<CodeRecord>(tenant, &id)?;
+                let error = match &rec {
+                    None => Some(Error::CodeInvalid),
+                    Some(r) if r.expires_at <= now => Some(Error::CodeExpired),
+                    Some(r) if r.attempts >= max => Some(Error::CodeAttemptsExceeded),
+                    Some(r) if !code_matches(r, code) => Some(Error::CodeInvalid),
+                    Some(_) => None,
+                };
+                if let (Some(Error::CodeInvalid), Some(mut r)) = (&error, rec.clone()) {
+                    r.attempts += 1;
+                    tx.put(tenant, &id, &r)?;
+                }
+                if first_error.is_none() {
+                    first_error = error;
+                }
+                records.push((id, rec));
+            }
+            if first_error.is_none() {
+                for (id, rec) in records {
+                    if let Some(mut r) = rec {
+                        // Consumed: single use; the sweeper removes it.
+                        r.attempts = u32::MAX;
+                        tx.put(tenant, &id, &r)?;
+                    }
+                }
+            }
+            Ok(first_error)
+        })?;
+        match outcome {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+fn code_matches(rec: &CodeRecord, code: &str) -> bool {
+    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    well_formed && secret::eq(&secret::salted_digest(&rec.salt, code), &rec.digest)
 }
 
 #[cfg(test)]

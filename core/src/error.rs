@@ -21,8 +21,14 @@ pub enum Error {
     InvalidToken,
     #[error("refused by the tenant's policy: {reason}")]
     PolicyDenied { reason: String },
+    /// A tenant plugin's denial: its reason code and its message for the person.
+    #[error("{message}")]
+    PluginDenied { reason: String, message: String },
     #[error("the request was refused: {0}")]
     Refused(&'static str),
+    /// A device-flow poll that is not (yet) an answer; carries the RFC 8628 §3.5 code.
+    #[error("device authorization: {0}")]
+    DeviceFlow(&'static str),
     #[error("too many requests; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("the code is wrong")]
@@ -61,7 +67,8 @@ impl Error {
             Error::UnauthorizedClient => "unauthorized_client",
             Error::InvalidToken => "invalid_token",
             Error::Refused(_) => "refused",
-            Error::PolicyDenied { .. } => "policy_denied",
+            Error::DeviceFlow(code) => code,
+            Error::PolicyDenied { .. } | Error::PluginDenied { .. } => "policy_denied",
             Error::RateLimited { .. } => "rate_limited",
             Error::CodeInvalid => "code_invalid",
             Error::CodeExpired => "code_expired",

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::developer::DeveloperSettings;
+
 /// All settings of a tenant.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -10,6 +12,8 @@ pub struct TenantSettings {
     pub codes: CodeSettings,
     pub password: PasswordPolicy,
     pub registration: RegistrationRules,
+    /// Developer types and their entitlements (R11, R13).
+    pub developer: DeveloperSettings,
 }
 
 /// One-time code limits (R37).

@@ -68,7 +68,7 @@ fn jwt_sign(c: &mut Criterion) {
         StandardClaims::new(SubjectIdentifier::new("acct-0123456789abcdef".into()))
             .set_email(Some(EndUserEmail::new("load@example.com".into())))
             .set_email_verified(Some(false)),
-        LatchkeyClaims { sid: Some("sid-0123456789abcdef".into()) },
+        LatchkeyClaims { sid: Some("sid-0123456789abcdef".into()), ..Default::default() },
     )
     .set_auth_time(Some(time(1_900_000_000)))
     .set_nonce(Some(Nonce::new("n".into())))

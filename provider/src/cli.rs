@@ -46,6 +46,9 @@ enum Command {
     /// Signing keys of a tenant.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Developer submissions waiting for review (R12).
+    #[command(subcommand)]
+    Review(ReviewCmd),
 }
 
 #[derive(Args)]
@@ -139,6 +142,38 @@ enum UserCmd {
     List {
         #[arg(long, default_value = "default")]
         tenant: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCmd {
+    /// List the pending developer submissions.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Approve a pending submission; its identity fields become read-only.
+    Approve {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        /// The developer's account id.
+        #[arg(long)]
+        account: String,
+        /// Recorded as the reviewer (default: admin).
+        #[arg(long)]
+        reviewer: Option<String>,
+    },
+    /// Reject a pending submission; the developer sees the reason.
+    Reject {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long)]
+        account: String,
+        /// Why (at most 500 characters).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        reviewer: Option<String>,
     },
 }
 
@@ -300,6 +335,17 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
         }
         Command::User(UserCmd::List { tenant }) => {
             print(&admin.call(Method::GET, &format!("/tenants/{tenant}/users"), None)?)
+        }
+        Command::Review(ReviewCmd::List { tenant }) => {
+            print(&admin.call(Method::GET, &format!("/tenants/{tenant}/reviews"), None)?)
+        }
+        Command::Review(ReviewCmd::Approve { tenant, account, reviewer }) => {
+            let body = json!({ "reviewer": reviewer });
+            print(&admin.call(Method::POST, &format!("/tenants/{tenant}/reviews/{account}/approve"), Some(body))?)
+        }
+        Command::Review(ReviewCmd::Reject { tenant, account, reason, reviewer }) => {
+            let body = json!({ "reason": reason, "reviewer": reviewer });
+            print(&admin.call(Method::POST, &format!("/tenants/{tenant}/reviews/{account}/reject"), Some(body))?)
         }
         Command::Keys(KeysCmd::Rotate { tenant }) => {
             print(&admin.call(Method::POST, &format!("/tenants/{tenant}/keys/rotate"), None)?)

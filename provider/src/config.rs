@@ -30,6 +30,37 @@ pub struct Config {
     pub log: String,
     /// How messages (codes, notices) are delivered.
     pub outbox: crate::outbox::OutboxConfig,
+    /// Limits of every policy plugin call.
+    pub plugins: PluginLimits,
+}
+
+/// `[plugins]`: the sandbox of every plugin call (W3).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginLimits {
+    /// Linear memory per plugin instance, MiB.
+    pub memory_mib: usize,
+    /// Wall-clock budget of one hook call, milliseconds.
+    pub deadline_ms: u64,
+    /// Instruction budget (fuel) of one hook call.
+    pub fuel: u64,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        PluginLimits { memory_mib: 16, deadline_ms: 10, fuel: 200_000_000 }
+    }
+}
+
+impl PluginLimits {
+    pub fn to_limits(self) -> latchkey_core::policy::wasm::Limits {
+        latchkey_core::policy::wasm::Limits {
+            memory: self.memory_mib << 20,
+            deadline: std::time::Duration::from_millis(self.deadline_ms),
+            fuel: self.fuel,
+            ..latchkey_core::policy::wasm::Limits::default()
+        }
+    }
 }
 
 impl Default for Config {
@@ -44,6 +75,7 @@ impl Default for Config {
             max_concurrent_hashes: 0,
             log: "info".into(),
             outbox: crate::outbox::OutboxConfig::default(),
+            plugins: PluginLimits::default(),
         }
     }
 }

@@ -38,8 +38,10 @@ impl From<Error> for ApiError {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::IdentifierTaken(_) => StatusCode::CONFLICT,
             Error::Invalid { .. } | Error::InvalidGrant | Error::UnauthorizedClient => StatusCode::BAD_REQUEST,
+            // RFC 8628 §3.5: every answer to a device poll but tokens is a 400.
+            Error::DeviceFlow(_) => StatusCode::BAD_REQUEST,
             Error::BadCredentials | Error::InvalidClient | Error::InvalidToken => StatusCode::UNAUTHORIZED,
-            Error::Refused(_) | Error::PolicyDenied { .. } => StatusCode::FORBIDDEN,
+            Error::Refused(_) | Error::PolicyDenied { .. } | Error::PluginDenied { .. } => StatusCode::FORBIDDEN,
             Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::CodeInvalid
             | Error::CodeExpired
@@ -52,6 +54,11 @@ impl From<Error> for ApiError {
         if let Error::Delivery(cause) = &e {
             tracing::warn!(%cause, "message delivery failed");
             return ApiError::new(status, e.code(), "the message could not be delivered; try again later");
+        }
+        if let Error::PluginDenied { reason, message } = &e {
+            let mut err = ApiError::new(status, e.code(), message.clone());
+            err.reason = Some(reason.clone());
+            return err;
         }
         if let Error::PolicyDenied { reason } = &e {
             let mut err = ApiError::new(status, e.code(), e.to_string());

@@ -76,3 +76,9 @@ pub fn origin(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Origin
         ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
     }
 }
+
+/// The request facts a policy hook receives.
+pub fn facts(headers: &HeaderMap, peer: Option<std::net::SocketAddr>, client_id: Option<&str>) -> latchkey_core::policy::Facts {
+    let o = origin(headers, peer);
+    latchkey_core::policy::Facts { client_id: client_id.map(str::to_string), ip: o.ip, user_agent: o.user_agent }
+}

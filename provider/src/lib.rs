@@ -8,6 +8,8 @@ pub mod error;
 pub mod http;
 pub mod oidc;
 pub mod outbox;
+pub mod plugin_cli;
+pub mod plugins;
 pub mod server;
 pub mod state;
 pub mod ui;

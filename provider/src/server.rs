@@ -115,7 +115,9 @@ fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
         + svc.store.sweep_expired::<latchkey_core::session::AccountSession>(now)?
         + svc.store.sweep_expired::<Revoked>(now)?
         + svc.store.sweep_expired::<family::RefreshToken>(now)?
-        + svc.store.sweep_expired::<family::Family>(now)?)
+        + svc.store.sweep_expired::<family::Family>(now)?
+        + svc.store.sweep_expired::<latchkey_core::device::DeviceAuthorization>(now)?
+        + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?)
 }
 
 /// The whole HTTP application.
@@ -127,6 +129,9 @@ pub fn app(state: AppState) -> Router {
         .merge(demo::router())
         .merge(api::admin::router(state.clone()))
         .merge(api::account::router())
+        .merge(api::developer::router())
+        .merge(api::devices::router())
+        .merge(api::review::router(state.clone()))
         .merge(api::public::router())
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
@@ -149,6 +154,7 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     let svc = Services::new(&config, store, clock, secret::digest(&token))?;
     svc.tenants.ensure(&svc.keys, demo::TENANT, "Latchkey")?;
     demo::install(&svc)?;
+    crate::plugins::install_bundled(&svc.policy, demo::TENANT)?;
     apply_tenant_files(&svc, &config.tenants_dir)?;
     svc.store.commit().await?;
     let state = AppState(Arc::new(svc));

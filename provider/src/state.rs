@@ -6,6 +6,7 @@ use latchkey_core::account::Accounts;
 use latchkey_core::client::Clients;
 use latchkey_core::code::Codes;
 use latchkey_core::credential::password::Passwords;
+use latchkey_core::developer::Developers;
 use latchkey_core::keys::Keys;
 use latchkey_core::session::Sessions;
 use latchkey_core::tenant::Tenants;
@@ -33,9 +34,13 @@ pub struct Services {
     pub tenants: Tenants,
     pub clients: Clients,
     pub accounts: Accounts,
+    /// Developer submissions and their review (R11 to R14).
+    pub developers: Developers,
     pub sessions: Sessions,
     pub keys: Keys,
     pub codes: Arc<Codes>,
+    /// The tenants' policy plugin chains.
+    pub policy: Arc<latchkey_core::policy::PolicyHost>,
     pub templates: Templates,
     /// Digest of the admin token.
     pub admin_token_digest: String,
@@ -57,15 +62,20 @@ impl Services {
         let public_url = config.public_url();
         let outbox = crate::outbox::from_config(&config.outbox, &config.data_dir)?;
         let codes = Arc::new(Codes::new(store.clone(), clock.clone(), outbox));
+        let wasm = latchkey_core::policy::wasm::WasmHost::new(config.plugins.to_limits())?;
+        let policy = Arc::new(latchkey_core::policy::PolicyHost::new(store.clone(), clock.clone(), wasm));
+
         Ok(Services {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
             clients: Clients::new(store.clone()),
-            accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone()),
+            accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()),
+            developers: Developers::new(store.clone(), clock.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
             codes,
+            policy,
             templates: Templates::new()?,
             admin_token_digest,
             store,

@@ -7,11 +7,14 @@
 mod account_center;
 mod admin;
 mod code_flow;
+mod devices;
+mod developer;
 mod kit;
 mod negative;
 mod outbox;
 mod pages;
 mod peers;
+mod plugins;
 mod process;
 mod recovery;
 mod registration;

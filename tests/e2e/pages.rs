@@ -539,3 +539,218 @@ async fn r1_forms_without_the_csrf_token_are_refused() {
         "the password is unchanged"
     );
 }
+
+/// Registers by email through the API with PASSWORD (R2).
+async fn register_email(s: &Server, email: &str) {
+    let send = s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email }));
+    let code = s.mail_code(email, send).await;
+    let (st, body) =
+        s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    s.clock.advance(61);
+}
+
+/// The `Referrer-Policy` of a page whose address holds a link's token.
+fn referrer_policy(r: &reqwest::Response) -> String {
+    r.headers().get("referrer-policy").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn r34_recover_by_link_page_sets_a_new_password() {
+    let s = Server::start().await;
+    let email = "by.link@example.com";
+    register_email(&s, email).await;
+    let signed_in = s.browser();
+    assert_eq!(sign_in(&s, &signed_in, email, PASSWORD).await.status(), StatusCode::FOUND);
+
+    // The forgot-password page offers the link; the answer is the same for an unknown
+    // address (R36), which gets no mail.
+    let b = s.browser();
+    let html = body(b.get(&tp(&s, "/recover")).await, StatusCode::OK).await;
+    assert!(html.contains("Email me a link"), "{html}");
+    let csrf = field(&html, "csrf");
+    let neutral =
+        "If an account uses this email, a link to set a new password was sent to it. It works for 60 minutes.";
+    let n = s.mail.count_to(email);
+    let send = |to: &str| {
+        b.http
+            .post(s.url(&tp(&s, "/recover/link/send")))
+            .form(&[("csrf", csrf.as_str()), ("flow", ""), ("email", to)])
+            .send()
+    };
+    let known = body(send(email).await.unwrap(), StatusCode::OK).await;
+    let unknown = body(send("nobody.here@example.com").await.unwrap(), StatusCode::OK).await;
+    assert!(known.contains(neutral), "{known}");
+    assert!(unknown.contains(neutral), "{unknown}");
+    assert!(s.mail.nth(email, n).await.decoded_body().contains(&format!("{}/recover/link?token=", s.issuer())));
+    let token = crate::recovery::link_token(&s, email, n).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(s.mail.count_to("nobody.here@example.com"), 0);
+    // Without the CSRF token the send form does nothing.
+    body(b.post(&tp(&s, "/recover/link/send"), &[("email", email)]).await, StatusCode::FORBIDDEN).await;
+
+    // The link opens the new-password page (in any browser); its address stays private.
+    let c = s.browser();
+    let link = format!("{}?token={token}", tp(&s, "/recover/link"));
+    let r = c.get(&link).await;
+    assert_eq!(referrer_policy(&r), "no-referrer");
+    let html = body(r, StatusCode::OK).await;
+    assert_eq!(field(&html, "token"), token);
+    let csrf = field(&html, "csrf");
+    let finish = |p1: &str, p2: &str| {
+        let form = [("csrf", csrf.as_str()), ("token", &token), ("password", p1), ("password2", p2)];
+        c.http.post(s.url(&tp(&s, "/recover/link"))).form(&form).send()
+    };
+    let html = body(finish(NEW_PASSWORD, "a typo").await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("The two passwords are not the same."), "{html}");
+    let html = body(finish("short", "short").await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("This password does not meet the rules.") && html.contains("8 to 64 characters"), "{html}");
+    // Refused passwords leave the link working.
+    let html = body(finish(NEW_PASSWORD, NEW_PASSWORD).await.unwrap(), StatusCode::OK).await;
+    assert!(html.contains("Password changed") && html.contains("every device was signed out"), "{html}");
+
+    // The link is dead now, opened or posted again.
+    let html = body(c.get(&link).await, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("This link has expired or was already used."), "{html}");
+    let html =
+        body(finish("yet another passphrase", "yet another passphrase").await.unwrap(), StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("This link has expired or was already used."), "{html}");
+    let html = body(c.get(&tp(&s, "/recover/link?token=made-up")).await, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("Link expired or used"), "{html}");
+
+    // Every session ended; the new password signs in, the old one not.
+    assert_eq!(location(&signed_in.get(&tp(&s, "/account")).await), tp(&s, "/login"));
+    assert_eq!(sign_in(&s, &s.browser(), email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(sign_in(&s, &s.browser(), email, NEW_PASSWORD).await.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn r5_security_email_link_page_confirms_the_email() {
+    let s = Server::start().await;
+    let email = "security.box@example.com";
+    s.register_mobile(MOBILE).await;
+    let a = s.browser();
+    assert_eq!(location(&sign_in(&s, &a, MOBILE, PASSWORD).await), tp(&s, "/account"));
+
+    // The security-email step offers a link instead of a code.
+    let next = tp(&s, "/account");
+    let html = body(a.get(&format!("{}?welcome=1&next={next}", tp(&s, "/account/email"))).await, StatusCode::OK).await;
+    assert!(html.contains("Send me a link instead") && html.contains("within 2 hours"), "{html}");
+    let csrf = field(&html, "csrf");
+    let form = [("csrf", csrf.as_str()), ("welcome", "1"), ("next", next.as_str()), ("value", email)];
+    let n = s.mail.count_to(email);
+    let html = body(a.post(&tp(&s, "/account/email/link"), &form).await, StatusCode::OK).await;
+    assert!(html.contains("A link is on its way to this email."), "{html}");
+    assert!(html.contains("Add a security email") && html.contains(&format!("value=\"{email}\"")), "{html}");
+    let token = crate::recovery::link_token(&s, email, n).await;
+    assert!(
+        s.mail.nth(email, n).await.decoded_body().contains(&format!("{}/account/email/confirm?token=", s.issuer()))
+    );
+
+    // Another browser, without a session: the token alone proves the mailbox. Opening
+    // the page changes nothing (a mail scanner may open it); the button does.
+    let c = s.browser();
+    let link = format!("{}?token={token}", tp(&s, "/account/email/confirm"));
+    body(c.get(&link).await, StatusCode::OK).await;
+    let r = c.get(&link).await;
+    assert_eq!(referrer_policy(&r), "no-referrer");
+    let html = body(r, StatusCode::OK).await;
+    assert!(html.contains("Add this email to your account?") && html.contains("Add the email"), "{html}");
+    assert_eq!(field(&html, "token"), token);
+    assert_eq!(sign_in(&s, &s.browser(), email, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let confirm = tp(&s, "/account/email/confirm");
+    body(c.post(&confirm, &[("token", token.as_str())]).await, StatusCode::FORBIDDEN).await;
+    let csrf = field(&html, "csrf");
+    let html = body(c.post(&confirm, &[("csrf", csrf.as_str()), ("token", &token)]).await, StatusCode::OK).await;
+    assert!(html.contains("Email added"), "{html}");
+
+    // Single use; the email signs in and shows, masked, in the account center.
+    let html =
+        body(c.post(&confirm, &[("csrf", csrf.as_str()), ("token", &token)]).await, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("This link has expired or was already used."), "{html}");
+    body(c.get(&link).await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(sign_in(&s, &s.browser(), email, PASSWORD).await.status(), StatusCode::FOUND);
+    let html = body(a.get(&tp(&s, "/account")).await, StatusCode::OK).await;
+    assert!(html.contains("s***@example.com"), "{html}");
+    // With an email, the page offers no link any more.
+    let html = body(a.get(&tp(&s, "/account/email")).await, StatusCode::OK).await;
+    assert!(html.contains("Change email") && !html.contains("Send me a link instead"), "{html}");
+}
+
+#[tokio::test]
+async fn r25_mobile_page_sends_a_voice_code() {
+    let s = Server::start().await;
+    let email = "no.mobile@example.com";
+    register_email(&s, email).await;
+    let a = s.browser();
+    assert_eq!(sign_in(&s, &a, email, PASSWORD).await.status(), StatusCode::FOUND);
+
+    let html = body(a.get(&tp(&s, "/account/mobile")).await, StatusCode::OK).await;
+    assert!(html.contains("Call me with the code") && html.contains("/code?channel=voice"), "{html}");
+    let csrf = field(&html, "csrf");
+    let add = [("csrf", csrf.as_str()), ("next", ""), ("value", MOBILE), ("target", "new")];
+    let n = s.sms.count_to(MOBILE);
+    let html =
+        body(a.post(&format!("{}?channel=voice", tp(&s, "/account/mobile/code")), &add).await, StatusCode::OK).await;
+    assert!(html.contains("You will get a call that reads out the code."), "{html}");
+    assert!(html.contains(&format!("value=\"{MOBILE}\"")), "the number is kept");
+    let call = s.sms.nth(MOBILE, n).await;
+    assert_eq!(call["channel"], "voice");
+    let code = crate::peers::six_digits(call["text"].as_str().unwrap()).unwrap();
+    let r = a
+        .post(&tp(&s, "/account/mobile"), &[("csrf", csrf.as_str()), ("next", ""), ("value", MOBILE), ("code", &code)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let html = body(a.get(&location(&r)).await, StatusCode::OK).await;
+    assert!(html.contains("Your mobile number was saved.") && html.contains("+86138****8000"), "{html}");
+
+    // An email's code travels by email only, nothing is sent otherwise.
+    let other = "other.box@example.com";
+    let step = [("csrf", csrf.as_str()), ("next", ""), ("value", other), ("target", "new")];
+    let r = a.post(&format!("{}?channel=voice", tp(&s, "/account/email/code")), &step).await;
+    let html = body(r, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("Check this field: channel."), "{html}");
+    assert_eq!(s.mail.count_to(other), 0);
+}
+
+#[tokio::test]
+async fn r22_account_page_follows_ui_locales() {
+    let s = Server::start().await;
+    s.register_mobile(MOBILE).await;
+    let a = s.browser();
+    sign_in(&s, &a, MOBILE, PASSWORD).await;
+    let b = s.browser();
+    sign_in(&s, &b, MOBILE, PASSWORD).await;
+
+    let html = body(a.get(&tp(&s, "/account")).await, StatusCode::OK).await;
+    assert!(html.contains("lang=\"en\"") && html.contains("Your account"), "{html}");
+    // The app's choice wins over the browser's languages, and the links carry it on.
+    let get = a.http.get(s.url(&format!("{}?ui_locales=zh-CN", tp(&s, "/account")))).header("accept-language", "en");
+    let html = body(get.send().await.unwrap(), StatusCode::OK).await;
+    assert!(html.contains("lang=\"zh-CN\"") && html.contains("账号中心") && html.contains("已登录的设备"), "{html}");
+    assert!(html.contains("/account/password?ui_locales=zh-CN") && html.contains("/account/email?ui_locales=zh-CN"));
+    assert_eq!(field(&html, "ui_locales"), "zh-CN");
+    // A form keeps it too: signing the other device out comes back in Chinese.
+    let csrf = field(&html, "csrf");
+    let r = a.post(&tp(&s, "/account/sessions/end-others"), &[("csrf", csrf.as_str()), ("ui_locales", "zh-CN")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let done = location(&r);
+    assert_eq!(done, format!("{}?done=ended_all&ui_locales=zh-CN", tp(&s, "/account")));
+    let html = body(a.get(&done).await, StatusCode::OK).await;
+    assert!(html.contains("其他所有设备均已退出登录。"), "{html}");
+
+    // The other account pages too, their forms included.
+    let html = body(a.get(&format!("{}?ui_locales=zh-CN", tp(&s, "/account/email"))).await, StatusCode::OK).await;
+    assert!(html.contains("添加邮箱") && html.contains("改为发送验证链接"), "{html}");
+    assert_eq!(field(&html, "ui_locales"), "zh-CN");
+    let bad = [("csrf", csrf.as_str()), ("next", ""), ("value", "not an email"), ("target", "new")];
+    let zh = [&bad[..], &[("ui_locales", "zh-CN")]].concat();
+    let html = body(a.post(&tp(&s, "/account/email/code"), &zh).await, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("请输入有效的邮箱地址。") && html.contains("lang=\"zh-CN\""), "{html}");
+    let html = body(a.post(&tp(&s, "/account/email/code"), &bad).await, StatusCode::BAD_REQUEST).await;
+    assert!(html.contains("Enter a valid email address."), "{html}");
+    let html = body(a.get(&format!("{}?ui_locales=zh-CN", tp(&s, "/account/password"))).await, StatusCode::OK).await;
+    assert!(html.contains("修改密码") && html.contains("ui_locales=zh-CN"), "{html}");
+    let html = body(a.get(&format!("{}?ui_locales=zh-CN", tp(&s, "/account/mobile"))).await, StatusCode::OK).await;
+    assert!(html.contains("修改手机号") && html.contains("语音播报验证码"), "{html}");
+}

@@ -4,7 +4,7 @@
 
 use crate::account::password::destination;
 use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index, mask};
-use crate::code::{Notice, Purpose, Sent};
+use crate::code::{Channel, Destination, Notice, Purpose, Sent};
 use crate::error::{Error, Result};
 use crate::settings::TenantSettings;
 use crate::store::abort;
@@ -19,7 +19,9 @@ pub enum CodeTarget {
 }
 
 impl Accounts {
-    /// Sends the code for one step of a channel change.
+    /// Sends the code for one step of a channel change, by `channel`: SMS or a voice
+    /// call for a mobile (R37), email for an email.
+    #[allow(clippy::too_many_arguments)]
     pub async fn send_channel_code(
         &self,
         tenant: &str,
@@ -27,9 +29,11 @@ impl Accounts {
         account_id: &str,
         kind: Kind,
         target: CodeTarget,
+        channel: Channel,
         ip: &str,
         locale: &str,
     ) -> Result<Sent> {
+        check_channel(kind, channel)?;
         let account = self.get(tenant, account_id)?;
         let (purpose, value) = match target {
             CodeTarget::Current => {
@@ -41,7 +45,8 @@ impl Accounts {
         if kind == Kind::Mobile && purpose == Purpose::VerifyNewChannel && !settings.registration.mobile_allowed(&value) {
             return Err(Error::denied("mobile_range_not_allowed"));
         }
-        self.codes.send(tenant, &settings.codes, purpose, &destination(kind, &value), ip, locale).await
+        let to = Destination { channel, address: value };
+        self.codes.send(tenant, &settings.codes, purpose, &to, ip, locale).await
     }
 
     /// Replaces (or adds) the account's mobile/email of `kind`.
@@ -123,6 +128,11 @@ impl Accounts {
         Ok(Sent { expires_in: EMAIL_LINK_LIFETIME, ..sent })
     }
 
+    /// True if an email verification link is still good (to show its page, R5).
+    pub fn email_link_valid(&self, tenant: &str, token: &str) -> bool {
+        self.codes.peek_link(tenant, Purpose::VerifyNewChannel, token).is_ok()
+    }
+
     /// R5: follows the link and adds the email.
     pub async fn confirm_email_link(&self, tenant: &str, token: &str, locale: &str) -> Result<Account> {
         let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token)?;
@@ -137,9 +147,45 @@ impl Accounts {
 /// How long an email verification link works (R5).
 pub const EMAIL_LINK_LIFETIME: u64 = 2 * 3600;
 
+/// How a code for a value of `kind` travels when the caller does not choose.
+pub fn default_channel(kind: Kind) -> Channel {
+    match kind {
+        Kind::Email => Channel::Email,
+        Kind::Mobile => Channel::Sms,
+    }
+}
+
+/// A mobile's code goes by SMS or voice call, an email's by email; nothing else.
+fn check_channel(kind: Kind, channel: Channel) -> Result<()> {
+    match (kind, channel) {
+        (Kind::Mobile, Channel::Sms | Channel::Voice) | (Kind::Email, Channel::Email) => Ok(()),
+        (Kind::Mobile, Channel::Email) => Err(Error::invalid("channel", "a mobile gets its code by sms or voice")),
+        (Kind::Email, _) => Err(Error::invalid("channel", "an email gets its code by email")),
+    }
+}
+
 fn current(account: &Account, kind: Kind) -> Option<&Binding> {
     match kind {
         Kind::Email => account.email(),
         Kind::Mobile => account.mobile(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r37_a_mobile_code_goes_by_sms_or_voice_and_an_email_code_by_email() {
+        assert!(check_channel(Kind::Mobile, Channel::Sms).is_ok());
+        assert!(check_channel(Kind::Mobile, Channel::Voice).is_ok());
+        assert!(check_channel(Kind::Email, Channel::Email).is_ok());
+        let refused = [(Kind::Mobile, Channel::Email), (Kind::Email, Channel::Sms), (Kind::Email, Channel::Voice)];
+        for (kind, channel) in refused {
+            let e = check_channel(kind, channel);
+            assert!(matches!(e, Err(Error::Invalid { field: "channel", .. })), "{kind:?} {channel:?}");
+        }
+        assert_eq!(default_channel(Kind::Mobile), Channel::Sms);
+        assert_eq!(default_channel(Kind::Email), Channel::Email);
     }
 }

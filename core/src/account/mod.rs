@@ -19,6 +19,7 @@ use crate::code::{Codes, Notice};
 use crate::credential::password::Passwords;
 use crate::error::{Error, Result};
 use crate::identifier::{ACCOUNT_ID_LEN, Identifier, parse_email, parse_name, parse_phone};
+use crate::policy::PolicyHost;
 use crate::store::{Record, Store, abort};
 pub use index::{BindingCount, BindingIndex, IdentifierIndex};
 
@@ -171,6 +172,7 @@ pub struct Accounts {
     clock: Arc<dyn Clock>,
     passwords: Passwords,
     codes: Arc<Codes>,
+    policy: Arc<PolicyHost>,
 }
 
 pub(crate) const TREES: &[&str] = &[Account::TREE, IdentifierIndex::TREE, BindingIndex::TREE, BindingCount::TREE];
@@ -183,8 +185,8 @@ fn new_account_id() -> String {
 }
 
 impl Accounts {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: Passwords, codes: Arc<Codes>) -> Self {
-        Accounts { store, clock, passwords, codes }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: Passwords, codes: Arc<Codes>, policy: Arc<PolicyHost>) -> Self {
+        Accounts { store, clock, passwords, codes, policy }
     }
 
     pub fn passwords(&self) -> &Passwords {

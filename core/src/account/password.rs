@@ -68,6 +68,8 @@ impl Accounts {
     pub(crate) async fn set_password(&self, tenant: &str, settings: &TenantSettings, account_id: &str, new: &str, locale: &str) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         policy::check(&settings.password, new, account.name.as_deref())?;
+        let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
+        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
         let n = settings.password.history;
         let recent = account.password.iter().chain(account.password_history.iter()).take(n);
         for phc in recent {

@@ -8,6 +8,7 @@ use crate::code::{Destination, Notice, Purpose, Sent};
 use crate::credential::policy;
 use crate::error::{Error, Result};
 use crate::identifier::{Identifier, parse_email, parse_name, parse_phone};
+use crate::policy::{Facts, PasswordInput, RegistrationInput};
 use crate::settings::TenantSettings;
 use crate::store::abort;
 
@@ -69,7 +70,7 @@ impl Accounts {
     }
 
     /// Registers an account. Checks everything it can before using up the code.
-    pub async fn register(&self, tenant: &str, settings: &TenantSettings, reg: Registration) -> Result<Registered> {
+    pub async fn register(&self, tenant: &str, settings: &TenantSettings, facts: &Facts, reg: Registration) -> Result<Registered> {
         if !settings.registration.enabled {
             return Err(Error::denied("registration_closed"));
         }
@@ -109,6 +110,19 @@ impl Accounts {
         {
             return Err(Error::denied("too_many_accounts_for_mobile"));
         }
+        // The tenant's plugins (W1): registration rules, then password rules.
+        let accounts_on_mobile = match &mobile {
+            Some(m) => self.bound_to(tenant, Kind::Mobile, m)?.len() as u32,
+            None => 0,
+        };
+        let method = match reg.by {
+            RegisterBy::Mobile { .. } => "mobile",
+            RegisterBy::Email { .. } => "email",
+            RegisterBy::Name { .. } => "name",
+        };
+        let input = RegistrationInput { method: method.into(), account_name: name.clone(), mobile: mobile.clone(), email: email.clone(), accounts_on_mobile };
+        self.policy.registration(tenant, facts, &input).into_result()?;
+        self.policy.password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() }).into_result()?;
         let code_address = mobile.clone().or_else(|| email.clone()).unwrap_or_default();
         self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
         let phc = self.passwords.hash(&reg.password).await?;

@@ -6,10 +6,10 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
-use latchkey_core::account::channels::CodeTarget;
+use latchkey_core::account::channels::{CodeTarget, default_channel};
 use latchkey_core::account::password::Proof;
 use latchkey_core::account::{Account, Accounts, Kind, Roles, mask};
-use latchkey_core::code::Sent;
+use latchkey_core::code::{Channel, Sent};
 use serde::{Deserialize, Serialize};
 
 use crate::api::caller::caller;
@@ -153,11 +153,13 @@ fn kind_of(s: &str) -> ApiResult<Kind> {
 }
 
 /// Step codes of a channel change: `{"target": "current"}` or `{"target": "new", "value": ...}`.
+/// `channel` is optional: `sms` (the default) or `voice` for a mobile (R37), `email`
+/// (the default) for an email; any other pairing is refused as `invalid_input`.
 #[derive(Deserialize)]
 #[serde(tag = "target", rename_all = "snake_case", deny_unknown_fields)]
 enum ChannelCode {
-    Current,
-    New { value: String },
+    Current { channel: Option<Channel> },
+    New { value: String, channel: Option<Channel> },
 }
 
 async fn channel_code(
@@ -170,12 +172,15 @@ async fn channel_code(
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
-    let target = match body {
-        ChannelCode::Current => CodeTarget::Current,
-        ChannelCode::New { value } => CodeTarget::New(value),
+    let (target, channel) = match body {
+        ChannelCode::Current { channel } => (CodeTarget::Current, channel),
+        ChannelCode::New { value, channel } => (CodeTarget::New(value), channel),
     };
+    let channel = channel.unwrap_or(default_channel(kind));
     let ip = peer.ip().to_string();
-    Ok(Json(svc.accounts.send_channel_code(&tenant, &settings, &c.account_id, kind, target, &ip, locale(&headers)).await?))
+    let sent =
+        svc.accounts.send_channel_code(&tenant, &settings, &c.account_id, kind, target, channel, &ip, locale(&headers));
+    Ok(Json(sent.await?))
 }
 
 /// Change (or add) the mobile/email: `current_code` (when there is a current value),

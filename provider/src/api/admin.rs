@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::{JsonBody, bearer};
 use crate::state::AppState;
 
-async fn require_admin(State(svc): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(State(svc): State<AppState>, req: Request, next: Next) -> Response {
     let ok = bearer(req.headers()).is_some_and(|t| secret::eq(&secret::digest(t), &svc.admin_token_digest));
     if ok {
         next.run(req).await
@@ -184,5 +184,6 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/clients/{id}", delete(remove_client))
         .route("/admin/tenants/{tenant}/users", get(list_users).post(add_user))
         .route("/admin/tenants/{tenant}/keys/rotate", post(rotate_keys))
+        .merge(crate::api::plugins::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

@@ -3,4 +3,8 @@
 pub mod account;
 pub mod admin;
 pub mod caller;
+pub mod developer;
+pub mod devices;
+pub mod plugins;
 pub mod public;
+pub mod review;

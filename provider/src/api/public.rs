@@ -56,9 +56,15 @@ async fn send_code(
     Ok(Json(sent))
 }
 
-async fn register(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(reg): JsonBody<Registration>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn register(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(reg): JsonBody<Registration>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let done = svc.accounts.register(&tenant, &settings, reg).await?;
+    let done = svc.accounts.register(&tenant, &settings, &crate::http::facts(&headers, Some(peer), None), reg).await?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }

@@ -28,3 +28,21 @@ pub fn for_scopes(account: &Account, scopes: &[String]) -> Map<String, Value> {
     }
     m
 }
+
+/// The scope that releases the developer claims (R14); `profile` releases them too.
+pub const DEVELOPER_SCOPE: &str = "developer";
+
+/// The developer claims (R14: `developer_type`, `review_status`, `device_quota`,
+/// `developer_support`) when `scopes` hold `profile` or `developer`; empty otherwise.
+pub fn developer(
+    svc: &crate::state::Services,
+    tenant: &str,
+    account_id: &str,
+    scopes: &[String],
+) -> latchkey_core::Result<Map<String, Value>> {
+    if !scopes.iter().any(|s| s == "profile" || s == DEVELOPER_SCOPE) {
+        return Ok(Map::new());
+    }
+    let settings = svc.tenants.get(tenant)?.settings;
+    svc.developers.claims(tenant, &settings, account_id)
+}

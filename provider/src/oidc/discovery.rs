@@ -28,6 +28,9 @@ pub struct ExtraMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     pub revocation_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
     pub introspection_endpoint_auth_methods_supported: Vec<CoreClientAuthMethod>,
+    /// RFC 8628 §4.
+    #[serde(default)]
+    pub device_authorization_endpoint: String,
 }
 impl AdditionalProviderMetadata for ExtraMetadata {}
 
@@ -62,6 +65,7 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
         authorization_response_iss_parameter_supported: true,
         revocation_endpoint_auth_methods_supported: secret_methods.clone(),
         introspection_endpoint_auth_methods_supported: secret_methods.clone(),
+        device_authorization_endpoint: at(paths::DEVICE_AUTHORIZATION),
     };
     let mut token_methods = secret_methods;
     token_methods.push(CoreClientAuthMethod::None);
@@ -85,6 +89,10 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
         "email_verified",
         "phone_number",
         "phone_number_verified",
+        "developer_type",
+        "review_status",
+        "device_quota",
+        "developer_support",
     ];
     Ok(Metadata::new(
         IssuerUrl::new(issuer.to_string()).map_err(bad)?,
@@ -98,13 +106,14 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
     .set_token_endpoint(Some(TokenUrl::new(at(paths::TOKEN)).map_err(bad)?))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(at(paths::USERINFO)).map_err(bad)?))
     .set_scopes_supported(Some(
-        ["openid", "profile", "email", "phone", "offline_access", "account"].into_iter().map(|s| Scope::new(s.into())).collect(),
+        ["openid", "profile", "email", "phone", "offline_access", "account", "developer"].into_iter().map(|s| Scope::new(s.into())).collect(),
     ))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query, CoreResponseMode::FormPost]))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,
         CoreGrantType::ClientCredentials,
+        CoreGrantType::DeviceCode,
     ]))
     .set_token_endpoint_auth_methods_supported(Some(token_methods))
     .set_claims_supported(Some(claims.into_iter().map(|c| CoreClaimName::new(c.into())).collect()))

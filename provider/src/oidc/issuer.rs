@@ -24,10 +24,13 @@ pub const ACCESS_TOKEN_ALG: Alg = Alg::ES256;
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// Claims beyond the standard ones that Latchkey's ID tokens carry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LatchkeyClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Further claims released by the granted scopes (the developer claims, R14).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 impl AdditionalClaims for LatchkeyClaims {}
 
@@ -111,7 +114,7 @@ fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access
         time(now + client.lifetimes.id_token)?,
         time(now)?,
         standard,
-        LatchkeyClaims { sid: Some(grant.sid.clone()) },
+        LatchkeyClaims { sid: Some(grant.sid.clone()), extra: claims::developer(svc, tenant, &grant.account_id, &grant.scopes)? },
     )
     .set_auth_time(Some(time(grant.auth_time)?))
     .set_nonce(grant.nonce.clone().map(Nonce::new))

@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod claims;
 pub mod client_auth;
+pub mod device_authorization;
 pub mod discovery;
 pub mod end_session;
 pub mod flow;
@@ -25,6 +26,9 @@ pub mod paths {
     pub const REVOCATION: &str = "/revoke";
     pub const INTROSPECTION: &str = "/introspect";
     pub const END_SESSION: &str = "/logout";
+    pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+    /// The page where people enter a device's user code (RFC 8628 verification URI).
+    pub const DEVICE: &str = "/device";
 
     /// The axum route of an endpoint.
     pub fn route(path: &str) -> String {
@@ -41,4 +45,5 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(revocation::router())
         .merge(introspection::router())
         .merge(end_session::router())
+        .merge(device_authorization::router())
 }

@@ -33,6 +33,7 @@ async fn userinfo(
         .get(&tenant, sub)
         .map_err(|_| ApiError::unauthorized("invalid_token", "the token names no account"))?;
     let mut out = claims::for_scopes(&account, &scopes);
+    out.extend(claims::developer(&svc, &tenant, &account.id, &scopes)?);
     out.insert("sub".into(), json!(account.id));
     Ok(Json(Value::Object(out)))
 }

@@ -1,6 +1,8 @@
 //! The account center page (R22, R26, R29, R30): the account's name, id and masked
 //! mobile and email, each bound channel with its roles, and the signed-in devices,
 //! each of which can be signed out. It needs the browser's session in the tenant.
+//! Apps linking to the account pages may choose their language with `?ui_locales=`;
+//! the pages' links and forms carry it on.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -56,6 +58,8 @@ pub fn safe_next(tenant: &str, next: Option<&str>) -> Option<String> {
 struct AccountQuery {
     /// What was just done, for the confirmation line.
     done: Option<String>,
+    /// The language the linking app asks for (`zh-CN`, `en`).
+    ui_locales: Option<String>,
 }
 
 async fn show(
@@ -64,7 +68,7 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<AccountQuery>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, q.ui_locales.as_deref());
     let session = match holder(&svc, &tenant, &headers)? {
         Ok(s) => s,
         Err(to_login) => return Ok(to_login),
@@ -124,6 +128,7 @@ struct EndForm {
     csrf: Option<String>,
     /// The session to end (`end`); absent for "every other device".
     sid: Option<String>,
+    ui_locales: Option<String>,
 }
 
 /// Signs one device out (R29).
@@ -133,7 +138,7 @@ async fn end_one(
     headers: HeaderMap,
     FormBody(form): FormBody<EndForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -144,7 +149,7 @@ async fn end_one(
     // Another account's sid ends nothing: sessions are looked up under this account.
     svc.sessions.end_sid(&tenant, &session.account_id, form.sid.as_deref().unwrap_or(""))?;
     svc.store.commit().await?;
-    Ok(Redirect::to(&format!("/t/{tenant}/account?done=ended")).into_response())
+    Ok(Redirect::to(&page.keep_locale(&format!("/t/{tenant}/account?done=ended"))).into_response())
 }
 
 /// Signs every other device out (R29); this one stays.
@@ -154,7 +159,7 @@ async fn end_others(
     headers: HeaderMap,
     FormBody(form): FormBody<EndForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -164,7 +169,7 @@ async fn end_others(
     };
     svc.sessions.end_all(&tenant, &session.account_id, Some(&session.sid))?;
     svc.store.commit().await?;
-    Ok(Redirect::to(&format!("/t/{tenant}/account?done=ended_all")).into_response())
+    Ok(Redirect::to(&page.keep_locale(&format!("/t/{tenant}/account?done=ended_all"))).into_response())
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -1,8 +1,10 @@
 //! The change-email and change-mobile pages (R24, R25): a code to the current value,
 //! then the new value and its code; an account without one adds it with a code only.
-//! No state is kept between steps: the form carries what was typed and the codes
-//! themselves prove each step. After registration the add-email page is the optional
-//! security-email step (R5, `?welcome=1`), with a Skip link to `next`.
+//! A mobile's code comes by SMS or, on request, a voice call (R37). No state is kept
+//! between steps: the form carries what was typed and the codes themselves prove each
+//! step. After registration the add-email page is the optional security-email step
+//! (R5, `?welcome=1`), with a Skip link to `next`; instead of a code it can send a
+//! link, which `email_confirm` opens.
 
 use std::net::SocketAddr;
 
@@ -10,17 +12,19 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use latchkey_core::account::channels::CodeTarget;
+use latchkey_core::account::channels::{CodeTarget, EMAIL_LINK_LIFETIME, default_channel};
 use latchkey_core::account::{Account, Binding, Kind, mask};
+use latchkey_core::code::Channel;
 use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::account::EMAIL_LINK_PAGE;
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
 use crate::ui::account::{holder, kind_text, safe_next};
-use crate::ui::feedback::failure;
+use crate::ui::feedback::{failure, fill};
 use crate::ui::page::Page;
 
 /// Which code a send-code button asks for.
@@ -38,6 +42,15 @@ struct ChannelQuery {
     /// Present right after registration (R5).
     welcome: Option<String>,
     next: Option<String>,
+    /// The language the linking app asks for.
+    ui_locales: Option<String>,
+}
+
+/// How a send-code button wants the code (`.../code?channel=voice`); by default SMS
+/// for a mobile, email for an email.
+#[derive(Deserialize)]
+struct SendQuery {
+    channel: Option<Channel>,
 }
 
 /// The one form of the page; the send-code buttons post it to `.../code`.
@@ -56,6 +69,7 @@ struct ChannelForm {
     #[serde(default)]
     code: String,
     target: Option<Target>,
+    ui_locales: Option<String>,
 }
 
 #[derive(Default)]
@@ -107,6 +121,7 @@ fn render(
         (Kind::Mobile, false) => "add_mobile",
     };
     let base = format!("/t/{tenant}");
+    let skip = next.map(str::to_string).unwrap_or_else(|| format!("{base}/account"));
     page.render(
         svc,
         view.status,
@@ -114,7 +129,8 @@ fn render(
         json!({
             "kind": kind.as_str(), "kind_text": kind_text(page, kind), "title": page.text(title),
             "welcome": view.welcome && current.is_none(), "current": current, "next": next.unwrap_or(""),
-            "skip": next.map(str::to_string).unwrap_or_else(|| format!("{base}/account")),
+            "skip": page.keep_locale(&skip),
+            "link_hint": fill(page.text("email_link_hint"), &[("h", &(EMAIL_LINK_LIFETIME / 3600).to_string())]),
             "current_code": view.current_code, "value": view.value, "code": view.code,
             "error": view.error, "info": view.info, "action": format!("{base}/account/{}", kind.as_str()), "base": base,
         }),
@@ -127,7 +143,7 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<ChannelQuery>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, q.ui_locales.as_deref());
     let session = match holder(&svc, &tenant, &headers)? {
         Ok(s) => s,
         Err(to_login) => return Ok(to_login),
@@ -149,9 +165,10 @@ async fn send_code(
     Path((tenant, kind)): Path<(String, Kind)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    Query(q): Query<SendQuery>,
     FormBody(form): FormBody<ChannelForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -166,13 +183,17 @@ async fn send_code(
         Some(Target::Current) => CodeTarget::Current,
         _ => CodeTarget::New(view.value.to_string()),
     };
+    let channel = q.channel.unwrap_or(default_channel(kind));
     let ip = peer.ip().to_string();
     match svc
         .accounts
-        .send_channel_code(&tenant, &settings, &session.account_id, kind, target, &ip, page.locale.tag())
+        .send_channel_code(&tenant, &settings, &session.account_id, kind, target, channel, &ip, page.locale.tag())
         .await
     {
-        Ok(_) => view.info = Some(page.text("code_sent").to_string()),
+        Ok(_) => {
+            let key = if channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
+            view.info = Some(page.text(key).to_string());
+        }
         Err(e) => refused(&page, &settings, &mut view, e)?,
     }
     let account = svc.accounts.get(&tenant, &session.account_id)?;
@@ -185,7 +206,7 @@ async fn submit(
     headers: HeaderMap,
     FormBody(form): FormBody<ChannelForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -214,7 +235,7 @@ async fn submit(
         Ok(_) => {
             svc.store.commit().await?;
             let to = next.unwrap_or_else(|| format!("/t/{tenant}/account?done={}", kind.as_str()));
-            Ok(Redirect::to(&to).into_response())
+            Ok(Redirect::to(&page.keep_locale(&to)).into_response())
         }
         Err(e) => {
             refused(&page, &settings, &mut view, e)?;
@@ -224,8 +245,43 @@ async fn submit(
     }
 }
 
+/// R5: instead of a code, a link to the new security email; whoever opens it (with or
+/// without this session) adds the email. Only for an account without one.
+async fn send_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ChannelForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, form.ui_locales.as_deref());
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(to_login) => return Ok(to_login),
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let next = safe_next(&tenant, form.next.as_deref());
+    let mut view = View::of(&form);
+    let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
+    let ip = peer.ip().to_string();
+    match svc
+        .accounts
+        .send_email_link(&tenant, &settings, &session.account_id, view.value, &ip, page.locale.tag(), &url)
+        .await
+    {
+        Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),
+        Err(e) => refused(&page, &settings, &mut view, e)?,
+    }
+    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    Ok(render(&svc, &tenant, &page, &account, Kind::Email, next.as_deref(), view))
+}
+
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/account/{kind}", get(show).post(submit))
         .route("/t/{tenant}/account/{kind}/code", post(send_code))
+        .route("/t/{tenant}/account/email/link", post(send_link))
 }

@@ -5,6 +5,9 @@
 pub mod account;
 pub mod channel;
 pub mod consent;
+pub mod developer;
+pub mod device;
+pub mod email_confirm;
 pub mod feedback;
 pub mod i18n;
 pub mod login;
@@ -23,4 +26,7 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(account::router())
         .merge(password::router())
         .merge(channel::router())
+        .merge(email_confirm::router())
+        .merge(developer::router())
+        .merge(device::router())
 }

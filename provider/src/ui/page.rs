@@ -16,6 +16,9 @@ pub struct Page {
     pub locale: Locale,
     pub csrf: String,
     new_csrf: bool,
+    /// The locale the page was asked for by `ui_locales`, which its links and forms
+    /// carry on (Accept-Language needs no carrying).
+    asked: Option<Locale>,
 }
 
 impl Page {
@@ -26,6 +29,18 @@ impl Page {
             locale: Locale::negotiate(ui_locales, accept),
             new_csrf: existing.is_none(),
             csrf: existing.unwrap_or_else(secret::token),
+            asked: ui_locales.and_then(Locale::requested),
+        }
+    }
+
+    /// `url` (a path, maybe with a query) with the asked-for `ui_locales` added, so
+    /// the next page speaks the same language.
+    pub fn keep_locale(&self, url: &str) -> String {
+        match self.asked {
+            Some(l) if !url.contains("ui_locales=") => {
+                format!("{url}{}ui_locales={}", if url.contains('?') { '&' } else { '?' }, l.tag())
+            }
+            _ => url.to_string(),
         }
     }
 
@@ -41,13 +56,15 @@ impl Page {
         i18n::text(self.locale, key)
     }
 
-    /// Renders `template` with `ctx` plus `locale`, `t` (texts) and `csrf`.
+    /// Renders `template` with `ctx` plus `locale`, `t` (texts), `csrf` and
+    /// `ui_locales` (the asked-for locale, or empty).
     pub fn render(&self, svc: &Services, status: StatusCode, template: &str, ctx: Value) -> Response {
         let mut m: Map<String, Value> = match ctx {
             Value::Object(m) => m,
             _ => Map::new(),
         };
         m.insert("locale".into(), json!(self.locale.tag()));
+        m.insert("ui_locales".into(), json!(self.asked.map(Locale::tag).unwrap_or("")));
         m.insert("t".into(), json!(i18n::texts(self.locale)));
         m.insert("csrf".into(), json!(self.csrf));
         let mut resp = svc.templates.render(status, template, Value::Object(m));
@@ -81,9 +98,46 @@ impl Page {
     pub fn csrf_refused(&self, svc: &Services) -> Response {
         self.message(svc, StatusCode::FORBIDDEN, "error", self.text("csrf"), Some("csrf"))
     }
+
+    /// The page an emailed link opens once it has expired or was used (R5, R34).
+    pub fn link_dead(&self, svc: &Services) -> Response {
+        private_url(self.message(
+            svc,
+            StatusCode::BAD_REQUEST,
+            "link_dead_title",
+            self.text("link_dead"),
+            Some("code_invalid"),
+        ))
+    }
+}
+
+/// Marks a page whose address holds a secret (an emailed link's token): the browser
+/// does not send that address on as the `Referer` of what the page links to.
+pub fn private_url(mut resp: Response) -> Response {
+    resp.headers_mut().insert(header::REFERRER_POLICY, header::HeaderValue::from_static("no-referrer"));
+    resp
 }
 
 /// A bare error page when no page context is at hand.
 pub fn plain_error(status: StatusCode, text: &'static str) -> Response {
     (status, text).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r22_links_keep_the_asked_for_locale() {
+        let none = HeaderMap::new();
+        let zh = Page::new(&none, Some("zh-CN"));
+        assert_eq!(zh.keep_locale("/t/a/account"), "/t/a/account?ui_locales=zh-CN");
+        assert_eq!(zh.keep_locale("/t/a/account?done=email"), "/t/a/account?done=email&ui_locales=zh-CN");
+        assert_eq!(zh.keep_locale("/t/a/account?ui_locales=en"), "/t/a/account?ui_locales=en");
+        let mut accept = HeaderMap::new();
+        accept.insert(header::ACCEPT_LANGUAGE, header::HeaderValue::from_static("zh-CN"));
+        let negotiated = Page::new(&accept, Some("fr"));
+        assert_eq!(negotiated.locale, Locale::ZhCn);
+        assert_eq!(negotiated.keep_locale("/t/a/account"), "/t/a/account", "only an asked-for locale is carried");
+    }
 }

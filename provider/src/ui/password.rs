@@ -37,6 +37,8 @@ enum Method {
 struct PasswordQuery {
     method: Option<Method>,
     next: Option<String>,
+    /// The language the linking app asks for.
+    ui_locales: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -55,6 +57,7 @@ struct PasswordForm {
     /// The new password again; must equal `password`.
     #[serde(default)]
     password2: String,
+    ui_locales: Option<String>,
 }
 
 /// The account's recovery channels, in the order the page lists them (R27).
@@ -106,6 +109,7 @@ fn render(
             "method": if method == Method::Code { "code" } else { "password" }, "has_password": has_password,
             "methods": methods, "code": view.code, "error": view.error, "info": view.info,
             "next": next.unwrap_or(""), "next_q": urlencode(next.unwrap_or("")), "password_rules": password_rules(page, &settings.password),
+            "cancel": page.keep_locale(&next.map(str::to_string).unwrap_or_else(|| format!("/t/{tenant}/account"))),
             "base": format!("/t/{tenant}"),
         }),
     )
@@ -117,7 +121,7 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<PasswordQuery>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, q.ui_locales.as_deref());
     let session = match holder(&svc, &tenant, &headers)? {
         Ok(s) => s,
         Err(to_login) => return Ok(to_login),
@@ -137,7 +141,7 @@ async fn send_code(
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -168,7 +172,7 @@ async fn submit(
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
+    let page = Page::new(&headers, form.ui_locales.as_deref());
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
@@ -196,7 +200,7 @@ async fn submit(
             // Other devices end (R23); this one stays signed in.
             svc.sessions.end_all(&tenant, &account.id, Some(&session.sid))?;
             svc.store.commit().await?;
-            let link = next.unwrap_or_else(|| format!("/t/{tenant}/account"));
+            let link = page.keep_locale(&next.unwrap_or_else(|| format!("/t/{tenant}/account")));
             Ok(page.render(
                 &svc,
                 StatusCode::OK,

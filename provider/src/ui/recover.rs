@@ -1,6 +1,7 @@
 //! Recovery pages: forgot password (R34) by a code to the account's recovery mobile
-//! or email, then a new password; forgot account (R35) by SMS. Every answer before the
-//! code is proved is the same whether or not an account exists (R36).
+//! or email, then a new password, or by a link emailed to the account's email, whose
+//! page asks for the new password; forgot account (R35) by SMS. Every answer before
+//! the code or link is proved is the same whether or not an account exists (R36).
 
 use std::net::SocketAddr;
 
@@ -8,16 +9,18 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use latchkey_core::Error;
 use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::public::RECOVER_LINK_PAGE;
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
-use crate::ui::feedback::{failure, password_rules};
+use crate::ui::feedback::{failure, fill, password_rules};
 use crate::ui::login::{nonempty, page_for};
-use crate::ui::page::Page;
+use crate::ui::page::{Page, private_url};
 
 /// Which part of recovery the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,8 @@ enum Step {
     Code,
     /// Forgot account: enter the mobile.
     Account,
+    /// Forgot password: the new password, on the page an emailed link opens.
+    Link,
 }
 
 impl Step {
@@ -36,6 +41,7 @@ impl Step {
             Step::Start => "start",
             Step::Code => "code",
             Step::Account => "account",
+            Step::Link => "link",
         }
     }
 }
@@ -69,11 +75,43 @@ struct AccountForm {
     mobile: String,
 }
 
+/// "Email me a link" on the start page.
+#[derive(Deserialize)]
+struct LinkSendForm {
+    csrf: Option<String>,
+    flow: Option<String>,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    token: Option<String>,
+}
+
+/// The new password on the page a recovery link opens.
+#[derive(Deserialize)]
+struct LinkForm {
+    csrf: Option<String>,
+    /// The link's token, carried from its URL.
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    /// The new password again; must equal `password`.
+    #[serde(default)]
+    password2: String,
+}
+
 /// What the page shows besides the form of its step.
 struct View<'a> {
     step: Step,
     identifier: &'a str,
     mobile: &'a str,
+    email: &'a str,
+    token: &'a str,
+    /// The error or info is about the start page's "email me a link" form.
+    about_link: bool,
     error: Option<String>,
     info: Option<String>,
     status: StatusCode,
@@ -81,7 +119,17 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(step: Step) -> Self {
-        View { step, identifier: "", mobile: "", error: None, info: None, status: StatusCode::OK }
+        View {
+            step,
+            identifier: "",
+            mobile: "",
+            email: "",
+            token: "",
+            about_link: false,
+            error: None,
+            info: None,
+            status: StatusCode::OK,
+        }
     }
 }
 
@@ -99,6 +147,7 @@ fn render(
         "recover.html",
         json!({
             "step": view.step.as_str(), "identifier": view.identifier, "mobile": view.mobile,
+            "email": view.email, "token": view.token, "about_link": view.about_link,
             "error": view.error, "info": view.info, "flow": flow.unwrap_or(""),
             "password_rules": password_rules(page, &settings.password), "base": format!("/t/{tenant}"),
         }),
@@ -173,27 +222,117 @@ async fn submit(
         .finish_recovery(&tenant, &settings, &form.identifier, code, &form.password, page.locale.tag())
         .await
     {
-        Ok(account_id) => {
-            // Whoever was signed in with the old password is signed out everywhere.
-            svc.sessions.end_all(&tenant, &account_id, None)?;
-            svc.store.commit().await?;
-            let login = match flow {
-                Some(id) => format!("/t/{tenant}/login?flow={id}"),
-                None => format!("/t/{tenant}/login"),
-            };
-            Ok(page.render(
-                &svc,
-                StatusCode::OK,
-                "done.html",
-                json!({
-                    "title": page.text("password_changed"), "text": page.text("password_changed_sign_in"),
-                    "link": login, "link_text": page.text("sign_in"),
-                }),
-            ))
-        }
+        Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             Ok(render(&svc, &tenant, &page, &settings, flow, retry(f.text, f.status)))
+        }
+    }
+}
+
+/// After a reset: whoever was signed in with the old password is signed out
+/// everywhere, and the person is sent to sign in with the new one.
+async fn password_changed(
+    svc: &AppState,
+    tenant: &str,
+    page: &Page,
+    flow: Option<&str>,
+    account_id: &str,
+) -> ApiResult<Response> {
+    svc.sessions.end_all(tenant, account_id, None)?;
+    svc.store.commit().await?;
+    let login = match flow {
+        Some(id) => format!("/t/{tenant}/login?flow={id}"),
+        None => format!("/t/{tenant}/login"),
+    };
+    Ok(page.render(
+        svc,
+        StatusCode::OK,
+        "done.html",
+        json!({
+            "title": page.text("password_changed"), "text": page.text("password_changed_sign_in"),
+            "link": login, "link_text": page.text("sign_in"),
+        }),
+    ))
+}
+
+/// Emails a recovery link to the account using `email`, if there is one; the page
+/// says the same either way (R36).
+async fn send_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<LinkSendForm>,
+) -> ApiResult<Response> {
+    let flow = nonempty(&form.flow);
+    let page = page_for(&svc, &tenant, &headers, flow);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
+    let ip = peer.ip().to_string();
+    let mut view = View { email: &form.email, about_link: true, ..View::new(Step::Start) };
+    match svc.accounts.start_recovery_link(&tenant, &settings, &form.email, &ip, page.locale.tag(), &url).await {
+        Ok(sent) => {
+            let minutes = sent.expires_in.div_ceil(60).to_string();
+            view.info = Some(fill(page.text("recover_link_sent"), &[("m", &minutes)]));
+        }
+        Err(e) => {
+            let f = failure(&page, &settings.password, e)?;
+            (view.error, view.status) = (Some(f.text), f.status);
+        }
+    }
+    Ok(render(&svc, &tenant, &page, &settings, flow, view))
+}
+
+/// The page a recovery link opens: the new-password form while the link is good.
+/// Opening it does not use the link up.
+async fn show_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<LinkQuery>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let token = q.token.unwrap_or_default();
+    if !svc.accounts.recovery_link_valid(&tenant, &token) {
+        return Ok(page.link_dead(&svc));
+    }
+    let view = View { token: &token, ..View::new(Step::Link) };
+    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view)))
+}
+
+async fn finish_link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<LinkForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let retry = |error: String, status: StatusCode| View {
+        token: &form.token,
+        error: Some(error),
+        status,
+        ..View::new(Step::Link)
+    };
+    if form.password != form.password2 {
+        let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
+        return Ok(render(&svc, &tenant, &page, &settings, None, view));
+    }
+    match svc.accounts.finish_recovery_link(&tenant, &settings, &form.token, &form.password, page.locale.tag()).await {
+        Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
+        Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
+        // The password was refused before the link was used: it still works.
+        Err(e) => {
+            let f = failure(&page, &settings.password, e)?;
+            Ok(render(&svc, &tenant, &page, &settings, None, retry(f.text, f.status)))
         }
     }
 }
@@ -240,4 +379,6 @@ pub fn router() -> axum::Router<AppState> {
         .route("/t/{tenant}/recover", get(show).post(submit))
         .route("/t/{tenant}/recover/code", post(send_code))
         .route("/t/{tenant}/recover/account", get(show_account).post(send_account_names))
+        .route(&format!("/t/{{tenant}}{RECOVER_LINK_PAGE}"), get(show_link).post(finish_link))
+        .route("/t/{tenant}/recover/link/send", post(send_link))
 }

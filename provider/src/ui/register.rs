@@ -213,7 +213,8 @@ async fn submit(
         code: form.code.trim().to_string(),
         take_over: form.take_over.is_some(),
     };
-    match svc.accounts.register(&tenant, &settings, reg).await {
+    let facts = crate::http::facts(&headers, Some(peer), None);
+    match svc.accounts.register(&tenant, &settings, &facts, reg).await {
         Ok(done) => {
             svc.store.commit().await?;
             let needs_email = done.account.email().is_none();

@@ -20,6 +20,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("password.html", include_str!("../../templates/password.html")),
     ("channel.html", include_str!("../../templates/channel.html")),
     ("done.html", include_str!("../../templates/done.html")),
+    ("email_confirm.html", include_str!("../../templates/email_confirm.html")),
+    ("developer.html", include_str!("../../templates/developer.html")),
+    ("device.html", include_str!("../../templates/device.html")),
 ];
 
 pub struct Templates(Environment<'static>);

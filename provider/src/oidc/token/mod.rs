@@ -3,6 +3,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod refresh_token;
 
 use axum::Json;
@@ -30,6 +31,7 @@ pub struct TokenForm {
     pub scope: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub device_code: Option<String>,
 }
 
 /// A token request, parsed into its grant.
@@ -38,6 +40,8 @@ pub enum TokenRequest {
     AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
     RefreshToken { refresh_token: String, scope: Option<Vec<String>> },
     ClientCredentials { scope: Vec<String> },
+    /// RFC 8628 §3.4: the device polls with its device code.
+    DeviceCode { device_code: String },
 }
 
 fn required(v: Option<String>, name: &str) -> ApiResult<String> {
@@ -63,6 +67,7 @@ impl TokenRequest {
             GrantType::ClientCredentials => {
                 TokenRequest::ClientCredentials { scope: f.scope.as_deref().map(split_scope).unwrap_or_default() }
             }
+            GrantType::DeviceCode => TokenRequest::DeviceCode { device_code: required(f.device_code, "device_code")? },
         };
         Ok((grant, req))
     }
@@ -87,6 +92,7 @@ pub async fn exchange(
             refresh_token::exchange(svc, tenant, client, &refresh_token, scope)?
         }
         TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope)?,
+        TokenRequest::DeviceCode { device_code } => device_code::exchange(svc, tenant, client, &device_code)?,
     };
     // Client credentials write nothing; every other grant's writes are acknowledged.
     if grant != GrantType::ClientCredentials {

@@ -1,0 +1,419 @@
+//! Developer profiles (R11 to R14): the developer types a tenant offers, each
+//! developer's submission of identity fields, and the review state machine
+//! (not submitted -> pending -> approved | rejected{reason}; pending and rejected may
+//! be edited and resubmitted; approved is read-only). The claims apps see come from here.
+//!
+//! The review decision is a separate step (`approve`/`reject`) on purpose: a policy
+//! plugin that decides a submission automatically calls `approve` or `reject` right
+//! after `submit` returns the stored submission, with itself as the reviewer.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::settings::TenantSettings;
+use crate::store::{Record, Store};
+
+/// Longest value of one identity field, in characters.
+pub const MAX_FIELD_CHARS: usize = 200;
+/// Longest rejection reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+/// The denial reason when an approved developer tries to change identity fields.
+pub const IDENTITY_LOCKED: &str = "identity_locked";
+/// The refusal when a review decision is asked for a submission that is not pending.
+pub const NOT_PENDING: &str = "review_not_pending";
+
+/// The developer types a tenant offers (R11). Default: `enterprise` and `personal`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeveloperSettings {
+    pub types: Vec<DeveloperType>,
+}
+
+/// One developer type: its name, the identity fields it requires, its entitlements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeveloperType {
+    /// Stable name, shown to apps as the `developer_type` claim.
+    pub name: String,
+    /// Names of the fields a submission of this type must fill (all required).
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub entitlements: Entitlements,
+}
+
+/// What a developer type is entitled to (R13, R14).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Entitlements {
+    /// Devices the developer may bind (sub-devices behind a gateway count); `None` = unlimited.
+    pub device_quota: Option<u64>,
+    /// Support entitlements.
+    pub support: bool,
+}
+
+impl Default for DeveloperSettings {
+    fn default() -> Self {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        DeveloperSettings {
+            types: vec![
+                DeveloperType {
+                    name: "enterprise".into(),
+                    fields: names(&["company_name", "address", "contact_number", "licence_number"]),
+                    entitlements: Entitlements { device_quota: None, support: true },
+                },
+                DeveloperType {
+                    name: "personal".into(),
+                    fields: names(&["real_name", "id_number"]),
+                    entitlements: Entitlements { device_quota: Some(300), support: false },
+                },
+            ],
+        }
+    }
+}
+
+impl DeveloperSettings {
+    /// The type called `name`.
+    pub fn find(&self, name: &str) -> Option<&DeveloperType> {
+        self.types.iter().find(|t| t.name == name)
+    }
+}
+
+impl DeveloperType {
+    /// Checks a submission's fields against this type (R11): every required field
+    /// present and non-empty after trimming, at most `MAX_FIELD_CHARS`, none unknown.
+    /// Returns the trimmed fields.
+    pub fn check(&self, fields: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
+        if let Some(unknown) = fields.keys().find(|k| !self.fields.contains(k)) {
+            return Err(Error::invalid("fields", format!("{unknown} is not a field of type {}", self.name)));
+        }
+        let mut out = BTreeMap::new();
+        for name in &self.fields {
+            let value = fields.get(name).map(|v| v.trim()).unwrap_or("");
+            if value.is_empty() {
+                return Err(Error::invalid("fields", format!("{name} is required")));
+            }
+            if value.chars().count() > MAX_FIELD_CHARS {
+                return Err(Error::invalid("fields", format!("{name} is longer than {MAX_FIELD_CHARS} characters")));
+            }
+            out.insert(name.clone(), value.to_string());
+        }
+        Ok(out)
+    }
+}
+
+/// Where a developer's review stands (R12).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ReviewState {
+    #[default]
+    NotSubmitted,
+    Pending,
+    Approved,
+    Rejected {
+        reason: String,
+    },
+}
+
+impl ReviewState {
+    /// The `review_status` claim value.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReviewState::NotSubmitted => "not_submitted",
+            ReviewState::Pending => "pending",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected { .. } => "rejected",
+        }
+    }
+}
+
+/// A review decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject { reason: String },
+}
+
+/// One account's developer submission. An account that never submitted has the
+/// default one (`not_submitted`, no type).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    pub account_id: String,
+    pub developer_type: Option<String>,
+    pub fields: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub state: ReviewState,
+    pub submitted_at: Option<u64>,
+    pub decided_at: Option<u64>,
+    /// Who decided: an admin reviewer name, or a policy plugin.
+    pub decided_by: Option<String>,
+}
+
+impl Record for Submission {
+    const TREE: &'static str = "developer_submissions";
+    const VERSION: u32 = 1;
+}
+
+impl Submission {
+    fn blank(account_id: &str) -> Self {
+        Submission { account_id: account_id.to_string(), ..Default::default() }
+    }
+
+    /// Submits or resubmits (R12): allowed unless approved; the result is pending.
+    pub fn resubmit(&mut self, type_name: &str, fields: BTreeMap<String, String>, now: u64) -> Result<()> {
+        if self.state == ReviewState::Approved {
+            return Err(Error::denied(IDENTITY_LOCKED));
+        }
+        self.developer_type = Some(type_name.to_string());
+        self.fields = fields;
+        self.state = ReviewState::Pending;
+        self.submitted_at = Some(now);
+        self.decided_at = None;
+        self.decided_by = None;
+        Ok(())
+    }
+
+    /// Applies a review decision; only a pending submission can be decided.
+    pub fn decide(&mut self, decision: Decision, reviewer: &str, now: u64) -> Result<()> {
+        if self.state != ReviewState::Pending {
+            return Err(Error::Refused(NOT_PENDING));
+        }
+        self.state = match decision {
+            Decision::Approve => ReviewState::Approved,
+            Decision::Reject { reason } => {
+                let reason = reason.trim();
+                if reason.is_empty() {
+                    return Err(Error::invalid("reason", "a reason is required"));
+                }
+                if reason.chars().count() > MAX_REASON_CHARS {
+                    return Err(Error::invalid("reason", format!("at most {MAX_REASON_CHARS} characters")));
+                }
+                ReviewState::Rejected { reason: reason.to_string() }
+            }
+        };
+        self.decided_at = Some(now);
+        self.decided_by = Some(reviewer.to_string());
+        Ok(())
+    }
+
+    /// The claims apps see (R14): `developer_type` (null before a submission),
+    /// `review_status`, and, once a type is chosen, its entitlements `device_quota`
+    /// (null = unlimited) and `developer_support`.
+    pub fn claims(&self, settings: &DeveloperSettings) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("developer_type".into(), json!(self.developer_type));
+        m.insert("review_status".into(), json!(self.state.as_str()));
+        if let Some(t) = self.developer_type.as_deref().and_then(|n| settings.find(n)) {
+            m.insert("device_quota".into(), json!(t.entitlements.device_quota));
+            m.insert("developer_support".into(), json!(t.entitlements.support));
+        }
+        m
+    }
+}
+
+/// Developer submissions and their review.
+pub struct Developers {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl Developers {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Developers { store, clock }
+    }
+
+    /// The account's submission (the default `not_submitted` one if none).
+    pub fn get(&self, tenant: &str, account_id: &str) -> Result<Submission> {
+        Ok(self.store.get::<Submission>(tenant, account_id)?.unwrap_or_else(|| Submission::blank(account_id)))
+    }
+
+    /// Submits or resubmits the identity fields of `type_name` (R11, R12); returns
+    /// the stored, pending submission. An approved developer gets `identity_locked`.
+    pub fn submit(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        type_name: &str,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<Submission> {
+        let ty = settings
+            .developer
+            .find(type_name)
+            .ok_or_else(|| Error::invalid("developer_type", format!("{type_name} is not a developer type")))?;
+        let fields = ty.check(fields)?;
+        let now = self.clock.now();
+        self.store.update::<Submission, _>(tenant, account_id, |old| {
+            let mut s = old.unwrap_or_else(|| Submission::blank(account_id));
+            s.resubmit(type_name, fields.clone(), now)?;
+            Ok((Some(s.clone()), s))
+        })
+    }
+
+    /// Pending submissions, oldest first.
+    pub fn list_pending(&self, tenant: &str) -> Result<Vec<Submission>> {
+        let mut v: Vec<Submission> = self
+            .store
+            .scan::<Submission>(tenant, "")?
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.state == ReviewState::Pending)
+            .collect();
+        v.sort_by_key(|s| s.submitted_at);
+        Ok(v)
+    }
+
+    fn decide(&self, tenant: &str, account_id: &str, decision: Decision, reviewer: &str) -> Result<Submission> {
+        let now = self.clock.now();
+        self.store.update::<Submission, _>(tenant, account_id, |old| {
+            let mut s = old.ok_or(Error::NotFound("developer submission"))?;
+            s.decide(decision.clone(), reviewer, now)?;
+            Ok((Some(s.clone()), s))
+        })
+    }
+
+    /// Approves a pending submission; its identity fields become read-only.
+    pub fn approve(&self, tenant: &str, account_id: &str, reviewer: &str) -> Result<Submission> {
+        self.decide(tenant, account_id, Decision::Approve, reviewer)
+    }
+
+    /// Rejects a pending submission with a reason (required, at most 500 characters)
+    /// that the developer sees.
+    pub fn reject(&self, tenant: &str, account_id: &str, reviewer: &str, reason: &str) -> Result<Submission> {
+        self.decide(tenant, account_id, Decision::Reject { reason: reason.to_string() }, reviewer)
+    }
+
+    /// The developer claims of an account for tokens and userinfo (R14).
+    pub fn claims(&self, tenant: &str, settings: &TenantSettings, account_id: &str) -> Result<Map<String, Value>> {
+        Ok(self.get(tenant, account_id)?.claims(&settings.developer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn enterprise() -> BTreeMap<String, String> {
+        fields(&[
+            ("company_name", "Acme IoT Ltd"),
+            ("address", "1 Road, Shenzhen"),
+            ("contact_number", "+8675500000000"),
+            ("licence_number", "91440300MA5XXXXX"),
+        ])
+    }
+
+    async fn setup() -> (Developers, TenantSettings, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (Developers::new(store, Arc::new(ManualClock::new())), TenantSettings::default(), dir)
+    }
+
+    #[test]
+    fn r11_default_types_and_their_required_fields() {
+        let d = DeveloperSettings::default();
+        let ent = d.find("enterprise").unwrap();
+        assert_eq!(ent.fields, ["company_name", "address", "contact_number", "licence_number"]);
+        assert_eq!(ent.entitlements, Entitlements { device_quota: None, support: true });
+        let per = d.find("personal").unwrap();
+        assert_eq!(per.fields, ["real_name", "id_number"]);
+        assert_eq!(per.entitlements.device_quota, Some(300));
+    }
+
+    #[test]
+    fn r11_fields_are_checked_against_the_type() {
+        let d = DeveloperSettings::default();
+        let ent = d.find("enterprise").unwrap();
+        assert!(ent.check(&enterprise()).is_ok());
+        let mut missing = enterprise();
+        missing.remove("licence_number");
+        assert!(matches!(ent.check(&missing), Err(Error::Invalid { field: "fields", .. })));
+        let mut blank = enterprise();
+        blank.insert("address".into(), "   ".into());
+        assert!(ent.check(&blank).is_err());
+        let mut long = enterprise();
+        long.insert("address".into(), "x".repeat(MAX_FIELD_CHARS + 1));
+        assert!(ent.check(&long).is_err());
+        let mut unknown = enterprise();
+        unknown.insert("real_name".into(), "Li Lei".into());
+        assert!(ent.check(&unknown).is_err(), "a field of another type is unknown here");
+        let trimmed =
+            d.find("personal").unwrap().check(&fields(&[("real_name", " Li Lei "), ("id_number", "1101")])).unwrap();
+        assert_eq!(trimmed["real_name"], "Li Lei");
+    }
+
+    #[test]
+    fn r12_state_machine() {
+        let mut s = Submission::blank("a1");
+        assert_eq!(s.state.as_str(), "not_submitted");
+        assert!(s.decide(Decision::Approve, "rev", 1).is_err(), "nothing to decide before a submission");
+        s.resubmit("personal", fields(&[("real_name", "A")]), 2).unwrap();
+        assert_eq!(s.state, ReviewState::Pending);
+        assert!(s.decide(Decision::Reject { reason: " ".into() }, "rev", 3).is_err(), "a reason is required");
+        assert!(s.decide(Decision::Reject { reason: "x".repeat(MAX_REASON_CHARS + 1) }, "rev", 3).is_err());
+        s.decide(Decision::Reject { reason: "blurred licence".into() }, "rev", 3).unwrap();
+        assert_eq!(s.state, ReviewState::Rejected { reason: "blurred licence".into() });
+        assert_eq!(s.decided_by.as_deref(), Some("rev"));
+        assert!(
+            matches!(s.decide(Decision::Approve, "rev", 4), Err(Error::Refused(NOT_PENDING))),
+            "only pending is decided"
+        );
+        s.resubmit("enterprise", fields(&[("company_name", "B")]), 5).unwrap();
+        assert_eq!((s.state.clone(), s.decided_at, s.submitted_at), (ReviewState::Pending, None, Some(5)));
+        s.decide(Decision::Approve, "rev", 6).unwrap();
+        assert_eq!(s.state, ReviewState::Approved);
+        let e = s.resubmit("enterprise", fields(&[("company_name", "C")]), 7).unwrap_err();
+        assert_eq!((e.code(), e.to_string().contains(IDENTITY_LOCKED)), ("policy_denied", true));
+        assert_eq!(s.fields["company_name"], "B", "approved fields are read-only");
+    }
+
+    #[test]
+    fn r14_claims_follow_the_type_and_state() {
+        let d = DeveloperSettings::default();
+        let c = Submission::blank("a").claims(&d);
+        assert_eq!(Value::Object(c), json!({ "developer_type": null, "review_status": "not_submitted" }));
+        let mut s = Submission::blank("a");
+        s.resubmit("personal", BTreeMap::new(), 1).unwrap();
+        s.decide(Decision::Approve, "r", 2).unwrap();
+        assert_eq!(
+            Value::Object(s.claims(&d)),
+            json!({ "developer_type": "personal", "review_status": "approved", "device_quota": 300, "developer_support": false })
+        );
+    }
+
+    #[tokio::test]
+    async fn r12_stored_review_round_trip() {
+        let (dev, settings, _dir) = setup().await;
+        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::NotSubmitted);
+        let e = dev.submit("t", &settings, "a1", "company", &enterprise()).unwrap_err();
+        assert_eq!(e.code(), "invalid_input");
+        let mut missing = enterprise();
+        missing.remove("address");
+        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &missing).unwrap_err().code(), "invalid_input");
+        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::NotSubmitted, "a refused submission stores nothing");
+        let s = dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap();
+        assert_eq!(s.state, ReviewState::Pending);
+        dev.submit("t", &settings, "a2", "personal", &fields(&[("real_name", "Li"), ("id_number", "1")])).unwrap();
+        let pending: Vec<String> = dev.list_pending("t").unwrap().into_iter().map(|s| s.account_id).collect();
+        assert_eq!(pending.len(), 2);
+        assert!(dev.list_pending("other").unwrap().is_empty(), "tenants are separate");
+        assert_eq!(dev.approve("t", "nobody", "rev").unwrap_err().code(), "not_found");
+        dev.reject("t", "a1", "rev", "licence unreadable").unwrap();
+        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::Rejected { reason: "licence unreadable".into() });
+        dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap();
+        dev.approve("t", "a1", "rev").unwrap();
+        assert_eq!(dev.list_pending("t").unwrap().len(), 1);
+        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap_err().code(), "policy_denied");
+        let claims = dev.claims("t", &settings, "a1").unwrap();
+        assert_eq!(claims["device_quota"], Value::Null, "enterprise: unlimited");
+        assert_eq!(claims["review_status"], "approved");
+    }
+}

@@ -1,0 +1,249 @@
+//! The plugins a tenant runs: their bytes in the store (by content hash, so every
+//! server process sees the same set), the tenant's ordered list with each plugin's
+//! JSON configuration, and the compiled chain swapped atomically when it changes (W4).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::policy::chain::{Chain, Link};
+use crate::policy::wasm::{WasmHost, content_hash};
+use crate::policy::{
+    Claims, ClaimsInput, Decision, DeletionInput, DeviceBindingInput, Facts, Hook, PasswordInput, RegistrationInput,
+    SignInInput, SubmissionDecision, SubmissionInput,
+};
+use crate::store::{GLOBAL, Record, Store};
+
+/// A plugin's bytes, stored once per content hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PluginBlob {
+    /// The component, base64.
+    wasm: String,
+}
+
+impl Record for PluginBlob {
+    const TREE: &'static str = "plugin_blobs";
+    const VERSION: u32 = 1;
+}
+
+/// One plugin in a tenant's chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstalledPlugin {
+    pub name: String,
+    pub version: String,
+    pub hash: String,
+    pub hooks: Vec<Hook>,
+    pub config: serde_json::Value,
+    pub installed_at: u64,
+}
+
+/// A tenant's ordered plugin list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TenantPlugins {
+    generation: u64,
+    plugins: Vec<InstalledPlugin>,
+}
+
+impl Record for TenantPlugins {
+    const TREE: &'static str = "tenant_plugins";
+    const VERSION: u32 = 1;
+}
+
+const CHAIN: &str = "chain";
+
+struct Cached {
+    generation: u64,
+    checked_at: u64,
+    chain: Arc<Chain>,
+}
+
+/// What services call: the tenant's chain, loaded from the store and cached.
+pub struct PolicyHost {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    wasm: Arc<WasmHost>,
+    chains: RwLock<HashMap<String, Arc<Cached>>>,
+}
+
+impl PolicyHost {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, wasm: Arc<WasmHost>) -> Self {
+        PolicyHost { store, clock, wasm, chains: RwLock::new(HashMap::new()) }
+    }
+
+    /// Validates and installs a plugin at the end of the tenant's chain (or in place
+    /// of the plugin with the same name), with its configuration.
+    pub fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
+        if !config.is_object() {
+            return Err(Error::invalid("config", "a plugin configuration is a JSON object"));
+        }
+        let plugin = self.wasm.load(wasm)?;
+        let hash = content_hash(wasm);
+        self.store.put(GLOBAL, &hash, &PluginBlob { wasm: STANDARD.encode(wasm) })?;
+        let m = crate::policy::Plugin::manifest(plugin.as_ref()).clone();
+        let entry = InstalledPlugin {
+            name: m.name,
+            version: m.version,
+            hash,
+            hooks: m.hooks,
+            config,
+            installed_at: self.clock.now(),
+        };
+        let e = entry.clone();
+        self.change(tenant, move |list| {
+            match list.iter_mut().find(|p| p.name == e.name) {
+                Some(slot) => *slot = e.clone(),
+                None => list.push(e.clone()),
+            }
+            Ok(())
+        })?;
+        Ok(entry)
+    }
+
+    /// Removes a plugin by name.
+    pub fn remove(&self, tenant: &str, name: &str) -> Result<()> {
+        self.change(tenant, |list| {
+            let before = list.len();
+            list.retain(|p| p.name != name);
+            if list.len() == before { Err(Error::NotFound("plugin")) } else { Ok(()) }
+        })
+    }
+
+    /// Replaces a plugin's configuration.
+    pub fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
+        if !config.is_object() {
+            return Err(Error::invalid("config", "a plugin configuration is a JSON object"));
+        }
+        self.change(tenant, |list| match list.iter_mut().find(|p| p.name == name) {
+            Some(p) => {
+                p.config = config.clone();
+                Ok(())
+            }
+            None => Err(Error::NotFound("plugin")),
+        })
+    }
+
+    /// The tenant's plugins, in chain order.
+    pub fn list(&self, tenant: &str) -> Result<Vec<InstalledPlugin>> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default().plugins)
+    }
+
+    /// True once the tenant's plugin list was ever written (even emptied).
+    pub fn configured(&self, tenant: &str) -> Result<bool> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.is_some())
+    }
+
+    fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
+        self.store.update::<TenantPlugins, _>(tenant, CHAIN, |old| {
+            let mut t = old.unwrap_or_default();
+            f(&mut t.plugins)?;
+            t.generation += 1;
+            Ok((Some(t), ()))
+        })?;
+        if let Ok(mut c) = self.chains.write() {
+            c.remove(tenant);
+        }
+        Ok(())
+    }
+
+    /// The tenant's compiled chain. Cached; at most once a second the cache checks
+    /// the stored generation, so another process's change shows up.
+    pub fn chain(&self, tenant: &str) -> Result<Arc<Chain>> {
+        let now = self.clock.now();
+        let cached = self.chains.read().ok().and_then(|c| c.get(tenant).cloned());
+        if let Some(c) = &cached
+            && c.checked_at >= now
+        {
+            return Ok(c.chain.clone());
+        }
+        let record = self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default();
+        if let Some(c) = cached
+            && c.generation == record.generation
+        {
+            self.remember(tenant, Cached { generation: c.generation, checked_at: now, chain: c.chain.clone() });
+            return Ok(c.chain.clone());
+        }
+        let mut links = Vec::with_capacity(record.plugins.len());
+        for p in &record.plugins {
+            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash)?.ok_or(Error::NotFound("plugin bytes"))?;
+            let bytes = STANDARD.decode(&blob.wasm).map_err(|_| Error::Storage("plugin bytes encoding".into()))?;
+            let plugin = self.wasm.load(&bytes)?;
+            links.push(Link { plugin, config: p.config.to_string() });
+        }
+        let chain = Arc::new(Chain { links });
+        self.remember(tenant, Cached { generation: record.generation, checked_at: now, chain: chain.clone() });
+        Ok(chain)
+    }
+
+    fn remember(&self, tenant: &str, c: Cached) {
+        if let Ok(mut map) = self.chains.write() {
+            map.insert(tenant.to_string(), Arc::new(c));
+        }
+    }
+
+    /// A chain that cannot be loaded denies everything it guards.
+    fn with_chain(&self, tenant: &str, f: impl FnOnce(&Chain) -> Decision) -> Decision {
+        match self.chain(tenant) {
+            Ok(c) => f(&c),
+            Err(e) => {
+                tracing::error!(tenant, error = %e, "policy chain unavailable; denying");
+                Decision::policy_error("the tenant's policy could not be loaded")
+            }
+        }
+    }
+
+    pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
+        let now = self.clock.now();
+        self.with_chain(tenant, |c| c.registration(tenant, facts, now, input))
+    }
+
+    pub fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
+        let now = self.clock.now();
+        self.with_chain(tenant, |c| c.password(tenant, facts, now, input))
+    }
+
+    pub fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
+        let now = self.clock.now();
+        self.with_chain(tenant, |c| c.device_binding(tenant, facts, now, input))
+    }
+
+    pub fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
+        let now = self.clock.now();
+        self.with_chain(tenant, |c| c.sign_in(tenant, facts, now, input))
+    }
+
+    pub fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
+        let now = self.clock.now();
+        self.with_chain(tenant, |c| c.account_deletion(tenant, facts, now, input))
+    }
+
+    pub fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
+        let now = self.clock.now();
+        match self.chain(tenant) {
+            Ok(c) => c.developer_submission(tenant, facts, now, input),
+            Err(_) => SubmissionDecision::Deny { reason: crate::policy::POLICY_ERROR.into(), message: String::new() },
+        }
+    }
+
+    /// Merged claims; a failing plugin adds none (logged).
+    pub fn token_claims(&self, tenant: &str, facts: &Facts, input: &ClaimsInput) -> Claims {
+        let now = self.clock.now();
+        match self.chain(tenant) {
+            Ok(c) => {
+                let (claims, failures) = c.token_claims(tenant, facts, now, input);
+                for f in failures {
+                    tracing::warn!(tenant, failure = %f, "token-claims plugin failed");
+                }
+                claims
+            }
+            Err(e) => {
+                tracing::error!(tenant, error = %e, "policy chain unavailable");
+                Claims::default()
+            }
+        }
+    }
+}

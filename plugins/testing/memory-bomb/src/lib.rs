@@ -1,0 +1,15 @@
+//! Hostile: allocates without end in the registration hook (the memory cap must stop it).
+use latchkey_sdk::{Context, Decision, Hook, Policy, Registration, export_policy};
+struct Bomb;
+impl Policy for Bomb {
+    const NAME: &'static str = "hostile-memory-bomb";
+    const HOOKS: &'static [Hook] = &[Hook::Registration];
+    fn on_registration(_: Context, _: Registration) -> Decision {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(vec![1u8; 1 << 20]);
+            std::hint::black_box(&hoard);
+        }
+    }
+}
+export_policy!(Bomb);

@@ -1,0 +1,14 @@
+//! Hostile: reads a file (a WASI import the host does not grant).
+use latchkey_sdk::{Context, Decision, Hook, Policy, Registration, deny, export_policy};
+struct Snoop;
+impl Policy for Snoop {
+    const NAME: &'static str = "hostile-unknown-import";
+    const HOOKS: &'static [Hook] = &[Hook::Registration];
+    fn on_registration(_: Context, _: Registration) -> Decision {
+        match std::fs::read_to_string("/etc/passwd") {
+            Ok(s) => deny("leak", &s),
+            Err(_) => Decision::Allow,
+        }
+    }
+}
+export_policy!(Snoop);

@@ -1,0 +1,166 @@
+//! The device page (P8, RFC 8628 §3.3): the person enters the user code a device
+//! shows (or arrives with it in `?user_code=`), sees which app asks, and allows or
+//! denies. Allowing binds the device to the account (R13). It needs the browser's
+//! session in the tenant; without one it links to the sign-in page.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use latchkey_core::Error;
+use latchkey_core::device::{Approval, Devices, LIMIT_REACHED};
+use latchkey_core::session::Session;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::oidc::flow::session_of;
+use crate::oidc::paths;
+use crate::state::{AppState, Services};
+use crate::ui::page::Page;
+
+#[derive(Deserialize)]
+struct DeviceQuery {
+    user_code: Option<String>,
+    ui_locales: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    user_code: String,
+    #[serde(default)]
+    decision: String,
+    ui_locales: Option<String>,
+}
+
+fn action(tenant: &str) -> String {
+    format!("/t/{tenant}{}", paths::DEVICE)
+}
+
+/// The page text for a user code that cannot be decided.
+fn code_error(page: &Page, e: &Error) -> Option<&'static str> {
+    match e {
+        Error::CodeInvalid => Some(page.text("device_code_invalid")),
+        Error::CodeExpired => Some(page.text("device_code_expired")),
+        _ => None,
+    }
+}
+
+fn enter(svc: &Services, tenant: &str, page: &Page, status: StatusCode, typed: &str, error: Option<&str>) -> Response {
+    page.render(
+        svc,
+        status,
+        "device.html",
+        json!({ "mode": "enter", "action": action(tenant), "user_code": typed, "error": error }),
+    )
+}
+
+fn sign_in_first(svc: &Services, tenant: &str, page: &Page) -> Response {
+    let login = page.keep_locale(&format!("/t/{tenant}/login"));
+    page.render(svc, StatusCode::OK, "device.html", json!({ "mode": "signin", "login": login }))
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<DeviceQuery>,
+) -> ApiResult<Response> {
+    svc.tenants.get(&tenant)?;
+    let page = Page::new(&headers, q.ui_locales.as_deref());
+    if session_of(&svc, &tenant, &headers)?.is_none() {
+        return Ok(sign_in_first(&svc, &tenant, &page));
+    }
+    let typed = q.user_code.unwrap_or_default();
+    if typed.trim().is_empty() {
+        return Ok(enter(&svc, &tenant, &page, StatusCode::OK, "", None));
+    }
+    let pending = match Devices::new(svc.store.clone()).pending(&tenant, &typed, svc.now()) {
+        Ok(p) => p,
+        Err(e) => match code_error(&page, &e) {
+            Some(text) => return Ok(enter(&svc, &tenant, &page, StatusCode::BAD_REQUEST, &typed, Some(text))),
+            None => return Err(e.into()),
+        },
+    };
+    let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or(pending.client_id);
+    let scopes: Vec<String> = pending
+        .scopes
+        .iter()
+        .map(|s| match page.text(&format!("scope_{s}")) {
+            "" => s.clone(),
+            t => t.to_string(),
+        })
+        .collect();
+    Ok(page.render(
+        &svc,
+        StatusCode::OK,
+        "device.html",
+        json!({
+            "mode": "confirm", "action": action(&tenant), "client_name": client_name,
+            "user_code": pending.user_code, "device_name": pending.device_name, "scopes": scopes,
+        }),
+    ))
+}
+
+fn approval(session: &Session) -> Approval {
+    Approval {
+        account_id: session.account_id.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+        sid: session.sid.clone(),
+    }
+}
+
+async fn decide(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<DecisionForm>,
+) -> ApiResult<Response> {
+    svc.tenants.get(&tenant)?;
+    let page = Page::new(&headers, form.ui_locales.as_deref().filter(|l| !l.is_empty()));
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let Some((_, session)) = session_of(&svc, &tenant, &headers)? else {
+        return Ok(sign_in_first(&svc, &tenant, &page));
+    };
+    let devices = Devices::new(svc.store.clone());
+    let now = svc.now();
+    let result = if form.decision == "allow" {
+        let client_name = devices
+            .pending(&tenant, &form.user_code, now)
+            .ok()
+            .and_then(|p| svc.clients.get(&tenant, &p.client_id).ok())
+            .map(|c| c.name)
+            .unwrap_or_default();
+        // The device-binding policy hook will supply the limit here.
+        devices
+            .approve(&tenant, &form.user_code, approval(&session), &client_name, None, now)
+            .map(|_| "device_approved")
+    } else {
+        devices.deny(&tenant, &form.user_code, now).map(|()| "device_denied")
+    };
+    match result {
+        Ok(done) => {
+            svc.store.commit().await?;
+            Ok(page.message(&svc, StatusCode::OK, "device_title", page.text(done), None))
+        }
+        Err(Error::PolicyDenied { reason }) => {
+            let text = if reason == LIMIT_REACHED { page.text("device_limit") } else { page.text("device_refused") };
+            Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", text, Some(&reason)))
+        }
+        Err(e) => match code_error(&page, &e) {
+            Some(text) => Ok(enter(&svc, &tenant, &page, StatusCode::BAD_REQUEST, &form.user_code, Some(text))),
+            None => Err(e.into()),
+        },
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(&paths::route(paths::DEVICE), get(show).post(decide))
+}

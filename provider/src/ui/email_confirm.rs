@@ -1,0 +1,94 @@
+//! The page a security-email link opens (R5): a button that adds the email. Opening
+//! the link changes nothing (mail scanners open links too); the button does. The
+//! token alone proves the mailbox, so no session is needed: the link may be opened
+//! on another device than the one that asked for it.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use latchkey_core::Error;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::account::EMAIL_LINK_PAGE;
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::state::AppState;
+use crate::ui::feedback::failure;
+use crate::ui::page::{Page, private_url};
+
+#[derive(Deserialize)]
+struct ConfirmQuery {
+    token: Option<String>,
+    ui_locales: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    token: String,
+    ui_locales: Option<String>,
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ConfirmQuery>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, q.ui_locales.as_deref());
+    svc.tenants.get(&tenant)?;
+    let token = q.token.unwrap_or_default();
+    if !svc.accounts.email_link_valid(&tenant, &token) {
+        return Ok(page.link_dead(&svc));
+    }
+    let action = format!("/t/{tenant}{EMAIL_LINK_PAGE}");
+    Ok(private_url(page.render(
+        &svc,
+        StatusCode::OK,
+        "email_confirm.html",
+        json!({ "token": token, "action": action }),
+    )))
+}
+
+async fn confirm(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<ConfirmForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, form.ui_locales.as_deref());
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    match svc.accounts.confirm_email_link(&tenant, &form.token, page.locale.tag()).await {
+        Ok(_) => {
+            svc.store.commit().await?;
+            Ok(page.render(
+                &svc,
+                StatusCode::OK,
+                "done.html",
+                json!({
+                    "title": page.text("email_added"), "text": page.text("email_added_text"),
+                    "link": page.keep_locale(&format!("/t/{tenant}/account")), "link_text": page.text("account_center"),
+                }),
+            ))
+        }
+        Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
+        // Added meanwhile with codes: the link is used up and changes nothing.
+        Err(Error::Invalid { field: "email", .. }) => {
+            Ok(page.message(&svc, StatusCode::CONFLICT, "error", page.text("email_link_has_email"), None))
+        }
+        Err(e) => {
+            let f = failure(&page, &settings.password, e)?;
+            Ok(page.message(&svc, f.status, "error", &f.text, None))
+        }
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route(&format!("/t/{{tenant}}{EMAIL_LINK_PAGE}"), get(show).post(confirm))
+}

@@ -417,3 +417,37 @@ mod tests {
         assert_eq!(claims["review_status"], "approved");
     }
 }
+
+impl Developers {
+    /// Submits after the tenant's developer-submission hook (R12, W1): a denial
+    /// stores nothing; a plugin may approve or reject at once (decided by
+    /// `policy:<plugin chain>`); otherwise the submission waits for a human.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_with_policy(
+        &self,
+        policy: &crate::policy::PolicyHost,
+        facts: &crate::policy::Facts,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        type_name: &str,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<Submission> {
+        use crate::policy::{SubmissionDecision, SubmissionInput};
+        let input = SubmissionInput {
+            account_id: account_id.to_string(),
+            developer_type: type_name.to_string(),
+            fields: fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        let decision = policy.developer_submission(tenant, facts, &input);
+        if let SubmissionDecision::Deny { reason, message } = decision {
+            return Err(Error::PluginDenied { reason, message });
+        }
+        let submitted = self.submit(tenant, settings, account_id, type_name, fields)?;
+        match decision {
+            SubmissionDecision::Approve => self.approve(tenant, account_id, "policy"),
+            SubmissionDecision::Reject { reason } => self.reject(tenant, account_id, "policy", &reason),
+            _ => Ok(submitted),
+        }
+    }
+}

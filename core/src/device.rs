@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::grant::family::Grant;
+use crate::policy::{DeviceBindingInput, Facts, PolicyHost};
 use crate::secret;
 use crate::store::{Record, Store, abort};
 
@@ -673,5 +674,85 @@ mod tests {
         assert_eq!(ok, 10);
         assert_eq!(d.count("t", "acc").unwrap(), 10);
         assert_eq!(d.list("t", "acc").unwrap().len(), 10);
+    }
+}
+
+/// What the device-binding hook knows of the account's developer identity (R13).
+#[derive(Debug, Clone, Default)]
+pub struct DeveloperFacts {
+    pub developer_type: Option<String>,
+    pub review_status: String,
+}
+
+/// How often a binding is retried when another one raced in between the hook's
+/// answer and the write.
+const BIND_ATTEMPTS: usize = 4;
+
+impl Devices {
+    fn hook_input(account_id: &str, dev: &DeveloperFacts, count: u64, kind: DeviceKind, gateway: Option<String>) -> DeviceBindingInput {
+        let kind = match kind {
+            DeviceKind::Direct => "direct",
+            DeviceKind::Gateway => "gateway",
+            DeviceKind::SubDevice => "sub-device",
+        };
+        DeviceBindingInput {
+            account_id: account_id.to_string(),
+            developer_type: dev.developer_type.clone(),
+            review_status: dev.review_status.clone(),
+            device_count: count,
+            device_kind: kind.into(),
+            gateway,
+        }
+    }
+
+    /// Binds a device after the tenant's device-binding hook allows it (R13, W1). The
+    /// hook answers for the count it saw, so the write is conditional on that count;
+    /// if another binding raced in, the hook is asked again.
+    #[allow(clippy::too_many_arguments)]
+    pub fn bind_with_policy(
+        &self,
+        policy: &PolicyHost,
+        facts: &Facts,
+        tenant: &str,
+        account_id: &str,
+        dev: &DeveloperFacts,
+        new: NewDevice,
+        now: u64,
+    ) -> Result<Device> {
+        for _ in 0..BIND_ATTEMPTS {
+            let count = self.count(tenant, account_id)?;
+            let input = Self::hook_input(account_id, dev, count, new.kind, new.gateway.clone());
+            policy.device_binding(tenant, facts, &input).into_result()?;
+            match self.bind(tenant, account_id, new.clone(), Some(count + 1), now) {
+                Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
+                other => return other,
+            }
+        }
+        Err(Error::Refused("device bindings changed too fast; try again"))
+    }
+
+    /// Approves a device authorization after the device-binding hook allows it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn approve_with_policy(
+        &self,
+        policy: &PolicyHost,
+        facts: &Facts,
+        tenant: &str,
+        typed: &str,
+        approval: Approval,
+        dev: &DeveloperFacts,
+        client_name: &str,
+        now: u64,
+    ) -> Result<Device> {
+        for _ in 0..BIND_ATTEMPTS {
+            let count = self.count(tenant, &approval.account_id)?;
+            let input = Self::hook_input(&approval.account_id, dev, count, DeviceKind::Direct, None);
+            policy.device_binding(tenant, facts, &input).into_result()?;
+            match self.approve(tenant, typed, approval.clone(), client_name, Some(count + 1), now) {
+                Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
+                other => return other,
+            }
+        }
+        Err(Error::Refused("device bindings changed too fast; try again"))
     }
 }

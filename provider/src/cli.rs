@@ -49,6 +49,56 @@ enum Command {
     /// Developer submissions waiting for review (R12).
     #[command(subcommand)]
     Review(ReviewCmd),
+    /// Tenant policy plugins (WebAssembly components).
+    #[command(subcommand)]
+    Plugin(PluginCmd),
+}
+
+#[derive(Subcommand)]
+enum PluginCmd {
+    /// Check that FILE is a plugin of this server's world; list its hooks (no server needed).
+    Check { file: PathBuf },
+    /// Run one hook of FILE with a JSON input on the host (no server needed).
+    Run {
+        file: PathBuf,
+        /// registration, password, developer-submission, device-binding, sign-in, token-claims, account-deletion
+        #[arg(long)]
+        hook: String,
+        /// The hook's input as JSON (snake_case fields; missing fields are empty).
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// The plugin's configuration as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Install FILE in a tenant (replacing a plugin of the same name).
+    Install {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        file: PathBuf,
+        #[arg(long, default_value = "{}")]
+        config: String,
+    },
+    /// List a tenant's plugins in chain order.
+    List {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+    },
+    /// Remove a plugin by name.
+    Remove {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        name: String,
+    },
+    /// Replace a plugin's configuration.
+    Config {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        name: String,
+        config: String,
+    },
 }
 
 #[derive(Args)]
@@ -201,6 +251,10 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args, cli.data),
+        Command::Plugin(PluginCmd::Check { file }) => print(&crate::plugin_cli::check(&file)?),
+        Command::Plugin(PluginCmd::Run { file, hook, input, config, tenant }) => {
+            print(&crate::plugin_cli::run(&file, &hook, &input, &config, &tenant)?)
+        }
         other => {
             let admin = Admin::new(&cli.url, cli.token, cli.data)?;
             admin_command(&admin, other)
@@ -350,6 +404,26 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
         Command::Keys(KeysCmd::Rotate { tenant }) => {
             print(&admin.call(Method::POST, &format!("/tenants/{tenant}/keys/rotate"), None)?)
         }
+        Command::Plugin(PluginCmd::Install { tenant, file, config }) => {
+            use base64::Engine;
+            let wasm = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let config: Value = serde_json::from_str(&config).context("--config is not JSON")?;
+            let body = json!({ "wasm": base64::engine::general_purpose::STANDARD.encode(wasm), "config": config });
+            print(&admin.call(Method::POST, &format!("/tenants/{tenant}/plugins"), Some(body))?)
+        }
+        Command::Plugin(PluginCmd::List { tenant }) => print(&admin.call(Method::GET, &format!("/tenants/{tenant}/plugins"), None)?),
+        Command::Plugin(PluginCmd::Remove { tenant, name }) => {
+            admin.call(Method::DELETE, &format!("/tenants/{tenant}/plugins/{name}"), None)?;
+            println!("removed plugin {name}");
+            Ok(())
+        }
+        Command::Plugin(PluginCmd::Config { tenant, name, config }) => {
+            let config: Value = serde_json::from_str(&config).context("the configuration is not JSON")?;
+            admin.call(Method::PUT, &format!("/tenants/{tenant}/plugins/{name}/config"), Some(config))?;
+            println!("configured plugin {name}");
+            Ok(())
+        }
+        Command::Plugin(PluginCmd::Check { .. } | PluginCmd::Run { .. }) => bail!("plugin check and run need no server"),
     }
 }
 

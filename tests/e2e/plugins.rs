@@ -173,3 +173,102 @@ async fn w4_install_and_remove_while_requests_run_never_fail_open_or_500() {
     // Without a plugin the (wrong) code fails (400); with it the range is refused (403).
     assert!(statuses.iter().all(|s| *s == StatusCode::BAD_REQUEST || *s == StatusCode::FORBIDDEN), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn r13_w6_binding_device_301_fails_with_the_bundled_cap_and_changes_nothing() {
+    let s = Server::start().await;
+    // Tenant `default` runs the bundled plugins: 300 devices for a personal developer.
+    let m = "+8613800138310";
+    let code = s.sms_code(m, async {
+        let r = crate::kit::no_redirects()
+            .post(s.url("/t/default/api/codes"))
+            .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    })
+    .await;
+    let r = crate::kit::no_redirects()
+        .post(s.url("/t/default/api/register"))
+        .json(&json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let b = s.browser();
+    let html = b.get(&s.url("/t/default/login")).await.text().await.unwrap();
+    let r = b
+        .post(&s.url("/t/default/login"), &[("csrf", crate::kit::field(&html, "csrf").as_str()), ("flow", ""), ("identifier", m), ("password", PASSWORD)])
+        .await;
+    assert!(r.status().is_redirection());
+    let devices = s.url("/t/default/api/account/devices");
+    let gateway = json!({ "device_id": "gw-1", "name": "Gateway", "kind": "gateway" });
+    assert_eq!(b.http.post(&devices).json(&gateway).send().await.unwrap().status(), StatusCode::CREATED);
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let (http, url) = (b.http.clone(), devices.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in (w..299).step_by(4) {
+                let d = json!({ "device_id": format!("sub-{i}"), "name": "Sensor", "kind": "sub_device", "gateway": "gw-1" });
+                let r = http.post(&url).json(&d).send().await.unwrap();
+                assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let list: Value = b.http.get(&devices).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["count"], 300, "sub-devices count");
+    let r = b.http.post(&devices).json(&json!({ "device_id": "one-too-many", "name": "Lamp", "kind": "direct" })).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["error"].as_str(), body["reason"].as_str()), (Some("policy_denied"), Some("device_limit_reached")));
+    assert_eq!(body["error_description"], "This account may bind at most 300 devices.");
+    let list: Value = b.http.get(&devices).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["count"], 300, "nothing changed");
+}
+
+#[tokio::test]
+async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
+    let s = Server::start().await;
+    s.add_client("web", json!({})).await;
+    let m = "+8613800138320";
+    s.register_mobile(m).await;
+    let (st, _) = install(&s, &s.tenant, "sign_in_gate", json!({ "deny_methods": ["sms"], "claim": "gold" })).await;
+    assert_eq!(st, StatusCode::CREATED);
+    // The password still signs in; the claims plugin adds its claims to each token.
+    let b = s.browser();
+    let url = format!("{}?response_type=code&client_id=web&redirect_uri={}&scope=openid%20profile", s.t("/authorize"), crate::kit::REDIRECT);
+    let back = b.authorize_with_login(&s.issuer(), &url, m).await;
+    let code = crate::kit::query(&back)["code"].clone();
+    let (_, t) = s.token("web", crate::kit::SECRET, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", crate::kit::REDIRECT)]).await;
+    let payload = |jwt: &str| -> Value {
+        let p = jwt.split('.').nth(1).unwrap();
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
+    };
+    let id = payload(t["id_token"].as_str().unwrap());
+    assert_eq!((id["tenant_tier"].as_str(), id["scopes_seen"].as_u64()), (Some("gold"), Some(2)));
+    assert_eq!(payload(t["access_token"].as_str().unwrap())["tenant_tier"], "gold");
+    let info: Value = crate::kit::no_redirects().get(s.t("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["tenant_tier"], "gold");
+    // An SMS-code sign-in is refused by the plugin, with its message.
+    let b = s.browser();
+    let html = b.get(&s.t("/login?method=sms")).await.text().await.unwrap();
+    let csrf = crate::kit::field(&html, "csrf");
+    let n = s.sms.count_to(m);
+    b.post(&s.t("/login/code/send"), &[("csrf", csrf.as_str()), ("flow", ""), ("mobile", m)]).await;
+    let code = crate::peers::six_digits(s.sms.nth(m, n).await["text"].as_str().unwrap()).unwrap();
+    let r = b.post(&s.t("/login/code"), &[("csrf", csrf.as_str()), ("flow", ""), ("mobile", m), ("code", code.as_str())]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("does not allow this way of signing in"));
+    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "no session was made");
+    // A required second factor this server cannot offer yet fails closed.
+    let r = s.admin.put(s.url(&format!("/admin/tenants/{}/plugins/sign-in-gate/config", s.tenant))).json(&json!({ "second_factor_on_new_device": true })).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let b = s.browser();
+    let html = b.get(&s.t("/login")).await.text().await.unwrap();
+    let r = b.submit_login(&s.issuer(), &crate::kit::field(&html, "csrf"), "", m, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}

@@ -133,3 +133,40 @@ fn durability_an_acknowledged_user_survives_kill_9() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn w5_plugin_check_and_run_try_a_plugin_without_a_server_and_install_manages_it() {
+    let plugin = format!("{}/registration_rules.wasm", env!("LATCHKEY_PLUGIN_DIR"));
+    let out = Command::new(BIN).args(["plugin", "check", &plugin]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["name"], "registration-rules");
+    assert_eq!(v["world"], "latchkey:policy@0.1.0");
+    assert_eq!(v["hooks"], serde_json::json!(["registration", "password"]));
+    let out = Command::new(BIN)
+        .args(["plugin", "run", &plugin, "--hook", "registration", "--input", r#"{"method": "mobile", "mobile": "+14155550100"}"#, "--config", r#"{"allowed_mobile_prefixes": ["+86"]}"#])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["decision"].as_str(), v["reason"].as_str()), (Some("deny"), Some("mobile_range_not_allowed")));
+    let out = Command::new(BIN).args(["plugin", "run", &plugin, "--hook", "device-binding"]).output().unwrap();
+    assert!(!out.status.success(), "a hook the plugin does not implement");
+    let out = Command::new(BIN).args(["plugin", "check", "/etc/hostname"]).output().unwrap();
+    assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim().lines().count(), 1, "one clear line");
+    // Install, list and remove through a running server.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let p = serve(&data);
+    let device_cap = format!("{}/device_cap.wasm", env!("LATCHKEY_PLUGIN_DIR"));
+    cli(&p, &data, &["tenant", "add", "acme"], None);
+    let out = cli(&p, &data, &["plugin", "install", "--tenant", "acme", &device_cap, "--config", r#"{"untyped": 5}"#], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&p, &data, &["plugin", "list", "--tenant", "acme"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("device-cap"));
+    let out = cli(&p, &data, &["plugin", "remove", "--tenant", "acme", "device-cap"], None);
+    assert!(out.status.success());
+    let out = cli(&p, &data, &["plugin", "list", "--tenant", "acme"], None);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("device-cap"));
+}

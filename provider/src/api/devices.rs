@@ -45,8 +45,9 @@ async fn bind(
     JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let c = caller(&svc, &tenant, &headers)?;
-    // The device-binding policy hook will supply the limit here.
-    let device = Devices::new(svc.store.clone()).bind(&tenant, &c.account_id, new, None, svc.now())?;
+    let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &c.account_id)?;
+    let facts = crate::http::facts(&headers, None, None);
+    let device = Devices::new(svc.store.clone()).bind_with_policy(&svc.policy, &facts, &tenant, &c.account_id, &dev, new, svc.now())?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(device)))
 }

@@ -62,17 +62,16 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
     let jti = secret::token_of(16);
     let exp = now + client.lifetimes.access_token;
     let scope = grant.scopes.join(" ");
-    let at = access_token(
-        svc,
-        tenant,
-        json!({
-            "iss": issuer, "sub": grant.account_id, "aud": client.id, "client_id": client.id,
-            "exp": exp, "iat": now, "jti": jti, "scope": scope, "auth_time": grant.auth_time,
-            "acr": grant.acr, "amr": grant.amr, "sid": grant.sid,
-        }),
-    )?;
+    let extra = plugin_claims(svc, tenant, &client.id, &grant.account_id, &grant.scopes)?;
+    let mut claims = json!({
+        "iss": issuer, "sub": grant.account_id, "aud": client.id, "client_id": client.id,
+        "exp": exp, "iat": now, "jti": jti, "scope": scope, "auth_time": grant.auth_time,
+        "acr": grant.acr, "amr": grant.amr, "sid": grant.sid,
+    });
+    merge_extra(&mut claims, extra.access_token);
+    let at = access_token(svc, tenant, claims)?;
     family::record_access(&svc.store, tenant, &grant.family, &jti, exp)?;
-    let id_token = if grant.has_scope("openid") { Some(id_token(svc, tenant, client, grant, &at)?) } else { None };
+    let id_token = if grant.has_scope("openid") { Some(id_token(svc, tenant, client, grant, &at, extra.id_token)?) } else { None };
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         Some(family::issue_refresh(&svc.store, tenant, grant, now, client.lifetimes.refresh_token)?)
     } else {
@@ -88,7 +87,48 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
     })
 }
 
-fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access_token: &str) -> Result<String> {
+/// Claims the tenant's token-claims plugins add (W2: merged in chain order). They
+/// never replace the registered claims Latchkey sets itself.
+pub fn plugin_claims(svc: &Services, tenant: &str, client_id: &str, account_id: &str, scopes: &[String]) -> Result<latchkey_core::policy::Claims> {
+    let dev = claims::developer_facts(svc, tenant, account_id)?;
+    let device_count = latchkey_core::device::Devices::new(svc.store.clone()).count(tenant, account_id)?;
+    let input = latchkey_core::policy::ClaimsInput {
+        account_id: account_id.to_string(),
+        client_id: client_id.to_string(),
+        scopes: scopes.to_vec(),
+        developer_type: dev.developer_type,
+        review_status: dev.review_status,
+        device_count,
+    };
+    let facts = latchkey_core::policy::Facts { client_id: Some(client_id.to_string()), ..Default::default() };
+    Ok(svc.policy.token_claims(tenant, &facts, &input))
+}
+
+/// Protocol claims a plugin may not set.
+const RESERVED: &[&str] = &[
+    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "acr", "amr", "sid", "nonce",
+    "azp", "at_hash", "c_hash",
+];
+
+/// Adds plugin claims to a claims object, skipping the reserved ones.
+pub fn merge_extra(target: &mut Value, extra: serde_json::Map<String, Value>) {
+    if let Value::Object(m) = target {
+        for (k, v) in extra {
+            if !RESERVED.contains(&k.as_str()) {
+                m.insert(k, v);
+            }
+        }
+    }
+}
+
+fn id_token(
+    svc: &Services,
+    tenant: &str,
+    client: &Client,
+    grant: &Grant,
+    access_token: &str,
+    plugin: serde_json::Map<String, Value>,
+) -> Result<String> {
     let now = svc.now();
     let account = svc.accounts.get(tenant, &grant.account_id)?;
     let released = claims::for_scopes(&account, &grant.scopes);
@@ -114,7 +154,14 @@ fn id_token(svc: &Services, tenant: &str, client: &Client, grant: &Grant, access
         time(now + client.lifetimes.id_token)?,
         time(now)?,
         standard,
-        LatchkeyClaims { sid: Some(grant.sid.clone()), extra: claims::developer(svc, tenant, &grant.account_id, &grant.scopes)? },
+        LatchkeyClaims { sid: Some(grant.sid.clone()), extra: {
+            let mut extra = Value::Object(claims::developer(svc, tenant, &grant.account_id, &grant.scopes)?);
+            merge_extra(&mut extra, plugin);
+            match extra {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            }
+        } },
     )
     .set_auth_time(Some(time(grant.auth_time)?))
     .set_nonce(grant.nonce.clone().map(Nonce::new))

@@ -34,6 +34,11 @@ async fn userinfo(
         .map_err(|_| ApiError::unauthorized("invalid_token", "the token names no account"))?;
     let mut out = claims::for_scopes(&account, &scopes);
     out.extend(claims::developer(&svc, &tenant, &account.id, &scopes)?);
+    let client_id = at["client_id"].as_str().unwrap_or("");
+    let extra = crate::oidc::issuer::plugin_claims(&svc, &tenant, client_id, &account.id, &scopes)?;
+    let mut merged = Value::Object(out);
+    crate::oidc::issuer::merge_extra(&mut merged, extra.userinfo);
+    let Value::Object(mut out) = merged else { return Err(ApiError::bad_request("server_error", "claims")) };
     out.insert("sub".into(), json!(account.id));
     Ok(Json(Value::Object(out)))
 }

@@ -130,7 +130,8 @@ async fn submit(
     let fields: BTreeMap<String, String> =
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();
     let settings = svc.tenants.get(&tenant)?.settings;
-    match svc.developers.submit(&tenant, &settings, &session.account_id, &type_name, &fields) {
+    let facts = crate::http::facts(&headers, None, None);
+    match svc.developers.submit_with_policy(&svc.policy, &facts, &tenant, &settings, &session.account_id, &type_name, &fields) {
         Ok(_) => {
             svc.store.commit().await?;
             let to = page.keep_locale(&format!("/t/{tenant}/account/developer?done=submitted"));

@@ -138,9 +138,10 @@ async fn decide(
             .and_then(|p| svc.clients.get(&tenant, &p.client_id).ok())
             .map(|c| c.name)
             .unwrap_or_default();
-        // The device-binding policy hook will supply the limit here.
+        let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &session.account_id)?;
+        let facts = crate::http::facts(&headers, None, None);
         devices
-            .approve(&tenant, &form.user_code, approval(&session), &client_name, None, now)
+            .approve_with_policy(&svc.policy, &facts, &tenant, &form.user_code, approval(&session), &dev, &client_name, now)
             .map(|_| "device_approved")
     } else {
         devices.deny(&tenant, &form.user_code, now).map(|()| "device_denied")
@@ -149,6 +150,9 @@ async fn decide(
         Ok(done) => {
             svc.store.commit().await?;
             Ok(page.message(&svc, StatusCode::OK, "device_title", page.text(done), None))
+        }
+        Err(Error::PluginDenied { reason, message }) => {
+            Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", &message, Some(&reason)))
         }
         Err(Error::PolicyDenied { reason }) => {
             let text = if reason == LIMIT_REACHED { page.text("device_limit") } else { page.text("device_refused") };

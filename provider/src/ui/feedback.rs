@@ -41,7 +41,7 @@ pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure
     let status = match &e {
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::BadCredentials => StatusCode::UNAUTHORIZED,
-        Error::PolicyDenied { .. } | Error::Refused(_) => StatusCode::FORBIDDEN,
+        Error::PolicyDenied { .. } | Error::PluginDenied { .. } | Error::Refused(_) => StatusCode::FORBIDDEN,
         Error::IdentifierTaken(_) => StatusCode::CONFLICT,
         Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -59,6 +59,8 @@ pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure
             let text = fill(page.text("rate_limited_in"), &[("s", &retry_after.to_string())]);
             return Ok(Failure { status, text });
         }
+        // A tenant plugin's own message reaches the person as it is (W2).
+        Error::PluginDenied { message, .. } => return Ok(Failure { status, text: message }),
         Error::PolicyDenied { reason } => match reason.as_str() {
             "mobile_range_not_allowed" => "denied_mobile_range",
             "too_many_accounts_for_mobile" => "denied_too_many_accounts",

@@ -7,7 +7,8 @@ use axum::response::Response;
 use latchkey_core::account::signin::SignedIn;
 use latchkey_core::code::{Message, MessageKind, Notice};
 use latchkey_core::grant::request;
-use latchkey_core::secret;
+use latchkey_core::policy::{Facts, SignInInput};
+use latchkey_core::{Error, secret};
 use latchkey_core::session::Origin;
 use serde_json::json;
 
@@ -57,6 +58,20 @@ pub async fn complete_to(
     page: &Page,
     next: String,
 ) -> ApiResult<Response> {
+    let existing_device = cookie(headers, DEVICE_COOKIE).filter(|d| d.len() == 43);
+    let device = existing_device.clone().unwrap_or_else(secret::token);
+    // The tenant's sign-in hook (W1) may refuse; what it requires (a second factor, a
+    // CAPTCHA) this server cannot offer yet, so that refuses too (fail closed).
+    let client_id = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten()).map(|f| f.request.client_id);
+    let facts = Facts { client_id, ip: origin.ip.clone(), user_agent: origin.user_agent.clone() };
+    let input = SignInInput {
+        account_id: signed.account.id.clone(),
+        method: signed.amr.first().cloned().unwrap_or_default(),
+        new_device: !signed.account.known_devices.contains(&secret::digest(&device)),
+    };
+    if let Err(Error::PluginDenied { reason, message }) = svc.policy.sign_in(tenant, &facts, &input).into_result() {
+        return Ok(page.message(svc, StatusCode::FORBIDDEN, "error", &message, Some(&reason)));
+    }
     if let Some((old, _)) = session_of(svc, tenant, headers)? {
         svc.sessions.end(tenant, &old)?;
     }
@@ -64,8 +79,6 @@ pub async fn complete_to(
     if let Some(id) = flow {
         request::mark_signed_in(&svc.store, tenant, id, &session.sid)?;
     }
-    let existing_device = cookie(headers, DEVICE_COOKIE).filter(|d| d.len() == 43);
-    let device = existing_device.clone().unwrap_or_else(secret::token);
     if svc.accounts.note_device(tenant, &signed.account.id, &secret::digest(&device))? {
         let account = signed.account.clone();
         let notice = Notice::NewDeviceSignIn { user_agent: origin.user_agent.clone(), ip: origin.ip.clone() };

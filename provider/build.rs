@@ -4,6 +4,9 @@
 //! adds it. The components land in `$OUT_DIR/plugins`, and LATCHKEY_PLUGIN_DIR points
 //! there (the bundled ones are embedded with include_bytes!, tests load the others).
 
+// A build script reports failure by panicking; that is its interface.
+#![allow(clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

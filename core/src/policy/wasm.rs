@@ -247,6 +247,11 @@ impl WasmPlugin {
         f(&instance, &mut store).map_err(failure)
     }
 
+    /// A fresh store and instance, no call: the floor a hook call is measured against.
+    pub fn instantiate_only(&self) -> std::result::Result<(), String> {
+        self.call("-", |_, _| Ok(()))
+    }
+
     fn read_manifest(&self) -> Result<Manifest> {
         let m = self
             .call("-", |p, s| p.call_manifest(s))

@@ -293,6 +293,40 @@ impl Developers {
     }
 }
 
+impl Developers {
+    /// Submits after the tenant's developer-submission hook (R12, W1): a denial
+    /// stores nothing; a plugin may approve or reject at once (decided by
+    /// `policy:<plugin chain>`); otherwise the submission waits for a human.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_with_policy(
+        &self,
+        policy: &crate::policy::PolicyHost,
+        facts: &crate::policy::Facts,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        type_name: &str,
+        fields: &BTreeMap<String, String>,
+    ) -> Result<Submission> {
+        use crate::policy::{SubmissionDecision, SubmissionInput};
+        let input = SubmissionInput {
+            account_id: account_id.to_string(),
+            developer_type: type_name.to_string(),
+            fields: fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        let decision = policy.developer_submission(tenant, facts, &input);
+        if let SubmissionDecision::Deny { reason, message } = decision {
+            return Err(Error::PluginDenied { reason, message });
+        }
+        let submitted = self.submit(tenant, settings, account_id, type_name, fields)?;
+        match decision {
+            SubmissionDecision::Approve => self.approve(tenant, account_id, "policy"),
+            SubmissionDecision::Reject { reason } => self.reject(tenant, account_id, "policy", &reason),
+            _ => Ok(submitted),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,39 +449,5 @@ mod tests {
         let claims = dev.claims("t", &settings, "a1").unwrap();
         assert_eq!(claims["device_quota"], Value::Null, "enterprise: unlimited");
         assert_eq!(claims["review_status"], "approved");
-    }
-}
-
-impl Developers {
-    /// Submits after the tenant's developer-submission hook (R12, W1): a denial
-    /// stores nothing; a plugin may approve or reject at once (decided by
-    /// `policy:<plugin chain>`); otherwise the submission waits for a human.
-    #[allow(clippy::too_many_arguments)]
-    pub fn submit_with_policy(
-        &self,
-        policy: &crate::policy::PolicyHost,
-        facts: &crate::policy::Facts,
-        tenant: &str,
-        settings: &TenantSettings,
-        account_id: &str,
-        type_name: &str,
-        fields: &BTreeMap<String, String>,
-    ) -> Result<Submission> {
-        use crate::policy::{SubmissionDecision, SubmissionInput};
-        let input = SubmissionInput {
-            account_id: account_id.to_string(),
-            developer_type: type_name.to_string(),
-            fields: fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        };
-        let decision = policy.developer_submission(tenant, facts, &input);
-        if let SubmissionDecision::Deny { reason, message } = decision {
-            return Err(Error::PluginDenied { reason, message });
-        }
-        let submitted = self.submit(tenant, settings, account_id, type_name, fields)?;
-        match decision {
-            SubmissionDecision::Approve => self.approve(tenant, account_id, "policy"),
-            SubmissionDecision::Reject { reason } => self.reject(tenant, account_id, "policy", &reason),
-            _ => Ok(submitted),
-        }
     }
 }

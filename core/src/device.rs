@@ -689,7 +689,13 @@ pub struct DeveloperFacts {
 const BIND_ATTEMPTS: usize = 4;
 
 impl Devices {
-    fn hook_input(account_id: &str, dev: &DeveloperFacts, count: u64, kind: DeviceKind, gateway: Option<String>) -> DeviceBindingInput {
+    fn hook_input(
+        account_id: &str,
+        dev: &DeveloperFacts,
+        count: u64,
+        kind: DeviceKind,
+        gateway: Option<String>,
+    ) -> DeviceBindingInput {
         let kind = match kind {
             DeviceKind::Direct => "direct",
             DeviceKind::Gateway => "gateway",

@@ -3,8 +3,8 @@
 
 pub mod account;
 pub mod client;
-pub mod code;
 pub mod clock;
+pub mod code;
 pub mod credential;
 pub mod developer;
 pub mod device;

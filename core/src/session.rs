@@ -95,7 +95,11 @@ impl Sessions {
         };
         let key = secret::digest(&cookie);
         self.store.put(tenant, &key, &session)?;
-        self.store.put(tenant, &format!("{account_id}/{}", session.sid), &AccountSession { key, expires_at: session.expires_at })?;
+        self.store.put(
+            tenant,
+            &format!("{account_id}/{}", session.sid),
+            &AccountSession { key, expires_at: session.expires_at },
+        )?;
         Ok((cookie, session))
     }
 
@@ -139,7 +143,7 @@ impl Sessions {
                 out.push(s);
             }
         }
-        out.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         Ok(out)
     }
 

@@ -66,7 +66,14 @@ pub struct PasswordPolicy {
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        PasswordPolicy { min_length: 8, max_length: 64, min_classes: 0, not_account_name: true, history: 3, max_age_days: 0 }
+        PasswordPolicy {
+            min_length: 8,
+            max_length: 64,
+            min_classes: 0,
+            not_account_name: true,
+            history: 3,
+            max_age_days: 0,
+        }
     }
 }
 
@@ -102,7 +109,8 @@ impl Default for RegistrationRules {
 impl RegistrationRules {
     /// Refuses a mobile number outside the allowed ranges or inside a denied one.
     pub fn mobile_allowed(&self, phone: &str) -> bool {
-        let allowed = self.allowed_mobile_prefixes.is_empty() || self.allowed_mobile_prefixes.iter().any(|p| phone.starts_with(p));
+        let allowed = self.allowed_mobile_prefixes.is_empty()
+            || self.allowed_mobile_prefixes.iter().any(|p| phone.starts_with(p));
         allowed && !self.denied_mobile_prefixes.iter().any(|p| phone.starts_with(p))
     }
 }

@@ -2,6 +2,8 @@
 //! plugin, p50 and p99, next to its floor (a fresh instance alone, no call) and to a
 //! chain of the three bundled plugins. Run: `cargo bench -p latchkey --bench hooks`.
 
+#![allow(clippy::unwrap_used)] // a benchmark stops at the first failure
+
 use std::time::{Duration, Instant};
 
 use latchkey_core::policy::wasm::{Limits, WasmHost};

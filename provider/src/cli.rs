@@ -411,7 +411,9 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
             let body = json!({ "wasm": base64::engine::general_purpose::STANDARD.encode(wasm), "config": config });
             print(&admin.call(Method::POST, &format!("/tenants/{tenant}/plugins"), Some(body))?)
         }
-        Command::Plugin(PluginCmd::List { tenant }) => print(&admin.call(Method::GET, &format!("/tenants/{tenant}/plugins"), None)?),
+        Command::Plugin(PluginCmd::List { tenant }) => {
+            print(&admin.call(Method::GET, &format!("/tenants/{tenant}/plugins"), None)?)
+        }
         Command::Plugin(PluginCmd::Remove { tenant, name }) => {
             admin.call(Method::DELETE, &format!("/tenants/{tenant}/plugins/{name}"), None)?;
             println!("removed plugin {name}");
@@ -423,7 +425,9 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
             println!("configured plugin {name}");
             Ok(())
         }
-        Command::Plugin(PluginCmd::Check { .. } | PluginCmd::Run { .. }) => bail!("plugin check and run need no server"),
+        Command::Plugin(PluginCmd::Check { .. } | PluginCmd::Run { .. }) => {
+            bail!("plugin check and run need no server")
+        }
     }
 }
 

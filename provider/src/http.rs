@@ -78,7 +78,11 @@ pub fn origin(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> Origin
 }
 
 /// The request facts a policy hook receives.
-pub fn facts(headers: &HeaderMap, peer: Option<std::net::SocketAddr>, client_id: Option<&str>) -> latchkey_core::policy::Facts {
+pub fn facts(
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+    client_id: Option<&str>,
+) -> latchkey_core::policy::Facts {
     let o = origin(headers, peer);
     latchkey_core::policy::Facts { client_id: client_id.map(str::to_string), ip: o.ip, user_agent: o.user_agent }
 }

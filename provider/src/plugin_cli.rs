@@ -38,18 +38,29 @@ pub fn run(file: &std::path::Path, hook: &str, input: &str, config: &str, tenant
     let call = Call { tenant, config: &config_text, facts: &facts, now };
     let parse = |what: &str| format!("--input is not a {what} input");
     let out = match hook {
-        Hook::Registration => json!(p.registration(&call, &serde_json::from_str(input).with_context(|| parse("registration"))?)),
+        Hook::Registration => {
+            json!(p.registration(&call, &serde_json::from_str(input).with_context(|| parse("registration"))?))
+        }
         Hook::Password => json!(p.password(&call, &serde_json::from_str(input).with_context(|| parse("password"))?)),
         Hook::DeveloperSubmission => {
-            json!(p.developer_submission(&call, &serde_json::from_str(input).with_context(|| parse("developer-submission"))?))
+            json!(p.developer_submission(
+                &call,
+                &serde_json::from_str(input).with_context(|| parse("developer-submission"))?
+            ))
         }
-        Hook::DeviceBinding => json!(p.device_binding(&call, &serde_json::from_str(input).with_context(|| parse("device-binding"))?)),
+        Hook::DeviceBinding => {
+            json!(p.device_binding(&call, &serde_json::from_str(input).with_context(|| parse("device-binding"))?))
+        }
         Hook::SignIn => json!(p.sign_in(&call, &serde_json::from_str(input).with_context(|| parse("sign-in"))?)),
-        Hook::TokenClaims => match p.token_claims(&call, &serde_json::from_str(input).with_context(|| parse("token-claims"))?) {
-            Ok(c) => json!(c),
-            Err(e) => json!({ "decision": "deny", "reason": "policy_error", "message": e }),
-        },
-        Hook::AccountDeletion => json!(p.account_deletion(&call, &serde_json::from_str(input).with_context(|| parse("account-deletion"))?)),
+        Hook::TokenClaims => {
+            match p.token_claims(&call, &serde_json::from_str(input).with_context(|| parse("token-claims"))?) {
+                Ok(c) => json!(c),
+                Err(e) => json!({ "decision": "deny", "reason": "policy_error", "message": e }),
+            }
+        }
+        Hook::AccountDeletion => {
+            json!(p.account_deletion(&call, &serde_json::from_str(input).with_context(|| parse("account-deletion"))?))
+        }
     };
     Ok(out)
 }

@@ -48,19 +48,43 @@ async fn r23_r38_password_change_ends_other_sessions_applies_history_and_notifie
     let here = signed_in(&s, m, PASSWORD).await;
     let there = signed_in(&s, m, PASSWORD).await;
     assert_eq!(there.api_get(&s, "/api/account").await.0, StatusCode::OK);
-    let (st, body) = here.api_post(&s, "/api/account/password", json!({ "current_password": "wrong password", "new_password": "a new password" })).await;
+    let (st, body) = here
+        .api_post(
+            &s,
+            "/api/account/password",
+            json!({ "current_password": "wrong password", "new_password": "a new password" }),
+        )
+        .await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("bad_credentials")));
-    let (st, body) = here.api_post(&s, "/api/account/password", json!({ "current_password": PASSWORD, "new_password": PASSWORD })).await;
-    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "history: not the current password");
+    let (st, body) = here
+        .api_post(&s, "/api/account/password", json!({ "current_password": PASSWORD, "new_password": PASSWORD }))
+        .await;
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_input")),
+        "history: not the current password"
+    );
     let before = s.sms.count_to(m);
-    let (st, _) = here.api_post(&s, "/api/account/password", json!({ "current_password": PASSWORD, "new_password": "a new password" })).await;
+    let (st, _) = here
+        .api_post(
+            &s,
+            "/api/account/password",
+            json!({ "current_password": PASSWORD, "new_password": "a new password" }),
+        )
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     assert!(s.sms.nth(m, before).await["text"].as_str().unwrap().contains("password was changed"), "R38 notice");
     assert_eq!(here.api_get(&s, "/api/account").await.0, StatusCode::OK, "this session stays");
     assert_eq!(there.api_get(&s, "/api/account").await.0, StatusCode::UNAUTHORIZED, "other sessions end");
     signed_in(&s, m, "a new password").await.api_get(&s, "/api/account").await.0.is_success().then_some(()).unwrap();
     // Back to the old one: refused by the history rule (last 3).
-    let (st, _) = here.api_post(&s, "/api/account/password", json!({ "current_password": "a new password", "new_password": PASSWORD })).await;
+    let (st, _) = here
+        .api_post(
+            &s,
+            "/api/account/password",
+            json!({ "current_password": "a new password", "new_password": PASSWORD }),
+        )
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
 
@@ -71,12 +95,19 @@ async fn r27_password_change_with_a_code_instead_of_the_password() {
     s.register_mobile(m).await;
     let b = signed_in(&s, m, PASSWORD).await;
     let (_, v) = b.api_get(&s, "/api/account").await;
-    let methods: Vec<&str> = v["identity_methods"].as_array().unwrap().iter().map(|x| x["method"].as_str().unwrap()).collect();
+    let methods: Vec<&str> =
+        v["identity_methods"].as_array().unwrap().iter().map(|x| x["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["password", "mobile"]);
     assert_eq!(v["identity_methods"][1]["masked"], "+86138****8103");
     let channel = v["identity_methods"][1]["channel"].as_u64().unwrap();
     let code = s.sms_code(m, b.api_post(&s, "/api/account/identity-code", json!({ "channel": channel }))).await;
-    let (st, body) = b.api_post(&s, "/api/account/password", json!({ "channel": channel, "code": code, "new_password": "changed by code" })).await;
+    let (st, body) = b
+        .api_post(
+            &s,
+            "/api/account/password",
+            json!({ "channel": channel, "code": code, "new_password": "changed by code" }),
+        )
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
     let (st, _) = b.api_post(&s, "/api/account/identity-code", json!({ "channel": 7 })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "codes go only to the account's own channels");
@@ -86,19 +117,31 @@ async fn r27_password_change_with_a_code_instead_of_the_password() {
 async fn r24_change_email_in_two_steps_and_r25_add_a_mobile() {
     let s = Server::start().await;
     let old = "old@example.com";
-    let code = s.mail_code(old, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": old }))).await;
+    let code =
+        s.mail_code(old, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": old }))).await;
     s.api("/api/register", json!({ "by": "email", "email": old, "password": PASSWORD, "code": code })).await;
     s.clock.advance(61);
     let b = signed_in(&s, old, PASSWORD).await;
     let new = "new@example.com";
-    let current = s.mail_code(old, b.api_post(&s, "/api/account/channels/email/code", json!({ "target": "current" }))).await;
-    let fresh = s.mail_code(new, b.api_post(&s, "/api/account/channels/email/code", json!({ "target": "new", "value": new }))).await;
+    let current =
+        s.mail_code(old, b.api_post(&s, "/api/account/channels/email/code", json!({ "target": "current" }))).await;
+    let fresh = s
+        .mail_code(new, b.api_post(&s, "/api/account/channels/email/code", json!({ "target": "new", "value": new })))
+        .await;
     let (st, body) = b.api_post(&s, "/api/account/channels/email", json!({ "value": new, "code": fresh })).await;
-    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "the current email's code is required");
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_input")),
+        "the current email's code is required"
+    );
     let wrong = if fresh == "000000" { "111111" } else { "000000" };
-    let (st, body) = b.api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": wrong })).await;
+    let (st, body) = b
+        .api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": wrong }))
+        .await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_invalid")));
-    let (st, v) = b.api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": fresh })).await;
+    let (st, v) = b
+        .api_post(&s, "/api/account/channels/email", json!({ "current_code": current, "value": new, "code": fresh }))
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["email"], "n***@example.com");
     assert!(s.mail.nth(old, 2).await.decoded_body().contains("n***@example.com"), "the old address is told (R38)");
@@ -109,7 +152,9 @@ async fn r24_change_email_in_two_steps_and_r25_add_a_mobile() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old email no longer signs in");
     // R25: no mobile yet, so only the new number's code is needed.
     let m = "+8613800138104";
-    let code = s.sms_code(m, b.api_post(&s, "/api/account/channels/mobile/code", json!({ "target": "new", "value": m }))).await;
+    let code = s
+        .sms_code(m, b.api_post(&s, "/api/account/channels/mobile/code", json!({ "target": "new", "value": m })))
+        .await;
     let (st, v) = b.api_post(&s, "/api/account/channels/mobile", json!({ "value": m, "code": code })).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["mobile"], "+86138****8104");
@@ -129,7 +174,8 @@ async fn r29_devices_are_listed_and_signed_out_one_or_all() {
     assert_eq!(list.iter().filter(|x| x["current"] == true).count(), 1);
     assert!(list.iter().all(|x| x["ip"] == "127.0.0.1"));
     let (_, mine) = b.api_get(&s, "/api/account/sessions").await;
-    let b_sid = mine.as_array().unwrap().iter().find(|x| x["current"] == true).unwrap()["sid"].as_str().unwrap().to_string();
+    let b_sid =
+        mine.as_array().unwrap().iter().find(|x| x["current"] == true).unwrap()["sid"].as_str().unwrap().to_string();
     let r = a.http.delete(s.t(&format!("/api/account/sessions/{b_sid}"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(b.api_get(&s, "/api/account").await.0, StatusCode::UNAUTHORIZED);
@@ -181,12 +227,23 @@ async fn account_api_accepts_bearer_tokens_with_the_account_scope_only() {
     let get_token = |scope: &'static str| {
         let (b, s) = (&b, &s);
         async move {
-            let url = format!("{}?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope={scope}", s.t("/authorize"));
+            let url =
+                format!("{}?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope={scope}", s.t("/authorize"));
             let back = match b.get(&url).await {
                 r if location(&r).contains("/login") => b.authorize_with_login(&s.issuer(), &url, m).await,
                 r => location(&r),
             };
-            let (_, t) = s.token("web", SECRET, &[("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", REDIRECT)]).await;
+            let (_, t) = s
+                .token(
+                    "web",
+                    SECRET,
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &query(&back)["code"]),
+                        ("redirect_uri", REDIRECT),
+                    ],
+                )
+                .await;
             t["access_token"].as_str().unwrap().to_string()
         }
     };

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use latchkey::config::Config;
+use latchkey::outbox::{OutboxConfig, SmsWebhookConfig, SmtpConfig, SmtpSecurity};
 use latchkey::server::{self, Running};
 use latchkey_core::ManualClock;
-use latchkey::outbox::{OutboxConfig, SmsWebhookConfig, SmtpConfig, SmtpSecurity};
 use latchkey_core::credential::password::HashParams;
 use openidconnect::core::{CoreClient, CoreProviderMetadata};
 use openidconnect::{ClientId, ClientSecret, IssuerUrl, RedirectUrl};
@@ -172,13 +172,23 @@ impl Server {
 
     /// Replaces the test tenant's settings (JSON, defaults for what is left out).
     pub async fn settings(&self, settings: Value) {
-        let r = self.admin.put(self.url(&format!("/admin/tenants/{}/settings", self.tenant))).json(&settings).send().await.unwrap();
+        let r = self
+            .admin
+            .put(self.url(&format!("/admin/tenants/{}/settings", self.tenant)))
+            .json(&settings)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
     }
 
     /// Runs `send` (which makes the server send one SMS to `mobile`) and returns the
     /// code in that SMS.
-    pub async fn sms_code<F: std::future::Future<Output = (StatusCode, Value)>>(&self, mobile: &str, send: F) -> String {
+    pub async fn sms_code<F: std::future::Future<Output = (StatusCode, Value)>>(
+        &self,
+        mobile: &str,
+        send: F,
+    ) -> String {
         let n = self.sms.count_to(mobile);
         let (st, body) = send.await;
         assert_eq!(st, StatusCode::OK, "{body}");
@@ -187,7 +197,11 @@ impl Server {
     }
 
     /// The same for an email.
-    pub async fn mail_code<F: std::future::Future<Output = (StatusCode, Value)>>(&self, email: &str, send: F) -> String {
+    pub async fn mail_code<F: std::future::Future<Output = (StatusCode, Value)>>(
+        &self,
+        email: &str,
+        send: F,
+    ) -> String {
         let n = self.mail.count_to(email);
         let (st, body) = send.await;
         assert_eq!(st, StatusCode::OK, "{body}");
@@ -196,8 +210,12 @@ impl Server {
 
     /// Registers by mobile (R1) with PASSWORD; returns the account id.
     pub async fn register_mobile(&self, mobile: &str) -> String {
-        let code = self.sms_code(mobile, self.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
-        let (st, body) = self.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": PASSWORD, "code": code })).await;
+        let code = self
+            .sms_code(mobile, self.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile })))
+            .await;
+        let (st, body) = self
+            .api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": PASSWORD, "code": code }))
+            .await;
         assert_eq!(st, StatusCode::CREATED, "{body}");
         // Past the resend cooldown, so the test can ask for the next code at once.
         self.clock.advance(61);

@@ -7,8 +7,8 @@
 mod account_center;
 mod admin;
 mod code_flow;
-mod devices;
 mod developer;
+mod devices;
 mod kit;
 mod negative;
 mod outbox;

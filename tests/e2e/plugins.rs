@@ -22,34 +22,39 @@ async fn install(s: &Server, tenant: &str, name: &str, config: Value) -> (Status
 
 /// Asks for a registration code and registers by mobile; returns the answer.
 async fn register(s: &Server, mobile: &str) -> (StatusCode, Value) {
-    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
+    let code =
+        s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
     s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": PASSWORD, "code": code })).await
 }
 
 async fn register_name(s: &Server, name: &str, mobile: &str) -> (StatusCode, Value) {
-    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
-    s.api("/api/register", json!({ "by": "name", "name": name, "mobile": mobile, "password": PASSWORD, "code": code })).await
+    let code =
+        s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
+    s.api("/api/register", json!({ "by": "name", "name": name, "mobile": mobile, "password": PASSWORD, "code": code }))
+        .await
 }
 
 #[tokio::test]
 async fn w6_bundled_plugins_are_active_in_the_default_tenant() {
     let s = Server::start().await;
-    let list: Vec<Value> = s.admin.get(s.url("/admin/tenants/default/plugins")).send().await.unwrap().json().await.unwrap();
+    let list: Vec<Value> =
+        s.admin.get(s.url("/admin/tenants/default/plugins")).send().await.unwrap().json().await.unwrap();
     let names: Vec<&str> = list.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["registration-rules", "developer-type", "device-cap"]);
     assert_eq!(list[0]["hooks"], json!(["registration", "password"]));
     // The default tenant refuses a reserved account name through the plugin.
     let m = "+8613800138301";
-    let code = s.sms_code(m, async {
-        let r = crate::kit::no_redirects()
-            .post(s.url("/t/default/api/codes"))
-            .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json::<Value>().await.unwrap())
-    })
-    .await;
+    let code = s
+        .sms_code(m, async {
+            let r = crate::kit::no_redirects()
+                .post(s.url("/t/default/api/codes"))
+                .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        })
+        .await;
     let r = crate::kit::no_redirects()
         .post(s.url("/t/default/api/register"))
         .json(&json!({ "by": "name", "name": "admin", "mobile": m, "password": PASSWORD, "code": code }))
@@ -58,7 +63,10 @@ async fn w6_bundled_plugins_are_active_in_the_default_tenant() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: Value = r.json().await.unwrap();
-    assert_eq!((body["error"].as_str(), body["reason"].as_str()), (Some("policy_denied"), Some("account_name_reserved")));
+    assert_eq!(
+        (body["error"].as_str(), body["reason"].as_str()),
+        (Some("policy_denied"), Some("account_name_reserved"))
+    );
 }
 
 #[tokio::test]
@@ -70,11 +78,21 @@ async fn w1_w2_w4_a_denial_reaches_the_user_and_hot_swaps_change_behaviour_witho
     assert_eq!(p["name"], "registration-rules");
     let (st, body) = register(&s, "+8614100000001").await;
     assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("mobile_range_not_allowed")), "{body}");
-    assert_eq!(body["error_description"], "This mobile number range cannot register.", "the plugin's message reaches the user");
-    let users: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{t}/users"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        body["error_description"], "This mobile number range cannot register.",
+        "the plugin's message reaches the user"
+    );
+    let users: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{t}/users"))).send().await.unwrap().json().await.unwrap();
     assert!(users.is_empty(), "a denial changes nothing");
     // Reconfigure: the same number now registers.
-    let r = s.admin.put(s.url(&format!("/admin/tenants/{t}/plugins/registration-rules/config"))).json(&json!({})).send().await.unwrap();
+    let r = s
+        .admin
+        .put(s.url(&format!("/admin/tenants/{t}/plugins/registration-rules/config")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     s.clock.advance(61);
     let (st, body) = register(&s, "+8614100000001").await;
@@ -83,7 +101,8 @@ async fn w1_w2_w4_a_denial_reaches_the_user_and_hot_swaps_change_behaviour_witho
     // after it, and the first deny wins.
     install(&s, &t, "registration_rules", json!({ "reserved_account_names": ["root"] })).await;
     install(&s, &t, "hostile_trap", json!({})).await;
-    let list: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{t}/plugins"))).send().await.unwrap().json().await.unwrap();
+    let list: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{t}/plugins"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(list.len(), 2);
     let (st, body) = register_name(&s, "root", "+8613800138302").await;
     assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("account_name_reserved")));
@@ -103,7 +122,11 @@ async fn w1_w2_w4_a_denial_reaches_the_user_and_hot_swaps_change_behaviour_witho
 async fn w3_hostile_plugins_fail_closed_within_the_deadline_while_another_tenant_serves() {
     let s = Server::start().await;
     let other = s.add_tenant("calm").await;
-    for (i, hostile) in ["hostile_spin", "hostile_memory_bomb", "hostile_trap", "hostile_huge_output", "hostile_unknown_import"].iter().enumerate() {
+    for (i, hostile) in
+        ["hostile_spin", "hostile_memory_bomb", "hostile_trap", "hostile_huge_output", "hostile_unknown_import"]
+            .iter()
+            .enumerate()
+    {
         let (st, p) = install(&s, &s.tenant, hostile, json!({})).await;
         assert_eq!(st, StatusCode::CREATED, "{hostile}: {p}");
         let mobile = format!("+861380013840{i}");
@@ -112,16 +135,17 @@ async fn w3_hostile_plugins_fail_closed_within_the_deadline_while_another_tenant
         assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("policy_error")), "{hostile}: {body}");
         assert!(started.elapsed() < Duration::from_secs(3), "{hostile} took {:?}", started.elapsed());
         // The other tenant is unaffected.
-        let code = s.sms_code(&mobile.replace("+86138", "+86139"), async {
-            let r = crate::kit::no_redirects()
-                .post(s.url(&format!("/t/{other}/api/codes")))
-                .json(&json!({ "purpose": "register", "channel": "sms", "to": mobile.replace("+86138", "+86139") }))
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        })
-        .await;
+        let code = s
+            .sms_code(&mobile.replace("+86138", "+86139"), async {
+                let r = crate::kit::no_redirects()
+                    .post(s.url(&format!("/t/{other}/api/codes")))
+                    .json(&json!({ "purpose": "register", "channel": "sms", "to": mobile.replace("+86138", "+86139") }))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.json::<Value>().await.unwrap())
+            })
+            .await;
         let r = crate::kit::no_redirects()
             .post(s.url(&format!("/t/{other}/api/register")))
             .json(&json!({ "by": "mobile", "mobile": mobile.replace("+86138", "+86139"), "password": PASSWORD, "code": code }))
@@ -146,7 +170,8 @@ async fn w3_things_that_are_not_plugins_are_refused_at_install() {
     }
     let (st, _) = install(&s, &s.tenant, "device_cap", json!("not an object")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let list: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{}/plugins", s.tenant))).send().await.unwrap().json().await.unwrap();
+    let list: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{}/plugins", s.tenant))).send().await.unwrap().json().await.unwrap();
     assert!(list.is_empty());
 }
 
@@ -159,7 +184,8 @@ async fn w4_install_and_remove_while_requests_run_never_fail_open_or_500() {
         let http = crate::kit::no_redirects();
         let mut statuses = Vec::new();
         for i in 0..60 {
-            let body = json!({ "by": "mobile", "mobile": format!("+86141000{i:05}"), "password": PASSWORD, "code": "000000" });
+            let body =
+                json!({ "by": "mobile", "mobile": format!("+86141000{i:05}"), "password": PASSWORD, "code": "000000" });
             let r = http.post(&api).json(&body).send().await.unwrap();
             statuses.push(r.status());
         }
@@ -179,16 +205,17 @@ async fn r13_w6_binding_device_301_fails_with_the_bundled_cap_and_changes_nothin
     let s = Server::start().await;
     // Tenant `default` runs the bundled plugins: 300 devices for a personal developer.
     let m = "+8613800138310";
-    let code = s.sms_code(m, async {
-        let r = crate::kit::no_redirects()
-            .post(s.url("/t/default/api/codes"))
-            .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json::<Value>().await.unwrap())
-    })
-    .await;
+    let code = s
+        .sms_code(m, async {
+            let r = crate::kit::no_redirects()
+                .post(s.url("/t/default/api/codes"))
+                .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        })
+        .await;
     let r = crate::kit::no_redirects()
         .post(s.url("/t/default/api/register"))
         .json(&json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code }))
@@ -199,7 +226,15 @@ async fn r13_w6_binding_device_301_fails_with_the_bundled_cap_and_changes_nothin
     let b = s.browser();
     let html = b.get(&s.url("/t/default/login")).await.text().await.unwrap();
     let r = b
-        .post(&s.url("/t/default/login"), &[("csrf", crate::kit::field(&html, "csrf").as_str()), ("flow", ""), ("identifier", m), ("password", PASSWORD)])
+        .post(
+            &s.url("/t/default/login"),
+            &[
+                ("csrf", crate::kit::field(&html, "csrf").as_str()),
+                ("flow", ""),
+                ("identifier", m),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert!(r.status().is_redirection());
     let devices = s.url("/t/default/api/account/devices");
@@ -221,10 +256,19 @@ async fn r13_w6_binding_device_301_fails_with_the_bundled_cap_and_changes_nothin
     }
     let list: Value = b.http.get(&devices).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["count"], 300, "sub-devices count");
-    let r = b.http.post(&devices).json(&json!({ "device_id": "one-too-many", "name": "Lamp", "kind": "direct" })).send().await.unwrap();
+    let r = b
+        .http
+        .post(&devices)
+        .json(&json!({ "device_id": "one-too-many", "name": "Lamp", "kind": "direct" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: Value = r.json().await.unwrap();
-    assert_eq!((body["error"].as_str(), body["reason"].as_str()), (Some("policy_denied"), Some("device_limit_reached")));
+    assert_eq!(
+        (body["error"].as_str(), body["reason"].as_str()),
+        (Some("policy_denied"), Some("device_limit_reached"))
+    );
     assert_eq!(body["error_description"], "This account may bind at most 300 devices.");
     let list: Value = b.http.get(&devices).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["count"], 300, "nothing changed");
@@ -240,10 +284,20 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
     assert_eq!(st, StatusCode::CREATED);
     // The password still signs in; the claims plugin adds its claims to each token.
     let b = s.browser();
-    let url = format!("{}?response_type=code&client_id=web&redirect_uri={}&scope=openid%20profile", s.t("/authorize"), crate::kit::REDIRECT);
+    let url = format!(
+        "{}?response_type=code&client_id=web&redirect_uri={}&scope=openid%20profile",
+        s.t("/authorize"),
+        crate::kit::REDIRECT
+    );
     let back = b.authorize_with_login(&s.issuer(), &url, m).await;
     let code = crate::kit::query(&back)["code"].clone();
-    let (_, t) = s.token("web", crate::kit::SECRET, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", crate::kit::REDIRECT)]).await;
+    let (_, t) = s
+        .token(
+            "web",
+            crate::kit::SECRET,
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", crate::kit::REDIRECT)],
+        )
+        .await;
     let payload = |jwt: &str| -> Value {
         let p = jwt.split('.').nth(1).unwrap();
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
@@ -251,7 +305,15 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
     let id = payload(t["id_token"].as_str().unwrap());
     assert_eq!((id["tenant_tier"].as_str(), id["scopes_seen"].as_u64()), (Some("gold"), Some(2)));
     assert_eq!(payload(t["access_token"].as_str().unwrap())["tenant_tier"], "gold");
-    let info: Value = crate::kit::no_redirects().get(s.t("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let info: Value = crate::kit::no_redirects()
+        .get(s.t("/userinfo"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(info["tenant_tier"], "gold");
     // An SMS-code sign-in is refused by the plugin, with its message.
     let b = s.browser();
@@ -260,12 +322,24 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
     let n = s.sms.count_to(m);
     b.post(&s.t("/login/code/send"), &[("csrf", csrf.as_str()), ("flow", ""), ("mobile", m)]).await;
     let code = crate::peers::six_digits(s.sms.nth(m, n).await["text"].as_str().unwrap()).unwrap();
-    let r = b.post(&s.t("/login/code"), &[("csrf", csrf.as_str()), ("flow", ""), ("mobile", m), ("code", code.as_str())]).await;
+    let r = b
+        .post(&s.t("/login/code"), &[("csrf", csrf.as_str()), ("flow", ""), ("mobile", m), ("code", code.as_str())])
+        .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("does not allow this way of signing in"));
-    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "no session was made");
+    assert_eq!(
+        b.http.get(s.t("/api/account")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "no session was made"
+    );
     // A required second factor this server cannot offer yet fails closed.
-    let r = s.admin.put(s.url(&format!("/admin/tenants/{}/plugins/sign-in-gate/config", s.tenant))).json(&json!({ "second_factor_on_new_device": true })).send().await.unwrap();
+    let r = s
+        .admin
+        .put(s.url(&format!("/admin/tenants/{}/plugins/sign-in-gate/config", s.tenant)))
+        .json(&json!({ "second_factor_on_new_device": true }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();

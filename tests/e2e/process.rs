@@ -144,7 +144,17 @@ fn w5_plugin_check_and_run_try_a_plugin_without_a_server_and_install_manages_it(
     assert_eq!(v["world"], "latchkey:policy@0.1.0");
     assert_eq!(v["hooks"], serde_json::json!(["registration", "password"]));
     let out = Command::new(BIN)
-        .args(["plugin", "run", &plugin, "--hook", "registration", "--input", r#"{"method": "mobile", "mobile": "+14155550100"}"#, "--config", r#"{"allowed_mobile_prefixes": ["+86"]}"#])
+        .args([
+            "plugin",
+            "run",
+            &plugin,
+            "--hook",
+            "registration",
+            "--input",
+            r#"{"method": "mobile", "mobile": "+14155550100"}"#,
+            "--config",
+            r#"{"allowed_mobile_prefixes": ["+86"]}"#,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -161,7 +171,8 @@ fn w5_plugin_check_and_run_try_a_plugin_without_a_server_and_install_manages_it(
     let p = serve(&data);
     let device_cap = format!("{}/device_cap.wasm", env!("LATCHKEY_PLUGIN_DIR"));
     cli(&p, &data, &["tenant", "add", "acme"], None);
-    let out = cli(&p, &data, &["plugin", "install", "--tenant", "acme", &device_cap, "--config", r#"{"untyped": 5}"#], None);
+    let out =
+        cli(&p, &data, &["plugin", "install", "--tenant", "acme", &device_cap, "--config", r#"{"untyped": 5}"#], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = cli(&p, &data, &["plugin", "list", "--tenant", "acme"], None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("device-cap"));

@@ -15,15 +15,24 @@ async fn r34_forgot_password_by_sms_code_resets_it_and_ends_sessions() {
     b.submit_login(&s.issuer(), &field(&html, "csrf"), "", m, PASSWORD).await;
     let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "recover", "to": m }))).await;
     let (st, body) = s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "short" })).await;
-    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "policy applies; the code survives");
-    let (st, body) = s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "brand new password" })).await;
+    assert_eq!(
+        (st, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_input")),
+        "policy applies; the code survives"
+    );
+    let (st, body) =
+        s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "brand new password" })).await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
     let r = b.http.get(s.t("/api/account")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old session ended");
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();
-    assert_eq!(b.submit_login(&s.issuer(), &field(&html, "csrf"), "", m, "brand new password").await.status(), StatusCode::FOUND);
-    let (st, _) = s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "another password" })).await;
+    assert_eq!(
+        b.submit_login(&s.issuer(), &field(&html, "csrf"), "", m, "brand new password").await.status(),
+        StatusCode::FOUND
+    );
+    let (st, _) =
+        s.api("/api/recover", json!({ "identifier": m, "code": code, "new_password": "another password" })).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "the code was single use");
 }
 
@@ -32,10 +41,13 @@ async fn r34_forgot_password_by_account_name_uses_the_security_phone() {
     let s = Server::start().await;
     let m = "+8613800138202";
     let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
-    s.api("/api/register", json!({ "by": "name", "name": "wangwu", "mobile": m, "password": PASSWORD, "code": code })).await;
+    s.api("/api/register", json!({ "by": "name", "name": "wangwu", "mobile": m, "password": PASSWORD, "code": code }))
+        .await;
     s.clock.advance(61);
     let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "recover", "to": "wangwu" }))).await;
-    let (st, _) = s.api("/api/recover", json!({ "identifier": "wangwu", "code": code, "new_password": "recovered by name" })).await;
+    let (st, _) = s
+        .api("/api/recover", json!({ "identifier": "wangwu", "code": code, "new_password": "recovered by name" }))
+        .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
 }
 
@@ -59,8 +71,14 @@ async fn r36_recovery_answers_the_same_for_unknown_accounts_and_sends_nothing() 
     assert_eq!((st, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     assert_eq!((st2, body2["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
     // A wrong finish says only "code invalid", for any identifier.
-    let (_, a) = s.api("/api/recover", json!({ "identifier": m, "code": "123456", "new_password": "whatever pw 1" })).await;
-    let (_, b) = s.api("/api/recover", json!({ "identifier": "+8613800138299", "code": "123456", "new_password": "whatever pw 1" })).await;
+    let (_, a) =
+        s.api("/api/recover", json!({ "identifier": m, "code": "123456", "new_password": "whatever pw 1" })).await;
+    let (_, b) = s
+        .api(
+            "/api/recover",
+            json!({ "identifier": "+8613800138299", "code": "123456", "new_password": "whatever pw 1" }),
+        )
+        .await;
     assert_eq!(a["error"], b["error"]);
 }
 
@@ -69,8 +87,14 @@ async fn r35_forgot_account_sends_the_names_bound_to_the_mobile() {
     let s = Server::start().await;
     let m = "+8613800138204";
     for name in ["alpha-dev", "beta-dev"] {
-        let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
-        let (st, _) = s.api("/api/register", json!({ "by": "name", "name": name, "mobile": m, "password": PASSWORD, "code": code })).await;
+        let code =
+            s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
+        let (st, _) = s
+            .api(
+                "/api/register",
+                json!({ "by": "name", "name": name, "mobile": m, "password": PASSWORD, "code": code }),
+            )
+            .await;
         assert_eq!(st, StatusCode::CREATED);
         s.clock.advance(61);
     }
@@ -91,7 +115,8 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
     s.register_mobile(m).await;
     s.clock.advance(61);
     let b = s.browser();
-    let url = format!("{}?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&state=st", s.t("/authorize"));
+    let url =
+        format!("{}?response_type=code&client_id=web&redirect_uri={REDIRECT}&scope=openid&state=st", s.t("/authorize"));
     let (_, flow, _) = b.open_login(&url).await;
     let html = b.get(&s.t(&format!("/login?flow={flow}&method=sms"))).await.text().await.unwrap();
     let csrf = field(&html, "csrf");
@@ -99,12 +124,28 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
     let r = b.post(&s.t("/login/code/send"), &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", m)]).await;
     assert!(r.text().await.unwrap().contains("a code is on its way"));
     let code = crate::peers::six_digits(s.sms.nth(m, n).await["text"].as_str().unwrap()).unwrap();
-    let r = b.post(&s.t("/login/code"), &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", m), ("code", "000000")]).await;
+    let r = b
+        .post(
+            &s.t("/login/code"),
+            &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", m), ("code", "000000")],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = b.post(&s.t("/login/code"), &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", m), ("code", code.as_str())]).await;
+    let r = b
+        .post(
+            &s.t("/login/code"),
+            &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", m), ("code", code.as_str())],
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::FOUND);
     let back = location(&b.get(&location(&r)).await);
-    let (_, t) = s.token("web", crate::kit::SECRET, &[("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", REDIRECT)]).await;
+    let (_, t) = s
+        .token(
+            "web",
+            crate::kit::SECRET,
+            &[("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", REDIRECT)],
+        )
+        .await;
     let claims: serde_json::Value = {
         use base64::Engine;
         let p = t["id_token"].as_str().unwrap().split('.').nth(1).unwrap();
@@ -112,7 +153,12 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
     };
     assert_eq!(claims["amr"], json!(["sms"]));
     // An unregistered number gets the same page and no SMS.
-    let r = b.post(&s.t("/login/code/send"), &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", "+8613800138297")]).await;
+    let r = b
+        .post(
+            &s.t("/login/code/send"),
+            &[("csrf", csrf.as_str()), ("flow", flow.as_str()), ("mobile", "+8613800138297")],
+        )
+        .await;
     assert!(r.text().await.unwrap().contains("a code is on its way"));
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(s.sms.count_to("+8613800138297"), 0);
@@ -129,7 +175,9 @@ pub async fn link_token(s: &Server, to: &str, n: usize) -> String {
 async fn r34_forgot_password_by_emailed_link() {
     let s = Server::start().await;
     let email = "linked@example.com";
-    let code = s.mail_code(email, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email }))).await;
+    let code = s
+        .mail_code(email, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email })))
+        .await;
     s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
     s.clock.advance(61);
     let n = s.mail.count_to(email);
@@ -138,13 +186,17 @@ async fn r34_forgot_password_by_emailed_link() {
     let mail = s.mail.nth(email, n).await;
     assert!(mail.decoded_body().contains(&format!("{}/recover/link?token=", s.issuer())), "{}", mail.decoded_body());
     let token = link_token(&s, email, n).await;
-    let (st, body) = s.api("/api/recover/link/finish", json!({ "token": token, "new_password": "reset by link" })).await;
+    let (st, body) =
+        s.api("/api/recover/link/finish", json!({ "token": token, "new_password": "reset by link" })).await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
     let (st, body) = s.api("/api/recover/link/finish", json!({ "token": token, "new_password": "reset again!" })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_invalid")), "single use");
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();
-    assert_eq!(b.submit_login(&s.issuer(), &field(&html, "csrf"), "", email, "reset by link").await.status(), StatusCode::FOUND);
+    assert_eq!(
+        b.submit_login(&s.issuer(), &field(&html, "csrf"), "", email, "reset by link").await.status(),
+        StatusCode::FOUND
+    );
     // Unknown address: same answer, no mail.
     let (st2, _) = s.api("/api/recover/link", json!({ "email": "ghost@example.com" })).await;
     assert_eq!(st2, StatusCode::OK);
@@ -157,7 +209,12 @@ async fn r35_forgot_account_by_id_and_the_full_security_mobile() {
     let s = Server::start().await;
     let m = "+8613800138206";
     let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
-    let (_, body) = s.api("/api/register", json!({ "by": "name", "name": "zhaoliu", "mobile": m, "password": PASSWORD, "code": code })).await;
+    let (_, body) = s
+        .api(
+            "/api/register",
+            json!({ "by": "name", "name": "zhaoliu", "mobile": m, "password": PASSWORD, "code": code }),
+        )
+        .await;
     let id = body["account_id"].as_str().unwrap().to_string();
     s.clock.advance(61);
     let wrong = s.api("/api/recover/account-by-id", json!({ "account_id": id, "mobile": "+8613800138296" })).await;

@@ -33,7 +33,8 @@ async fn r1_register_with_mobile_password_and_sms_code_then_sign_in() {
     assert_eq!(id.len(), 16);
     assert!(signs_in(&s, "+8613800138001").await);
     assert!(signs_in(&s, &id).await, "the account id signs in too");
-    let users: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
+    let users: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
     assert_eq!(users[0]["phone_verified"], true);
 }
 
@@ -42,24 +43,34 @@ async fn r2_register_with_email_and_emailed_code() {
     let s = Server::start().await;
     client(&s).await;
     let email = "new.user@example.com";
-    let code = s.mail_code(email, s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": "New.User@Example.com" }))).await;
-    let (st, body) = s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
+    let code = s
+        .mail_code(
+            email,
+            s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": "New.User@Example.com" })),
+        )
+        .await;
+    let (st, body) =
+        s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
     assert!(signs_in(&s, email).await);
     // The same email again is taken.
-    let code = s.mail_code(email, async {
-        s.clock.advance(61);
-        s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email })).await
-    })
-    .await;
-    let (st, body) = s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
+    let code = s
+        .mail_code(email, async {
+            s.clock.advance(61);
+            s.api("/api/codes", json!({ "purpose": "register", "channel": "email", "to": email })).await
+        })
+        .await;
+    let (st, body) =
+        s.api("/api/register", json!({ "by": "email", "email": email, "password": PASSWORD, "code": code })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::CONFLICT, Some("identifier_taken")));
 }
 
 async fn register_name(s: &Server, name: &str, mobile: &str) -> (StatusCode, Value) {
-    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
+    let code =
+        s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
     s.clock.advance(61);
-    s.api("/api/register", json!({ "by": "name", "name": name, "mobile": mobile, "password": PASSWORD, "code": code })).await
+    s.api("/api/register", json!({ "by": "name", "name": name, "mobile": mobile, "password": PASSWORD, "code": code }))
+        .await
 }
 
 #[tokio::test]
@@ -91,12 +102,15 @@ async fn r4_password_policy_is_the_tenants_and_a_refusal_keeps_the_code() {
     let s = Server::start().await;
     s.settings(json!({ "password": { "min_length": 7, "max_length": 20, "min_classes": 2 } })).await;
     let mobile = "+8613800138003";
-    let code = s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
+    let code =
+        s.sms_code(mobile, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": mobile }))).await;
     for weak in ["abcdefgh", "short1", "a1a1a1a1a1a1a1a1a1a1a"] {
-        let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": weak, "code": code })).await;
+        let (st, body) =
+            s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": weak, "code": code })).await;
         assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{weak}: {body}");
     }
-    let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": "abc123x", "code": code })).await;
+    let (st, body) =
+        s.api("/api/register", json!({ "by": "mobile", "mobile": mobile, "password": "abc123x", "code": code })).await;
     assert_eq!(st, StatusCode::CREATED, "the code still works: {body}");
 }
 
@@ -108,8 +122,12 @@ async fn r8_cap_on_accounts_per_mobile() {
     assert_eq!(register_name(&s, "first-one", m).await.0, StatusCode::CREATED);
     assert_eq!(register_name(&s, "second-one", m).await.0, StatusCode::CREATED);
     let (st, body) = register_name(&s, "third-one", m).await;
-    assert_eq!((st, body["error"].as_str(), body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("policy_denied"), Some("too_many_accounts_for_mobile")));
-    let users: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (st, body["error"].as_str(), body["reason"].as_str()),
+        (StatusCode::FORBIDDEN, Some("policy_denied"), Some("too_many_accounts_for_mobile"))
+    );
+    let users: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
     assert_eq!(users.len(), 2, "nothing was created");
 }
 
@@ -121,9 +139,15 @@ async fn r9_recycled_number_moves_to_its_new_owner_and_the_old_account_is_told()
     let old = s.register_mobile(m).await;
     s.clock.advance(61);
     let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
-    let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code })).await;
+    let (st, body) =
+        s.api("/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::CONFLICT, Some("identifier_taken")), "{body}");
-    let (st, body) = s.api("/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code, "take_over": true })).await;
+    let (st, body) = s
+        .api(
+            "/api/register",
+            json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code, "take_over": true }),
+        )
+        .await;
     assert_eq!(st, StatusCode::CREATED, "{body}");
     let new = body["account_id"].as_str().unwrap().to_string();
     assert_ne!(new, old);
@@ -132,7 +156,13 @@ async fn r9_recycled_number_moves_to_its_new_owner_and_the_old_account_is_told()
     let (csrf, flow, _) = b.open_login(&authorize(&s)).await;
     let r = b.submit_login(&s.issuer(), &csrf, &flow, m, PASSWORD).await;
     let back = location(&b.get(&location(&r)).await);
-    let (_, t) = s.token("web", crate::kit::SECRET, &[("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", REDIRECT)]).await;
+    let (_, t) = s
+        .token(
+            "web",
+            crate::kit::SECRET,
+            &[("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", REDIRECT)],
+        )
+        .await;
     assert!(t["access_token"].as_str().is_some());
     // The old account signs in with its id and is told, once.
     let b = s.browser();
@@ -148,7 +178,8 @@ async fn r9_recycled_number_moves_to_its_new_owner_and_the_old_account_is_told()
 #[tokio::test]
 async fn r10_number_ranges_are_tenant_rules() {
     let s = Server::start().await;
-    s.settings(json!({ "registration": { "allowed_mobile_prefixes": ["+86"], "denied_mobile_prefixes": ["+86141"] } })).await;
+    s.settings(json!({ "registration": { "allowed_mobile_prefixes": ["+86"], "denied_mobile_prefixes": ["+86141"] } }))
+        .await;
     for m in ["+14155550100", "+8614100001111"] {
         let (st, body) = s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m })).await;
         assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("mobile_range_not_allowed")), "{m}");
@@ -199,12 +230,14 @@ async fn p10_bad_registration_input_is_a_4xx_and_changes_nothing() {
         assert!(body["error"].is_string(), "{c}: {body}");
     }
     for purpose in ["unlock_door", "verify_new_channel"] {
-        let (st, body) = s.api("/api/codes", json!({ "purpose": purpose, "channel": "sms", "to": "+8613800138008" })).await;
+        let (st, body) =
+            s.api("/api/codes", json!({ "purpose": purpose, "channel": "sms", "to": "+8613800138008" })).await;
         assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_purpose")), "{purpose}");
     }
     let (st, body) = s.api("/api/register", json!({ "by": "pigeon", "password": PASSWORD, "code": "123456" })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")));
     assert_eq!(s.sms.accepted().len() + s.mail.mails().len(), 0);
-    let users: Vec<Value> = s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
+    let users: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{}/users", s.tenant))).send().await.unwrap().json().await.unwrap();
     assert!(users.is_empty());
 }

@@ -42,7 +42,8 @@ impl Accounts {
             }
             CodeTarget::New(v) => (Purpose::VerifyNewChannel, kind.parse(&v)?),
         };
-        if kind == Kind::Mobile && purpose == Purpose::VerifyNewChannel && !settings.registration.mobile_allowed(&value) {
+        if kind == Kind::Mobile && purpose == Purpose::VerifyNewChannel && !settings.registration.mobile_allowed(&value)
+        {
             return Err(Error::denied("mobile_range_not_allowed"));
         }
         let to = Destination { channel, address: value };
@@ -70,7 +71,8 @@ impl Accounts {
         }
         let mut checks = vec![(Purpose::VerifyNewChannel, new_value.as_str(), new_code)];
         if let Some(o) = &old {
-            let code = current_code.ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
+            let code = current_code
+                .ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
             checks.insert(0, (Purpose::VerifyOldChannel, o.value.as_str(), code));
         }
         // Both or neither: a wrong new code does not use up the current one.
@@ -80,7 +82,15 @@ impl Accounts {
 
     /// Binds `new_value` in place of `old` (or as a new channel), keeping the old
     /// roles (login only if free), and tells both values (R38).
-    async fn rebind(&self, tenant: &str, account_id: &str, kind: Kind, old: Option<Binding>, new_value: &str, locale: &str) -> Result<Account> {
+    async fn rebind(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        kind: Kind,
+        old: Option<Binding>,
+        new_value: &str,
+        locale: &str,
+    ) -> Result<Account> {
         let login_free = self.find_login(tenant, &kind.identifier(new_value)).ok().flatten().is_none()
             && self.bound_to(tenant, kind, new_value)?.is_empty();
         let wanted = old.as_ref().map(|o| o.roles).unwrap_or(Roles::ALL);
@@ -115,14 +125,31 @@ impl Accounts {
     /// R5: sends a link that adds `email` as the account's security email; valid
     /// two hours. Only for accounts without an email (changing one needs both codes).
     #[allow(clippy::too_many_arguments)]
-    pub async fn send_email_link(&self, tenant: &str, settings: &TenantSettings, account_id: &str, email: &str, ip: &str, locale: &str, url: &str) -> Result<Sent> {
+    pub async fn send_email_link(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        email: &str,
+        ip: &str,
+        locale: &str,
+        url: &str,
+    ) -> Result<Sent> {
         let account = self.get(tenant, account_id)?;
         if account.email().is_some() {
             return Err(Error::invalid("email", "the account has an email; change it with codes"));
         }
         let to = destination(Kind::Email, &Kind::Email.parse(email)?);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
-        let message = self.codes.issue_link(tenant, Purpose::VerifyNewChannel, account_id, &to, url, EMAIL_LINK_LIFETIME, locale)?;
+        let message = self.codes.issue_link(
+            tenant,
+            Purpose::VerifyNewChannel,
+            account_id,
+            &to,
+            url,
+            EMAIL_LINK_LIFETIME,
+            locale,
+        )?;
         self.store.commit().await?;
         self.codes.outbox().deliver(&message).await?;
         Ok(Sent { expires_in: EMAIL_LINK_LIFETIME, ..sent })

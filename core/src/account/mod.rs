@@ -185,7 +185,13 @@ fn new_account_id() -> String {
 }
 
 impl Accounts {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, passwords: Passwords, codes: Arc<Codes>, policy: Arc<PolicyHost>) -> Self {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        passwords: Passwords,
+        codes: Arc<Codes>,
+        policy: Arc<PolicyHost>,
+    ) -> Self {
         Accounts { store, clock, passwords, codes, policy }
     }
 

@@ -31,7 +31,15 @@ impl Accounts {
     }
 
     /// Sends an identity code to one of the account's recovery channels.
-    pub async fn send_identity_code(&self, tenant: &str, settings: &TenantSettings, account_id: &str, address: &str, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_identity_code(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        address: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         let account = self.get(tenant, account_id)?;
         let b = account
             .bindings
@@ -43,10 +51,20 @@ impl Accounts {
     }
 
     /// Checks a proof of identity.
-    pub async fn prove(&self, tenant: &str, settings: &TenantSettings, account: &Account, proof: Proof<'_>) -> Result<()> {
+    pub async fn prove(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: &Account,
+        proof: Proof<'_>,
+    ) -> Result<()> {
         match proof {
             Proof::Password(pw) => {
-                if self.passwords.verify(account.password.as_deref(), pw).await? { Ok(()) } else { Err(Error::BadCredentials) }
+                if self.passwords.verify(account.password.as_deref(), pw).await? {
+                    Ok(())
+                } else {
+                    Err(Error::BadCredentials)
+                }
             }
             Proof::Code { address, code } => {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
@@ -58,14 +76,29 @@ impl Accounts {
     }
 
     /// Changes the password after a proof of identity (R23).
-    pub async fn change_password(&self, tenant: &str, settings: &TenantSettings, account_id: &str, proof: Proof<'_>, new: &str, locale: &str) -> Result<()> {
+    pub async fn change_password(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        proof: Proof<'_>,
+        new: &str,
+        locale: &str,
+    ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         self.prove(tenant, settings, &account, proof).await?;
         self.set_password(tenant, settings, account_id, new, locale).await
     }
 
     /// Sets a new password: policy, history (not one of the last N), hash, notice.
-    pub(crate) async fn set_password(&self, tenant: &str, settings: &TenantSettings, account_id: &str, new: &str, locale: &str) -> Result<()> {
+    pub(crate) async fn set_password(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        new: &str,
+        locale: &str,
+    ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         policy::check(&settings.password, new, account.name.as_deref())?;
         let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };

@@ -23,7 +23,8 @@ impl Accounts {
                 let kind = if matches!(identifier, Identifier::Email(_)) { Kind::Email } else { Kind::Mobile };
                 let ids = self.bound_to(tenant, kind, v).ok()?;
                 let accounts: Vec<Account> = ids.iter().filter_map(|id| self.get(tenant, id).ok()).collect();
-                let mut with_role = accounts.into_iter().filter(|a| a.bindings.iter().any(|b| b.value == *v && b.roles.recovery));
+                let mut with_role =
+                    accounts.into_iter().filter(|a| a.bindings.iter().any(|b| b.value == *v && b.roles.recovery));
                 match (with_role.next(), with_role.next()) {
                     (Some(a), None) => Some((a, destination(kind, v))),
                     _ => None,
@@ -39,8 +40,16 @@ impl Accounts {
 
     /// Starts a password reset: a code to the recovery channel, if the identifier names
     /// an account that has one. The answer never says which.
-    pub async fn start_recovery(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str, locale: &str) -> Result<Sent> {
-        let parsed = Identifier::parse(identifier).map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
+    pub async fn start_recovery(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        identifier: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
+        let parsed = Identifier::parse(identifier)
+            .map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
         let target = self.recovery_target(tenant, &parsed);
         let limit_key = match &target {
             Some((_, to)) => to.clone(),
@@ -63,7 +72,15 @@ impl Accounts {
 
     /// Finishes a password reset with the code; returns the account id (the caller
     /// ends its sessions).
-    pub async fn finish_recovery(&self, tenant: &str, settings: &TenantSettings, identifier: &str, code: &str, new_password: &str, locale: &str) -> Result<String> {
+    pub async fn finish_recovery(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        identifier: &str,
+        code: &str,
+        new_password: &str,
+        locale: &str,
+    ) -> Result<String> {
         let parsed = Identifier::parse(identifier).map_err(|_| Error::CodeInvalid)?;
         let Some((account, to)) = self.recovery_target(tenant, &parsed) else { return Err(Error::CodeInvalid) };
         // Policy first, so a weak password does not use up the code.
@@ -75,12 +92,28 @@ impl Accounts {
 
     /// Starts a password reset by an emailed link (R34): `email` must be the recovery
     /// email of one account. The answer is the same either way (R36).
-    pub async fn start_recovery_link(&self, tenant: &str, settings: &TenantSettings, email: &str, ip: &str, locale: &str, url: &str) -> Result<Sent> {
+    pub async fn start_recovery_link(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        email: &str,
+        ip: &str,
+        locale: &str,
+        url: &str,
+    ) -> Result<Sent> {
         let email = parse_email(email)?;
         let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
         let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ip)?;
         if let Some((account, to)) = target {
-            let message = self.codes.issue_link(tenant, Purpose::Recover, &account.id, &to, url, RECOVERY_LINK_LIFETIME, locale)?;
+            let message = self.codes.issue_link(
+                tenant,
+                Purpose::Recover,
+                &account.id,
+                &to,
+                url,
+                RECOVERY_LINK_LIFETIME,
+                locale,
+            )?;
             self.store.commit().await?;
             let outbox = self.codes.outbox().clone();
             tokio::spawn(async move {
@@ -98,7 +131,14 @@ impl Accounts {
     }
 
     /// Sets a new password with a recovery link; returns the account id.
-    pub async fn finish_recovery_link(&self, tenant: &str, settings: &TenantSettings, token: &str, new_password: &str, locale: &str) -> Result<String> {
+    pub async fn finish_recovery_link(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        token: &str,
+        new_password: &str,
+        locale: &str,
+    ) -> Result<String> {
         let peeked = self.codes.peek_link(tenant, Purpose::Recover, token)?;
         let account = self.get(tenant, &peeked.account_id)?;
         crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
@@ -109,7 +149,14 @@ impl Accounts {
 
     /// Forgot account (R35): sends the account names bound to a mobile to it. The
     /// answer is the same whether or not there are any.
-    pub async fn send_account_names(&self, tenant: &str, settings: &TenantSettings, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_account_names(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        mobile: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
@@ -120,7 +167,12 @@ impl Accounts {
             .map(|a| a.name.unwrap_or(a.id))
             .collect();
         if !names.is_empty() {
-            let message = Message { tenant: tenant.to_string(), to, locale: locale.to_string(), kind: MessageKind::AccountNames { names } };
+            let message = Message {
+                tenant: tenant.to_string(),
+                to,
+                locale: locale.to_string(),
+                kind: MessageKind::AccountNames { names },
+            };
             let outbox = self.codes.outbox().clone();
             tokio::spawn(async move {
                 if let Err(e) = outbox.deliver(&message).await {
@@ -133,15 +185,30 @@ impl Accounts {
 
     /// Forgot account by id (R35): the person completes the account's security mobile;
     /// if it matches, the account name is sent to it. Same answer either way (R36).
-    pub async fn send_account_name_by_id(&self, tenant: &str, settings: &TenantSettings, account_id: &str, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_account_name_by_id(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        mobile: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
         let account = self.store.get::<Account>(tenant, account_id)?;
-        let matches = account.as_ref().is_some_and(|a| a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile));
+        let matches = account.as_ref().is_some_and(|a| {
+            a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile)
+        });
         if let (true, Some(a)) = (matches, account) {
             let names = vec![a.name.unwrap_or(a.id)];
-            let message = Message { tenant: tenant.to_string(), to, locale: locale.to_string(), kind: MessageKind::AccountNames { names } };
+            let message = Message {
+                tenant: tenant.to_string(),
+                to,
+                locale: locale.to_string(),
+                kind: MessageKind::AccountNames { names },
+            };
             let outbox = self.codes.outbox().clone();
             tokio::spawn(async move {
                 if let Err(e) = outbox.deliver(&message).await {

@@ -50,11 +50,22 @@ pub struct Registered {
 impl Accounts {
     /// Checks a mobile number against the tenant's ranges (R10).
     fn mobile_allowed(settings: &TenantSettings, mobile: &str) -> Result<()> {
-        if settings.registration.mobile_allowed(mobile) { Ok(()) } else { Err(Error::denied("mobile_range_not_allowed")) }
+        if settings.registration.mobile_allowed(mobile) {
+            Ok(())
+        } else {
+            Err(Error::denied("mobile_range_not_allowed"))
+        }
     }
 
     /// Sends a registration code to a mobile or email.
-    pub async fn send_register_code(&self, tenant: &str, settings: &TenantSettings, to: &Destination, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_register_code(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        to: &Destination,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         if !settings.registration.enabled {
             return Err(Error::denied("registration_closed"));
         }
@@ -66,11 +77,19 @@ impl Accounts {
                 m
             }
         };
-        self.codes.send(tenant, &settings.codes, Purpose::Register, &Destination { address, ..to.clone() }, ip, locale).await
+        self.codes
+            .send(tenant, &settings.codes, Purpose::Register, &Destination { address, ..to.clone() }, ip, locale)
+            .await
     }
 
     /// Registers an account. Checks everything it can before using up the code.
-    pub async fn register(&self, tenant: &str, settings: &TenantSettings, facts: &Facts, reg: Registration) -> Result<Registered> {
+    pub async fn register(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        facts: &Facts,
+        reg: Registration,
+    ) -> Result<Registered> {
         if !settings.registration.enabled {
             return Err(Error::denied("registration_closed"));
         }
@@ -120,9 +139,17 @@ impl Accounts {
             RegisterBy::Email { .. } => "email",
             RegisterBy::Name { .. } => "name",
         };
-        let input = RegistrationInput { method: method.into(), account_name: name.clone(), mobile: mobile.clone(), email: email.clone(), accounts_on_mobile };
+        let input = RegistrationInput {
+            method: method.into(),
+            account_name: name.clone(),
+            mobile: mobile.clone(),
+            email: email.clone(),
+            accounts_on_mobile,
+        };
         self.policy.registration(tenant, facts, &input).into_result()?;
-        self.policy.password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() }).into_result()?;
+        self.policy
+            .password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() })
+            .into_result()?;
         let code_address = mobile.clone().or_else(|| email.clone()).unwrap_or_default();
         self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
         let phc = self.passwords.hash(&reg.password).await?;
@@ -141,7 +168,9 @@ impl Accounts {
         let previous = if take_over { holder } else { None };
         self.store.transaction(TREES, |tx| {
             if let (Some(old_id), Some(m)) = (&previous, &mobile) {
-                let Some(mut old) = tx.get::<Account>(tenant, old_id)? else { return abort(Error::NotFound("account")) };
+                let Some(mut old) = tx.get::<Account>(tenant, old_id)? else {
+                    return abort(Error::NotFound("account"));
+                };
                 for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
                     index::unbind(tx, tenant, old_id, b)?;
                 }

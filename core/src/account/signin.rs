@@ -22,7 +22,13 @@ pub struct SignedIn {
 
 impl Accounts {
     /// Password sign-in with a mobile, email, account name or account id.
-    pub async fn sign_in(&self, tenant: &str, settings: &TenantSettings, identifier: &str, password: &str) -> Result<SignedIn> {
+    pub async fn sign_in(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        identifier: &str,
+        password: &str,
+    ) -> Result<SignedIn> {
         let account = match Identifier::parse(identifier) {
             Ok(i) => match self.find_login(tenant, &i) {
                 Err(Error::SeveralAccounts(kind)) => {
@@ -45,7 +51,14 @@ impl Accounts {
     /// Sends a sign-in code to a mobile number (R16). The limits count whether or
     /// not the number has an account, and the answer is the same, so the endpoint does
     /// not tell who is registered.
-    pub async fn send_sign_in_code(&self, tenant: &str, settings: &TenantSettings, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_sign_in_code(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        mobile: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
@@ -58,7 +71,13 @@ impl Accounts {
     }
 
     /// Signs in with a mobile number and the code sent to it.
-    pub fn sign_in_with_code(&self, tenant: &str, settings: &TenantSettings, mobile: &str, code: &str) -> Result<SignedIn> {
+    pub fn sign_in_with_code(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        mobile: &str,
+        code: &str,
+    ) -> Result<SignedIn> {
         let mobile = parse_phone(mobile)?;
         self.codes.verify(tenant, &settings.codes, Purpose::SignIn, &mobile, code)?;
         let account = self.find_login(tenant, &Identifier::Phone(mobile))?.ok_or(Error::BadCredentials)?;
@@ -68,7 +87,8 @@ impl Accounts {
     fn signed_in(&self, tenant: &str, settings: &TenantSettings, account: Account, method: &str) -> Result<SignedIn> {
         let now = self.clock.now();
         let max_age = settings.password.max_age_days * 24 * 3600;
-        let password_expired = max_age > 0 && account.password.is_some() && now.saturating_sub(account.password_changed_at) > max_age;
+        let password_expired =
+            max_age > 0 && account.password.is_some() && now.saturating_sub(account.password_changed_at) > max_age;
         let notices = if account.pending_notices.is_empty() {
             Vec::new()
         } else {

@@ -30,8 +30,14 @@ pub(super) fn admit(store: &Store, tenant: &str, s: &CodeSettings, to: &Destinat
     let dest_key = format!("to|{}", to.address);
     let ip_key = format!("ip|{ip}");
     store.transaction(&[Counter::TREE], |tx| {
-        let mut dest = tx.get::<Counter>(tenant, &dest_key)?.filter(|c| c.day == day).unwrap_or(Counter { day, ..Counter::default() });
-        let mut from = tx.get::<Counter>(tenant, &ip_key)?.filter(|c| c.day == day).unwrap_or(Counter { day, ..Counter::default() });
+        let mut dest = tx
+            .get::<Counter>(tenant, &dest_key)?
+            .filter(|c| c.day == day)
+            .unwrap_or(Counter { day, ..Counter::default() });
+        let mut from = tx
+            .get::<Counter>(tenant, &ip_key)?
+            .filter(|c| c.day == day)
+            .unwrap_or(Counter { day, ..Counter::default() });
         if dest.count > 0 && dest.last_sent + s.resend_cooldown > now {
             return abort(Error::RateLimited { retry_after: dest.last_sent + s.resend_cooldown - now });
         }

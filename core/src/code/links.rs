@@ -76,7 +76,9 @@ impl Codes {
         let now = self.clock.now();
         let taken = take(&self.store, tenant, &link_id(token))?;
         match taken {
-            Some(r) if r.purpose == purpose && r.expires_at > now => Ok(Followed { account_id: r.account_id, address: r.address }),
+            Some(r) if r.purpose == purpose && r.expires_at > now => {
+                Ok(Followed { account_id: r.account_id, address: r.address })
+            }
             Some(r) if r.purpose == purpose => Err(Error::CodeExpired),
             _ => Err(Error::CodeInvalid),
         }

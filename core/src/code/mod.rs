@@ -2,8 +2,8 @@
 //! tries, a newer code supersedes the older one, stored as a salted digest, bound to
 //! a purpose. Sending is rate-limited per destination and per client IP.
 
-pub mod links;
 mod limits;
+pub mod links;
 pub mod outbox;
 
 use std::sync::Arc;
@@ -115,7 +115,14 @@ impl Codes {
 
     /// Makes a new code for `purpose` and `to` (superseding any older one) and returns
     /// the message that carries it. The caller delivers it (see `send`).
-    pub fn issue(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, to: &Destination, locale: &str) -> Result<Message> {
+    pub fn issue(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        purpose: Purpose,
+        to: &Destination,
+        locale: &str,
+    ) -> Result<Message> {
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
         let salt = secret::token_of(12);
         let rec = CodeRecord {
@@ -134,7 +141,15 @@ impl Codes {
     }
 
     /// Admits, issues and delivers a code.
-    pub async fn send(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, to: &Destination, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        purpose: Purpose,
+        to: &Destination,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Sent> {
         let sent = self.admit(tenant, settings, to, ip)?;
         let message = self.issue(tenant, settings, purpose, to, locale)?;
         self.store.commit().await?;
@@ -144,7 +159,14 @@ impl Codes {
 
     /// Checks a code and consumes it on success. A wrong code counts a try; after
     /// `max_attempts` wrong tries the code is dead, even for the right value.
-    pub fn verify(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, address: &str, code: &str) -> Result<()> {
+    pub fn verify(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        purpose: Purpose,
+        address: &str,
+        code: &str,
+    ) -> Result<()> {
         self.verify_all(tenant, settings, &[(purpose, address, code)])
     }
 

@@ -43,11 +43,20 @@ impl Destination {
 #[serde(tag = "notice", rename_all = "snake_case")]
 pub enum Notice {
     PasswordChanged,
-    EmailChanged { new_email: String },
-    MobileChanged { new_mobile: String },
-    NewDeviceSignIn { user_agent: String, ip: String },
+    EmailChanged {
+        new_email: String,
+    },
+    MobileChanged {
+        new_mobile: String,
+    },
+    NewDeviceSignIn {
+        user_agent: String,
+        ip: String,
+    },
     /// This account's mobile moved to a new owner who proved possession (R9).
-    MobileReassigned { mobile: String },
+    MobileReassigned {
+        mobile: String,
+    },
 }
 
 /// What a message says.
@@ -55,11 +64,21 @@ pub enum Notice {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MessageKind {
     /// A one-time code.
-    Code { purpose: Purpose, code: String, minutes: u64 },
+    Code {
+        purpose: Purpose,
+        code: String,
+        minutes: u64,
+    },
     /// A link to follow instead of typing a code (email verification, recovery).
-    Link { purpose: Purpose, url: String, hours: u64 },
+    Link {
+        purpose: Purpose,
+        url: String,
+        hours: u64,
+    },
     /// The account names bound to a mobile number (forgot account, R35).
-    AccountNames { names: Vec<String> },
+    AccountNames {
+        names: Vec<String>,
+    },
     Notice(Notice),
 }
 

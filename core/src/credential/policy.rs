@@ -16,13 +16,19 @@ fn classes(pw: &str) -> u8 {
 pub fn check(policy: &PasswordPolicy, password: &str, account_name: Option<&str>) -> Result<()> {
     let n = password.chars().count();
     if n < policy.min_length || n > policy.max_length {
-        return Err(Error::invalid("password", format!("must be {} to {} characters", policy.min_length, policy.max_length)));
+        return Err(Error::invalid(
+            "password",
+            format!("must be {} to {} characters", policy.min_length, policy.max_length),
+        ));
     }
     if password.chars().any(char::is_control) {
         return Err(Error::invalid("password", "may not contain control characters"));
     }
     if classes(password) < policy.min_classes {
-        return Err(Error::invalid("password", format!("must mix at least {} of letters, digits and symbols", policy.min_classes)));
+        return Err(Error::invalid(
+            "password",
+            format!("must mix at least {} of letters, digits and symbols", policy.min_classes),
+        ));
     }
     if policy.not_account_name && account_name.is_some_and(|name| name.eq_ignore_ascii_case(password)) {
         return Err(Error::invalid("password", "may not be the account name"));

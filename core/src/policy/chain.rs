@@ -22,7 +22,14 @@ pub struct Chain {
 }
 
 impl Chain {
-    fn run(&self, tenant: &str, facts: &Facts, now: u64, hook: Hook, f: impl Fn(&dyn Plugin, &Call<'_>) -> Decision) -> Decision {
+    fn run(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        now: u64,
+        hook: Hook,
+        f: impl Fn(&dyn Plugin, &Call<'_>) -> Decision,
+    ) -> Decision {
         let mut required = None;
         for link in self.links.iter().filter(|l| l.plugin.manifest().hooks.contains(&hook)) {
             let call = Call { tenant, config: &link.config, facts, now };
@@ -56,7 +63,13 @@ impl Chain {
     }
 
     /// The first plugin that denies, approves or rejects decides; else `Accept`.
-    pub fn developer_submission(&self, tenant: &str, facts: &Facts, now: u64, input: &SubmissionInput) -> SubmissionDecision {
+    pub fn developer_submission(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        now: u64,
+        input: &SubmissionInput,
+    ) -> SubmissionDecision {
         for link in self.links.iter().filter(|l| l.plugin.manifest().hooks.contains(&Hook::DeveloperSubmission)) {
             let call = Call { tenant, config: &link.config, facts, now };
             match link.plugin.developer_submission(&call, input) {

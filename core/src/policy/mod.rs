@@ -43,10 +43,13 @@ impl Decision {
             Decision::Allow => Ok(()),
             Decision::Deny { reason, message } => Err(crate::error::Error::PluginDenied { reason, message }),
             Decision::Require { requirement } => Err(crate::error::Error::PluginDenied {
-                reason: format!("{}_required", match requirement {
-                    Requirement::SecondFactor => "second_factor",
-                    Requirement::Captcha => "captcha",
-                }),
+                reason: format!(
+                    "{}_required",
+                    match requirement {
+                        Requirement::SecondFactor => "second_factor",
+                        Requirement::Captcha => "captcha",
+                    }
+                ),
                 message: "This step needs a check this server cannot offer yet.".into(),
             }),
         }

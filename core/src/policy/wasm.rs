@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimits, StoreLimitsBuilder,
+};
 
 use crate::error::{Error, Result};
 use crate::policy::{
@@ -130,10 +132,13 @@ fn engine_for(memory: usize) -> Result<Engine> {
 }
 
 fn compile(engine: &Engine, memory: usize, hash: &str, bytes: &[u8]) -> Result<Component> {
-    if let Some((_, _, c)) = COMPONENTS.lock().ok().and_then(|l| l.iter().find(|(m, h, _)| *m == memory && h == hash).cloned()) {
+    if let Some((_, _, c)) =
+        COMPONENTS.lock().ok().and_then(|l| l.iter().find(|(m, h, _)| *m == memory && h == hash).cloned())
+    {
         return Ok(c);
     }
-    let component = Component::new(engine, bytes).map_err(|e| Error::invalid("plugin", format!("not a WebAssembly component: {e}")))?;
+    let component = Component::new(engine, bytes)
+        .map_err(|e| Error::invalid("plugin", format!("not a WebAssembly component: {e}")))?;
     if let Ok(mut l) = COMPONENTS.lock() {
         l.push((memory, hash.to_string(), component.clone()));
     }
@@ -164,7 +169,8 @@ impl WasmHost {
         WitPolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_error)?;
         linker.define_unknown_imports_as_traps(&component).map_err(engine_error)?;
         let pre = linker.instantiate_pre(&component).map_err(engine_error)?;
-        let pre = PolicyPre::new(pre).map_err(|e| Error::invalid("plugin", format!("does not implement the {WORLD} world: {e}")))?;
+        let pre = PolicyPre::new(pre)
+            .map_err(|e| Error::invalid("plugin", format!("does not implement the {WORLD} world: {e}")))?;
         let mut plugin = WasmPlugin {
             host: self.clone(),
             pre,
@@ -199,7 +205,9 @@ fn check_world_version(engine: &Engine, component: &Component) -> Result<()> {
     let want = WORLD_VERSION.rsplit_once('.').map(|(mm, _)| mm).unwrap_or(WORLD_VERSION);
     match versions.first() {
         Some(v) if v.rsplit_once('.').map(|(mm, _)| mm) == Some(want) => Ok(()),
-        Some(v) => Err(Error::invalid("plugin", format!("built for {WORLD}@{v}; this host speaks {WORLD}@{WORLD_VERSION}"))),
+        Some(v) => {
+            Err(Error::invalid("plugin", format!("built for {WORLD}@{v}; this host speaks {WORLD}@{WORLD_VERSION}")))
+        }
         None => Err(Error::invalid("plugin", format!("does not use the {WORLD} world"))),
     }
 }
@@ -227,7 +235,13 @@ fn failure(e: wasmtime::Error) -> String {
 
 impl WasmPlugin {
     fn store(&self, tenant: &str) -> Store<HostState> {
-        let limits = StoreLimitsBuilder::new().memory_size(self.host.limits.memory).instances(16).tables(16).memories(8).trap_on_grow_failure(true).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.host.limits.memory)
+            .instances(16)
+            .tables(16)
+            .memories(8)
+            .trap_on_grow_failure(true)
+            .build();
         let mut store = Store::new(
             &self.host.engine,
             HostState { limits, plugin: self.manifest.name.clone(), tenant: tenant.to_string(), logged: 0 },
@@ -237,7 +251,11 @@ impl WasmPlugin {
     }
 
     /// Instantiates in a fresh store and runs `f` under the call's limits.
-    fn call<R>(&self, tenant: &str, f: impl FnOnce(&WitPolicy, &mut Store<HostState>) -> wasmtime::Result<R>) -> std::result::Result<R, String> {
+    fn call<R>(
+        &self,
+        tenant: &str,
+        f: impl FnOnce(&WitPolicy, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> std::result::Result<R, String> {
         let mut store = self.store(tenant);
         store.set_fuel(self.host.limits.fuel).map_err(failure)?;
         store.set_epoch_deadline(INSTANTIATE_TICKS);
@@ -257,7 +275,12 @@ impl WasmPlugin {
             .call("-", |p, s| p.call_manifest(s))
             .map_err(|e| Error::invalid("plugin", format!("manifest failed: {e}")))?;
         let max = self.host.limits.max_output;
-        if m.name.is_empty() || m.name.len() > 64 || m.version.len() > 32 || m.hooks.len() > Hook::ALL.len() * 2 || m.name.len() > max {
+        if m.name.is_empty()
+            || m.name.len() > 64
+            || m.version.len() > 32
+            || m.hooks.len() > Hook::ALL.len() * 2
+            || m.name.len() > max
+        {
             return Err(Error::invalid("plugin", "manifest is malformed"));
         }
         let mut hooks: Vec<Hook> = m.hooks.iter().map(hook_from_wit).collect();
@@ -281,15 +304,20 @@ impl WasmPlugin {
     fn decision(&self, d: std::result::Result<wit::Decision, String>) -> Decision {
         match d {
             Ok(wit::Decision::Allow) => Decision::Allow,
-            Ok(wit::Decision::Require(wit::Requirement::SecondFactor)) => Decision::Require { requirement: Requirement::SecondFactor },
-            Ok(wit::Decision::Require(wit::Requirement::Captcha)) => Decision::Require { requirement: Requirement::Captcha },
+            Ok(wit::Decision::Require(wit::Requirement::SecondFactor)) => {
+                Decision::Require { requirement: Requirement::SecondFactor }
+            }
+            Ok(wit::Decision::Require(wit::Requirement::Captcha)) => {
+                Decision::Require { requirement: Requirement::Captcha }
+            }
             Ok(wit::Decision::Deny(d)) => self.denial(d.reason, d.message),
             Err(e) => self.failed(&e),
         }
     }
 
     fn denial(&self, reason: String, message: String) -> Decision {
-        let code_ok = (1..=64).contains(&reason.len()) && reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let code_ok = (1..=64).contains(&reason.len())
+            && reason.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !code_ok || message.len() > self.host.limits.max_output {
             return self.failed("returned a malformed denial");
         }
@@ -348,12 +376,18 @@ impl Plugin for WasmPlugin {
     }
 
     fn developer_submission(&self, call: &Call<'_>, i: &SubmissionInput) -> SubmissionDecision {
-        let input = wit::DeveloperSubmission { account_id: i.account_id.clone(), developer_type: i.developer_type.clone(), fields: i.fields.clone() };
+        let input = wit::DeveloperSubmission {
+            account_id: i.account_id.clone(),
+            developer_type: i.developer_type.clone(),
+            fields: i.fields.clone(),
+        };
         let ctx = Self::ctx(call);
         match self.call(call.tenant, |p, s| p.call_on_developer_submission(s, &ctx, &input)) {
             Ok(wit::SubmissionDecision::Accept) => SubmissionDecision::Accept,
             Ok(wit::SubmissionDecision::Approve) => SubmissionDecision::Approve,
-            Ok(wit::SubmissionDecision::Reject(r)) if r.len() <= self.host.limits.max_output => SubmissionDecision::Reject { reason: r },
+            Ok(wit::SubmissionDecision::Reject(r)) if r.len() <= self.host.limits.max_output => {
+                SubmissionDecision::Reject { reason: r }
+            }
             Ok(wit::SubmissionDecision::Deny(d)) => match self.denial(d.reason, d.message) {
                 Decision::Deny { reason, message } => SubmissionDecision::Deny { reason, message },
                 _ => unreachable_deny(),
@@ -377,7 +411,8 @@ impl Plugin for WasmPlugin {
     }
 
     fn sign_in(&self, call: &Call<'_>, i: &SignInInput) -> Decision {
-        let input = wit::SignIn { account_id: i.account_id.clone(), method: i.method.clone(), new_device: i.new_device };
+        let input =
+            wit::SignIn { account_id: i.account_id.clone(), method: i.method.clone(), new_device: i.new_device };
         let ctx = Self::ctx(call);
         self.decision(self.call(call.tenant, |p, s| p.call_on_sign_in(s, &ctx, &input)))
     }
@@ -393,7 +428,11 @@ impl Plugin for WasmPlugin {
         };
         let ctx = Self::ctx(call);
         let c = self.call(call.tenant, |p, s| p.call_on_token_claims(s, &ctx, &input))?;
-        Ok(Claims { id_token: self.json_object(&c.id_token)?, access_token: self.json_object(&c.access_token)?, userinfo: self.json_object(&c.userinfo)? })
+        Ok(Claims {
+            id_token: self.json_object(&c.id_token)?,
+            access_token: self.json_object(&c.access_token)?,
+            userinfo: self.json_object(&c.userinfo)?,
+        })
     }
 
     fn account_deletion(&self, call: &Call<'_>, i: &DeletionInput) -> Decision {

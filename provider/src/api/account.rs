@@ -59,7 +59,16 @@ impl From<&Account> for AccountView {
             name: a.name.clone(),
             mobile: a.mobile().map(|b| mask(b.kind, &b.value)),
             email: a.email().map(|b| mask(b.kind, &b.value)),
-            channels: a.bindings.iter().map(|b| ChannelView { kind: b.kind, value: mask(b.kind, &b.value), verified: b.verified, roles: b.roles }).collect(),
+            channels: a
+                .bindings
+                .iter()
+                .map(|b| ChannelView {
+                    kind: b.kind,
+                    value: mask(b.kind, &b.value),
+                    verified: b.verified,
+                    roles: b.roles,
+                })
+                .collect(),
             password_changed_at: a.password_changed_at,
             created_at: a.created_at,
             identity_methods: Accounts::identity_methods(a)
@@ -78,7 +87,11 @@ fn locale(headers: &HeaderMap) -> &'static str {
     Page::new(headers, None).locale.tag()
 }
 
-async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<AccountView>> {
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<AccountView>> {
     let c = caller(&svc, &tenant, &headers)?;
     Ok(Json((&svc.accounts.get(&tenant, &c.account_id)?).into()))
 }
@@ -106,7 +119,11 @@ async fn identity_code(
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
     let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
-    Ok(Json(svc.accounts.send_identity_code(&tenant, &settings, &c.account_id, &address, &peer.ip().to_string(), locale(&headers)).await?))
+    Ok(Json(
+        svc.accounts
+            .send_identity_code(&tenant, &settings, &c.account_id, &address, &peer.ip().to_string(), locale(&headers))
+            .await?,
+    ))
 }
 
 /// Change password: prove identity with `current_password`, or with `channel` and
@@ -137,7 +154,9 @@ async fn change_password(
         (None, Some(address), Some(code)) => Proof::Code { address, code },
         _ => return Err(ApiError::bad_request("invalid_request", "give current_password, or channel and code")),
     };
-    svc.accounts.change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers)).await?;
+    svc.accounts
+        .change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers))
+        .await?;
     // Other sessions end (R23); this one stays.
     svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
     svc.store.commit().await?;
@@ -204,7 +223,16 @@ async fn change_channel(
     let settings = svc.tenants.get(&tenant)?.settings;
     let a = svc
         .accounts
-        .change_channel(&tenant, &settings, &c.account_id, kind, body.current_code.as_deref(), &body.value, &body.code, locale(&headers))
+        .change_channel(
+            &tenant,
+            &settings,
+            &c.account_id,
+            kind,
+            body.current_code.as_deref(),
+            &body.value,
+            &body.code,
+            locale(&headers),
+        )
         .await?;
     svc.store.commit().await?;
     Ok(Json((&a).into()))
@@ -222,7 +250,11 @@ pub struct SessionView {
     pub current: bool,
 }
 
-async fn sessions(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<Vec<SessionView>>> {
+async fn sessions(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<SessionView>>> {
     let c = caller(&svc, &tenant, &headers)?;
     let list = svc.sessions.list(&tenant, &c.account_id)?;
     Ok(Json(
@@ -240,7 +272,11 @@ async fn sessions(State(svc): State<AppState>, Path(tenant): Path<String>, heade
     ))
 }
 
-async fn end_session(State(svc): State<AppState>, Path((tenant, sid)): Path<(String, String)>, headers: HeaderMap) -> ApiResult<StatusCode> {
+async fn end_session(
+    State(svc): State<AppState>,
+    Path((tenant, sid)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
     if !svc.sessions.end_sid(&tenant, &c.account_id, &sid)? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session"));
@@ -250,7 +286,11 @@ async fn end_session(State(svc): State<AppState>, Path((tenant, sid)): Path<(Str
 }
 
 /// Signs out every other device.
-async fn end_other_sessions(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+async fn end_other_sessions(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
     let c = caller(&svc, &tenant, &headers)?;
     let n = svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
     svc.store.commit().await?;
@@ -278,7 +318,11 @@ async fn email_link(
     let settings = svc.tenants.get(&tenant)?.settings;
     let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
     let ip = peer.ip().to_string();
-    Ok(Json(svc.accounts.send_email_link(&tenant, &settings, &c.account_id, &body.email, &ip, locale(&headers), &url).await?))
+    Ok(Json(
+        svc.accounts
+            .send_email_link(&tenant, &settings, &c.account_id, &body.email, &ip, locale(&headers), &url)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -30,7 +30,11 @@ pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Ca
         let claims = issuer::verify_access_token(svc, tenant, token)?;
         let scopes = claims["scope"].as_str().unwrap_or("");
         if !scopes.split(' ').any(|s| s == ACCOUNT_SCOPE) {
-            return Err(ApiError::new(axum::http::StatusCode::FORBIDDEN, "insufficient_scope", "the token lacks the account scope"));
+            return Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                "the token lacks the account scope",
+            ));
         }
         let account_id = claims["sub"].as_str().unwrap_or("").to_string();
         if claims["client_id"].as_str() == Some(account_id.as_str()) || svc.accounts.get(tenant, &account_id).is_err() {

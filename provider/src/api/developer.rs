@@ -62,7 +62,15 @@ async fn submit(
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
     let facts = crate::http::facts(&headers, None, None);
-    let s = svc.developers.submit_with_policy(&svc.policy, &facts, &tenant, &settings, &c.account_id, &body.developer_type, &body.fields)?;
+    let s = svc.developers.submit_with_policy(
+        &svc.policy,
+        &facts,
+        &tenant,
+        &settings,
+        &c.account_id,
+        &body.developer_type,
+        &body.fields,
+    )?;
     svc.store.commit().await?;
     Ok(Json(DeveloperView::new(s, settings.developer.types)))
 }

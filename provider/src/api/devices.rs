@@ -47,7 +47,15 @@ async fn bind(
     let c = caller(&svc, &tenant, &headers)?;
     let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &c.account_id)?;
     let facts = crate::http::facts(&headers, None, None);
-    let device = Devices::new(svc.store.clone()).bind_with_policy(&svc.policy, &facts, &tenant, &c.account_id, &dev, new, svc.now())?;
+    let device = Devices::new(svc.store.clone()).bind_with_policy(
+        &svc.policy,
+        &facts,
+        &tenant,
+        &c.account_id,
+        &dev,
+        new,
+        svc.now(),
+    )?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(device)))
 }

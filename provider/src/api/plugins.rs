@@ -31,9 +31,15 @@ fn empty_object() -> Value {
     Value::Object(Default::default())
 }
 
-async fn install(State(svc): State<AppState>, Path(tenant): Path<String>, JsonBody(body): JsonBody<Install>) -> ApiResult<(StatusCode, Json<InstalledPlugin>)> {
+async fn install(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    JsonBody(body): JsonBody<Install>,
+) -> ApiResult<(StatusCode, Json<InstalledPlugin>)> {
     svc.tenants.get(&tenant)?;
-    let wasm = STANDARD.decode(body.wasm.trim()).map_err(|_| ApiError::bad_request("invalid_request", "wasm is not base64"))?;
+    let wasm = STANDARD
+        .decode(body.wasm.trim())
+        .map_err(|_| ApiError::bad_request("invalid_request", "wasm is not base64"))?;
     let installed = svc.policy.install(&tenant, &wasm, body.config)?;
     svc.store.commit().await?;
     tracing::info!(tenant, plugin = %installed.name, hash = %installed.hash, "plugin installed");
@@ -52,7 +58,11 @@ async fn remove(State(svc): State<AppState>, Path((tenant, name)): Path<(String,
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn configure(State(svc): State<AppState>, Path((tenant, name)): Path<(String, String)>, JsonBody(config): JsonBody<Value>) -> ApiResult<StatusCode> {
+async fn configure(
+    State(svc): State<AppState>,
+    Path((tenant, name)): Path<(String, String)>,
+    JsonBody(config): JsonBody<Value>,
+) -> ApiResult<StatusCode> {
     svc.policy.configure(&tenant, &name, config)?;
     svc.store.commit().await?;
     tracing::info!(tenant, plugin = %name, "plugin configured");

@@ -45,7 +45,8 @@ async fn send_code(
     let (ip, locale) = (peer.ip().to_string(), locale(&headers));
     let sent = match Purpose::parse(&body.purpose)? {
         Purpose::Register => {
-            let channel = body.channel.ok_or_else(|| ApiError::bad_request("invalid_request", "channel is required"))?;
+            let channel =
+                body.channel.ok_or_else(|| ApiError::bad_request("invalid_request", "channel is required"))?;
             let to = Destination { channel, address: body.to };
             svc.accounts.send_register_code(&tenant, &settings, &to, &ip, locale).await?
         }
@@ -83,9 +84,17 @@ struct RecoverFinish {
     new_password: String,
 }
 
-async fn recover(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, JsonBody(body): JsonBody<RecoverFinish>) -> ApiResult<StatusCode> {
+async fn recover(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<RecoverFinish>,
+) -> ApiResult<StatusCode> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.finish_recovery(&tenant, &settings, &body.identifier, &body.code, &body.new_password, locale(&headers)).await?;
+    let account = svc
+        .accounts
+        .finish_recovery(&tenant, &settings, &body.identifier, &body.code, &body.new_password, locale(&headers))
+        .await?;
     svc.sessions.end_all(&tenant, &account, None)?;
     svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -99,7 +108,11 @@ async fn account_names(
     JsonBody(body): JsonBody<MobileRequest>,
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(svc.accounts.send_account_names(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers)).await?))
+    Ok(Json(
+        svc.accounts
+            .send_account_names(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -125,7 +138,11 @@ async fn account_name_by_id(
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
-    Ok(Json(svc.accounts.send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ip, locale(&headers)).await?))
+    Ok(Json(
+        svc.accounts
+            .send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ip, locale(&headers))
+            .await?,
+    ))
 }
 
 /// Path of the page a recovery link opens.
@@ -140,7 +157,11 @@ async fn recover_link(
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
     let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
-    Ok(Json(svc.accounts.start_recovery_link(&tenant, &settings, &body.email, &peer.ip().to_string(), locale(&headers), &url).await?))
+    Ok(Json(
+        svc.accounts
+            .start_recovery_link(&tenant, &settings, &body.email, &peer.ip().to_string(), locale(&headers), &url)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -157,7 +178,10 @@ async fn recover_link_finish(
     JsonBody(body): JsonBody<RecoverLinkFinish>,
 ) -> ApiResult<StatusCode> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.finish_recovery_link(&tenant, &settings, &body.token, &body.new_password, locale(&headers)).await?;
+    let account = svc
+        .accounts
+        .finish_recovery_link(&tenant, &settings, &body.token, &body.new_password, locale(&headers))
+        .await?;
     svc.sessions.end_all(&tenant, &account, None)?;
     svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)

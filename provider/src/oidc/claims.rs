@@ -48,7 +48,14 @@ pub fn developer(
 }
 
 /// The account's developer identity as policy hooks see it.
-pub fn developer_facts(svc: &crate::state::Services, tenant: &str, account_id: &str) -> latchkey_core::Result<latchkey_core::device::DeveloperFacts> {
+pub fn developer_facts(
+    svc: &crate::state::Services,
+    tenant: &str,
+    account_id: &str,
+) -> latchkey_core::Result<latchkey_core::device::DeveloperFacts> {
     let s = svc.developers.get(tenant, account_id)?;
-    Ok(latchkey_core::device::DeveloperFacts { developer_type: s.developer_type, review_status: s.state.as_str().to_string() })
+    Ok(latchkey_core::device::DeveloperFacts {
+        developer_type: s.developer_type,
+        review_status: s.state.as_str().to_string(),
+    })
 }

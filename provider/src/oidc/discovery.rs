@@ -106,7 +106,10 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
     .set_token_endpoint(Some(TokenUrl::new(at(paths::TOKEN)).map_err(bad)?))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(at(paths::USERINFO)).map_err(bad)?))
     .set_scopes_supported(Some(
-        ["openid", "profile", "email", "phone", "offline_access", "account", "developer"].into_iter().map(|s| Scope::new(s.into())).collect(),
+        ["openid", "profile", "email", "phone", "offline_access", "account", "developer"]
+            .into_iter()
+            .map(|s| Scope::new(s.into()))
+            .collect(),
     ))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query, CoreResponseMode::FormPost]))
     .set_grant_types_supported(Some(vec![

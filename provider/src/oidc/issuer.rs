@@ -71,7 +71,8 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
     merge_extra(&mut claims, extra.access_token);
     let at = access_token(svc, tenant, claims)?;
     family::record_access(&svc.store, tenant, &grant.family, &jti, exp)?;
-    let id_token = if grant.has_scope("openid") { Some(id_token(svc, tenant, client, grant, &at, extra.id_token)?) } else { None };
+    let id_token =
+        if grant.has_scope("openid") { Some(id_token(svc, tenant, client, grant, &at, extra.id_token)?) } else { None };
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         Some(family::issue_refresh(&svc.store, tenant, grant, now, client.lifetimes.refresh_token)?)
     } else {
@@ -89,7 +90,13 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
 
 /// Claims the tenant's token-claims plugins add (W2: merged in chain order). They
 /// never replace the registered claims Latchkey sets itself.
-pub fn plugin_claims(svc: &Services, tenant: &str, client_id: &str, account_id: &str, scopes: &[String]) -> Result<latchkey_core::policy::Claims> {
+pub fn plugin_claims(
+    svc: &Services,
+    tenant: &str,
+    client_id: &str,
+    account_id: &str,
+    scopes: &[String],
+) -> Result<latchkey_core::policy::Claims> {
     let dev = claims::developer_facts(svc, tenant, account_id)?;
     let device_count = latchkey_core::device::Devices::new(svc.store.clone()).count(tenant, account_id)?;
     let input = latchkey_core::policy::ClaimsInput {
@@ -106,8 +113,23 @@ pub fn plugin_claims(svc: &Services, tenant: &str, client_id: &str, account_id: 
 
 /// Protocol claims a plugin may not set.
 const RESERVED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "acr", "amr", "sid", "nonce",
-    "azp", "at_hash", "c_hash",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "auth_time",
+    "acr",
+    "amr",
+    "sid",
+    "nonce",
+    "azp",
+    "at_hash",
+    "c_hash",
 ];
 
 /// Adds plugin claims to a claims object, skipping the reserved ones.
@@ -154,14 +176,17 @@ fn id_token(
         time(now + client.lifetimes.id_token)?,
         time(now)?,
         standard,
-        LatchkeyClaims { sid: Some(grant.sid.clone()), extra: {
-            let mut extra = Value::Object(claims::developer(svc, tenant, &grant.account_id, &grant.scopes)?);
-            merge_extra(&mut extra, plugin);
-            match extra {
-                Value::Object(m) => m,
-                _ => serde_json::Map::new(),
-            }
-        } },
+        LatchkeyClaims {
+            sid: Some(grant.sid.clone()),
+            extra: {
+                let mut extra = Value::Object(claims::developer(svc, tenant, &grant.account_id, &grant.scopes)?);
+                merge_extra(&mut extra, plugin);
+                match extra {
+                    Value::Object(m) => m,
+                    _ => serde_json::Map::new(),
+                }
+            },
+        },
     )
     .set_auth_time(Some(time(grant.auth_time)?))
     .set_nonce(grant.nonce.clone().map(Nonce::new))

@@ -131,7 +131,15 @@ async fn submit(
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();
     let settings = svc.tenants.get(&tenant)?.settings;
     let facts = crate::http::facts(&headers, None, None);
-    match svc.developers.submit_with_policy(&svc.policy, &facts, &tenant, &settings, &session.account_id, &type_name, &fields) {
+    match svc.developers.submit_with_policy(
+        &svc.policy,
+        &facts,
+        &tenant,
+        &settings,
+        &session.account_id,
+        &type_name,
+        &fields,
+    ) {
         Ok(_) => {
             svc.store.commit().await?;
             let to = page.keep_locale(&format!("/t/{tenant}/account/developer?done=submitted"));

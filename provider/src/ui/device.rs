@@ -141,7 +141,16 @@ async fn decide(
         let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &session.account_id)?;
         let facts = crate::http::facts(&headers, None, None);
         devices
-            .approve_with_policy(&svc.policy, &facts, &tenant, &form.user_code, approval(&session), &dev, &client_name, now)
+            .approve_with_policy(
+                &svc.policy,
+                &facts,
+                &tenant,
+                &form.user_code,
+                approval(&session),
+                &dev,
+                &client_name,
+                now,
+            )
             .map(|_| "device_approved")
     } else {
         devices.deny(&tenant, &form.user_code, now).map(|()| "device_denied")

@@ -60,7 +60,9 @@ pub(crate) fn nonempty(flow: &Option<String>) -> Option<&str> {
 }
 
 pub(crate) fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
-    let ui_locales = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten()).and_then(|f| f.request.ui_locales);
+    let ui_locales = flow
+        .and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten())
+        .and_then(|f| f.request.ui_locales);
     Page::new(headers, ui_locales.as_deref())
 }
 
@@ -91,14 +93,21 @@ fn failure(page: &Page, e: Error) -> Result<String, Error> {
     match e {
         Error::BadCredentials => Ok(page.text("bad_credentials").to_string()),
         Error::SeveralAccounts(_) => Ok(page.text("several_accounts").to_string()),
-        Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => Ok(page.text("code_wrong").to_string()),
+        Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => {
+            Ok(page.text("code_wrong").to_string())
+        }
         Error::RateLimited { retry_after } => Ok(format!("{} ({retry_after} s)", page.text("rate_limited"))),
         Error::Invalid { .. } => Ok(page.text("invalid_mobile").to_string()),
         other => Err(other),
     }
 }
 
-async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> ApiResult<Response> {
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
     let method = if q.method.as_deref() == Some("sms") { "sms" } else { "password" };
@@ -123,10 +132,18 @@ async fn submit(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     match svc.accounts.sign_in(&tenant, &settings, &form.identifier, &form.password).await {
-        Ok(signed) => signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await,
+        Ok(signed) => {
+            signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await
+        }
         Err(e) => {
             let error = Some(failure(&page, e)?);
-            render(&svc, &tenant, &page, flow, View { method: "password", identifier: &form.identifier, error, ..View::default() })
+            render(
+                &svc,
+                &tenant,
+                &page,
+                flow,
+                View { method: "password", identifier: &form.identifier, error, ..View::default() },
+            )
         }
     }
 }
@@ -145,10 +162,11 @@ async fn send_code(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
-    let (info, error) = match svc.accounts.send_sign_in_code(&tenant, &settings, &form.mobile, &ip, page.locale.tag()).await {
-        Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
-        Err(e) => (None, Some(failure(&page, e)?)),
-    };
+    let (info, error) =
+        match svc.accounts.send_sign_in_code(&tenant, &settings, &form.mobile, &ip, page.locale.tag()).await {
+            Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
+            Err(e) => (None, Some(failure(&page, e)?)),
+        };
     render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, info, error, ..View::default() })
 }
 
@@ -166,7 +184,9 @@ async fn submit_code(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     match svc.accounts.sign_in_with_code(&tenant, &settings, &form.mobile, &form.code) {
-        Ok(signed) => signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await,
+        Ok(signed) => {
+            signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await
+        }
         Err(e) => {
             let error = Some(failure(&page, e)?);
             render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, error, ..View::default() })
@@ -179,7 +199,12 @@ struct FlowQuery {
     flow: Option<String>,
 }
 
-async fn resume(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap, Query(q): Query<FlowQuery>) -> ApiResult<Response> {
+async fn resume(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<FlowQuery>,
+) -> ApiResult<Response> {
     let flow = q.flow.unwrap_or_default();
     let page = page_for(&svc, &tenant, &headers, Some(&flow));
     authorize::resume(&svc, &tenant, &flow, &headers, &page).await.map(IntoResponse::into_response)

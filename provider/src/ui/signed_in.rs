@@ -8,8 +8,8 @@ use latchkey_core::account::signin::SignedIn;
 use latchkey_core::code::{Message, MessageKind, Notice};
 use latchkey_core::grant::request;
 use latchkey_core::policy::{Facts, SignInInput};
-use latchkey_core::{Error, secret};
 use latchkey_core::session::Origin;
+use latchkey_core::{Error, secret};
 use serde_json::json;
 
 use crate::error::ApiResult;
@@ -62,7 +62,9 @@ pub async fn complete_to(
     let device = existing_device.clone().unwrap_or_else(secret::token);
     // The tenant's sign-in hook (W1) may refuse; what it requires (a second factor, a
     // CAPTCHA) this server cannot offer yet, so that refuses too (fail closed).
-    let client_id = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten()).map(|f| f.request.client_id);
+    let client_id = flow
+        .and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten())
+        .map(|f| f.request.client_id);
     let facts = Facts { client_id, ip: origin.ip.clone(), user_agent: origin.user_agent.clone() };
     let input = SignInInput {
         account_id: signed.account.id.clone(),
@@ -113,9 +115,15 @@ pub async fn complete_to(
         )
     };
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &session_cookie, &session_path(tenant), None, svc.secure_cookies));
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, &session_cookie, &session_path(tenant), None, svc.secure_cookies),
+    );
     if existing_device.is_none() {
-        h.append(header::SET_COOKIE, set_cookie(DEVICE_COOKIE, &device, "/", Some(DEVICE_COOKIE_AGE), svc.secure_cookies));
+        h.append(
+            header::SET_COOKIE,
+            set_cookie(DEVICE_COOKIE, &device, "/", Some(DEVICE_COOKIE_AGE), svc.secure_cookies),
+        );
     }
     Ok(resp)
 }

@@ -94,8 +94,10 @@ impl SmsGateway {
     /// The `n`th (0-based) accepted message to `to`, waiting up to ~5 s for it.
     pub async fn nth(&self, to: &str, n: usize) -> Value {
         let inner = self.inner.clone();
-        super::poll(&format!("SMS #{n} to {to}"), || inner.accepted.lock().unwrap().iter().filter(|m| m["to"] == to).nth(n).cloned())
-            .await
+        super::poll(&format!("SMS #{n} to {to}"), || {
+            inner.accepted.lock().unwrap().iter().filter(|m| m["to"] == to).nth(n).cloned()
+        })
+        .await
     }
 
     /// The six-digit code in the first message to `to`.

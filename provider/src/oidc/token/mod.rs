@@ -37,11 +37,22 @@ pub struct TokenForm {
 /// A token request, parsed into its grant.
 #[derive(Debug)]
 pub enum TokenRequest {
-    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<Vec<String>> },
-    ClientCredentials { scope: Vec<String> },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<Vec<String>>,
+    },
+    ClientCredentials {
+        scope: Vec<String>,
+    },
     /// RFC 8628 §3.4: the device polls with its device code.
-    DeviceCode { device_code: String },
+    DeviceCode {
+        device_code: String,
+    },
 }
 
 fn required(v: Option<String>, name: &str) -> ApiResult<String> {

@@ -166,7 +166,12 @@ impl Server {
 
     /// POSTs JSON to a path of the test tenant (`/api/...`) without credentials.
     pub async fn api(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = no_redirects().post(self.t(path)).json(&body).send().await.unwrap();
+        self.api_in(&self.tenant, path, body).await
+    }
+
+    /// The same in another tenant.
+    pub async fn api_in(&self, tenant: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = no_redirects().post(self.url(&format!("/t/{tenant}{path}"))).json(&body).send().await.unwrap();
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 

@@ -45,24 +45,16 @@ async fn w6_bundled_plugins_are_active_in_the_default_tenant() {
     // The default tenant refuses a reserved account name through the plugin.
     let m = "+8613800138301";
     let code = s
-        .sms_code(m, async {
-            let r = crate::kit::no_redirects()
-                .post(s.url("/t/default/api/codes"))
-                .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        })
+        .sms_code(m, s.api_in("default", "/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m })))
         .await;
-    let r = crate::kit::no_redirects()
-        .post(s.url("/t/default/api/register"))
-        .json(&json!({ "by": "name", "name": "admin", "mobile": m, "password": PASSWORD, "code": code }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let body: Value = r.json().await.unwrap();
+    let (status, body) = s
+        .api_in(
+            "default",
+            "/api/register",
+            json!({ "by": "name", "name": "admin", "mobile": m, "password": PASSWORD, "code": code }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         (body["error"].as_str(), body["reason"].as_str()),
         (Some("policy_denied"), Some("account_name_reserved"))
@@ -135,24 +127,17 @@ async fn w3_hostile_plugins_fail_closed_within_the_deadline_while_another_tenant
         assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("policy_error")), "{hostile}: {body}");
         assert!(started.elapsed() < Duration::from_secs(3), "{hostile} took {:?}", started.elapsed());
         // The other tenant is unaffected.
-        let code = s
-            .sms_code(&mobile.replace("+86138", "+86139"), async {
-                let r = crate::kit::no_redirects()
-                    .post(s.url(&format!("/t/{other}/api/codes")))
-                    .json(&json!({ "purpose": "register", "channel": "sms", "to": mobile.replace("+86138", "+86139") }))
-                    .send()
-                    .await
-                    .unwrap();
-                (r.status(), r.json::<Value>().await.unwrap())
-            })
+        let calm = mobile.replace("+86138", "+86139");
+        let send = json!({ "purpose": "register", "channel": "sms", "to": calm });
+        let code = s.sms_code(&calm, s.api_in(&other, "/api/codes", send)).await;
+        let (status, body) = s
+            .api_in(
+                &other,
+                "/api/register",
+                json!({ "by": "mobile", "mobile": calm, "password": PASSWORD, "code": code }),
+            )
             .await;
-        let r = crate::kit::no_redirects()
-            .post(s.url(&format!("/t/{other}/api/register")))
-            .json(&json!({ "by": "mobile", "mobile": mobile.replace("+86138", "+86139"), "password": PASSWORD, "code": code }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED, "{hostile}: the other tenant keeps serving");
+        assert_eq!(status, StatusCode::CREATED, "{hostile}: the other tenant keeps serving: {body}");
         let name = p["name"].as_str().unwrap();
         s.admin.delete(s.url(&format!("/admin/tenants/{}/plugins/{name}", s.tenant))).send().await.unwrap();
     }
@@ -206,23 +191,12 @@ async fn r13_w6_binding_device_301_fails_with_the_bundled_cap_and_changes_nothin
     // Tenant `default` runs the bundled plugins: 300 devices for a personal developer.
     let m = "+8613800138310";
     let code = s
-        .sms_code(m, async {
-            let r = crate::kit::no_redirects()
-                .post(s.url("/t/default/api/codes"))
-                .json(&json!({ "purpose": "register", "channel": "sms", "to": m }))
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.json::<Value>().await.unwrap())
-        })
+        .sms_code(m, s.api_in("default", "/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m })))
         .await;
-    let r = crate::kit::no_redirects()
-        .post(s.url("/t/default/api/register"))
-        .json(&json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let (status, body) = s
+        .api_in("default", "/api/register", json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let b = s.browser();
     let html = b.get(&s.url("/t/default/login")).await.text().await.unwrap();
     let r = b

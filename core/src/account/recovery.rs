@@ -60,12 +60,7 @@ impl Accounts {
             let message = self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, locale)?;
             self.store.commit().await?;
             // Delivered in the background so the answer takes the same time either way.
-            let outbox = self.codes.outbox().clone();
-            tokio::spawn(async move {
-                if let Err(e) = outbox.deliver(&message).await {
-                    tracing::warn!(error = %e, "recovery code not delivered");
-                }
-            });
+            self.codes.deliver_in_background(message, "recovery code not delivered");
         }
         Ok(sent)
     }
@@ -115,12 +110,7 @@ impl Accounts {
                 locale,
             )?;
             self.store.commit().await?;
-            let outbox = self.codes.outbox().clone();
-            tokio::spawn(async move {
-                if let Err(e) = outbox.deliver(&message).await {
-                    tracing::warn!(error = %e, "recovery link not delivered");
-                }
-            });
+            self.codes.deliver_in_background(message, "recovery link not delivered");
         }
         Ok(Sent { expires_in: RECOVERY_LINK_LIFETIME, ..sent })
     }
@@ -173,12 +163,7 @@ impl Accounts {
                 locale: locale.to_string(),
                 kind: MessageKind::AccountNames { names },
             };
-            let outbox = self.codes.outbox().clone();
-            tokio::spawn(async move {
-                if let Err(e) = outbox.deliver(&message).await {
-                    tracing::warn!(error = %e, "account names not delivered");
-                }
-            });
+            self.codes.deliver_in_background(message, "account names not delivered");
         }
         Ok(sent)
     }
@@ -209,12 +194,7 @@ impl Accounts {
                 locale: locale.to_string(),
                 kind: MessageKind::AccountNames { names },
             };
-            let outbox = self.codes.outbox().clone();
-            tokio::spawn(async move {
-                if let Err(e) = outbox.deliver(&message).await {
-                    tracing::warn!(error = %e, "account name not delivered");
-                }
-            });
+            self.codes.deliver_in_background(message, "account name not delivered");
         }
         Ok(sent)
     }

@@ -105,6 +105,17 @@ impl Codes {
         &self.outbox
     }
 
+    /// Delivers without making the caller wait, so an answer takes the same time
+    /// whether or not a message was sent (R36). Failures are logged as `what`.
+    pub fn deliver_in_background(&self, message: Message, what: &'static str) {
+        let outbox = self.outbox.clone();
+        tokio::spawn(async move {
+            if let Err(e) = outbox.deliver(&message).await {
+                tracing::warn!(error = %e, "{what}");
+            }
+        });
+    }
+
     /// Counts a send against the limits of `to` and `ip`; `rate_limited` with
     /// `retry_after` if a limit is reached. Callers that must not reveal whether an
     /// account exists (R36) call this even when they will send nothing.

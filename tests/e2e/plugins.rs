@@ -144,7 +144,7 @@ async fn w3_hostile_plugins_fail_closed_within_the_deadline_while_another_tenant
 }
 
 #[tokio::test]
-async fn w3_things_that_are_not_plugins_are_refused_at_install() {
+async fn w3_things_that_are_not_plugins_or_of_another_world_are_refused_at_install() {
     let s = Server::start().await;
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     for bytes in [b"not wasm at all".to_vec(), core_module] {
@@ -153,6 +153,9 @@ async fn w3_things_that_are_not_plugins_are_refused_at_install() {
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_input");
     }
+    let (st, body) = install(&s, &s.tenant, "hostile_wrong_world", json!({})).await;
+    assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("latchkey:policy@9.0.0"), "{body}");
     let (st, _) = install(&s, &s.tenant, "device_cap", json!("not an object")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let list: Vec<Value> =

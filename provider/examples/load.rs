@@ -63,6 +63,10 @@ struct Args {
     /// Which scenarios to run.
     #[arg(long, value_enum, default_value_t = Scenario::All)]
     scenario: Scenario,
+    /// Remove the bundled policy plugins from the tenant first (to compare sign-in
+    /// throughput with and without them).
+    #[arg(long)]
+    no_plugins: bool,
 }
 
 #[tokio::main]
@@ -156,6 +160,17 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     println!(
         "  note: argon2 is memory bound: 2 threads usually give only ~1.5x one core (compare 'measured on N threads')"
     );
+
+    let plugins = running.state.policy.list(TENANT)?;
+    if args.no_plugins {
+        for p in &plugins {
+            running.state.policy.remove(TENANT, &p.name)?;
+        }
+        println!("\nPolicy plugins: none (--no-plugins)");
+    } else {
+        let names: Vec<&str> = plugins.iter().map(|p| p.name.as_str()).collect();
+        println!("\nPolicy plugins active in tenant {TENANT}: {}", names.join(", "));
+    }
 
     let mut errors = 0;
     println!("\nResults:");

@@ -18,5 +18,6 @@ mod plugins;
 mod process;
 mod recovery;
 mod registration;
+mod review_page;
 mod sessions;
 mod tokens;

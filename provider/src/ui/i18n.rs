@@ -268,6 +268,19 @@ const EN: &[(&str, &str)] = &[
     ("dev_field_licence_number", "Business licence number"),
     ("dev_field_real_name", "Real name"),
     ("dev_field_id_number", "Identity document number"),
+    ("review_title", "Developer review"),
+    ("review_sign_in", "Admin sign-in"),
+    ("review_token", "Admin token"),
+    ("review_token_wrong", "The admin token is wrong."),
+    ("review_signed_in", "You are signed in as admin."),
+    ("review_none", "No submissions are waiting for review."),
+    ("review_submitted_at", "Submitted at"),
+    ("review_approve", "Approve"),
+    ("review_reject", "Reject"),
+    ("review_approved", "The submission was approved."),
+    ("review_rejected", "The submission was rejected."),
+    ("review_reason_invalid", "Give a reason for the rejection, at most 500 characters."),
+    ("review_not_pending", "That submission is no longer waiting for review."),
 ];
 
 const ZH_CN: &[(&str, &str)] = &[
@@ -461,6 +474,19 @@ const ZH_CN: &[(&str, &str)] = &[
     ("dev_field_licence_number", "营业执照号"),
     ("dev_field_real_name", "真实姓名"),
     ("dev_field_id_number", "身份证件号码"),
+    ("review_title", "开发者审核"),
+    ("review_sign_in", "管理员登录"),
+    ("review_token", "管理员令牌"),
+    ("review_token_wrong", "管理员令牌不正确。"),
+    ("review_signed_in", "您已以管理员身份登录。"),
+    ("review_none", "没有待审核的提交。"),
+    ("review_submitted_at", "提交时间"),
+    ("review_approve", "通过"),
+    ("review_reject", "驳回"),
+    ("review_approved", "已通过该提交。"),
+    ("review_rejected", "已驳回该提交。"),
+    ("review_reason_invalid", "请填写驳回原因，不超过 500 个字符。"),
+    ("review_not_pending", "该提交已不在待审核状态。"),
 ];
 
 /// All texts of a locale, for templates (`t.sign_in`).

@@ -15,6 +15,7 @@ pub mod page;
 pub mod password;
 pub mod recover;
 pub mod register;
+pub mod review;
 pub mod signed_in;
 pub mod templates;
 
@@ -29,4 +30,5 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(email_confirm::router())
         .merge(developer::router())
         .merge(device::router())
+        .merge(review::router())
 }

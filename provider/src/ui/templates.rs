@@ -23,6 +23,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("email_confirm.html", include_str!("../../templates/email_confirm.html")),
     ("developer.html", include_str!("../../templates/developer.html")),
     ("device.html", include_str!("../../templates/device.html")),
+    ("review.html", include_str!("../../templates/review.html")),
 ];
 
 pub struct Templates(Environment<'static>);

@@ -46,6 +46,8 @@ fn main() {
     };
     let n = 20_000;
     println!("policy hooks, {n} samples each (one core)");
+    let small = host.load(&std::fs::read(format!("{dir}/hostile_trap.wasm")).unwrap()).unwrap();
+    measure("fresh store + instantiate (49 KB guest, no serde)", n, || small.instantiate_only().unwrap());
     let (floor, _) = measure("floor: fresh store + instantiate", n, || device_cap.instantiate_only().unwrap());
     let (hook, _) = measure("device-binding hook (fresh instance + call)", n, || {
         std::hint::black_box(device_cap.device_binding(&call, &input));

@@ -53,7 +53,8 @@ fn admin_token(dir: &Path) -> anyhow::Result<(String, std::path::PathBuf)> {
     if let Ok(t) = std::fs::read_to_string(&path) {
         return Ok((t.trim().to_string(), path));
     }
-    let token = secret::token();
+    // A prefix keeps the token from starting with "-", which a CLI would read as a flag.
+    let token = format!("lk_{}", secret::token());
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

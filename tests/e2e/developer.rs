@@ -293,7 +293,7 @@ async fn r12_review_from_the_cli() {
         let (base, token) = (s.base.clone(), s.running.admin_token.clone());
         tokio::task::spawn_blocking(move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_latchkey"))
-                .args(["--url", &base, "--token", &token, "review"])
+                .args(["--url", &base, &format!("--token={token}"), "review"])
                 .args(args)
                 .output()
                 .unwrap()

@@ -2,6 +2,7 @@
 //! the store they live in. No HTTP here; the provider crate calls these services.
 
 pub mod account;
+pub mod audit;
 pub mod client;
 pub mod clock;
 pub mod code;

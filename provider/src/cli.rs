@@ -52,6 +52,13 @@ enum Command {
     /// Tenant policy plugins (WebAssembly components).
     #[command(subcommand)]
     Plugin(PluginCmd),
+    /// A tenant's newest security events.
+    Audit {
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -427,6 +434,9 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
         }
         Command::Plugin(PluginCmd::Check { .. } | PluginCmd::Run { .. }) => {
             bail!("plugin check and run need no server")
+        }
+        Command::Audit { tenant, limit } => {
+            print(&admin.call(Method::GET, &format!("/tenants/{tenant}/audit?limit={limit}"), None)?)
         }
     }
 }

@@ -323,3 +323,22 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
     let r = b.submit_login(&s.issuer(), &crate::kit::field(&html, "csrf"), "", m, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn w3_w4_plugin_changes_and_failures_are_audited() {
+    let s = Server::start().await;
+    let t = s.tenant.clone();
+    install(&s, &t, "hostile_trap", json!({})).await;
+    let (st, _) = register(&s, "+8613800138330").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    s.admin.delete(s.url(&format!("/admin/tenants/{t}/plugins/hostile-trap"))).send().await.unwrap();
+    let events: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{t}/audit"))).send().await.unwrap().json().await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["plugin_removed", "policy_error", "plugin_installed"], "newest first: {events:?}");
+    assert_eq!(events[1]["detail"]["hook"], "registration");
+    assert_eq!(events[1]["ip"], "127.0.0.1");
+    assert_eq!(events[2]["subject"], "hostile-trap");
+    let r = crate::kit::no_redirects().get(s.url(&format!("/admin/tenants/{t}/audit"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}

@@ -101,6 +101,14 @@ impl PolicyHost {
             }
             Ok(())
         })?;
+        self.audit(
+            tenant,
+            "admin",
+            "plugin_installed",
+            Some(&entry.name),
+            None,
+            serde_json::json!({ "hash": entry.hash, "version": entry.version }),
+        );
         Ok(entry)
     }
 
@@ -110,7 +118,9 @@ impl PolicyHost {
             let before = list.len();
             list.retain(|p| p.name != name);
             if list.len() == before { Err(Error::NotFound("plugin")) } else { Ok(()) }
-        })
+        })?;
+        self.audit(tenant, "admin", "plugin_removed", Some(name), None, serde_json::Value::Null);
+        Ok(())
     }
 
     /// Replaces a plugin's configuration.
@@ -124,7 +134,9 @@ impl PolicyHost {
                 Ok(())
             }
             None => Err(Error::NotFound("plugin")),
-        })
+        })?;
+        self.audit(tenant, "admin", "plugin_configured", Some(name), None, serde_json::Value::Null);
+        Ok(())
     }
 
     /// The tenant's plugins, in chain order.
@@ -179,6 +191,47 @@ impl PolicyHost {
         Ok(chain)
     }
 
+    /// Records an event in the tenant's audit log; a failure to record is logged.
+    fn audit(
+        &self,
+        tenant: &str,
+        actor: &str,
+        action: &str,
+        subject: Option<&str>,
+        facts: Option<&Facts>,
+        detail: serde_json::Value,
+    ) {
+        let event = crate::audit::AuditEvent {
+            at: self.clock.now(),
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.map(str::to_string),
+            ip: facts.map(|f| f.ip.clone()).filter(|ip| !ip.is_empty()),
+            client: facts.and_then(|f| f.client_id.clone()),
+            detail,
+        };
+        if let Err(e) = crate::audit::record(&self.store, tenant, &event) {
+            tracing::error!(tenant, error = %e, "audit event not recorded");
+        }
+    }
+
+    /// Audits a plugin failure (a `policy_error` denial) and passes the decision on.
+    fn audited(&self, tenant: &str, hook: &str, facts: &Facts, d: Decision) -> Decision {
+        if let Decision::Deny { reason, message } = &d
+            && reason == crate::policy::POLICY_ERROR
+        {
+            self.audit(
+                tenant,
+                "policy",
+                "policy_error",
+                None,
+                Some(facts),
+                serde_json::json!({ "hook": hook, "detail": message }),
+            );
+        }
+        d
+    }
+
     fn remember(&self, tenant: &str, c: Cached) {
         if let Ok(mut map) = self.chains.write() {
             map.insert(tenant.to_string(), Arc::new(c));
@@ -198,27 +251,32 @@ impl PolicyHost {
 
     pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
         let now = self.clock.now();
-        self.with_chain(tenant, |c| c.registration(tenant, facts, now, input))
+        let d = self.with_chain(tenant, |c| c.registration(tenant, facts, now, input));
+        self.audited(tenant, "registration", facts, d)
     }
 
     pub fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
         let now = self.clock.now();
-        self.with_chain(tenant, |c| c.password(tenant, facts, now, input))
+        let d = self.with_chain(tenant, |c| c.password(tenant, facts, now, input));
+        self.audited(tenant, "password", facts, d)
     }
 
     pub fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
         let now = self.clock.now();
-        self.with_chain(tenant, |c| c.device_binding(tenant, facts, now, input))
+        let d = self.with_chain(tenant, |c| c.device_binding(tenant, facts, now, input));
+        self.audited(tenant, "device-binding", facts, d)
     }
 
     pub fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
         let now = self.clock.now();
-        self.with_chain(tenant, |c| c.sign_in(tenant, facts, now, input))
+        let d = self.with_chain(tenant, |c| c.sign_in(tenant, facts, now, input));
+        self.audited(tenant, "sign-in", facts, d)
     }
 
     pub fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
         let now = self.clock.now();
-        self.with_chain(tenant, |c| c.account_deletion(tenant, facts, now, input))
+        let d = self.with_chain(tenant, |c| c.account_deletion(tenant, facts, now, input));
+        self.audited(tenant, "account-deletion", facts, d)
     }
 
     pub fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
@@ -237,6 +295,14 @@ impl PolicyHost {
                 let (claims, failures) = c.token_claims(tenant, facts, now, input);
                 for f in failures {
                     tracing::warn!(tenant, failure = %f, "token-claims plugin failed");
+                    self.audit(
+                        tenant,
+                        "policy",
+                        "policy_error",
+                        None,
+                        Some(facts),
+                        serde_json::json!({ "hook": "token-claims", "detail": f }),
+                    );
                 }
                 claims
             }

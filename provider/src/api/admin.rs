@@ -60,6 +60,21 @@ async fn get_settings(State(svc): State<AppState>, Path(tenant): Path<String>) -
     Ok(Json(svc.tenants.get(&tenant)?.settings))
 }
 
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<usize>,
+}
+
+/// The tenant's newest security events (default 100, at most 1000).
+async fn audit(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> ApiResult<Json<Vec<latchkey_core::audit::AuditEvent>>> {
+    svc.tenants.get(&tenant)?;
+    Ok(Json(latchkey_core::audit::recent(&svc.store, &tenant, q.limit.unwrap_or(100).min(1000))?))
+}
+
 async fn list_tenants(State(svc): State<AppState>) -> ApiResult<Json<Vec<Tenant>>> {
     Ok(Json(svc.tenants.list()?))
 }
@@ -184,6 +199,7 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/clients/{id}", delete(remove_client))
         .route("/admin/tenants/{tenant}/users", get(list_users).post(add_user))
         .route("/admin/tenants/{tenant}/keys/rotate", post(rotate_keys))
+        .route("/admin/tenants/{tenant}/audit", get(audit))
         .merge(crate::api::plugins::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

@@ -28,6 +28,22 @@ pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiRe
     })
 }
 
+/// The start of every form an account holder posts: the page, the CSRF check, then
+/// the session (without one, to the sign-in page). `Err` is the answer to send.
+pub(crate) fn posted_by_holder(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+    csrf: Option<&str>,
+) -> ApiResult<Result<(Page, Session), Response>> {
+    let page = Page::new(headers, ui_locales);
+    if !Page::csrf_ok(headers, csrf) {
+        return Ok(Err(page.csrf_refused(svc)));
+    }
+    Ok(holder(svc, tenant, headers)?.map(|session| (page, session)))
+}
+
 /// A date and time for people: `2025-03-01 08:30 UTC`.
 pub(crate) fn when(secs: u64) -> String {
     i64::try_from(secs)
@@ -138,14 +154,11 @@ async fn end_one(
     headers: HeaderMap,
     FormBody(form): FormBody<EndForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     // Another account's sid ends nothing: sessions are looked up under this account.
     svc.sessions.end_sid(&tenant, &session.account_id, form.sid.as_deref().unwrap_or(""))?;
     svc.store.commit().await?;
@@ -159,14 +172,11 @@ async fn end_others(
     headers: HeaderMap,
     FormBody(form): FormBody<EndForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     svc.sessions.end_all(&tenant, &session.account_id, Some(&session.sid))?;
     svc.store.commit().await?;
     Ok(Redirect::to(&page.keep_locale(&format!("/t/{tenant}/account?done=ended_all"))).into_response())

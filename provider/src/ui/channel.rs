@@ -23,7 +23,7 @@ use crate::api::account::EMAIL_LINK_PAGE;
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
-use crate::ui::account::{holder, kind_text, safe_next};
+use crate::ui::account::{holder, kind_text, posted_by_holder, safe_next};
 use crate::ui::feedback::{failure, fill};
 use crate::ui::page::Page;
 
@@ -168,14 +168,11 @@ async fn send_code(
     Query(q): Query<SendQuery>,
     FormBody(form): FormBody<ChannelForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     let settings = svc.tenants.get(&tenant)?.settings;
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
@@ -206,14 +203,11 @@ async fn submit(
     headers: HeaderMap,
     FormBody(form): FormBody<ChannelForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     let settings = svc.tenants.get(&tenant)?.settings;
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
@@ -254,14 +248,11 @@ async fn send_link(
     headers: HeaderMap,
     FormBody(form): FormBody<ChannelForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     let settings = svc.tenants.get(&tenant)?.settings;
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);

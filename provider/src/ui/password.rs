@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
-use crate::ui::account::{holder, safe_next};
+use crate::ui::account::{holder, posted_by_holder, safe_next};
 use crate::ui::feedback::{failure, password_rules};
 use crate::ui::page::Page;
 use crate::ui::signed_in::urlencode;
@@ -141,14 +141,11 @@ async fn send_code(
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     let settings = svc.tenants.get(&tenant)?.settings;
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     let next = safe_next(&tenant, form.next.as_deref());
@@ -172,14 +169,11 @@ async fn submit(
     headers: HeaderMap,
     FormBody(form): FormBody<PasswordForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let (page, session) =
+        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
+            Ok(v) => v,
+            Err(refused) => return Ok(refused),
+        };
     let settings = svc.tenants.get(&tenant)?.settings;
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     let next = safe_next(&tenant, form.next.as_deref());

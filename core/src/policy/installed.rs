@@ -249,34 +249,31 @@ impl PolicyHost {
         }
     }
 
-    pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
+    /// Runs one decision hook on the tenant's chain and audits a `policy_error`.
+    fn decide(&self, tenant: &str, facts: &Facts, hook: Hook, f: impl FnOnce(&Chain, u64) -> Decision) -> Decision {
         let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| c.registration(tenant, facts, now, input));
-        self.audited(tenant, "registration", facts, d)
+        let d = self.with_chain(tenant, |c| f(c, now));
+        self.audited(tenant, hook.as_str(), facts, d)
+    }
+
+    pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
+        self.decide(tenant, facts, Hook::Registration, |c, now| c.registration(tenant, facts, now, input))
     }
 
     pub fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
-        let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| c.password(tenant, facts, now, input));
-        self.audited(tenant, "password", facts, d)
+        self.decide(tenant, facts, Hook::Password, |c, now| c.password(tenant, facts, now, input))
     }
 
     pub fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
-        let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| c.device_binding(tenant, facts, now, input));
-        self.audited(tenant, "device-binding", facts, d)
+        self.decide(tenant, facts, Hook::DeviceBinding, |c, now| c.device_binding(tenant, facts, now, input))
     }
 
     pub fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
-        let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| c.sign_in(tenant, facts, now, input));
-        self.audited(tenant, "sign-in", facts, d)
+        self.decide(tenant, facts, Hook::SignIn, |c, now| c.sign_in(tenant, facts, now, input))
     }
 
     pub fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
-        let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| c.account_deletion(tenant, facts, now, input));
-        self.audited(tenant, "account-deletion", facts, d)
+        self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input))
     }
 
     pub fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {

@@ -43,6 +43,15 @@ pub enum Error {
     SeveralAccounts(&'static str),
     #[error("the message could not be delivered")]
     Delivery(String),
+    /// The request needs a solved CAPTCHA challenge first (R19).
+    #[error("solve the challenge first")]
+    CaptchaRequired,
+    /// The CAPTCHA answer is wrong, expired or already used.
+    #[error("the challenge answer is wrong or expired")]
+    CaptchaFailed,
+    /// A passkey assertion or registration did not verify.
+    #[error("the passkey could not be verified")]
+    PasskeyRejected,
     #[error("storage failure: {0}")]
     Storage(String),
     #[error("cryptography failure: {0}")]
@@ -76,6 +85,9 @@ impl Error {
             Error::UnknownPurpose => "unknown_purpose",
             Error::SeveralAccounts(_) => "several_accounts",
             Error::Delivery(_) => "delivery_failed",
+            Error::CaptchaRequired => "captcha_required",
+            Error::CaptchaFailed => "captcha_failed",
+            Error::PasskeyRejected => "passkey_rejected",
             Error::Storage(_) => "storage_error",
             Error::Crypto(_) => "crypto_error",
         }

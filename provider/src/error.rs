@@ -47,7 +47,10 @@ impl From<Error> for ApiError {
             | Error::CodeExpired
             | Error::CodeAttemptsExceeded
             | Error::UnknownPurpose
-            | Error::SeveralAccounts(_) => StatusCode::BAD_REQUEST,
+            | Error::SeveralAccounts(_)
+            | Error::CaptchaRequired
+            | Error::CaptchaFailed => StatusCode::BAD_REQUEST,
+            Error::PasskeyRejected => StatusCode::UNAUTHORIZED,
             Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Storage(_) | Error::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

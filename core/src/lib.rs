@@ -18,6 +18,7 @@ pub mod policy;
 pub mod secret;
 pub mod session;
 pub mod settings;
+pub mod signin;
 pub mod store;
 pub mod tenant;
 

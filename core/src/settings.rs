@@ -14,6 +14,56 @@ pub struct TenantSettings {
     pub registration: RegistrationRules,
     /// Developer types and their entitlements (R11, R13).
     pub developer: DeveloperSettings,
+    /// Second factors, remembered devices, failure limits and CAPTCHA (R19, R20).
+    pub sign_in: SignInSettings,
+}
+
+/// How sign-in is protected (R19, R20).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignInSettings {
+    /// Every account gives a second factor (on a device it has not remembered),
+    /// whether or not the person turned 2-step verification on.
+    pub require_second_factor: bool,
+    /// Days "remember this device" skips the second factor; 0 turns the option off.
+    pub remember_device_days: u64,
+    /// Wrong passwords in a row before each further try must wait (doubling, capped).
+    pub backoff_after: u32,
+    /// Longest wait between tries, in seconds.
+    pub backoff_max: u64,
+    /// Failed sign-ins per account in any hour; never more than 100 (NIST SP 800-63B).
+    pub max_failures_per_hour: u32,
+    /// Wrong passwords in a row on one account before a CAPTCHA is asked.
+    pub captcha_after: u32,
+    /// Failed sign-ins from one IP in an hour before every sign-in from it needs a CAPTCHA.
+    pub captcha_after_ip_failures: u32,
+    /// Failed sign-ins from one IP in an hour before it is refused until the hour ends.
+    pub max_ip_failures_per_hour: u32,
+    /// Proof-of-work difficulty of the CAPTCHA, in bits.
+    pub captcha_difficulty: u8,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings {
+            require_second_factor: false,
+            remember_device_days: 30,
+            backoff_after: 5,
+            backoff_max: 30,
+            max_failures_per_hour: 100,
+            captcha_after: 3,
+            captcha_after_ip_failures: 20,
+            max_ip_failures_per_hour: 500,
+            captcha_difficulty: 16,
+        }
+    }
+}
+
+impl SignInSettings {
+    /// The hourly cap actually applied: the tenant's, but never above 100.
+    pub fn failures_per_hour(&self) -> u32 {
+        self.max_failures_per_hour.clamp(1, 100)
+    }
 }
 
 /// One-time code limits (R37).

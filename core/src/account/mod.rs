@@ -102,6 +102,12 @@ pub struct Account {
     /// Digests of device cookies this account signed in from (new-device notices).
     #[serde(default)]
     pub known_devices: Vec<String>,
+    /// The person turned 2-step verification on (R20).
+    #[serde(default)]
+    pub two_step: bool,
+    /// Bumped by a password change; remembered devices of an older epoch are forgotten.
+    #[serde(default)]
+    pub security_epoch: u32,
 }
 
 impl Record for Account {
@@ -212,6 +218,8 @@ impl Accounts {
             updated_at: now,
             pending_notices: Vec::new(),
             known_devices: Vec::new(),
+            two_step: false,
+            security_epoch: 0,
         }
     }
 

@@ -120,6 +120,8 @@ impl Accounts {
             a.password = Some(phc.clone());
             a.password_changed_at = now;
             a.known_devices.clear();
+            // Remembered devices skip the second factor no more (R20).
+            a.security_epoch = a.security_epoch.wrapping_add(1);
             Ok(a.clone())
         })?;
         self.notify(tenant, &updated, Notice::PasswordChanged, locale).await;

@@ -1,0 +1,43 @@
+//! "Remember this device" (R20): after a second factor, a browser may skip it for
+//! the tenant's number of days. The cookie is a random token; the store keeps its
+//! digest with the account's security epoch, which a password change bumps, so a
+//! new password forgets every remembered device at once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::secret;
+use crate::store::{Record, Store};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RememberedDevice {
+    pub account_id: String,
+    /// `Account::security_epoch` when remembered.
+    pub epoch: u32,
+    pub expires_at: u64,
+}
+
+impl Record for RememberedDevice {
+    const TREE: &'static str = "remembered_devices";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+/// Remembers a device for `days`; returns the cookie value.
+pub fn remember(store: &Store, tenant: &str, account_id: &str, epoch: u32, days: u64, now: u64) -> Result<String> {
+    let token = secret::token();
+    let device = RememberedDevice { account_id: account_id.to_string(), epoch, expires_at: now + days * 24 * 3600 };
+    store.put(tenant, &secret::digest(&token), &device)?;
+    Ok(token)
+}
+
+/// Whether the cookie value remembers this device for the account at its current epoch.
+pub fn is_remembered(store: &Store, tenant: &str, token: &str, account_id: &str, epoch: u32, now: u64) -> Result<bool> {
+    if token.len() != 43 {
+        return Ok(false);
+    }
+    let device = store.get_live::<RememberedDevice>(tenant, &secret::digest(token), now)?;
+    Ok(device.is_some_and(|d| secret::eq(&d.account_id, account_id) && d.epoch == epoch))
+}

@@ -7,6 +7,7 @@ mod index;
 pub mod password;
 pub mod recovery;
 pub mod registration;
+pub mod second_factor;
 pub mod signin;
 
 use std::sync::Arc;

@@ -31,16 +31,19 @@ pub enum Purpose {
     VerifyNewChannel,
     /// Prove identity before a sensitive change (password).
     VerifyIdentity,
+    /// A second factor after the password (R20).
+    SecondFactor,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 6] = [
+    pub const ALL: [Purpose; 7] = [
         Purpose::Register,
         Purpose::SignIn,
         Purpose::Recover,
         Purpose::VerifyOldChannel,
         Purpose::VerifyNewChannel,
         Purpose::VerifyIdentity,
+        Purpose::SecondFactor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl Purpose {
             Purpose::VerifyOldChannel => "verify_old_channel",
             Purpose::VerifyNewChannel => "verify_new_channel",
             Purpose::VerifyIdentity => "verify_identity",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 

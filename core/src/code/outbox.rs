@@ -57,6 +57,17 @@ pub enum Notice {
     MobileReassigned {
         mobile: String,
     },
+    /// 2-step verification was turned on or off (R38).
+    TwoStepEnabled,
+    TwoStepDisabled,
+    /// A passkey was added to the account.
+    PasskeyAdded {
+        label: String,
+    },
+    /// A recovery code was used to sign in.
+    RecoveryCodeUsed {
+        remaining: usize,
+    },
 }
 
 /// What a message says.

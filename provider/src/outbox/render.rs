@@ -22,12 +22,14 @@ fn purpose_text(p: Purpose, zh: bool) -> &'static str {
         (Purpose::VerifyOldChannel, false) => "to confirm it is you before changing this contact",
         (Purpose::VerifyNewChannel, false) => "to confirm this new contact",
         (Purpose::VerifyIdentity, false) => "to confirm it is you",
+        (Purpose::SecondFactor, false) => "to finish signing in (2-step verification)",
         (Purpose::Register, true) => "用于完成注册",
         (Purpose::SignIn, true) => "用于登录",
         (Purpose::Recover, true) => "用于重置密码",
         (Purpose::VerifyOldChannel, true) => "用于更换前验证身份",
         (Purpose::VerifyNewChannel, true) => "用于验证新的联系方式",
         (Purpose::VerifyIdentity, true) => "用于验证身份",
+        (Purpose::SecondFactor, true) => "用于登录二次验证",
     }
 }
 
@@ -105,6 +107,38 @@ fn notice(n: &Notice, zh: bool) -> (String, String) {
         ),
         (Notice::MobileReassigned { mobile }, true) => {
             ("手机号已被新机主使用", format!("手机号 {mobile} 已由新机主使用，不能再用于登录您的账号。"))
+        }
+        (Notice::TwoStepEnabled, false) => (
+            "2-step verification is on",
+            "2-step verification was turned on for your account. If this was not you, recover your account now."
+                .to_string(),
+        ),
+        (Notice::TwoStepEnabled, true) => {
+            ("已开启两步验证", "您的账号已开启两步验证。如非本人操作，请立即找回账号。".to_string())
+        }
+        (Notice::TwoStepDisabled, false) => (
+            "2-step verification is off",
+            "2-step verification was turned off for your account. If this was not you, change your password now."
+                .to_string(),
+        ),
+        (Notice::TwoStepDisabled, true) => {
+            ("已关闭两步验证", "您的账号已关闭两步验证。如非本人操作，请立即修改密码。".to_string())
+        }
+        (Notice::PasskeyAdded { label }, false) => (
+            "A passkey was added",
+            format!("A passkey ({label}) was added to your account. If this was not you, remove it and change your password."),
+        ),
+        (Notice::PasskeyAdded { label }, true) => {
+            ("已添加通行密钥", format!("您的账号添加了通行密钥（{label}）。如非本人操作，请删除它并修改密码。"))
+        }
+        (Notice::RecoveryCodeUsed { remaining }, false) => (
+            "A recovery code was used",
+            format!(
+                "A recovery code was used to sign in to your account; {remaining} remain. If this was not you, change your password now."
+            ),
+        ),
+        (Notice::RecoveryCodeUsed { remaining }, true) => {
+            ("恢复码已使用", format!("有人使用恢复码登录了您的账号，剩余 {remaining} 个。如非本人操作，请立即修改密码。"))
         }
     };
     (s.to_string(), b)

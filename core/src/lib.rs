@@ -15,6 +15,7 @@ pub mod identifier;
 pub mod jwt;
 pub mod keys;
 pub mod policy;
+pub mod seal;
 pub mod secret;
 pub mod session;
 pub mod settings;

@@ -1,5 +1,7 @@
-//! Credentials an account proves itself with. Issue 2 has passwords; TOTP and
-//! recovery codes come later.
+//! Credentials an account proves itself with: passwords (issue 2), and for the
+//! second step an authenticator app (TOTP) and recovery codes (R20).
 
 pub mod password;
 pub mod policy;
+pub mod recovery_codes;
+pub mod totp;

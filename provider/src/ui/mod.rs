@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod login;
 pub mod page;
 pub mod password;
+pub mod qr;
 pub mod recover;
 pub mod register;
 pub mod review;

@@ -1,0 +1,220 @@
+use serde_json::Value;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+use super::*;
+use crate::clock::ManualClock;
+
+const T: &str = "t";
+const A: &str = "100000001";
+const B: &str = "200000002";
+
+struct Kit {
+    passkeys: Passkeys,
+    store: Store,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+fn kit() -> Kit {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let clock = Arc::new(ManualClock::new());
+    Kit { passkeys: Passkeys::new(store.clone(), clock.clone()), store, clock, _dir: dir }
+}
+
+fn rp(public_url: &str) -> Rp {
+    Rp::from_public_url(&Url::parse(public_url).unwrap(), "Acme").unwrap()
+}
+
+/// A software authenticator. `true` makes it claim user verification, which
+/// passkey ceremonies require; without it SoftPasskey refuses (NotSupported).
+fn authenticator() -> SoftPasskey {
+    SoftPasskey::new(true)
+}
+
+/// What a browser's `navigator.credentials.create` returns, at `origin`.
+fn create(key: &mut SoftPasskey, origin: &str, options: Value) -> Value {
+    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let credential = key.do_registration(Url::parse(origin).unwrap(), options).unwrap();
+    serde_json::to_value(credential).unwrap()
+}
+
+/// What a browser's `navigator.credentials.get` returns, at `origin`.
+fn get(key: &mut SoftPasskey, origin: &str, options: Value) -> Value {
+    let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+    let assertion = key.do_authentication(Url::parse(origin).unwrap(), options).unwrap();
+    serde_json::to_value(assertion).unwrap()
+}
+
+/// Registers a new passkey for `account` at the RP's own origin.
+fn register(k: &Kit, rp: &Rp, key: &mut SoftPasskey, account: &str, label: &str) -> PasskeyInfo {
+    let (id, options) = k.passkeys.start_registration(T, rp, account, "ann@example.com", "Ann").unwrap();
+    let credential = create(key, rp.origin.as_str(), options);
+    k.passkeys.finish_registration(T, rp, account, &id, credential, label).unwrap()
+}
+
+fn rejected<T: std::fmt::Debug>(r: Result<T>) -> bool {
+    matches!(r, Err(Error::PasskeyRejected))
+}
+
+#[tokio::test]
+async fn r20_register_then_sign_in_on_a_loopback_port() {
+    let k = kit();
+    let rp = rp("http://localhost:41873/some/path");
+    assert_eq!(rp.origin.as_str(), "http://localhost:41873/");
+    let mut key = authenticator();
+    let info = register(&k, &rp, &mut key, A, "");
+    assert_eq!(info.label, "Passkey");
+    assert_eq!(k.passkeys.count(T, A).unwrap(), 1);
+
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let assertion = get(&mut key, "http://localhost:41873", options);
+    let done = k.passkeys.finish_authentication(T, &rp, &id, assertion).unwrap();
+    assert_eq!(done, Authenticated { account_id: A.into(), passkey_id: info.id, user_verified: true });
+}
+
+#[tokio::test]
+async fn r20_an_ip_address_cannot_be_the_relying_party() {
+    let url = Url::parse("http://127.0.0.1:8080").unwrap();
+    assert!(matches!(Rp::from_public_url(&url, "Acme"), Err(Error::Invalid { field: "public_url", .. })));
+}
+
+#[tokio::test]
+async fn r20_assertion_for_another_origin_is_rejected() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    register(&k, &rp, &mut key, A, "Laptop");
+    // The authenticator accepts both (the RP id is a suffix of their host); we don't.
+    for origin in ["https://id.example.com:8443", "https://login.id.example.com"] {
+        let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+        let assertion = get(&mut key, origin, options);
+        assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)), "{origin}");
+    }
+    // Registration too.
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let credential = create(&mut key, "https://login.id.example.com", options);
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x")));
+    assert_eq!(k.passkeys.count(T, A).unwrap(), 1);
+}
+
+#[tokio::test]
+async fn r20_a_ceremony_id_cannot_be_used_twice() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let credential = create(&mut key, "https://id.example.com", options);
+    k.passkeys.finish_registration(T, &rp, A, &id, credential.clone(), "Laptop").unwrap();
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "Laptop")));
+
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let assertion = get(&mut key, "https://id.example.com", options);
+    k.passkeys.finish_authentication(T, &rp, &id, assertion.clone()).unwrap();
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+
+    // A sign-in ceremony does not finish a registration, and a failure uses it up.
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let assertion = get(&mut key, "https://id.example.com", options);
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, assertion.clone(), "x")));
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+}
+
+#[tokio::test]
+async fn r20_a_ceremony_expires_after_five_minutes() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    register(&k, &rp, &mut key, A, "Laptop");
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let assertion = get(&mut key, "https://id.example.com", options);
+    k.clock.advance(CEREMONY_TTL);
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+}
+
+#[tokio::test]
+async fn r20_a_removed_passkey_cannot_sign_in() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    let info = register(&k, &rp, &mut key, A, "Laptop");
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    assert!(!k.passkeys.remove(T, B, &info.id).unwrap(), "not B's");
+    assert!(k.passkeys.remove(T, A, &info.id).unwrap());
+    assert!(!k.passkeys.remove(T, A, &info.id).unwrap());
+    let assertion = get(&mut key, "https://id.example.com", options);
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+    assert!(matches!(k.passkeys.start_authentication(T, &rp, A), Err(Error::NotFound("passkey"))));
+    assert!(k.passkeys.list(T, A).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn r20_the_list_shows_label_and_last_use() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut laptop = authenticator();
+    let mut phone = authenticator();
+    let first = register(&k, &rp, &mut laptop, A, "  Laptop ");
+    k.clock.advance(10);
+    let second = register(&k, &rp, &mut phone, A, "Phone");
+    let long = "x".repeat(MAX_LABEL + 1);
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let credential = create(&mut phone, "https://id.example.com", options);
+    assert!(matches!(
+        k.passkeys.finish_registration(T, &rp, A, &id, credential, &long),
+        Err(Error::Invalid { field: "label", .. })
+    ));
+
+    k.clock.advance(10);
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let assertion = get(&mut phone, "https://id.example.com", options);
+    assert_eq!(k.passkeys.finish_authentication(T, &rp, &id, assertion).unwrap().passkey_id, second.id);
+
+    let list = k.passkeys.list(T, A).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!((list[0].label.as_str(), list[0].last_used_at), ("Laptop", None));
+    assert_eq!(list[0], first);
+    assert_eq!((list[1].label.as_str(), list[1].last_used_at), ("Phone", Some(k.clock.now())));
+    assert_eq!(list[1].created_at + 10, k.clock.now());
+}
+
+#[tokio::test]
+async fn r20_another_account_cannot_finish_the_ceremony() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let credential = create(&mut key, "https://id.example.com", options);
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id, credential.clone(), "x")));
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x")), "used up");
+    assert_eq!(k.passkeys.count(T, A).unwrap() + k.passkeys.count(T, B).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn r20_a_credential_id_is_registered_once_per_tenant() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    let existing = register(&k, &rp, &mut key, A, "Laptop");
+    let (_, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let excluded = &options["publicKey"]["excludeCredentials"];
+    assert_eq!(excluded[0]["id"], existing.id.as_str());
+
+    // Another account's browser returns a credential whose id is already taken.
+    let (id_b, options) = k.passkeys.start_registration(T, &rp, B, "bob", "Bob").unwrap();
+    let credential = create(&mut key, "https://id.example.com", options);
+    let taken = credential["id"].as_str().unwrap().to_string();
+    k.store.put(T, &taken, &PasskeyOwner { account_id: A.into() }).unwrap();
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id_b, credential, "x")));
+    assert_eq!(k.passkeys.count(T, B).unwrap(), 0);
+}
+
+#[test]
+fn r20_the_user_handle_is_stable_per_tenant_and_account() {
+    assert_eq!(user_handle(T, A), user_handle(T, A));
+    assert_ne!(user_handle(T, A), user_handle(T, B));
+    assert_ne!(user_handle(T, A), user_handle("u", A));
+    assert_eq!(user_handle(T, A).get_version_num(), 8);
+}

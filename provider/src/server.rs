@@ -118,7 +118,12 @@ fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
         + svc.store.sweep_expired::<family::RefreshToken>(now)?
         + svc.store.sweep_expired::<family::Family>(now)?
         + svc.store.sweep_expired::<latchkey_core::device::DeviceAuthorization>(now)?
-        + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?)
+        + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?
+        + svc.store.sweep_expired::<latchkey_core::credential::passkey::PasskeyCeremony>(now)?
+        + svc.store.sweep_expired::<latchkey_core::signin::attempts::Failures>(now)?
+        + svc.store.sweep_expired::<latchkey_core::signin::attempts::IpFailures>(now)?
+        + svc.store.sweep_expired::<latchkey_core::signin::pending::PendingSignIn>(now)?
+        + svc.store.sweep_expired::<latchkey_core::signin::remembered::RememberedDevice>(now)?)
 }
 
 /// The whole HTTP application.
@@ -150,7 +155,13 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         TcpListener::bind(&config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     if config.public_url.is_empty() {
-        config.public_url = format!("http://{addr}");
+        // A loopback server is reached as localhost: browsers and WebAuthn accept no IP
+        // address as a passkey's relying party.
+        config.public_url = if addr.ip().is_loopback() {
+            format!("http://localhost:{}", addr.port())
+        } else {
+            format!("http://{addr}")
+        };
     }
     let svc = Services::new(&config, store, clock, secret::digest(&token))?;
     svc.tenants.ensure(&svc.keys, demo::TENANT, "Latchkey")?;

@@ -5,10 +5,15 @@ use std::sync::Arc;
 use latchkey_core::account::Accounts;
 use latchkey_core::client::Clients;
 use latchkey_core::code::Codes;
+use latchkey_core::credential::passkey::Passkeys;
 use latchkey_core::credential::password::Passwords;
+use latchkey_core::credential::recovery_codes::RecoveryCodes;
+use latchkey_core::credential::totp::Totps;
 use latchkey_core::developer::Developers;
 use latchkey_core::keys::Keys;
+use latchkey_core::seal::Sealer;
 use latchkey_core::session::Sessions;
+use latchkey_core::signin::attempts::Attempts;
 use latchkey_core::tenant::Tenants;
 use latchkey_core::{Clock, Store};
 
@@ -39,6 +44,12 @@ pub struct Services {
     pub sessions: Sessions,
     pub keys: Keys,
     pub codes: Arc<Codes>,
+    /// Second factors (R20): authenticator apps, recovery codes, passkeys.
+    pub totps: Totps,
+    pub recovery_codes: RecoveryCodes,
+    pub passkeys: Passkeys,
+    /// Failed sign-ins per account and IP (R19).
+    pub attempts: Attempts,
     /// The tenants' policy plugin chains.
     pub policy: Arc<latchkey_core::policy::PolicyHost>,
     pub templates: Templates,
@@ -64,6 +75,8 @@ impl Services {
         let codes = Arc::new(Codes::new(store.clone(), clock.clone(), outbox));
         let wasm = latchkey_core::policy::wasm::WasmHost::new(config.plugins.to_limits())?;
         let policy = Arc::new(latchkey_core::policy::PolicyHost::new(store.clone(), clock.clone(), wasm));
+        // Seals TOTP seeds; keep it with the data directory (losing it loses every seed).
+        let sealer = Arc::new(Sealer::from_key_file(&config.data_dir.join("seal.key"))?);
 
         Ok(Services {
             secure_cookies: public_url.starts_with("https://"),
@@ -75,6 +88,10 @@ impl Services {
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
             codes,
+            totps: Totps::new(store.clone(), clock.clone(), sealer),
+            recovery_codes: RecoveryCodes::new(store.clone(), clock.clone()),
+            passkeys: Passkeys::new(store.clone(), clock.clone()),
+            attempts: Attempts::new(store.clone(), clock.clone()),
             policy,
             templates: Templates::new()?,
             admin_token_digest,
@@ -86,6 +103,27 @@ impl Services {
     /// The issuer URL of a tenant.
     pub fn issuer(&self, tenant: &str) -> String {
         format!("{}/t/{tenant}", self.public_url)
+    }
+
+    /// The WebAuthn relying party of a tenant: the public URL's host, named after the tenant.
+    pub fn relying_party(&self, tenant: &str) -> latchkey_core::Result<latchkey_core::credential::passkey::Rp> {
+        let url =
+            url::Url::parse(&self.public_url).map_err(|_| latchkey_core::Error::invalid("public_url", "not a URL"))?;
+        let name = self.tenants.get(tenant).map(|t| t.display_name).unwrap_or_else(|_| tenant.to_string());
+        latchkey_core::credential::passkey::Rp::from_public_url(&url, &name)
+    }
+
+    /// What the account has enrolled besides its mobile and email.
+    pub fn enrolled(
+        &self,
+        tenant: &str,
+        account_id: &str,
+    ) -> latchkey_core::Result<latchkey_core::account::second_factor::Enrolled> {
+        Ok(latchkey_core::account::second_factor::Enrolled {
+            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id)?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+        })
     }
 
     pub fn now(&self) -> u64 {

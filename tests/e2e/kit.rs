@@ -87,7 +87,7 @@ impl Server {
         };
         let clock = Arc::new(ManualClock::new());
         let running = server::start(config, clock.clone()).await.unwrap();
-        let base = format!("http://{}", running.addr);
+        let base = format!("http://localhost:{}", running.addr.port());
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", running.admin_token).parse().unwrap());
         let admin = reqwest::Client::builder().default_headers(headers).build().unwrap();

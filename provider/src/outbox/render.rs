@@ -126,7 +126,9 @@ fn notice(n: &Notice, zh: bool) -> (String, String) {
         }
         (Notice::PasskeyAdded { label }, false) => (
             "A passkey was added",
-            format!("A passkey ({label}) was added to your account. If this was not you, remove it and change your password."),
+            format!(
+                "A passkey ({label}) was added to your account. If this was not you, remove it and change your password."
+            ),
         ),
         (Notice::PasskeyAdded { label }, true) => {
             ("已添加通行密钥", format!("您的账号添加了通行密钥（{label}）。如非本人操作，请删除它并修改密码。"))
@@ -137,9 +139,10 @@ fn notice(n: &Notice, zh: bool) -> (String, String) {
                 "A recovery code was used to sign in to your account; {remaining} remain. If this was not you, change your password now."
             ),
         ),
-        (Notice::RecoveryCodeUsed { remaining }, true) => {
-            ("恢复码已使用", format!("有人使用恢复码登录了您的账号，剩余 {remaining} 个。如非本人操作，请立即修改密码。"))
-        }
+        (Notice::RecoveryCodeUsed { remaining }, true) => (
+            "恢复码已使用",
+            format!("有人使用恢复码登录了您的账号，剩余 {remaining} 个。如非本人操作，请立即修改密码。"),
+        ),
     };
     (s.to_string(), b)
 }

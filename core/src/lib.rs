@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod captcha;
 pub mod client;
 pub mod clock;
 pub mod code;

@@ -24,6 +24,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("developer.html", include_str!("../../templates/developer.html")),
     ("device.html", include_str!("../../templates/device.html")),
     ("review.html", include_str!("../../templates/review.html")),
+    ("captcha.html", include_str!("../../templates/captcha.html")),
 ];
 
 pub struct Templates(Environment<'static>);

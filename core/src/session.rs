@@ -80,12 +80,13 @@ impl Sessions {
     ) -> Result<(String, Session)> {
         let now = self.clock.now();
         let cookie = secret::token();
+        let acr = crate::signin::level::acr(&amr).to_string();
         let session = Session {
             sid: secret::token_of(16),
             account_id: account_id.to_string(),
             auth_time: now,
             amr,
-            acr: "1".into(),
+            acr,
             created_at: now,
             last_seen: now,
             expires_at: now + self.ttl,

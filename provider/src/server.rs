@@ -120,6 +120,7 @@ fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
         + svc.store.sweep_expired::<latchkey_core::device::DeviceAuthorization>(now)?
         + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?
         + svc.store.sweep_expired::<latchkey_core::credential::passkey::PasskeyCeremony>(now)?
+        + svc.store.sweep_expired::<latchkey_core::captcha::Challenge>(now)?
         + svc.store.sweep_expired::<latchkey_core::signin::attempts::Failures>(now)?
         + svc.store.sweep_expired::<latchkey_core::signin::attempts::IpFailures>(now)?
         + svc.store.sweep_expired::<latchkey_core::signin::pending::PendingSignIn>(now)?

@@ -13,7 +13,6 @@ use latchkey_core::developer::Developers;
 use latchkey_core::keys::Keys;
 use latchkey_core::seal::Sealer;
 use latchkey_core::session::Sessions;
-use latchkey_core::signin::attempts::Attempts;
 use latchkey_core::tenant::Tenants;
 use latchkey_core::{Clock, Store};
 
@@ -48,8 +47,6 @@ pub struct Services {
     pub totps: Totps,
     pub recovery_codes: RecoveryCodes,
     pub passkeys: Passkeys,
-    /// Failed sign-ins per account and IP (R19).
-    pub attempts: Attempts,
     /// The tenants' policy plugin chains.
     pub policy: Arc<latchkey_core::policy::PolicyHost>,
     pub templates: Templates,
@@ -91,7 +88,6 @@ impl Services {
             totps: Totps::new(store.clone(), clock.clone(), sealer),
             recovery_codes: RecoveryCodes::new(store.clone(), clock.clone()),
             passkeys: Passkeys::new(store.clone(), clock.clone()),
-            attempts: Attempts::new(store.clone(), clock.clone()),
             policy,
             templates: Templates::new()?,
             admin_token_digest,

@@ -21,3 +21,4 @@ mod registration;
 mod review_page;
 mod sessions;
 mod tokens;
+mod two_step;

@@ -309,7 +309,8 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
         StatusCode::UNAUTHORIZED,
         "no session was made"
     );
-    // A required second factor this server cannot offer yet fails closed.
+    // A required second factor is asked for before the session: here the SMS code to
+    // the account's verified mobile (W1, R20).
     let r = s
         .admin
         .put(s.url(&format!("/admin/tenants/{}/plugins/sign-in-gate/config", s.tenant)))
@@ -321,7 +322,11 @@ async fn w1_w2_sign_in_hook_refuses_or_requires_and_claims_hook_adds_claims() {
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();
     let r = b.submit_login(&s.issuer(), &crate::kit::field(&html, "csrf"), "", m, PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(crate::kit::location(&r), format!("/t/{}/login/verify", s.tenant));
+    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let r = crate::two_step::give_sms_factor(&s, &b, m, false).await;
+    assert_eq!(crate::kit::location(&r), format!("/t/{}/account", s.tenant));
+    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -15,12 +15,14 @@ use std::sync::Arc;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::captcha::Captchas;
 use crate::clock::Clock;
 use crate::code::{Codes, Notice};
 use crate::credential::password::Passwords;
 use crate::error::{Error, Result};
 use crate::identifier::{ACCOUNT_ID_LEN, Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::PolicyHost;
+use crate::signin::attempts::Attempts;
 use crate::store::{Record, Store, abort};
 pub use index::{BindingCount, BindingIndex, IdentifierIndex};
 
@@ -180,6 +182,10 @@ pub struct Accounts {
     passwords: Passwords,
     codes: Arc<Codes>,
     policy: Arc<PolicyHost>,
+    /// Failed sign-ins (R19).
+    attempts: Attempts,
+    /// CAPTCHA challenges (R19).
+    captchas: Captchas,
 }
 
 pub(crate) const TREES: &[&str] = &[Account::TREE, IdentifierIndex::TREE, BindingIndex::TREE, BindingCount::TREE];
@@ -199,7 +205,19 @@ impl Accounts {
         codes: Arc<Codes>,
         policy: Arc<PolicyHost>,
     ) -> Self {
-        Accounts { store, clock, passwords, codes, policy }
+        let attempts = Attempts::new(store.clone(), clock.clone());
+        let captchas = Captchas::new(store.clone(), clock.clone());
+        Accounts { store, clock, passwords, codes, policy, attempts, captchas }
+    }
+
+    /// Failed sign-ins per account and IP (R19).
+    pub fn attempts(&self) -> &Attempts {
+        &self.attempts
+    }
+
+    /// The tenant's CAPTCHA challenges (R19).
+    pub fn captchas(&self) -> &Captchas {
+        &self.captchas
     }
 
     pub fn passwords(&self) -> &Passwords {

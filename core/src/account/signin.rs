@@ -3,10 +3,42 @@
 //! same work.
 
 use crate::account::{Account, Accounts};
+use crate::audit::{self, AuditEvent};
 use crate::code::{Destination, Notice, Purpose, Sent};
 use crate::error::{Error, Result};
 use crate::identifier::{Identifier, parse_phone};
 use crate::settings::TenantSettings;
+use crate::signin::attempts::Subject;
+use crate::signin::level::{self, Method};
+
+/// Where a sign-in try comes from, and the CAPTCHA answer it carries if any (R19).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Attempt<'a> {
+    pub ip: &'a str,
+    pub captcha: Option<&'a str>,
+    /// The client whose authorization request this sign-in serves, if any.
+    pub client: Option<&'a str>,
+}
+
+impl Attempt<'_> {
+    /// Records a security event of this try (R19: who, what, when, IP, client).
+    fn audit(&self, store: &crate::store::Store, tenant: &str, at: u64, who: &Subject<'_>, action: &str) -> Result<()> {
+        let actor = match who {
+            Subject::Account(id) => id.to_string(),
+            Subject::Unknown(_) => "unknown".to_string(),
+        };
+        let event = AuditEvent {
+            at,
+            actor,
+            action: action.to_string(),
+            subject: None,
+            ip: Some(self.ip.to_string()),
+            client: self.client.map(str::to_string),
+            detail: serde_json::Value::Null,
+        };
+        audit::record(store, tenant, &event)
+    }
+}
 
 /// A successful sign-in and what the person should be told.
 #[derive(Debug, Clone)]
@@ -21,13 +53,16 @@ pub struct SignedIn {
 }
 
 impl Accounts {
-    /// Password sign-in with a mobile, email, account name or account id.
+    /// Password sign-in with a mobile, email, account name or account id. Failures
+    /// count against the account (or the unknown identifier) and the IP: backoff, an
+    /// hourly cap, a CAPTCHA after a few (R19); checked before the password is.
     pub async fn sign_in(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         identifier: &str,
         password: &str,
+        attempt: &Attempt<'_>,
     ) -> Result<SignedIn> {
         let account = match Identifier::parse(identifier) {
             Ok(i) => match self.find_login(tenant, &i) {
@@ -40,11 +75,65 @@ impl Accounts {
             },
             Err(_) => None,
         };
+        let id = account.as_ref().map(|a| a.id.clone());
+        let who = match &id {
+            Some(id) => Subject::Account(id),
+            None => Subject::Unknown(identifier),
+        };
+        self.admit(tenant, settings, &who, attempt)?;
         let phc = account.as_ref().and_then(|a| a.password.as_deref());
         let ok = self.passwords.verify(phc, password).await?;
         match account {
-            Some(a) if ok => self.signed_in(tenant, settings, a, "pwd"),
-            _ => Err(Error::BadCredentials),
+            Some(a) if ok => {
+                self.attempts.succeeded(tenant, &who)?;
+                self.signed_in(tenant, settings, a, &[Method::Password])
+            }
+            _ => {
+                self.attempts.failed(tenant, &settings.sign_in, &who, attempt.ip)?;
+                attempt.audit(&self.store, tenant, self.clock.now(), &who, "sign_in_failed")?;
+                Err(Error::BadCredentials)
+            }
+        }
+    }
+
+    /// Lets a try through the failure limits: `rate_limited` while the subject or IP
+    /// must wait, `captcha_required`/`captcha_failed` when a CAPTCHA is due (R19).
+    pub fn admit(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        who: &Subject<'_>,
+        attempt: &Attempt<'_>,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let gate = match self.attempts.check(tenant, &settings.sign_in, who, attempt.ip) {
+            Err(e @ Error::RateLimited { .. }) => {
+                attempt.audit(&self.store, tenant, now, who, "sign_in_throttled")?;
+                return Err(e);
+            }
+            other => other?,
+        };
+        if gate.captcha {
+            let answer = attempt.captcha.filter(|a| !a.is_empty()).ok_or(Error::CaptchaRequired)?;
+            if let Err(e) = self.captchas.verify(tenant, answer) {
+                attempt.audit(&self.store, tenant, now, who, "captcha_failed")?;
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the next password try for `identifier` from `ip` must carry a CAPTCHA.
+    pub fn captcha_due(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str) -> Result<bool> {
+        let account = Identifier::parse(identifier).ok().and_then(|i| self.find_login(tenant, &i).ok().flatten());
+        let who = match &account {
+            Some(a) => Subject::Account(&a.id),
+            None => Subject::Unknown(identifier),
+        };
+        match self.attempts.check(tenant, &settings.sign_in, &who, ip) {
+            Ok(gate) => Ok(gate.captcha),
+            Err(Error::RateLimited { .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -82,10 +171,18 @@ impl Accounts {
         let mobile = parse_phone(mobile)?;
         self.codes.verify(tenant, &settings.codes, Purpose::SignIn, &mobile, code)?;
         let account = self.find_login(tenant, &Identifier::Phone(mobile))?.ok_or(Error::BadCredentials)?;
-        self.signed_in(tenant, settings, account, "sms")
+        self.signed_in(tenant, settings, account, &[Method::Sms])
     }
 
-    fn signed_in(&self, tenant: &str, settings: &TenantSettings, account: Account, method: &str) -> Result<SignedIn> {
+    /// A sign-in that proved `methods` (a passkey, an upstream provider): the same
+    /// bookkeeping as a password sign-in.
+    pub fn signed_in(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: Account,
+        methods: &[Method],
+    ) -> Result<SignedIn> {
         let now = self.clock.now();
         let max_age = settings.password.max_age_days * 24 * 3600;
         let password_expired =
@@ -95,6 +192,7 @@ impl Accounts {
         } else {
             self.modify(tenant, &account.id, |a| Ok(std::mem::take(&mut a.pending_notices)))?
         };
-        Ok(SignedIn { account, password_expired, notices, amr: vec![method.to_string()] })
+        let amr = methods.iter().fold(Vec::new(), |amr, m| level::with(&amr, *m));
+        Ok(SignedIn { account, password_expired, notices, amr })
     }
 }

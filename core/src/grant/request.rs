@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::grant::split_scope;
 use crate::secret;
 use crate::session::Session;
+use crate::signin::level;
 use crate::store::{Record, Store};
 
 /// How long a pending authorization waits for the person.
@@ -208,6 +209,10 @@ pub struct Flow {
     /// prompt=login and prompt=select_account.
     #[serde(default)]
     pub signed_in: Option<String>,
+    /// Step-up to two factors was not possible (no second factor set up): the app's
+    /// `acr_values` wish is answered with what the session has.
+    #[serde(default)]
+    pub step_up_skipped: bool,
 }
 
 impl Record for Flow {
@@ -227,7 +232,7 @@ pub fn save_flow(store: &Store, tenant: &str, request: AuthRequest, now: u64) ->
 
 impl Flow {
     pub fn new(request: AuthRequest, now: u64) -> Flow {
-        Flow { request, created_at: now, expires_at: now + FLOW_LIFETIME, signed_in: None }
+        Flow { request, created_at: now, expires_at: now + FLOW_LIFETIME, signed_in: None, step_up_skipped: false }
     }
 }
 
@@ -251,6 +256,19 @@ pub fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Opti
     store.get_live(tenant, id, now)
 }
 
+/// Records that the flow cannot step up to two factors.
+pub fn skip_step_up(store: &Store, tenant: &str, id: &str) -> Result<()> {
+    store.update::<Flow, _>(tenant, id, |old| {
+        Ok((
+            old.map(|mut f| {
+                f.step_up_skipped = true;
+                f
+            }),
+            (),
+        ))
+    })
+}
+
 pub fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {
     store.remove::<Flow>(tenant, id).map(|_| ())
 }
@@ -260,6 +278,8 @@ pub fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {
 pub enum Next {
     /// Show the sign-in page.
     SignIn,
+    /// Ask the signed-in person for a second factor: the app asked for `acr` 2 (P4).
+    StepUp,
     /// Show the consent page.
     Consent,
     /// Issue the code.
@@ -281,6 +301,10 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
     let needs_sign_in = session.is_none_or(|s| !fresh_enough(s));
     if needs_sign_in {
         return if req.prompt.none { Next::Fail("login_required") } else { Next::SignIn };
+    }
+    let weak = session.is_some_and(|s| s.acr != "2");
+    if weak && level::wants_two_factors(req.acr_values.as_deref()) && !flow.step_up_skipped && !req.prompt.none {
+        return Next::StepUp;
     }
     let needs_consent = !client.first_party && (!consented || req.prompt.consent);
     if needs_consent {

@@ -8,8 +8,8 @@ use openidconnect::core::{
     CoreClaimName, CoreClientAuthMethod, CoreGrantType, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata, ResponseTypes, Scope, TokenUrl,
-    UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -120,6 +120,12 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
     ]))
     .set_token_endpoint_auth_methods_supported(Some(token_methods))
     .set_claims_supported(Some(claims.into_iter().map(|c| CoreClaimName::new(c.into())).collect()))
+    .set_acr_values_supported(Some(
+        latchkey_core::signin::level::ACR_VALUES
+            .into_iter()
+            .map(|a| AuthenticationContextClass::new(a.into()))
+            .collect(),
+    ))
     .set_claims_parameter_supported(Some(false))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false)))

@@ -3,11 +3,13 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use latchkey_core::account::second_factor::available;
 use latchkey_core::client::Client;
 use latchkey_core::grant::family::{self, Grant};
 use latchkey_core::grant::request::{self, Flow, Next};
 use latchkey_core::grant::{code, consent};
 use latchkey_core::session::Session;
+use latchkey_core::signin::pending::{self, PendingSignIn};
 use serde_json::json;
 
 use crate::error::ApiResult;
@@ -15,6 +17,7 @@ use crate::http::cookie;
 use crate::oidc::respond;
 use crate::state::Services;
 use crate::ui::page::Page;
+use crate::ui::signed_in;
 
 pub const SESSION_COOKIE: &str = "lk_session";
 
@@ -58,6 +61,13 @@ pub async fn advance(
             svc.store.commit().await?;
             Ok(respond::found(&format!("/t/{tenant}/login?flow={id}")))
         }
+        (Next::StepUp, Some((_, session))) => {
+            let id = saved_id(flow_id)?;
+            step_up(svc, tenant, id, &session).await
+        }
+        (Next::StepUp, None) => {
+            Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", page.text("flow_expired"), None))
+        }
         (Next::Consent, _) => {
             let id = saved_id(flow_id)?;
             svc.store.commit().await?;
@@ -100,6 +110,31 @@ pub async fn advance(
             ))
         }
     }
+}
+
+/// Asks the signed-in person for a second factor because the app asked for `acr` 2
+/// (P4); with none set up, the flow goes on with what the session has.
+async fn step_up(svc: &Services, tenant: &str, id: String, session: &Session) -> ApiResult<Response> {
+    let account = svc.accounts.get(tenant, &session.account_id)?;
+    if available(&account, &svc.enrolled(tenant, &account.id)?, &session.amr).is_empty() {
+        request::skip_step_up(&svc.store, tenant, &id)?;
+        svc.store.commit().await?;
+        return Ok(respond::found(&signed_in::next_url(tenant, Some(&id))));
+    }
+    let pending = PendingSignIn {
+        account_id: account.id.clone(),
+        amr: session.amr.clone(),
+        next: signed_in::next_url(tenant, Some(&id)),
+        flow: Some(id),
+        owes_captcha: false,
+        owes_second_factor: true,
+        may_remember: false,
+        notices: Vec::new(),
+        password_expired: false,
+        failures: 0,
+        expires_at: svc.now() + pending::LIFETIME,
+    };
+    signed_in::to_verify(svc, tenant, &pending).await
 }
 
 fn issue_code(svc: &Services, tenant: &str, flow: &Flow, client: &Client, session: &Session) -> ApiResult<Response> {

@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use latchkey_core::Error;
+use latchkey_core::account::signin::Attempt;
+use latchkey_core::captcha::Challenge;
 use latchkey_core::grant::request;
 use serde::Deserialize;
 use serde_json::json;
@@ -33,6 +35,8 @@ struct LoginForm {
     identifier: String,
     #[serde(default)]
     password: String,
+    /// The CAPTCHA answer (`id:nonce`), when one was asked for (R19).
+    captcha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +57,8 @@ struct View<'a> {
     mobile: &'a str,
     error: Option<String>,
     info: Option<String>,
+    /// A CAPTCHA to solve with the next try (R19).
+    captcha: Option<Challenge>,
 }
 
 pub(crate) fn nonempty(flow: &Option<String>) -> Option<&str> {
@@ -83,7 +89,9 @@ fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: V
             "tenant_name": t.display_name, "client_name": client_name, "flow": flow.unwrap_or(""),
             "identifier": if view.identifier.is_empty() { hint.as_str() } else { view.identifier },
             "mobile": view.mobile, "method": view.method, "error": view.error, "info": view.info,
-            "base": format!("/t/{tenant}"),
+            "base": format!("/t/{tenant}"), "captcha": view.captcha,
+            "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
+            "captcha_noscript": page.text("captcha_noscript"),
         }),
     ))
 }
@@ -97,6 +105,8 @@ fn failure(page: &Page, e: Error) -> Result<String, Error> {
             Ok(page.text("code_wrong").to_string())
         }
         Error::RateLimited { retry_after } => Ok(format!("{} ({retry_after} s)", page.text("rate_limited"))),
+        Error::CaptchaRequired => Ok(page.text("captcha_required").to_string()),
+        Error::CaptchaFailed => Ok(page.text("captcha_failed").to_string()),
         Error::Invalid { .. } => Ok(page.text("invalid_mobile").to_string()),
         other => Err(other),
     }
@@ -105,13 +115,22 @@ fn failure(page: &Page, e: Error) -> Result<String, Error> {
 async fn show(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
     let method = if q.method.as_deref() == Some("sms") { "sms" } else { "password" };
-    render(&svc, &tenant, &page, flow, View { method, ..View::default() })
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let busy_ip = svc.accounts.attempts().ip_needs_captcha(&tenant, &settings.sign_in, &peer.ip().to_string())?;
+    let captcha = challenge_if(&svc, &tenant, busy_ip, settings.sign_in.captcha_difficulty)?;
+    render(&svc, &tenant, &page, flow, View { method, captcha, ..View::default() })
+}
+
+/// A fresh CAPTCHA challenge when `needed`.
+fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> ApiResult<Option<Challenge>> {
+    Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty)?) } else { None })
 }
 
 fn csrf_refused(svc: &AppState, page: &Page) -> Response {
@@ -131,18 +150,25 @@ async fn submit(
         return Ok(csrf_refused(&svc, &page));
     }
     let settings = svc.tenants.get(&tenant)?.settings;
-    match svc.accounts.sign_in(&tenant, &settings, &form.identifier, &form.password).await {
+    let ip = peer.ip().to_string();
+    let client = flow
+        .and_then(|id| request::load_flow(&svc.store, &tenant, id, svc.now()).ok().flatten())
+        .map(|f| f.request.client_id);
+    let attempt = Attempt { ip: &ip, captcha: form.captcha.as_deref(), client: client.as_deref() };
+    match svc.accounts.sign_in(&tenant, &settings, &form.identifier, &form.password, &attempt).await {
         Ok(signed) => {
             signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await
         }
         Err(e) => {
             let error = Some(failure(&page, e)?);
+            let due = svc.accounts.captcha_due(&tenant, &settings, &form.identifier, &ip)?;
+            let captcha = challenge_if(&svc, &tenant, due, settings.sign_in.captcha_difficulty)?;
             render(
                 &svc,
                 &tenant,
                 &page,
                 flow,
-                View { method: "password", identifier: &form.identifier, error, ..View::default() },
+                View { method: "password", identifier: &form.identifier, error, captcha, ..View::default() },
             )
         }
     }

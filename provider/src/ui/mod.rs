@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod i18n;
 pub mod login;
 pub mod page;
+pub mod passkey_login;
 pub mod password;
 pub mod qr;
 pub mod recover;
@@ -19,6 +20,7 @@ pub mod register;
 pub mod review;
 pub mod signed_in;
 pub mod templates;
+pub mod verify;
 
 pub fn router() -> axum::Router<crate::state::AppState> {
     login::router()
@@ -32,4 +34,6 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(developer::router())
         .merge(device::router())
         .merge(review::router())
+        .merge(verify::router())
+        .merge(passkey_login::router())
 }

@@ -24,6 +24,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("developer.html", include_str!("../../templates/developer.html")),
     ("device.html", include_str!("../../templates/device.html")),
     ("review.html", include_str!("../../templates/review.html")),
+    ("passkey_get.html", include_str!("../../templates/passkey_get.html")),
+    ("verify.html", include_str!("../../templates/verify.html")),
     ("captcha.html", include_str!("../../templates/captcha.html")),
 ];
 

@@ -1,0 +1,91 @@
+//! Passwordless sign-in with a passkey (R20): the person types their identifier, the
+//! browser's authenticator answers a challenge for that account's passkeys, and the
+//! sign-in continues like any other (hook, session, back to the app) with `amr`
+//! `hwk mfa`: the authenticator verified the user, so it counts as two factors.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::post;
+use latchkey_core::Error;
+use latchkey_core::identifier::Identifier;
+use latchkey_core::signin::attempts::Subject;
+use latchkey_core::signin::level::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{JsonBody, origin};
+use crate::state::AppState;
+use crate::ui::login::page_for;
+use crate::ui::signed_in;
+
+#[derive(Deserialize)]
+struct Start {
+    csrf: Option<String>,
+    #[serde(default)]
+    identifier: String,
+}
+
+#[derive(Deserialize)]
+struct Finish {
+    csrf: Option<String>,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: Value,
+    flow: Option<String>,
+}
+
+fn csrf_refused() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page")
+}
+
+async fn start(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Start>,
+) -> ApiResult<Response> {
+    if !crate::ui::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
+        return Err(csrf_refused());
+    }
+    let identifier = Identifier::parse(&body.identifier).map_err(|_| Error::NotFound("passkey"))?;
+    let account = svc.accounts.find_login(&tenant, &identifier)?.ok_or(Error::NotFound("passkey"))?;
+    let rp = svc.relying_party(&tenant)?;
+    let (ceremony, options) = svc.passkeys.start_authentication(&tenant, &rp, &account.id)?;
+    svc.store.commit().await?;
+    Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
+}
+
+async fn finish(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Finish>,
+) -> ApiResult<Response> {
+    let flow = body.flow.as_deref().filter(|f| !f.is_empty());
+    let page = page_for(&svc, &tenant, &headers, flow);
+    if !crate::ui::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
+        return Err(csrf_refused());
+    }
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let from = origin(&headers, Some(peer));
+    let rp = svc.relying_party(&tenant)?;
+    let verified = svc.passkeys.finish_authentication(&tenant, &rp, &body.ceremony, body.credential)?;
+    let who = Subject::Account(&verified.account_id);
+    svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip)?;
+    let account = svc.accounts.get(&tenant, &verified.account_id)?;
+    let signed = svc.accounts.signed_in(&tenant, &settings, account, &[Method::Passkey])?;
+    let resp = signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await?;
+    Ok(signed_in::for_script(resp))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/login/passkey/start", post(start))
+        .route("/t/{tenant}/login/passkey/finish", post(finish))
+}

@@ -1,0 +1,378 @@
+//! The second step of a sign-in (R20): a CAPTCHA a tenant plugin asked for (R19),
+//! then a second factor (authenticator app, passkey, SMS or email code, recovery
+//! code), with "remember this device". Wrong answers count against the account's
+//! failure limits and end the pending sign-in after five.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post};
+use latchkey_core::Error;
+use latchkey_core::account::second_factor::{Factor, available};
+use latchkey_core::account::{Account, Kind, mask};
+use latchkey_core::captcha::Challenge;
+use latchkey_core::code::Notice;
+use latchkey_core::settings::TenantSettings;
+use latchkey_core::signin::attempts::Subject;
+use latchkey_core::signin::level::{self, Method};
+use latchkey_core::signin::pending::{self, PendingSignIn};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::{FormBody, JsonBody, cookie, origin};
+use crate::state::{AppState, Services};
+use crate::ui::page::Page;
+use crate::ui::signed_in::{self, Finished, PENDING_COOKIE};
+
+#[derive(Deserialize)]
+struct MethodQuery {
+    method: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    code: String,
+    captcha: Option<String>,
+    remember: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasskeyFinish {
+    csrf: Option<String>,
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: Value,
+    #[serde(default)]
+    remember: bool,
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+/// The browser's live pending sign-in: (cookie value, record, account).
+fn pending_of(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+) -> ApiResult<Option<(String, PendingSignIn, Account)>> {
+    let Some(token) = cookie(headers, PENDING_COOKIE) else { return Ok(None) };
+    let Some(p) = pending::get(&svc.store, tenant, &token, svc.now())? else { return Ok(None) };
+    let account = svc.accounts.get(tenant, &p.account_id)?;
+    Ok(Some((token, p, account)))
+}
+
+fn expired(svc: &Services, tenant: &str, page: &Page) -> Response {
+    let text = format!("{} /t/{tenant}/login", page.text("sign_in_expired"));
+    page.message(svc, StatusCode::BAD_REQUEST, "error", &text, Some("sign_in_expired"))
+}
+
+/// What the page shows.
+struct View<'a> {
+    method: Option<Factor>,
+    error: Option<String>,
+    info: Option<String>,
+    captcha: Option<Challenge>,
+    settings: &'a TenantSettings,
+}
+
+fn render(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    p: &PendingSignIn,
+    account: &Account,
+    v: View<'_>,
+) -> ApiResult<Response> {
+    let factors = available(account, &svc.enrolled(tenant, &account.id)?, &p.amr);
+    let method = v.method.filter(|m| factors.contains(m)).or(factors.first().copied());
+    let to = method.and_then(Factor::channel).and_then(|k| account.code_channel(k)).map(|b| mask(b.kind, &b.value));
+    let captcha = match (p.owes_captcha, v.captcha) {
+        (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty)?),
+        (_, c) => c,
+    };
+    let status = if v.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+    let base = format!("/t/{tenant}");
+    Ok(page.render(
+        svc,
+        status,
+        "verify.html",
+        json!({
+            "base": base, "step": if p.owes_captcha { "captcha" } else { "factor" },
+            "methods": factors.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            "method": method.map(Factor::as_str), "to": to, "may_remember": p.may_remember,
+            "remember_days": v.settings.sign_in.remember_device_days,
+            "error": v.error, "info": v.info, "captcha": captcha,
+            "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
+            "captcha_noscript": page.text("captcha_noscript"),
+            "passkey_start": format!("{base}/login/verify/passkey/start"),
+            "passkey_finish": format!("{base}/login/verify/passkey/finish"),
+        }),
+    ))
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<MethodQuery>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let method = q.method.as_deref().and_then(Factor::parse);
+    render(
+        &svc,
+        &tenant,
+        &page,
+        &p,
+        &account,
+        View { method, error: None, info: None, captcha: None, settings: &settings },
+    )
+}
+
+/// Checks one second-factor answer; the `amr` method it proves.
+async fn prove(
+    svc: &Services,
+    tenant: &str,
+    settings: &TenantSettings,
+    account: &Account,
+    factor: Factor,
+    code: &str,
+    locale: &str,
+) -> Result<Method, Error> {
+    match factor {
+        Factor::Totp => svc.totps.verify(tenant, &account.id, code).map(|_| Method::Otp),
+        Factor::RecoveryCode => {
+            let remaining = svc.recovery_codes.consume(tenant, &account.id, code)?;
+            svc.accounts.notify(tenant, account, Notice::RecoveryCodeUsed { remaining }, locale).await;
+            Ok(Method::Otp)
+        }
+        Factor::Sms => {
+            svc.accounts.verify_second_factor_code(tenant, settings, account, Kind::Mobile, code).map(|_| Method::Sms)
+        }
+        Factor::Email => {
+            svc.accounts.verify_second_factor_code(tenant, settings, account, Kind::Email, code).map(|_| Method::Otp)
+        }
+        Factor::Passkey => Err(Error::invalid("method", "passkeys answer through the page script")),
+    }
+}
+
+async fn answer(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<AnswerForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let Some((token, p, account)) = pending_of(&svc, &tenant, &headers)? else {
+        return Ok(expired(&svc, &tenant, &page));
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let from = origin(&headers, Some(peer));
+    let now = svc.now();
+    let view = |method, error: Option<String>| View { method, error, info: None, captcha: None, settings: &settings };
+    if p.owes_captcha {
+        return match svc.accounts.captchas().verify(&tenant, form.captcha.as_deref().unwrap_or("")) {
+            Ok(()) => {
+                let p = pending::modify(&svc.store, &tenant, &token, now, |p| p.owes_captcha = false)?;
+                if p.owes_second_factor {
+                    render(&svc, &tenant, &page, &p, &account, view(None, None))
+                } else {
+                    done(&svc, &tenant, &headers, &from, &token, p, account, false, &page).await
+                }
+            }
+            Err(e) => {
+                signed_in::record(&svc, &tenant, &account.id, "captcha_failed", &from, None, json!({}))?;
+                render(&svc, &tenant, &page, &p, &account, view(None, Some(failure(&page, e)?)))
+            }
+        };
+    }
+    let Some(factor) = Factor::parse(&form.method) else {
+        return Err(ApiError::bad_request("invalid_request", "unknown second-factor method"));
+    };
+    let who = Subject::Account(&account.id);
+    if let Err(e) = svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip) {
+        return render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(failure(&page, e)?)));
+    }
+    match prove(&svc, &tenant, &settings, &account, factor, &form.code, page.locale.tag()).await {
+        Ok(method) => {
+            svc.accounts.attempts().succeeded(&tenant, &who)?;
+            let detail = json!({ "method": factor.as_str() });
+            signed_in::record(&svc, &tenant, &account.id, "second_factor_passed", &from, None, detail)?;
+            if factor == Factor::RecoveryCode {
+                signed_in::record(&svc, &tenant, &account.id, "recovery_code_used", &from, None, json!({}))?;
+            }
+            let mut p = p;
+            p.amr = level::with(&p.amr, method);
+            p.owes_second_factor = false;
+            done(&svc, &tenant, &headers, &from, &token, p, account, form.remember.is_some(), &page).await
+        }
+        Err(e) => {
+            let text = failure(&page, e)?;
+            svc.accounts.attempts().failed(&tenant, &settings.sign_in, &who, &from.ip)?;
+            let detail = json!({ "method": factor.as_str() });
+            signed_in::record(&svc, &tenant, &account.id, "second_factor_failed", &from, None, detail)?;
+            if !pending::wrong_answer(&svc.store, &tenant, &token, now)? {
+                return Ok(expired(&svc, &tenant, &page));
+            }
+            render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(text)))
+        }
+    }
+}
+
+/// Ends the pending sign-in and starts the session.
+#[allow(clippy::too_many_arguments)]
+async fn done(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    from: &latchkey_core::session::Origin,
+    token: &str,
+    p: PendingSignIn,
+    account: Account,
+    remember: bool,
+    page: &Page,
+) -> ApiResult<Response> {
+    pending::end(&svc.store, tenant, token)?;
+    signed_in::finish(svc, tenant, headers, from, Finished::from_pending(account, p, remember), page).await
+}
+
+/// The page text for a failed answer, or the error itself if it is not one.
+fn failure(page: &Page, e: Error) -> Result<String, Error> {
+    match e {
+        Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded | Error::PasskeyRejected => {
+            Ok(page.text("code_wrong").to_string())
+        }
+        Error::NotFound(_) => Ok(page.text("code_wrong").to_string()),
+        Error::RateLimited { retry_after } => Ok(format!("{} ({retry_after} s)", page.text("rate_limited"))),
+        Error::CaptchaRequired | Error::CaptchaFailed => Ok(page.text("captcha_failed").to_string()),
+        Error::Delivery(_) => Ok(page.text("delivery_failed").to_string()),
+        other => Err(other),
+    }
+}
+
+/// Sends a code to the account's verified mobile or email.
+async fn send(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<AnswerForm>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let factor = Factor::parse(&form.method);
+    let Some(kind) = factor.and_then(Factor::channel).filter(|_| !p.owes_captcha) else {
+        return Err(ApiError::bad_request("invalid_request", "codes go by sms or email"));
+    };
+    let ip = peer.ip().to_string();
+    let sent = svc.accounts.send_second_factor_code(&tenant, &settings, &account, kind, &ip, page.locale.tag()).await;
+    let (info, error) = match sent {
+        Ok(_) => (Some(page.text("code_sent").to_string()), None),
+        Err(e) => (None, Some(failure(&page, e)?)),
+    };
+    render(&svc, &tenant, &page, &p, &account, View { method: factor, error, info, captcha: None, settings: &settings })
+}
+
+async fn passkey_start(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CsrfOnly>,
+) -> ApiResult<Response> {
+    if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
+    }
+    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else {
+        return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
+    };
+    if p.owes_captcha {
+        return Err(Error::CaptchaRequired.into());
+    }
+    let rp = svc.relying_party(&tenant)?;
+    let (ceremony, options) = svc.passkeys.start_authentication(&tenant, &rp, &account.id)?;
+    svc.store.commit().await?;
+    Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
+}
+
+async fn passkey_finish(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<PasskeyFinish>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, None);
+    if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
+    }
+    let Some((token, p, account)) = pending_of(&svc, &tenant, &headers)? else {
+        return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let from = origin(&headers, Some(peer));
+    let who = Subject::Account(&account.id);
+    svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip)?;
+    let rp = svc.relying_party(&tenant)?;
+    let verified = svc.passkeys.finish_authentication(&tenant, &rp, &body.ceremony, body.credential);
+    match verified {
+        Ok(a) if a.account_id == account.id => {
+            svc.accounts.attempts().succeeded(&tenant, &who)?;
+            signed_in::record(
+                &svc,
+                &tenant,
+                &account.id,
+                "second_factor_passed",
+                &from,
+                None,
+                json!({ "method": "passkey" }),
+            )?;
+            let mut p = p;
+            p.amr = level::with(&p.amr, Method::Passkey);
+            p.owes_second_factor = false;
+            let resp = done(&svc, &tenant, &headers, &from, &token, p, account, body.remember, &page).await?;
+            Ok(signed_in::for_script(resp))
+        }
+        other => {
+            svc.accounts.attempts().failed(&tenant, &settings.sign_in, &who, &from.ip)?;
+            signed_in::record(
+                &svc,
+                &tenant,
+                &account.id,
+                "second_factor_failed",
+                &from,
+                None,
+                json!({ "method": "passkey" }),
+            )?;
+            pending::wrong_answer(&svc.store, &tenant, &token, svc.now())?;
+            svc.store.commit().await?;
+            Err(other.err().unwrap_or(Error::PasskeyRejected).into())
+        }
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/login/verify", get(show).post(answer))
+        .route("/t/{tenant}/login/verify/send", post(send))
+        .route("/t/{tenant}/login/verify/passkey/start", post(passkey_start))
+        .route("/t/{tenant}/login/verify/passkey/finish", post(passkey_finish))
+}

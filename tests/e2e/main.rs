@@ -19,5 +19,6 @@ mod process;
 mod recovery;
 mod registration;
 mod review_page;
+mod security;
 mod sessions;
 mod tokens;

@@ -17,6 +17,7 @@ pub mod qr;
 pub mod recover;
 pub mod register;
 pub mod review;
+pub mod security;
 pub mod signed_in;
 pub mod templates;
 
@@ -32,4 +33,5 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(developer::router())
         .merge(device::router())
         .merge(review::router())
+        .merge(security::router())
 }

@@ -24,6 +24,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("developer.html", include_str!("../../templates/developer.html")),
     ("device.html", include_str!("../../templates/device.html")),
     ("review.html", include_str!("../../templates/review.html")),
+    ("security.html", include_str!("../../templates/security.html")),
+    ("security_totp.html", include_str!("../../templates/security_totp.html")),
+    ("security_codes.html", include_str!("../../templates/security_codes.html")),
 ];
 
 pub struct Templates(Environment<'static>);

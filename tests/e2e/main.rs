@@ -19,6 +19,7 @@ mod process;
 mod recovery;
 mod registration;
 mod review_page;
+mod security;
 mod sessions;
 mod tokens;
 mod two_step;

@@ -18,6 +18,7 @@ pub mod qr;
 pub mod recover;
 pub mod register;
 pub mod review;
+pub mod security;
 pub mod signed_in;
 pub mod templates;
 pub mod verify;
@@ -36,4 +37,5 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(review::router())
         .merge(verify::router())
         .merge(passkey_login::router())
+        .merge(security::router())
 }

@@ -27,6 +27,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("passkey_get.html", include_str!("../../templates/passkey_get.html")),
     ("verify.html", include_str!("../../templates/verify.html")),
     ("captcha.html", include_str!("../../templates/captcha.html")),
+    ("security.html", include_str!("../../templates/security.html")),
+    ("security_totp.html", include_str!("../../templates/security_totp.html")),
+    ("security_codes.html", include_str!("../../templates/security_codes.html")),
 ];
 
 pub struct Templates(Environment<'static>);

@@ -1,0 +1,149 @@
+//! Passkeys (R20, R38): the page's script adds one through two JSON calls around
+//! `navigator.credentials.create` (the first after the identity check); the contacts
+//! are told. A passkey is removed with a form, after the identity check.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use latchkey_core::account::Account;
+use latchkey_core::account::second_factor::Enrolled;
+use latchkey_core::code::Notice;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, prove, record, refused};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{FormBody, JsonBody};
+use crate::oidc::flow::session_of;
+use crate::state::{AppState, Services};
+use crate::ui::page::Page;
+
+/// The header the page's script puts its CSRF token in.
+const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Starts adding a passkey.
+#[derive(Deserialize)]
+struct StartBody {
+    /// The CSRF token, if not in the `X-CSRF-Token` header.
+    csrf: Option<String>,
+    /// The identity check.
+    #[serde(default)]
+    current_password: String,
+    ui_locales: Option<String>,
+}
+
+/// Finishes adding a passkey.
+#[derive(Deserialize)]
+struct FinishBody {
+    csrf: Option<String>,
+    /// The id `start` answered with; single use.
+    #[serde(default)]
+    ceremony: String,
+    /// The browser's `RegisterPublicKeyCredential` (what `credential.toJSON()` gives).
+    #[serde(default)]
+    credential: Value,
+    /// At most 64 characters, no control characters; empty is "Passkey".
+    #[serde(default)]
+    label: String,
+    ui_locales: Option<String>,
+}
+
+/// The CSRF check (header or body) and the session's account, for the JSON calls.
+fn json_holder(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    ui_locales: Option<&str>,
+    csrf: Option<&str>,
+) -> ApiResult<(Page, Account)> {
+    let page = Page::new(headers, ui_locales);
+    let token = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).or(csrf);
+    if !Page::csrf_ok(headers, token) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the page expired; reload it and try again"));
+    }
+    let Some((_, session)) = session_of(svc, tenant, headers)? else {
+        return Err(ApiError::unauthorized("unauthorized", "sign in first"));
+    };
+    Ok((page, svc.accounts.get(tenant, &session.account_id)?))
+}
+
+/// `{ ceremony, options }`: the options go to `navigator.credentials.create`.
+async fn start(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<StartBody>,
+) -> ApiResult<Json<Value>> {
+    let (_, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
+    prove(&svc, &tenant, &account, &body.current_password).await?;
+    let rp = svc.relying_party(&tenant)?;
+    let name = holder_label(&account);
+    let (ceremony, options) = svc.passkeys.start_registration(&tenant, &rp, &account.id, &name, &name)?;
+    svc.store.commit().await?;
+    Ok(Json(json!({ "ceremony": ceremony, "options": options })))
+}
+
+/// Stores the new passkey, tells the contacts and answers `{ passkey }`.
+async fn finish(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<FinishBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (page, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
+    let rp = svc.relying_party(&tenant)?;
+    let added =
+        svc.passkeys.finish_registration(&tenant, &rp, &account.id, &body.ceremony, body.credential, &body.label);
+    // The ceremony is used up either way.
+    svc.store.commit().await?;
+    let info = added?;
+    let detail = json!({ "label": info.label });
+    record(&svc, &tenant, &account.id, "passkey_added", Some(&info.id), &peer.ip().to_string(), detail);
+    svc.store.commit().await?;
+    let notice = Notice::PasskeyAdded { label: info.label.clone() };
+    svc.accounts.notify(&tenant, &account, notice, page.locale.tag()).await;
+    Ok((StatusCode::CREATED, Json(json!({ "passkey": info }))))
+}
+
+/// Removes one passkey, after the identity check.
+async fn remove(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SecurityForm>,
+) -> ApiResult<Response> {
+    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
+    };
+    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
+        return refused(&svc, &tenant, &page, &account, e);
+    }
+    let listed = svc.passkeys.list(&tenant, &account.id)?;
+    let Some(passkey) = listed.iter().find(|p| p.id == form.id) else {
+        return refused(&svc, &tenant, &page, &account, latchkey_core::Error::NotFound("passkey"));
+    };
+    let now = svc.enrolled(&tenant, &account.id)?;
+    if let Err(e) = keeps_a_factor(&account, &Enrolled { passkeys: now.passkeys.saturating_sub(1), ..now }) {
+        return refused(&svc, &tenant, &page, &account, e);
+    }
+    if svc.passkeys.remove(&tenant, &account.id, &passkey.id)? {
+        let detail = json!({ "label": passkey.label });
+        record(&svc, &tenant, &account.id, "passkey_removed", Some(&passkey.id), &peer.ip().to_string(), detail);
+    }
+    svc.store.commit().await?;
+    Ok(done(&page, &tenant, "passkey_removed"))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/account/security/passkeys/start", post(start))
+        .route("/t/{tenant}/account/security/passkeys/finish", post(finish))
+        .route("/t/{tenant}/account/security/passkeys/remove", post(remove))
+}

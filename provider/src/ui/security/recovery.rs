@@ -1,0 +1,47 @@
+//! Recovery codes (R20): after the identity check, a new set of ten replaces the
+//! old one and is shown once, on the answer to the form; never again.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::json;
+
+use super::{SecurityForm, posted, prove, record, refused};
+use crate::error::ApiResult;
+use crate::http::FormBody;
+use crate::state::AppState;
+
+/// Makes a new set and shows it.
+async fn generate(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<SecurityForm>,
+) -> ApiResult<Response> {
+    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
+    };
+    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
+        return refused(&svc, &tenant, &page, &account, e);
+    }
+    let replaced = svc.recovery_codes.remaining(&tenant, &account.id)?;
+    let codes = svc.recovery_codes.generate(&tenant, &account.id)?;
+    let detail = json!({ "count": codes.len(), "unused_replaced": replaced });
+    record(&svc, &tenant, &account.id, "recovery_codes_generated", None, &peer.ip().to_string(), detail);
+    svc.store.commit().await?;
+    Ok(page.render(
+        &svc,
+        StatusCode::OK,
+        "security_codes.html",
+        json!({ "codes": codes, "back": page.keep_locale(&super::home(&tenant)) }),
+    ))
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/t/{tenant}/account/security/recovery-codes", post(generate))
+}

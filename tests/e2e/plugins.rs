@@ -14,7 +14,7 @@ pub fn wasm(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/{name}.wasm", env!("LATCHKEY_PLUGIN_DIR"))).unwrap()
 }
 
-async fn install(s: &Server, tenant: &str, name: &str, config: Value) -> (StatusCode, Value) {
+pub(crate) async fn install(s: &Server, tenant: &str, name: &str, config: Value) -> (StatusCode, Value) {
     let body = json!({ "wasm": base64::engine::general_purpose::STANDARD.encode(wasm(name)), "config": config });
     let r = s.admin.post(s.url(&format!("/admin/tenants/{tenant}/plugins"))).json(&body).send().await.unwrap();
     (r.status(), r.json().await.unwrap_or(Value::Null))

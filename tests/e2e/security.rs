@@ -16,7 +16,7 @@ use crate::kit::{Browser, PASSWORD, Server, field, location};
 const SECURITY: &str = "/account/security";
 
 /// A browser signed in (no authorization flow) as `identifier` with PASSWORD.
-async fn signed_in(s: &Server, identifier: &str) -> Browser {
+pub(crate) async fn signed_in(s: &Server, identifier: &str) -> Browser {
     let b = s.browser();
     let html = b.get(&s.t("/login")).await.text().await.unwrap();
     let r = b.submit_login(&s.issuer(), &field(&html, "csrf"), "", identifier, PASSWORD).await;
@@ -25,7 +25,7 @@ async fn signed_in(s: &Server, identifier: &str) -> Browser {
 }
 
 /// The Security page's HTML.
-async fn security_page(s: &Server, b: &Browser) -> String {
+pub(crate) async fn security_page(s: &Server, b: &Browser) -> String {
     let r = b.get(&s.t(SECURITY)).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.text().await.unwrap()
@@ -33,7 +33,7 @@ async fn security_page(s: &Server, b: &Browser) -> String {
 
 /// Posts a form of the Security section (with the page's CSRF token); returns the
 /// status and the body, or the redirect's target for a redirect.
-async fn post(s: &Server, b: &Browser, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+pub(crate) async fn post(s: &Server, b: &Browser, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
     let csrf = field(&security_page(s, b).await, "csrf");
     let mut form = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
@@ -62,7 +62,7 @@ async fn audit_actions(s: &Server) -> Vec<String> {
 }
 
 /// Starts the authenticator setup and returns the key the page shows.
-async fn start_totp(s: &Server, b: &Browser) -> String {
+pub(crate) async fn start_totp(s: &Server, b: &Browser) -> String {
     let (st, html) = post(s, b, "/totp/start", &[]).await;
     assert_eq!(st, StatusCode::OK, "{html}");
     assert!(html.contains("<svg"), "the QR code is drawn inline");
@@ -111,7 +111,7 @@ async fn r20_security_totp_set_up_confirmed_by_code_and_removed_with_the_passwor
 }
 
 /// The recovery codes on the page that shows them.
-fn codes_in(html: &str) -> Vec<String> {
+pub(crate) fn codes_in(html: &str) -> Vec<String> {
     html.split("<code class=\"recovery-code\">").skip(1).map(|p| p.split('<').next().unwrap().to_string()).collect()
 }
 
@@ -205,7 +205,13 @@ async fn r20_security_two_step_needs_a_factor_and_keeps_the_last_one() {
 }
 
 /// Posts JSON to a passkey endpoint with the CSRF token in the header.
-async fn passkey_call(s: &Server, b: &Browser, csrf: Option<&str>, step: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn passkey_call(
+    s: &Server,
+    b: &Browser,
+    csrf: Option<&str>,
+    step: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut req = b.http.post(s.t(&format!("{SECURITY}/passkeys/{step}"))).json(&body);
     if let Some(csrf) = csrf {
         req = req.header("x-csrf-token", csrf);
@@ -215,7 +221,7 @@ async fn passkey_call(s: &Server, b: &Browser, csrf: Option<&str>, step: &str, b
 }
 
 /// What the browser's `navigator.credentials.create` answers, at `origin`.
-fn create(key: &mut SoftPasskey, origin: &str, options: &Value) -> Value {
+pub(crate) fn create(key: &mut SoftPasskey, origin: &str, options: &Value) -> Value {
     let options: CreationChallengeResponse = serde_json::from_value(options.clone()).unwrap();
     serde_json::to_value(key.do_registration(Url::parse(origin).unwrap(), options).unwrap()).unwrap()
 }

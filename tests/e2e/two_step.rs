@@ -244,3 +244,163 @@ async fn r19_a_captcha_appears_after_failures_and_wrong_or_reused_answers_fail()
     assert_eq!(r.status(), StatusCode::FOUND);
     assert!(audit_actions(&s).await.iter().any(|a| a == "captcha_failed"));
 }
+
+/// Answers the second-step form of `b`'s pending sign-in with `method` and `code`.
+async fn answer(s: &Server, b: &Browser, method: &str, code: &str) -> reqwest::Response {
+    let html = b.get(&s.t(&format!("/login/verify?method={method}"))).await.text().await.unwrap();
+    let csrf = field(&html, "csrf");
+    b.post(&s.t("/login/verify"), &[("csrf", &csrf), ("method", method), ("code", code)]).await
+}
+
+/// The `amr` of the newest sign-in in the audit.
+async fn last_sign_in_amr(s: &Server) -> Value {
+    let events: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{}/audit", s.tenant))).send().await.unwrap().json().await.unwrap();
+    events.iter().find(|e| e["action"] == "sign_in").unwrap()["detail"]["amr"].clone()
+}
+
+/// Signs in with a password in a new browser and expects the second step.
+async fn password_then_verify(s: &Server, m: &str) -> Browser {
+    let b = s.browser();
+    let r = login(s, &b, m, PASSWORD, None).await;
+    assert!(location(&r).ends_with("/login/verify"), "2-step is on: a second factor is asked for");
+    b
+}
+
+#[tokio::test]
+async fn r20_authenticator_app_signs_in_and_a_replayed_code_is_refused() {
+    use latchkey_core::Clock;
+    use latchkey_core::credential::totp::code_at;
+    let s = Server::start().await;
+    let m = "+8613800138506";
+    s.register_mobile(m).await;
+    let b = crate::security::signed_in(&s, m).await;
+    let secret = crate::security::start_totp(&s, &b).await;
+    let (st, _) =
+        crate::security::post(&s, &b, "/totp/confirm", &[("code", &code_at(&secret, s.clock.now()).unwrap())]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _) = crate::security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+
+    s.clock.advance(30);
+    let code = code_at(&secret, s.clock.now()).unwrap();
+    let first = password_then_verify(&s, m).await;
+    let r = answer(&s, &first, "totp", &code).await;
+    assert_eq!(location(&r), format!("/t/{}/account", s.tenant));
+    assert_eq!(last_sign_in_amr(&s).await, json!(["pwd", "otp", "mfa"]));
+    // The same code again, still inside its 30 seconds: refused.
+    let second = password_then_verify(&s, m).await;
+    let r = answer(&s, &second, "totp", &code).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a code is accepted once");
+    // The next code works.
+    s.clock.advance(30);
+    let r = answer(&s, &second, "totp", &code_at(&secret, s.clock.now()).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn r20_r38_a_recovery_code_signs_in_once_and_tells_the_owner() {
+    let s = Server::start().await;
+    let m = "+8613800138507";
+    s.register_mobile(m).await;
+    let b = crate::security::signed_in(&s, m).await;
+    let (_, html) = crate::security::post(&s, &b, "/recovery-codes", &[("current_password", PASSWORD)]).await;
+    let codes = crate::security::codes_in(&html);
+    assert_eq!(codes.len(), 10);
+    crate::security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await;
+
+    let first = password_then_verify(&s, m).await;
+    let n = s.sms.count_to(m);
+    let r = answer(&s, &first, "recovery_code", &codes[3].to_uppercase()).await;
+    assert_eq!(r.status(), StatusCode::FOUND, "case does not matter");
+    let notice = s.sms.nth(m, n).await;
+    assert!(notice["text"].as_str().unwrap().contains("recovery code was used"), "{notice}");
+    let second = password_then_verify(&s, m).await;
+    assert_eq!(answer(&s, &second, "recovery_code", &codes[3]).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(answer(&s, &second, "recovery_code", &codes[4]).await.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn r20_a_passkey_signs_in_without_a_password_and_serves_as_second_factor() {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::prelude::{RequestChallengeResponse, Url};
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+    let s = Server::start().await;
+    let m = "+8613800138508";
+    s.register_mobile(m).await;
+    let b = crate::security::signed_in(&s, m).await;
+    let csrf = field(&crate::security::security_page(&s, &b).await, "csrf");
+    let mut key = SoftPasskey::new(true);
+    let (st, started) =
+        crate::security::passkey_call(&s, &b, Some(&csrf), "start", json!({ "current_password": PASSWORD })).await;
+    assert_eq!(st, StatusCode::OK, "{started}");
+    let credential = crate::security::create(&mut key, &s.base, &started["options"]);
+    let body = json!({ "ceremony": started["ceremony"], "credential": credential, "label": "Laptop" });
+    let (st, v) = crate::security::passkey_call(&s, &b, Some(&csrf), "finish", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+
+    let mut get = |options: &Value| -> Value {
+        let options: RequestChallengeResponse = serde_json::from_value(options.clone()).unwrap();
+        serde_json::to_value(key.do_authentication(Url::parse(&s.base).unwrap(), options).unwrap()).unwrap()
+    };
+    let call = |b: &Browser, path: &str, body: Value| {
+        let req = b.http.post(s.t(path)).json(&body);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Passwordless: the identifier, then the passkey.
+    let fresh = s.browser();
+    let csrf = field(&fresh.get(&s.t("/login")).await.text().await.unwrap(), "csrf");
+    let (st, _) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": "+8613800000000" })).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "no passkey for that identifier");
+    let (st, started) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": m })).await;
+    assert_eq!(st, StatusCode::OK, "{started}");
+    let assertion = get(&started["options"]);
+    let body = json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": assertion.clone(), "flow": "" });
+    let (st, v) = call(&fresh, "/login/passkey/finish", body.clone()).await;
+    assert_eq!((st, v["redirect"].as_str()), (StatusCode::OK, Some(format!("/t/{}/account", s.tenant).as_str())));
+    assert_eq!(fresh.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(last_sign_in_amr(&s).await, json!(["hwk", "mfa"]));
+    let (st, _) = call(&s.browser(), "/login/passkey/finish", body).await;
+    assert!(st.is_client_error(), "a ceremony answers once");
+
+    // As the second factor after a password.
+    crate::security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await;
+    let other = password_then_verify(&s, m).await;
+    let html = other.get(&s.t("/login/verify?method=passkey")).await.text().await.unwrap();
+    assert!(html.contains("passkey-button"), "{html}");
+    let csrf = field(&html, "csrf");
+    let (st, started) = call(&other, "/login/verify/passkey/start", json!({ "csrf": csrf })).await;
+    assert_eq!(st, StatusCode::OK, "{started}");
+    let body = json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": get(&started["options"]) });
+    let (st, v) = call(&other, "/login/verify/passkey/finish", body).await;
+    assert_eq!((st, v["redirect"].as_str()), (StatusCode::OK, Some(format!("/t/{}/account", s.tenant).as_str())));
+    assert_eq!(last_sign_in_amr(&s).await, json!(["pwd", "hwk", "mfa"]));
+}
+
+#[tokio::test]
+async fn w1_r19_a_plugin_that_requires_a_captcha_gets_one_before_the_session() {
+    let s = Server::start().await;
+    let m = "+8613800138509";
+    s.register_mobile(m).await;
+    let (st, v) = crate::plugins::install(&s, &s.tenant, "sign_in_gate", json!({ "captcha_methods": ["pwd"] })).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let b = s.browser();
+    let r = login(&s, &b, m, PASSWORD, None).await;
+    assert!(location(&r).ends_with("/login/verify"));
+    let html = b.get(&s.t("/login/verify")).await.text().await.unwrap();
+    let csrf = field(&html, "csrf");
+    let (id, _) = solve_captcha(&html).split_once(':').map(|(a, b)| (a.to_string(), b.to_string())).unwrap();
+    let r =
+        b.post(&s.t("/login/verify"), &[("csrf", &csrf), ("method", "captcha"), ("captcha", &format!("{id}:1"))]).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong answer");
+    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let html = r.text().await.unwrap();
+    let r = b
+        .post(&s.t("/login/verify"), &[("csrf", &csrf), ("method", "captcha"), ("captcha", &solve_captcha(&html))])
+        .await;
+    assert_eq!(location(&r), format!("/t/{}/account", s.tenant));
+    assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::OK);
+}

@@ -1,5 +1,5 @@
 //! Test plugin: refuses sign-ins by configured methods, requires a second factor for
-//! new devices when asked, and adds a claim to every token.
+//! new devices or a CAPTCHA for some methods when asked, and adds a claim to every token.
 
 use latchkey_sdk::{Claims, Context, Decision, Hook, Policy, Requirement, SignIn, TokenClaimsInput, config, deny, export_policy};
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use serde::Deserialize;
 struct Config {
     deny_methods: Vec<String>,
     second_factor_on_new_device: bool,
+    captcha_methods: Vec<String>,
     claim: Option<String>,
 }
 
@@ -25,6 +26,9 @@ impl Policy for Gate {
         }
         if c.second_factor_on_new_device && s.new_device {
             return Decision::Require(Requirement::SecondFactor);
+        }
+        if c.captcha_methods.contains(&s.method) {
+            return Decision::Require(Requirement::Captcha);
         }
         Decision::Allow
     }

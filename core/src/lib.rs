@@ -11,6 +11,7 @@ pub mod credential;
 pub mod developer;
 pub mod device;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod identifier;
 pub mod jwt;

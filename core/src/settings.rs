@@ -16,6 +16,29 @@ pub struct TenantSettings {
     pub developer: DeveloperSettings,
     /// Second factors, remembered devices, failure limits and CAPTCHA (R19, R20).
     pub sign_in: SignInSettings,
+    /// Third-party sign-in (R17).
+    pub federation: FederationSettings,
+}
+
+/// What a third-party sign-in must add before it continues (R17).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequireContact {
+    #[default]
+    None,
+    Mobile,
+    Email,
+    /// A mobile or an email, the person's choice.
+    Either,
+}
+
+/// Third-party sign-in rules of a tenant (R17).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FederationSettings {
+    /// An account signing in through an upstream must have this verified contact;
+    /// without it, the person adds it (with a code) before continuing.
+    pub require_contact: RequireContact,
 }
 
 /// How sign-in is protected (R19, R20).

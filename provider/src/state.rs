@@ -47,6 +47,8 @@ pub struct Services {
     pub totps: Totps,
     pub recovery_codes: RecoveryCodes,
     pub passkeys: Passkeys,
+    /// The tenants' upstream identity providers (R17).
+    pub upstreams: latchkey_core::federation::upstream::Upstreams,
     /// The tenants' policy plugin chains.
     pub policy: Arc<latchkey_core::policy::PolicyHost>,
     pub templates: Templates,
@@ -85,7 +87,8 @@ impl Services {
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
             codes,
-            totps: Totps::new(store.clone(), clock.clone(), sealer),
+            totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
+            upstreams: latchkey_core::federation::upstream::Upstreams::new(store.clone(), sealer),
             recovery_codes: RecoveryCodes::new(store.clone(), clock.clone()),
             passkeys: Passkeys::new(store.clone(), clock.clone()),
             policy,

@@ -3,6 +3,7 @@
 //! account per tenant; that is enforced inside one store transaction.
 
 pub mod channels;
+pub mod federated;
 mod index;
 pub mod password;
 pub mod recovery;
@@ -177,7 +178,7 @@ pub struct NewAccount {
 
 /// Account services. The sub-modules add registration, sign-in and password changes.
 pub struct Accounts {
-    store: Store,
+    pub(crate) store: Store,
     clock: Arc<dyn Clock>,
     passwords: Passwords,
     codes: Arc<Codes>,
@@ -189,6 +190,20 @@ pub struct Accounts {
 }
 
 pub(crate) const TREES: &[&str] = &[Account::TREE, IdentifierIndex::TREE, BindingIndex::TREE, BindingCount::TREE];
+
+/// Inserts a new account and its indexes inside a transaction over `TREES`.
+fn insert_in(tx: &crate::store::Tx<'_>, tenant: &str, account: &Account) -> crate::store::TxResult<()> {
+    if tx.get::<Account>(tenant, &account.id)?.is_some() {
+        return abort(Error::Storage("account id collision".into()));
+    }
+    if let Some(name) = &account.name {
+        index::claim_login(tx, tenant, &Identifier::Name(name.clone()), &account.id)?;
+    }
+    for b in &account.bindings {
+        index::bind(tx, tenant, &account.id, b)?;
+    }
+    tx.put(tenant, &account.id, account)
+}
 
 fn new_account_id() -> String {
     let mut rng = rand::rngs::OsRng;
@@ -245,18 +260,7 @@ impl Accounts {
     /// Inserts a new account and its indexes in one transaction. Every login role
     /// must be free; `identifier_taken` otherwise.
     fn insert(&self, tenant: &str, account: &Account) -> Result<()> {
-        self.store.transaction(TREES, |tx| {
-            if tx.get::<Account>(tenant, &account.id)?.is_some() {
-                return abort(Error::Storage("account id collision".into()));
-            }
-            if let Some(name) = &account.name {
-                index::claim_login(tx, tenant, &Identifier::Name(name.clone()), &account.id)?;
-            }
-            for b in &account.bindings {
-                index::bind(tx, tenant, &account.id, b)?;
-            }
-            tx.put(tenant, &account.id, account)
-        })
+        self.store.transaction(TREES, |tx| insert_in(tx, tenant, account))
     }
 
     /// Creates an account with at least one identifier and a password (admin API).

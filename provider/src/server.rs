@@ -77,6 +77,9 @@ struct TenantFile {
     /// Tenant settings (codes, password policy, registration rules); replaced at start.
     #[serde(default)]
     settings: Option<latchkey_core::settings::TenantSettings>,
+    /// Upstream identity providers (R17); secrets may come from the file.
+    #[serde(default)]
+    upstreams: Vec<latchkey_core::federation::upstream::UpstreamConfig>,
 }
 
 fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
@@ -94,6 +97,10 @@ fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("tenant in {}", path.display()))?;
         if let Some(settings) = file.settings {
             svc.tenants.set_settings(&file.id, settings)?;
+        }
+        for u in file.upstreams {
+            let id = u.id.clone();
+            svc.upstreams.put(&file.id, u, svc.now()).with_context(|| format!("{}: upstream {id}", path.display()))?;
         }
         for c in file.clients {
             if !c.public && c.secret.is_none() {

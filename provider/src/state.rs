@@ -49,6 +49,8 @@ pub struct Services {
     pub passkeys: Passkeys,
     /// The tenants' upstream identity providers (R17).
     pub upstreams: latchkey_core::federation::upstream::Upstreams,
+    /// Talks to upstream providers (discovery, token exchange, userinfo).
+    pub upstream_client: crate::federation::client::UpstreamClient,
     /// The tenants' policy plugin chains.
     pub policy: Arc<latchkey_core::policy::PolicyHost>,
     pub templates: Templates,
@@ -89,6 +91,7 @@ impl Services {
             codes,
             totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
             upstreams: latchkey_core::federation::upstream::Upstreams::new(store.clone(), sealer),
+            upstream_client: crate::federation::client::UpstreamClient::new()?,
             recovery_codes: RecoveryCodes::new(store.clone(), clock.clone()),
             passkeys: Passkeys::new(store.clone(), clock.clone()),
             policy,

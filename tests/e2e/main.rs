@@ -9,6 +9,7 @@ mod admin;
 mod code_flow;
 mod developer;
 mod devices;
+mod federation;
 mod kit;
 mod negative;
 mod outbox;

@@ -50,7 +50,7 @@ fn solve_captcha(html: &str) -> String {
     format!("{id}:{}", latchkey_core::captcha::solve(&salt, bits))
 }
 
-fn payload(jwt: &str) -> Value {
+pub(crate) fn payload(jwt: &str) -> Value {
     use base64::Engine;
     let part = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()

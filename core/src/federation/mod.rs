@@ -3,8 +3,10 @@
 //! what a first sign-in with an unknown subject may do (create an account, or link
 //! to an existing one after proof; never on an unverified email).
 
+pub mod detour;
 pub mod first;
 pub mod link;
+pub mod pending;
 pub mod upstream;
 
 use serde::{Deserialize, Serialize};

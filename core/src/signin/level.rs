@@ -37,7 +37,9 @@ pub fn with(amr: &[String], method: Method) -> Vec<String> {
     if !out.iter().any(|a| a == method.amr()) {
         out.push(method.amr().to_string());
     }
-    if out.len() >= 2 || out.iter().any(|a| a == "hwk") {
+    // An upstream sign-in says how, not how strongly: it is not a factor of ours.
+    let factors = out.iter().filter(|a| *a != "fed").count();
+    if factors >= 2 || out.iter().any(|a| a == "hwk") {
         out.push("mfa".into());
     }
     out

@@ -201,5 +201,6 @@ pub fn router(state: AppState) -> axum::Router<AppState> {
         .route("/admin/tenants/{tenant}/keys/rotate", post(rotate_keys))
         .route("/admin/tenants/{tenant}/audit", get(audit))
         .merge(crate::api::plugins::routes())
+        .merge(crate::api::upstreams::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }

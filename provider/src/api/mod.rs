@@ -8,3 +8,4 @@ pub mod devices;
 pub mod plugins;
 pub mod public;
 pub mod review;
+pub mod upstreams;

@@ -92,6 +92,9 @@ fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: V
             "base": format!("/t/{tenant}"), "captcha": view.captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
+            "upstreams": svc.upstreams.list(tenant)?.into_iter()
+                .map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon }))
+                .collect::<Vec<_>>(),
         }),
     ))
 }

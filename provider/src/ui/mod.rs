@@ -8,6 +8,7 @@ pub mod consent;
 pub mod developer;
 pub mod device;
 pub mod email_confirm;
+pub mod federated;
 pub mod feedback;
 pub mod i18n;
 pub mod login;
@@ -37,5 +38,6 @@ pub fn router() -> axum::Router<crate::state::AppState> {
         .merge(review::router())
         .merge(verify::router())
         .merge(passkey_login::router())
+        .merge(federated::router())
         .merge(security::router())
 }

@@ -1,0 +1,53 @@
+//! Admin API for a tenant's upstream identity providers (R17):
+//! `GET /admin/tenants/{t}/upstreams`, `PUT|GET|DELETE /admin/tenants/{t}/upstreams/{id}`.
+//! Secrets are write-only: answers never carry them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use latchkey_core::federation::upstream::UpstreamConfig;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::JsonBody;
+use crate::state::AppState;
+
+async fn list(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<UpstreamConfig>>> {
+    svc.tenants.get(&tenant)?;
+    Ok(Json(svc.upstreams.list(&tenant)?))
+}
+
+async fn put(
+    State(svc): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+    JsonBody(config): JsonBody<UpstreamConfig>,
+) -> ApiResult<Json<UpstreamConfig>> {
+    svc.tenants.get(&tenant)?;
+    if config.id != id {
+        return Err(ApiError::bad_request("invalid_input", "the id in the body differs from the URL"));
+    }
+    let saved = svc.upstreams.put(&tenant, config, svc.now())?;
+    svc.store.commit().await?;
+    Ok(Json(saved))
+}
+
+async fn get_one(
+    State(svc): State<AppState>,
+    Path((tenant, id)): Path<(String, String)>,
+) -> ApiResult<Json<UpstreamConfig>> {
+    Ok(Json(svc.upstreams.get(&tenant, &id)?))
+}
+
+async fn remove(State(svc): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
+    if !svc.upstreams.remove(&tenant, &id)? {
+        return Err(latchkey_core::Error::NotFound("upstream").into());
+    }
+    svc.store.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/admin/tenants/{tenant}/upstreams", get(list))
+        .route("/admin/tenants/{tenant}/upstreams/{id}", get(get_one).put(put).delete(remove))
+}

@@ -1,0 +1,126 @@
+//! Linked third-party accounts in the account center (R28): list them, link another
+//! (a trip to the upstream in link mode), unlink one unless it is the last way to
+//! sign in.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_core::Error;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::http::{FormBody, origin};
+use crate::oidc::respond;
+use crate::state::{AppState, Services};
+use crate::ui::account::{holder, posted_by_holder};
+use crate::ui::page::Page;
+use crate::ui::signed_in;
+
+#[derive(Deserialize)]
+struct Done {
+    done: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UnlinkForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    upstream: String,
+    #[serde(default)]
+    subject: String,
+}
+
+fn render(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    account_id: &str,
+    status: StatusCode,
+    note: Option<&str>,
+) -> ApiResult<Response> {
+    let upstreams = svc.upstreams.list(tenant)?;
+    let name_of = |id: &str| upstreams.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.display_name.clone());
+    let links: Vec<_> = svc
+        .accounts
+        .links(tenant, account_id)?
+        .into_iter()
+        .map(|l| {
+            json!({
+                "upstream": l.upstream, "upstream_name": name_of(&l.upstream), "subject": l.subject,
+                "name": l.name, "linked_at": crate::ui::account::when(l.created_at),
+            })
+        })
+        .collect();
+    let others: Vec<_> =
+        upstreams.iter().map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon })).collect();
+    let error = note.filter(|_| !status.is_success()).map(|k| page.text(k));
+    let info = note.filter(|_| status.is_success()).map(|k| page.text(k));
+    Ok(page.render(
+        svc,
+        status,
+        "linked.html",
+        json!({ "base": format!("/t/{tenant}"), "links": links, "upstreams": others, "error": error, "info": info }),
+    ))
+}
+
+async fn show(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<Done>,
+) -> ApiResult<Response> {
+    let session = match holder(&svc, &tenant, &headers)? {
+        Ok(s) => s,
+        Err(r) => return Ok(r),
+    };
+    let page = Page::new(&headers, None);
+    let note = match q.done.as_deref() {
+        Some("linked") => Some("federation_linked"),
+        Some("unlinked") => Some("federation_unlinked"),
+        Some("link_taken") => {
+            return render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("link_taken"));
+        }
+        _ => None,
+    };
+    render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note)
+}
+
+async fn unlink(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(f): FormBody<UnlinkForm>,
+) -> ApiResult<Response> {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let passkeys = svc.passkeys.count(&tenant, &session.account_id)?;
+    match svc.accounts.unlink_federated(&tenant, &session.account_id, &f.upstream, &f.subject, passkeys) {
+        Ok(()) => {
+            let detail = json!({ "upstream": f.upstream });
+            let from = origin(&headers, Some(peer));
+            signed_in::record(&svc, &tenant, &session.account_id, "federated_unlinked", &from, None, detail)?;
+            svc.store.commit().await?;
+            Ok(respond::found(&format!("/t/{tenant}/account/linked?done=unlinked")))
+        }
+        Err(Error::Refused(_)) => {
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method"))
+        }
+        Err(Error::NotFound(_)) => {
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/t/{tenant}/account/linked", get(show))
+        .route("/t/{tenant}/account/linked/unlink", post(unlink))
+}

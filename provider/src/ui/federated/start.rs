@@ -1,0 +1,73 @@
+//! Leaving for an upstream: a detour record (nonce, PKCE verifier, where to come
+//! back to), its `state` in a cookie, and a redirect to the upstream's sign-in.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use axum::routing::get;
+use latchkey_core::federation::detour::{self, Detour, Purpose};
+use latchkey_core::secret;
+use serde::Deserialize;
+
+use super::{DETOUR_COOKIE, callback_url};
+use crate::error::ApiResult;
+use crate::http::set_cookie;
+use crate::oidc::flow::{session_of, session_path};
+use crate::oidc::respond;
+use crate::state::AppState;
+use crate::ui::login::page_for;
+
+#[derive(Deserialize)]
+struct StartQuery {
+    flow: Option<String>,
+    /// `link`: add this upstream account to the signed-in account (R28).
+    mode: Option<String>,
+}
+
+async fn start(
+    State(svc): State<AppState>,
+    Path((tenant, upstream)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(q): Query<StartQuery>,
+) -> ApiResult<Response> {
+    let flow = q.flow.filter(|f| !f.is_empty() && f.len() <= 64);
+    let page = page_for(&svc, &tenant, &headers, flow.as_deref());
+    let config = svc.upstreams.get(&tenant, &upstream)?;
+    let purpose = if q.mode.as_deref() == Some("link") {
+        match session_of(&svc, &tenant, &headers)? {
+            Some((_, s)) => Purpose::Link { account_id: s.account_id },
+            None => return Ok(respond::found(&format!("/t/{tenant}/login"))),
+        }
+    } else {
+        Purpose::SignIn
+    };
+    let nonce = secret::token();
+    // The state is made first so the upstream URL can carry it.
+    let placeholder = Detour {
+        upstream: upstream.clone(),
+        nonce: nonce.clone(),
+        pkce_verifier: String::new(),
+        flow,
+        purpose,
+        expires_at: svc.now() + detour::LIFETIME,
+    };
+    let state = secret::token();
+    let started =
+        match svc.upstream_client.start(&config, &callback_url(&svc, &tenant, &upstream), &state, &nonce).await {
+            Ok(s) => s,
+            Err(e) => return Ok(super::callback::upstream_failed(&svc, &page, &config.display_name, e)),
+        };
+    let detour = Detour { pkce_verifier: started.pkce_verifier, ..placeholder };
+    detour::put(&svc.store, &tenant, &state, &detour)?;
+    svc.store.commit().await?;
+    let mut resp = respond::found(&started.url);
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(DETOUR_COOKIE, &state, &session_path(&tenant), Some(detour::LIFETIME), svc.secure_cookies),
+    );
+    Ok(resp)
+}
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new().route("/t/{tenant}/federation/{upstream}/start", get(start))
+}

@@ -202,3 +202,18 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     });
     Ok(Running { addr, state, admin_token: token, admin_token_path: token_path, shutdown: Some(tx), task })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TenantFile;
+
+    #[test]
+    fn r17_the_sample_tenant_file_parses_with_its_upstreams() {
+        let file: TenantFile = toml::from_str(include_str!("../../config/tenants/example.toml.sample")).unwrap();
+        assert_eq!(file.upstreams.len(), 3);
+        for u in &file.upstreams {
+            u.validate().unwrap();
+        }
+        assert!(file.upstreams[2].client_secret_jwt.as_ref().unwrap().private_key.contains("BEGIN PRIVATE KEY"));
+    }
+}

@@ -404,3 +404,24 @@ async fn w1_r19_a_plugin_that_requires_a_captcha_gets_one_before_the_session() {
     assert_eq!(location(&r), format!("/t/{}/account", s.tenant));
     assert_eq!(b.http.get(s.t("/api/account")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn r19_wrong_current_passwords_in_the_account_center_count_as_failed_sign_ins() {
+    let s = Server::start().await;
+    let m = "+8613800138510";
+    s.register_mobile(m).await;
+    let b = crate::security::signed_in(&s, m).await;
+    let wrong = json!({ "current_password": "not it at all", "new_password": "a new password" });
+    for _ in 0..5 {
+        let (st, _) = b.api_post(&s, "/api/account/password", wrong.clone()).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+    let (st, v) = b.api_post(&s, "/api/account/password", wrong.clone()).await;
+    assert_eq!((st, v["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{v}");
+    // The same account's sign-in waits too: one budget per account.
+    let html = login(&s, &s.browser(), m, PASSWORD, None).await.text().await.unwrap();
+    assert!(html.contains("Too many requests"), "{html}");
+    s.clock.advance(2);
+    let right = json!({ "current_password": PASSWORD, "new_password": "a new password" });
+    assert_eq!(b.api_post(&s, "/api/account/password", right).await.0, StatusCode::NO_CONTENT);
+}

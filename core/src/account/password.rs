@@ -6,6 +6,7 @@ use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
 use crate::credential::policy;
 use crate::error::{Error, Result};
 use crate::settings::TenantSettings;
+use crate::signin::attempts::Subject;
 
 /// How a person proves they hold the account.
 #[derive(Debug, Clone, Copy)]
@@ -60,9 +61,14 @@ impl Accounts {
     ) -> Result<()> {
         match proof {
             Proof::Password(pw) => {
+                // Wrong current passwords count like failed sign-ins (R19): the same
+                // backoff and hourly cap, so a session cannot be used to guess.
+                let who = Subject::Account(&account.id);
+                self.attempts.check(tenant, &settings.sign_in, &who, "")?;
                 if self.passwords.verify(account.password.as_deref(), pw).await? {
                     Ok(())
                 } else {
+                    self.attempts.failed(tenant, &settings.sign_in, &who, "")?;
                     Err(Error::BadCredentials)
                 }
             }

@@ -84,10 +84,14 @@ impl Attempts {
     }
 
     /// Before a secret is checked: `rate_limited` (with when to retry) if the subject
-    /// or the IP must wait, else whether a CAPTCHA is needed. Changes nothing.
+    /// or the IP must wait, else whether a CAPTCHA is needed. Changes nothing. An
+    /// empty `ip` (a re-check inside a session) counts against the subject only.
     pub fn check(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<Gate> {
         let now = self.clock.now();
-        let window = self.store.get_live::<IpFailures>(tenant, &ip_key(ip), now)?;
+        let window = match ip {
+            "" => None,
+            ip => self.store.get_live::<IpFailures>(tenant, &ip_key(ip), now)?,
+        };
         let ip_count = window.as_ref().map_or(0, |w| w.count);
         if let Some(w) = window
             && ip_count >= rules.max_ip_failures_per_hour
@@ -132,6 +136,9 @@ impl Attempts {
             f.last = now;
             Ok((Some(f), ()))
         })?;
+        if ip.is_empty() {
+            return Ok(());
+        }
         self.store.update::<IpFailures, _>(tenant, &ip_key(ip), |old| {
             let mut w =
                 old.filter(|w| w.window_start + HOUR > now).unwrap_or(IpFailures { window_start: now, count: 0 });

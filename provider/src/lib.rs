@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod federation;
 pub mod http;
 pub mod oidc;
 pub mod outbox;

@@ -23,3 +23,4 @@ mod security;
 mod sessions;
 mod tokens;
 mod two_step;
+mod upstream_client;

@@ -24,3 +24,4 @@ mod security;
 mod sessions;
 mod tokens;
 mod two_step;
+mod upstream_client;

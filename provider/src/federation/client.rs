@@ -582,6 +582,17 @@ mod tests {
         }
     }
 
+    /// Handlers run on a multi-threaded runtime: the futures must be `Send`.
+    #[test]
+    fn r17_client_futures_are_send() {
+        fn send<T: Send>(_: &T) {}
+        let client = UpstreamClient::new().unwrap();
+        let up = oauth2(ClaimMapping::default());
+        let creds = Credentials { client_secret: None, jwt: None };
+        send(&client.start(&up, "", "", ""));
+        send(&client.identity(&up, &creds, "", "", "", "", 0));
+    }
+
     #[tokio::test]
     async fn r17_oauth2_start_url_has_pkce_state_scopes_and_form_post() {
         let mut up = oauth2(ClaimMapping::default());

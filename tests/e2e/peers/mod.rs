@@ -1,6 +1,7 @@
 //! Test peers: small real servers that stand in for what Latchkey talks to in
 //! production (an SMTP server, an SMS gateway), so senders are tested over the wire.
 
+pub mod oauth2_upstream;
 pub mod sms_gateway;
 pub mod smtp_sink;
 

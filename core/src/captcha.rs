@@ -68,6 +68,13 @@ impl Captchas {
         Ok(challenge)
     }
 
+    /// For requests that must always carry an answer (R19): a missing or empty one is
+    /// `Error::CaptchaRequired`, any other goes through `verify`.
+    pub fn check(&self, tenant: &str, answer: Option<&str>) -> Result<()> {
+        let answer = answer.filter(|a| !a.trim().is_empty()).ok_or(Error::CaptchaRequired)?;
+        self.verify(tenant, answer)
+    }
+
     /// Accepts `"{id}:{nonce}"` once. The challenge is removed on the first
     /// attempt whatever its outcome, so an answer cannot be replayed and a wrong
     /// one cannot be retried. Any failure is `Error::CaptchaFailed`.
@@ -157,6 +164,19 @@ mod tests {
         assert_eq!(c.difficulty, 12);
         assert!(leading_zero_bits(&work(&c.salt, solve(&c.salt, 12))) >= 12);
         captchas.verify(T, &answer(&c)).unwrap();
+    }
+
+    #[test]
+    fn r19_check_requires_an_answer_then_verifies_it() {
+        let (captchas, ..) = setup();
+        assert!(matches!(captchas.check(T, None), Err(Error::CaptchaRequired)));
+        assert!(matches!(captchas.check(T, Some("")), Err(Error::CaptchaRequired)));
+        assert!(matches!(captchas.check(T, Some("  ")), Err(Error::CaptchaRequired)));
+        assert!(failed(captchas.check(T, Some("nope:1"))));
+        let c = captchas.issue(T, 8).unwrap();
+        let a = answer(&c);
+        captchas.check(T, Some(&a)).unwrap();
+        assert!(failed(captchas.check(T, Some(&a))));
     }
 
     #[test]

@@ -175,6 +175,19 @@ impl Server {
         (r.status(), r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A solved CAPTCHA (R19) from `POST /api/captcha`: the `id:nonce` answer the
+    /// recovery requests carry as `captcha`.
+    pub async fn captcha(&self) -> String {
+        let (st, c) = self.api("/api/captcha", json!({})).await;
+        assert_eq!(st, StatusCode::OK, "{c}");
+        let difficulty = u8::try_from(c["difficulty"].as_u64().unwrap()).unwrap();
+        format!(
+            "{}:{}",
+            c["id"].as_str().unwrap(),
+            latchkey_core::captcha::solve(c["salt"].as_str().unwrap(), difficulty)
+        )
+    }
+
     /// Replaces the test tenant's settings (JSON, defaults for what is left out).
     pub async fn settings(&self, settings: Value) {
         let r = self
@@ -276,6 +289,31 @@ pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in {html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_string()
+}
+
+/// The first CAPTCHA widget (R19) in a page, solved: `id:nonce`.
+pub fn solve_captcha(html: &str) -> String {
+    solve_captcha_from(html, 0)
+}
+
+/// The CAPTCHA widget in the form posting to a path ending in `action`, solved.
+pub fn solve_captcha_in(html: &str, action: &str) -> String {
+    let marker = format!("{action}\">");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no form posting to {action} in {html}"));
+    solve_captcha_from(html, at)
+}
+
+/// The first CAPTCHA widget at or after byte `from`, solved from its `data-id`,
+/// `data-salt` and `data-bits`.
+fn solve_captcha_from(html: &str, from: usize) -> String {
+    let html = &html[from..];
+    let attr = |name: &str| {
+        let marker = format!("{name}=\"");
+        let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+        html[start..].split('"').next().unwrap().to_string()
+    };
+    let (id, salt, bits) = (attr("data-id"), attr("data-salt"), attr("data-bits").parse::<u8>().unwrap());
+    format!("{id}:{}", latchkey_core::captcha::solve(&salt, bits))
 }
 
 pub fn location(r: &reqwest::Response) -> String {

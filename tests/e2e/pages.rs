@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::kit::{Browser, PASSWORD, REDIRECT, SECRET, Server, field, location, query};
+use crate::kit::{Browser, PASSWORD, REDIRECT, SECRET, Server, field, location, query, solve_captcha_in};
 
 const MOBILE: &str = "+8613800138000";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -213,16 +213,16 @@ async fn r34_recover_page_changes_the_password_and_the_new_one_signs_in() {
     let b = s.browser();
     let html = body(b.get(&tp(&s, "/recover")).await, StatusCode::OK).await;
     let csrf = field(&html, "csrf");
-    // R36: an identifier nobody uses gets the same answer.
-    let unknown = body(
-        b.post(&tp(&s, "/recover/code"), &[("csrf", &csrf), ("identifier", "+8613900000000")]).await,
-        StatusCode::OK,
-    )
-    .await;
+    // R36: an identifier nobody uses gets the same answer. Each send carries the
+    // CAPTCHA of the page it was posted from (R19).
+    let captcha = solve_captcha_in(&html, "/recover/code");
+    let form = [("csrf", csrf.as_str()), ("identifier", "+8613900000000"), ("captcha", &captcha)];
+    let unknown = body(b.post(&tp(&s, "/recover/code"), &form).await, StatusCode::OK).await;
     assert!(unknown.contains("If an account uses this, a code was sent"), "{unknown}");
     let n = s.sms.count_to(MOBILE);
-    let html =
-        body(b.post(&tp(&s, "/recover/code"), &[("csrf", &csrf), ("identifier", MOBILE)]).await, StatusCode::OK).await;
+    let captcha = solve_captcha_in(&unknown, "/recover/code");
+    let form = [("csrf", csrf.as_str()), ("identifier", MOBILE), ("captcha", &captcha)];
+    let html = body(b.post(&tp(&s, "/recover/code"), &form).await, StatusCode::OK).await;
     assert!(html.contains("If an account uses this, a code was sent"), "{html}");
     assert_eq!(field(&html, "identifier"), MOBILE);
     let code = crate::peers::six_digits(s.sms.nth(MOBILE, n).await["text"].as_str().unwrap()).unwrap();
@@ -283,13 +283,12 @@ async fn r35_forgot_account_page_sends_the_account_names_by_sms() {
     let html = body(c.get(&tp(&s, "/recover/account")).await, StatusCode::OK).await;
     let csrf = field(&html, "csrf");
     let n = s.sms.count_to(MOBILE);
-    let known =
-        body(c.post(&tp(&s, "/recover/account"), &[("csrf", &csrf), ("mobile", MOBILE)]).await, StatusCode::OK).await;
-    let unknown = body(
-        c.post(&tp(&s, "/recover/account"), &[("csrf", &csrf), ("mobile", "+8613900000000")]).await,
-        StatusCode::OK,
-    )
-    .await;
+    let captcha = solve_captcha_in(&html, "/recover/account");
+    let form = [("csrf", csrf.as_str()), ("mobile", MOBILE), ("captcha", &captcha)];
+    let known = body(c.post(&tp(&s, "/recover/account"), &form).await, StatusCode::OK).await;
+    let captcha = solve_captcha_in(&known, "/recover/account");
+    let form = [("csrf", csrf.as_str()), ("mobile", "+8613900000000"), ("captcha", &captcha)];
+    let unknown = body(c.post(&tp(&s, "/recover/account"), &form).await, StatusCode::OK).await;
     let neutral = "If accounts use this number, their names were sent to it by SMS.";
     assert!(known.contains(neutral) && unknown.contains(neutral), "{known}");
     assert!(s.sms.nth(MOBILE, n).await["text"].as_str().unwrap().contains("lost-one"));
@@ -572,14 +571,16 @@ async fn r34_recover_by_link_page_sets_a_new_password() {
     let neutral =
         "If an account uses this email, a link to set a new password was sent to it. It works for 60 minutes.";
     let n = s.mail.count_to(email);
-    let send = |to: &str| {
+    // Each send carries the CAPTCHA of the link form of the page it came from (R19).
+    let send = |to: &str, page: &str| {
+        let captcha = solve_captcha_in(page, "/recover/link/send");
         b.http
             .post(s.url(&tp(&s, "/recover/link/send")))
-            .form(&[("csrf", csrf.as_str()), ("flow", ""), ("email", to)])
+            .form(&[("csrf", csrf.as_str()), ("flow", ""), ("email", to), ("captcha", &captcha)])
             .send()
     };
-    let known = body(send(email).await.unwrap(), StatusCode::OK).await;
-    let unknown = body(send("nobody.here@example.com").await.unwrap(), StatusCode::OK).await;
+    let known = body(send(email, &html).await.unwrap(), StatusCode::OK).await;
+    let unknown = body(send("nobody.here@example.com", &known).await.unwrap(), StatusCode::OK).await;
     assert!(known.contains(neutral), "{known}");
     assert!(unknown.contains(neutral), "{unknown}");
     assert!(s.mail.nth(email, n).await.decoded_body().contains(&format!("{}/recover/link?token=", s.issuer())));

@@ -8,7 +8,7 @@ use openidconnect::{
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::kit::{Browser, PASSWORD, SECRET, Server, field, location, no_redirects, query};
+use crate::kit::{Browser, PASSWORD, SECRET, Server, field, location, no_redirects, query, solve_captcha};
 
 /// Gives the SMS second factor on the pending sign-in of `b`; returns the answer to
 /// the code (a redirect once signed in).
@@ -37,17 +37,6 @@ async fn login(s: &Server, b: &Browser, identifier: &str, password: &str, captch
         form.push(("captcha", c));
     }
     b.post(&s.t("/login"), &form).await
-}
-
-/// The CAPTCHA a page carries, solved: `id:nonce`.
-fn solve_captcha(html: &str) -> String {
-    let attr = |name: &str| {
-        let marker = format!("{name}=\"");
-        let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-        html[start..].split('"').next().unwrap().to_string()
-    };
-    let (id, salt, bits) = (attr("data-id"), attr("data-salt"), attr("data-bits").parse::<u8>().unwrap());
-    format!("{id}:{}", latchkey_core::captcha::solve(&salt, bits))
 }
 
 pub(crate) fn payload(jwt: &str) -> Value {

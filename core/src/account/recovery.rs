@@ -1,7 +1,8 @@
 //! Recovery (R34 to R36): forgot password by a code to a recovery mobile or email;
 //! forgot account by sending the account names bound to a mobile. Nothing here tells
 //! someone who cannot read the channel whether an account exists: every request gets
-//! the same answer and counts against the same limits.
+//! the same answer and counts against the same limits. Every request that sends
+//! something first needs a solved CAPTCHA (R19), so no HTTP path can skip it.
 
 use crate::account::password::destination;
 use crate::account::{Account, Accounts, Kind};
@@ -9,9 +10,20 @@ use crate::code::{Destination, Message, MessageKind, Purpose, Sent};
 use crate::error::{Error, Result};
 use crate::identifier::{Identifier, parse_email, parse_phone};
 
+use crate::settings::TenantSettings;
+
 /// How long a recovery link works.
 pub const RECOVERY_LINK_LIFETIME: u64 = 3600;
-use crate::settings::TenantSettings;
+
+/// Who asks to start a recovery or for their account names: where from, the language
+/// of what is sent, and the CAPTCHA answer (`id:nonce`, R19). The answer is required
+/// because each request sends an SMS or email to an address the asker chooses.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ask<'a> {
+    pub ip: &'a str,
+    pub locale: &'a str,
+    pub captcha: Option<&'a str>,
+}
 
 impl Accounts {
     /// The account and recovery destination an identifier names, if any. A mobile or
@@ -39,15 +51,17 @@ impl Accounts {
     }
 
     /// Starts a password reset: a code to the recovery channel, if the identifier names
-    /// an account that has one. The answer never says which.
+    /// an account that has one. The answer never says which. The CAPTCHA is checked
+    /// before anything else: `captcha_required` without one, `captcha_failed` for a
+    /// wrong, used or expired one (R19).
     pub async fn start_recovery(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         identifier: &str,
-        ip: &str,
-        locale: &str,
+        ask: &Ask<'_>,
     ) -> Result<Sent> {
+        self.captchas.check(tenant, ask.captcha)?;
         let parsed = Identifier::parse(identifier)
             .map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
         let target = self.recovery_target(tenant, &parsed);
@@ -55,9 +69,9 @@ impl Accounts {
             Some((_, to)) => to.clone(),
             None => Destination::email(&format!("unknown|{}", identifier.trim().to_lowercase())),
         };
-        let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ip)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ask.ip)?;
         if let Some((_, to)) = target {
-            let message = self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, locale)?;
+            let message = self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale)?;
             self.store.commit().await?;
             // Delivered in the background so the answer takes the same time either way.
             self.codes.deliver_in_background(message, "recovery code not delivered");
@@ -86,19 +100,20 @@ impl Accounts {
     }
 
     /// Starts a password reset by an emailed link (R34): `email` must be the recovery
-    /// email of one account. The answer is the same either way (R36).
+    /// email of one account. The answer is the same either way (R36). The CAPTCHA is
+    /// checked first, as for `start_recovery` (R19).
     pub async fn start_recovery_link(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         email: &str,
-        ip: &str,
-        locale: &str,
+        ask: &Ask<'_>,
         url: &str,
     ) -> Result<Sent> {
+        self.captchas.check(tenant, ask.captcha)?;
         let email = parse_email(email)?;
         let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
-        let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ip)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip)?;
         if let Some((account, to)) = target {
             let message = self.codes.issue_link(
                 tenant,
@@ -107,7 +122,7 @@ impl Accounts {
                 &to,
                 url,
                 RECOVERY_LINK_LIFETIME,
-                locale,
+                ask.locale,
             )?;
             self.store.commit().await?;
             self.codes.deliver_in_background(message, "recovery link not delivered");
@@ -138,18 +153,19 @@ impl Accounts {
     }
 
     /// Forgot account (R35): sends the account names bound to a mobile to it. The
-    /// answer is the same whether or not there are any.
+    /// answer is the same whether or not there are any. The CAPTCHA is checked first
+    /// (R19): this sends an SMS to any number.
     pub async fn send_account_names(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         mobile: &str,
-        ip: &str,
-        locale: &str,
+        ask: &Ask<'_>,
     ) -> Result<Sent> {
+        self.captchas.check(tenant, ask.captcha)?;
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip)?;
         let names: Vec<String> = self
             .bound_to(tenant, Kind::Mobile, &mobile)?
             .iter()
@@ -160,7 +176,7 @@ impl Accounts {
             let message = Message {
                 tenant: tenant.to_string(),
                 to,
-                locale: locale.to_string(),
+                locale: ask.locale.to_string(),
                 kind: MessageKind::AccountNames { names },
             };
             self.codes.deliver_in_background(message, "account names not delivered");
@@ -170,18 +186,19 @@ impl Accounts {
 
     /// Forgot account by id (R35): the person completes the account's security mobile;
     /// if it matches, the account name is sent to it. Same answer either way (R36).
+    /// The CAPTCHA is checked first (R19).
     pub async fn send_account_name_by_id(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         account_id: &str,
         mobile: &str,
-        ip: &str,
-        locale: &str,
+        ask: &Ask<'_>,
     ) -> Result<Sent> {
+        self.captchas.check(tenant, ask.captcha)?;
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip)?;
         let account = self.store.get::<Account>(tenant, account_id)?;
         let matches = account.as_ref().is_some_and(|a| {
             a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile)
@@ -191,7 +208,7 @@ impl Accounts {
             let message = Message {
                 tenant: tenant.to_string(),
                 to,
-                locale: locale.to_string(),
+                locale: ask.locale.to_string(),
                 kind: MessageKind::AccountNames { names },
             };
             self.codes.deliver_in_background(message, "account name not delivered");

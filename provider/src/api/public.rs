@@ -1,6 +1,7 @@
 //! The public account JSON API for apps: registration (R1 to R3), SMS-code sign-in
-//! code (R16), recovery (R34 to R36), all codes through one endpoint (R37). Sign-in
-//! itself happens on the pages (OIDC).
+//! code (R16), recovery (R34 to R36), all codes through one endpoint (R37), and the
+//! CAPTCHA challenges recovery requests answer (R19). Sign-in itself happens on the
+//! pages (OIDC).
 
 use std::net::SocketAddr;
 
@@ -8,7 +9,9 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use latchkey_core::account::recovery::Ask;
 use latchkey_core::account::registration::Registration;
+use latchkey_core::captcha::Challenge;
 use latchkey_core::code::{Channel, Destination, Purpose, Sent};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,6 +28,7 @@ fn locale(headers: &HeaderMap) -> &'static str {
 /// A code to send: `{"purpose": "register"|"sign_in"|"recover", "channel": "sms"|"voice"|"email", "to": ...}`.
 /// For `recover`, `to` may also be an account name or id; the code goes to that
 /// account's recovery channel, and the answer is the same whether or not it exists.
+/// `recover` also needs `captcha` (R19).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
@@ -32,6 +36,19 @@ struct CodeRequest {
     #[serde(default)]
     channel: Option<Channel>,
     to: String,
+    /// A solved challenge from `POST /api/captcha`, `"{id}:{nonce}"`; required for
+    /// `recover` (`captcha_required`, `captcha_failed`), ignored otherwise.
+    #[serde(default)]
+    captcha: Option<String>,
+}
+
+/// A fresh proof-of-work challenge (R19) at the tenant's difficulty, for apps and
+/// scripts: find the smallest decimal `nonce` whose SHA-256 of `"{salt}:{nonce}"`
+/// starts with `difficulty` zero bits, then send `"{id}:{nonce}"` as `captcha`
+/// before `expires_at`. Each answer works once.
+async fn captcha(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Challenge>> {
+    let settings = svc.tenants.get(&tenant)?.settings;
+    Ok(Json(svc.accounts.captchas().issue(&tenant, settings.sign_in.captcha_difficulty)?))
 }
 
 async fn send_code(
@@ -43,6 +60,7 @@ async fn send_code(
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
     let (ip, locale) = (peer.ip().to_string(), locale(&headers));
+    let ask = Ask { ip: &ip, locale, captcha: body.captcha.as_deref() };
     let sent = match Purpose::parse(&body.purpose)? {
         Purpose::Register => {
             let channel =
@@ -51,7 +69,7 @@ async fn send_code(
             svc.accounts.send_register_code(&tenant, &settings, &to, &ip, locale).await?
         }
         Purpose::SignIn => svc.accounts.send_sign_in_code(&tenant, &settings, &body.to, &ip, locale).await?,
-        Purpose::Recover => svc.accounts.start_recovery(&tenant, &settings, &body.to, &ip, locale).await?,
+        Purpose::Recover => svc.accounts.start_recovery(&tenant, &settings, &body.to, &ask).await?,
         _ => return Err(ApiError::bad_request("unknown_purpose", "this purpose belongs to the account API")),
     };
     Ok(Json(sent))
@@ -70,10 +88,14 @@ async fn register(
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }
 
+/// Forgot account: `{"mobile", "captcha"}`; `captcha` is a solved challenge from
+/// `POST /api/captcha` (R19).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MobileRequest {
     mobile: String,
+    #[serde(default)]
+    captcha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -108,25 +130,31 @@ async fn account_names(
     JsonBody(body): JsonBody<MobileRequest>,
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(
-        svc.accounts
-            .send_account_names(&tenant, &settings, &body.mobile, &peer.ip().to_string(), locale(&headers))
-            .await?,
-    ))
+    let ip = peer.ip().to_string();
+    let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
+    Ok(Json(svc.accounts.send_account_names(&tenant, &settings, &body.mobile, &ask).await?))
 }
 
+/// A recovery link: `{"email", "captcha"}`; `captcha` is a solved challenge from
+/// `POST /api/captcha` (R19).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmailRequest {
     email: String,
+    #[serde(default)]
+    captcha: Option<String>,
 }
 
+/// Forgot account by id: `{"account_id", "mobile", "captcha"}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AccountById {
     account_id: String,
     /// The account's security mobile, in full.
     mobile: String,
+    /// A solved challenge from `POST /api/captcha` (R19).
+    #[serde(default)]
+    captcha: Option<String>,
 }
 
 async fn account_name_by_id(
@@ -138,11 +166,8 @@ async fn account_name_by_id(
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
-    Ok(Json(
-        svc.accounts
-            .send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ip, locale(&headers))
-            .await?,
-    ))
+    let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
+    Ok(Json(svc.accounts.send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ask).await?))
 }
 
 /// Path of the page a recovery link opens.
@@ -157,11 +182,9 @@ async fn recover_link(
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
     let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
-    Ok(Json(
-        svc.accounts
-            .start_recovery_link(&tenant, &settings, &body.email, &peer.ip().to_string(), locale(&headers), &url)
-            .await?,
-    ))
+    let ip = peer.ip().to_string();
+    let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
+    Ok(Json(svc.accounts.start_recovery_link(&tenant, &settings, &body.email, &ask, &url).await?))
 }
 
 #[derive(Deserialize)]
@@ -189,6 +212,7 @@ async fn recover_link_finish(
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
+        .route("/t/{tenant}/api/captcha", post(captcha))
         .route("/t/{tenant}/api/codes", post(send_code))
         .route("/t/{tenant}/api/register", post(register))
         .route("/t/{tenant}/api/recover", post(recover))

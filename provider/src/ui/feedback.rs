@@ -51,6 +51,8 @@ pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure
         Error::BadCredentials => "current_password_wrong",
         Error::SeveralAccounts(_) => "several_accounts",
         Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => "code_wrong",
+        Error::CaptchaRequired => "captcha_required",
+        Error::CaptchaFailed => "captcha_failed",
         Error::Delivery(cause) => {
             tracing::warn!(%cause, "message delivery failed");
             "delivery_failed"

@@ -2,6 +2,7 @@
 //! or email, then a new password, or by a link emailed to the account's email, whose
 //! page asks for the new password; forgot account (R35) by SMS. Every answer before
 //! the code or link is proved is the same whether or not an account exists (R36).
+//! Every form that sends something carries a CAPTCHA, checked in core (R19).
 
 use std::net::SocketAddr;
 
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
+use latchkey_core::account::recovery::Ask;
 use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
@@ -65,6 +67,8 @@ struct RecoverForm {
     /// The new password again; must equal `password`.
     #[serde(default)]
     password2: String,
+    /// The CAPTCHA answer (`id:nonce`) when sending a code (R19).
+    captcha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +77,8 @@ struct AccountForm {
     flow: Option<String>,
     #[serde(default)]
     mobile: String,
+    /// The CAPTCHA answer (`id:nonce`, R19).
+    captcha: Option<String>,
 }
 
 /// "Email me a link" on the start page.
@@ -82,6 +88,8 @@ struct LinkSendForm {
     flow: Option<String>,
     #[serde(default)]
     email: String,
+    /// The CAPTCHA answer (`id:nonce`, R19).
+    captcha: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +141,10 @@ impl<'a> View<'a> {
     }
 }
 
+/// Renders the page of `view.step`. Every form on it that sends a code, link or
+/// account names carries a fresh CAPTCHA challenge (R19): the start page two (code and
+/// link), the code page one (send again), the forgot-account page one. An answer works
+/// once, so each render, failed tries included, issues new ones.
 fn render(
     svc: &AppState,
     tenant: &str,
@@ -140,8 +152,14 @@ fn render(
     settings: &TenantSettings,
     flow: Option<&str>,
     view: View<'_>,
-) -> Response {
-    page.render(
+) -> ApiResult<Response> {
+    let issue = || svc.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty);
+    let (captcha, link_captcha) = match view.step {
+        Step::Start => (Some(issue()?), Some(issue()?)),
+        Step::Code | Step::Account => (Some(issue()?), None),
+        Step::Link => (None, None),
+    };
+    Ok(page.render(
         svc,
         view.status,
         "recover.html",
@@ -150,8 +168,11 @@ fn render(
             "email": view.email, "token": view.token, "about_link": view.about_link,
             "error": view.error, "info": view.info, "flow": flow.unwrap_or(""),
             "password_rules": password_rules(page, &settings.password), "base": format!("/t/{tenant}"),
+            "captcha": captcha, "link_captcha": link_captcha,
+            "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
+            "captcha_noscript": page.text("captcha_noscript"),
         }),
-    )
+    ))
 }
 
 async fn show(
@@ -163,7 +184,7 @@ async fn show(
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
     let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start)))
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start))
 }
 
 async fn send_code(
@@ -180,7 +201,8 @@ async fn send_code(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
-    let view = match svc.accounts.start_recovery(&tenant, &settings, &form.identifier, &ip, page.locale.tag()).await {
+    let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
+    let view = match svc.accounts.start_recovery(&tenant, &settings, &form.identifier, &ask).await {
         Ok(_) => View {
             identifier: &form.identifier,
             info: Some(page.text("recover_code_sent").to_string()),
@@ -191,7 +213,7 @@ async fn send_code(
             View { identifier: &form.identifier, error: Some(f.text), status: f.status, ..View::new(Step::Start) }
         }
     };
-    Ok(render(&svc, &tenant, &page, &settings, flow, view))
+    render(&svc, &tenant, &page, &settings, flow, view)
 }
 
 async fn submit(
@@ -214,7 +236,7 @@ async fn submit(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return Ok(render(&svc, &tenant, &page, &settings, flow, view));
+        return render(&svc, &tenant, &page, &settings, flow, view);
     }
     let code = form.code.trim();
     match svc
@@ -225,7 +247,7 @@ async fn submit(
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            Ok(render(&svc, &tenant, &page, &settings, flow, retry(f.text, f.status)))
+            render(&svc, &tenant, &page, &settings, flow, retry(f.text, f.status))
         }
     }
 }
@@ -273,8 +295,9 @@ async fn send_link(
     let settings = svc.tenants.get(&tenant)?.settings;
     let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
     let ip = peer.ip().to_string();
+    let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { email: &form.email, about_link: true, ..View::new(Step::Start) };
-    match svc.accounts.start_recovery_link(&tenant, &settings, &form.email, &ip, page.locale.tag(), &url).await {
+    match svc.accounts.start_recovery_link(&tenant, &settings, &form.email, &ask, &url).await {
         Ok(sent) => {
             let minutes = sent.expires_in.div_ceil(60).to_string();
             view.info = Some(fill(page.text("recover_link_sent"), &[("m", &minutes)]));
@@ -284,7 +307,7 @@ async fn send_link(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    Ok(render(&svc, &tenant, &page, &settings, flow, view))
+    render(&svc, &tenant, &page, &settings, flow, view)
 }
 
 /// The page a recovery link opens: the new-password form while the link is good.
@@ -302,7 +325,7 @@ async fn show_link(
         return Ok(page.link_dead(&svc));
     }
     let view = View { token: &token, ..View::new(Step::Link) };
-    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view)))
+    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view)?))
 }
 
 async fn finish_link(
@@ -324,7 +347,7 @@ async fn finish_link(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return Ok(render(&svc, &tenant, &page, &settings, None, view));
+        return render(&svc, &tenant, &page, &settings, None, view);
     }
     match svc.accounts.finish_recovery_link(&tenant, &settings, &form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
@@ -332,7 +355,7 @@ async fn finish_link(
         // The password was refused before the link was used: it still works.
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            Ok(render(&svc, &tenant, &page, &settings, None, retry(f.text, f.status)))
+            render(&svc, &tenant, &page, &settings, None, retry(f.text, f.status))
         }
     }
 }
@@ -346,7 +369,7 @@ async fn show_account(
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
     let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account)))
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account))
 }
 
 async fn send_account_names(
@@ -363,15 +386,16 @@ async fn send_account_names(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
+    let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { mobile: &form.mobile, ..View::new(Step::Account) };
-    match svc.accounts.send_account_names(&tenant, &settings, &form.mobile, &ip, page.locale.tag()).await {
+    match svc.accounts.send_account_names(&tenant, &settings, &form.mobile, &ask).await {
         Ok(_) => view.info = Some(page.text("account_names_sent").to_string()),
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    Ok(render(&svc, &tenant, &page, &settings, flow, view))
+    render(&svc, &tenant, &page, &settings, flow, view)
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -305,3 +305,72 @@ async fn r17_an_upstream_that_is_down_gets_a_clear_error_and_nothing_is_created(
     let r = s.browser().get(&start_url(&s)).await;
     assert!(r.status() == StatusCode::BAD_GATEWAY || r.status() == StatusCode::FOUND, "{}", r.status());
 }
+
+async fn put_upstream(s: &Server, config: Value) {
+    let id = config["id"].as_str().unwrap().to_string();
+    let r =
+        s.admin.put(s.url(&format!("/admin/tenants/{}/upstreams/{id}", s.tenant))).json(&config).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn r17_a_plain_oauth2_upstream_maps_its_claims_and_an_apple_style_one_posts_its_answer() {
+    use crate::peers::oauth2_upstream::OAuth2Upstream;
+    let s = Server::start().await;
+    let wechat = OAuth2Upstream::start("wx-app", "wx-secret", &s.t("/federation/wechat/")).await;
+    put_upstream(
+        &s,
+        json!({
+            "id": "wechat", "display_name": "WeChat", "protocol": "oauth2",
+            "authorization_endpoint": wechat.url("/authorize"), "token_endpoint": wechat.url("/token"),
+            "userinfo_endpoint": wechat.url("/userinfo"), "client_id": "wx-app", "client_secret": "wx-secret",
+            "scopes": ["snsapi_login"], "claims": { "subject": ["unionid", "openid"], "name": "nickname" },
+        }),
+    )
+    .await;
+    wechat.sign_in_as(json!({ "nickname": "Wei" }));
+    wechat.token_fields(json!({ "openid": "o-wei", "unionid": "u-wei" }));
+    let b = s.browser();
+    let r = b.get(&s.t("/federation/wechat/start")).await;
+    let r = b.get(&location(&r)).await;
+    let r = b.get(&location(&r)).await;
+    assert_eq!(location(&r), format!("/t/{}/federation/first", s.tenant));
+    let r = post_page(&b, &s, "/federation/first", "/federation/first/create", &[]).await;
+    assert!(r.status().is_redirection());
+    assert!(signed_in_as(&s, &b).await.is_some());
+    let html = b.get(&s.t("/account/linked")).await.text().await.unwrap();
+    assert!(html.contains("WeChat") && html.contains("Wei") && field(&html, "subject") == "u-wei", "{html}");
+
+    // Apple-style: a JWT client secret and the answer POSTed from the upstream's page.
+    let apple = OAuth2Upstream::start("com.example.web", "unused", &s.t("/federation/apple/")).await;
+    let (pem, public) = crate::upstream_client::p256_key();
+    apple.expect_jwt_secret(&public, "TEAM123", "KEY456", "https://appleid.example");
+    apple.sign_in_as(json!({ "sub": "001234.abcd", "email": "relay@privaterelay.example", "email_verified": true }));
+    put_upstream(
+        &s,
+        json!({
+            "id": "apple", "display_name": "Apple", "protocol": "oauth2", "response_mode": "form_post",
+            "authorization_endpoint": apple.url("/authorize"), "token_endpoint": apple.url("/token"),
+            "userinfo_endpoint": apple.url("/userinfo"), "client_id": "com.example.web",
+            "claims": { "subject": ["sub"] },
+            "client_secret_jwt": { "team_id": "TEAM123", "key_id": "KEY456", "audience": "https://appleid.example", "private_key": pem },
+        }),
+    )
+    .await;
+    let b = s.browser();
+    let r = b.get(&s.t("/federation/apple/start")).await;
+    let html = b.get(&location(&r)).await.text().await.unwrap();
+    let (state, code) = (field(&html, "state"), field(&html, "code"));
+    let form = [("state", state.as_str()), ("code", code.as_str())];
+    // From the upstream's site the browser sends no Lax cookie: the answer is posted again from ours.
+    let r = s.browser().post(&s.t("/federation/apple/callback"), &form).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let again = r.text().await.unwrap();
+    assert!(again.contains("name=\"resubmitted\"") && again.contains(&code), "{again}");
+    let r =
+        b.post(&s.t("/federation/apple/callback"), &[("state", &state), ("code", &code), ("resubmitted", "1")]).await;
+    assert_eq!(location(&r), format!("/t/{}/federation/first", s.tenant));
+    post_page(&b, &s, "/federation/first", "/federation/first/create", &[]).await;
+    assert!(signed_in_as(&s, &b).await.is_some());
+    assert_eq!(accounts(&s).await.len(), 2);
+}

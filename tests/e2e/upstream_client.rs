@@ -323,7 +323,7 @@ async fn r17_oauth2_failing_or_stopped_upstream_is_unavailable() {
 }
 
 /// A fresh P-256 key as (PKCS#8 PEM, public point).
-fn p256_key() -> (String, Vec<u8>) {
+pub(crate) fn p256_key() -> (String, Vec<u8>) {
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new()).unwrap();
     let public = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
         .unwrap()

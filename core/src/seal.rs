@@ -1,4 +1,5 @@
 //! Secrets at rest that must be read back (TOTP seeds): AES-256-GCM under one
+//! server key (and keyed digests of low-entropy secrets that need not be),
 //! server key, a fresh random nonce per seal, and the record's identity as
 //! associated data so a sealed value copied to another record does not open.
 
@@ -7,6 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -63,6 +65,19 @@ impl Sealer {
             }
             Err(e) => Err(file_err(e)),
         }
+    }
+
+    /// A keyed digest of a low-entropy secret (recovery codes): HMAC-SHA256 under a
+    /// key derived from the sealing key, over `context` and `secret`. Without the key
+    /// file, a copy of the store does not let anyone test guesses offline.
+    pub fn digest(&self, context: &str, secret: &str) -> String {
+        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.key), b"latchkey keyed digest v1");
+        let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(context.as_bytes());
+        ctx.update(&[0]);
+        ctx.update(secret.as_bytes());
+        URL_SAFE_NO_PAD.encode(ctx.sign().as_ref())
     }
 
     fn aead(&self) -> Result<RandomizedNonceKey> {

@@ -1,5 +1,6 @@
 //! Recovery codes (R20): ten single-use codes shown once, for when the second step's
-//! device is lost. Only salted digests are stored; a new set replaces the old one.
+//! device is lost. Only keyed digests are stored (HMAC under a key derived from the
+//! seal key, with a per-set salt), so a copy of the store alone cannot test guesses; a new set replaces the old one.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
 
@@ -23,7 +25,7 @@ const CODE_LEN: usize = 10;
 pub struct RecoveryCodesRecord {
     /// Random per set, so equal codes of two sets never share a digest.
     salt: String,
-    /// `secret::salted_digest(salt, code)` of each unused code (normalised form).
+    /// `Sealer::digest` of each unused code (normalised form) under the set's salt.
     digests: Vec<String>,
     created_at: u64,
 }
@@ -37,6 +39,7 @@ impl Record for RecoveryCodesRecord {
 pub struct RecoveryCodes {
     store: Store,
     clock: Arc<dyn Clock>,
+    sealer: Arc<Sealer>,
 }
 
 /// The form codes are stored in: no surrounding space, lowercase, no spaces or dashes.
@@ -50,8 +53,12 @@ fn fresh_code() -> String {
 }
 
 impl RecoveryCodes {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        RecoveryCodes { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, sealer: Arc<Sealer>) -> Self {
+        RecoveryCodes { store, clock, sealer }
+    }
+
+    fn digest(&self, salt: &str, code: &str) -> String {
+        self.sealer.digest(&format!("recovery-code/{salt}"), code)
     }
 
     /// Makes a new set of ten codes, replacing any older set, and returns them as
@@ -66,7 +73,7 @@ impl RecoveryCodes {
         }
         let salt = secret::token_of(16);
         let record = RecoveryCodesRecord {
-            digests: codes.iter().map(|c| secret::salted_digest(&salt, c)).collect(),
+            digests: codes.iter().map(|c| self.digest(&salt, c)).collect(),
             salt,
             created_at: self.clock.now(),
         };
@@ -80,7 +87,7 @@ impl RecoveryCodes {
         let code = normalise(code);
         self.store.update::<RecoveryCodesRecord, _>(tenant, account_id, |old| {
             let Some(mut record) = old else { return Err(Error::CodeInvalid) };
-            let entered = secret::salted_digest(&record.salt, &code);
+            let entered = self.digest(&record.salt, &code);
             // Compare with every digest, so the time taken does not tell which matched.
             let mut found = None;
             for (i, stored) in record.digests.iter().enumerate() {
@@ -119,7 +126,7 @@ mod tests {
     async fn setup() -> (RecoveryCodes, Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        (RecoveryCodes::new(store.clone(), Arc::new(ManualClock::new())), store, dir)
+        (RecoveryCodes::new(store.clone(), Arc::new(ManualClock::new()), Arc::new(Sealer::new([7; 32]))), store, dir)
     }
 
     #[tokio::test]
@@ -218,5 +225,14 @@ mod tests {
         assert!(rc.remove(T, A).unwrap());
         assert!(!rc.remove(T, A).unwrap());
         assert_eq!(rc.remaining(T, A).unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn r20_codes_are_digested_under_the_server_key() {
+        let (rc, store, _d) = setup().await;
+        let codes = rc.generate(T, A).unwrap();
+        let other_key = RecoveryCodes::new(store, Arc::new(ManualClock::new()), Arc::new(Sealer::new([8; 32])));
+        assert!(matches!(other_key.consume(T, A, &codes[0]), Err(Error::CodeInvalid)), "the store alone is not enough");
+        assert_eq!(rc.consume(T, A, &codes[0]).unwrap(), 9);
     }
 }

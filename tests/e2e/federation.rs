@@ -374,3 +374,42 @@ async fn r17_a_plain_oauth2_upstream_maps_its_claims_and_an_apple_style_one_post
     assert!(signed_in_as(&s, &b).await.is_some());
     assert_eq!(accounts(&s).await.len(), 2);
 }
+
+#[tokio::test]
+async fn p4_r17_an_app_asking_for_two_factors_gets_them_after_an_upstream_sign_in() {
+    let (s, up) = pair().await;
+    s.add_client("web", json!({})).await;
+    let email = "ivy@example.com";
+    register_email(&up, email).await;
+    let b = s.browser();
+    via_upstream(&s, &up, &b, &start_url(&s), email).await;
+    post_page(&b, &s, "/federation/first", "/federation/first/create", &[]).await;
+    s.clock.advance(61);
+
+    let b = s.browser();
+    let url = format!(
+        "{}?response_type=code&client_id=web&redirect_uri={}&scope=openid&acr_values=2",
+        s.t("/authorize"),
+        crate::kit::REDIRECT
+    );
+    let flow = query(&format!("http://x{}", location(&b.get(&url).await)))["flow"].clone();
+    let r = via_upstream(&s, &up, &b, &format!("{}?flow={flow}", start_url(&s)), email).await;
+    assert_eq!(location(&r), format!("/t/{}/login/verify", s.tenant), "the app asked for two factors");
+    let html = b.get(&s.t("/login/verify?method=email")).await.text().await.unwrap();
+    let csrf = field(&html, "csrf");
+    let code = s
+        .mail_code(email, async {
+            let r = b.post(&s.t("/login/verify/send"), &[("csrf", csrf.as_str()), ("method", "email")]).await;
+            (r.status(), Value::Null)
+        })
+        .await;
+    let r = b.post(&s.t("/login/verify"), &[("csrf", &csrf), ("method", "email"), ("code", &code)]).await;
+    let r = b.get(&location(&r)).await;
+    let back = location(&r);
+    assert!(back.starts_with(crate::kit::REDIRECT), "no second round: {back}");
+    let form =
+        [("grant_type", "authorization_code"), ("code", &query(&back)["code"]), ("redirect_uri", crate::kit::REDIRECT)];
+    let (_, t) = s.token("web", SECRET, &form).await;
+    let claims = crate::two_step::payload(t["id_token"].as_str().unwrap());
+    assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("2"), json!(["fed", "otp", "mfa"])));
+}

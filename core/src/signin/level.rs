@@ -37,9 +37,9 @@ pub fn with(amr: &[String], method: Method) -> Vec<String> {
     if !out.iter().any(|a| a == method.amr()) {
         out.push(method.amr().to_string());
     }
-    // An upstream sign-in says how, not how strongly: it is not a factor of ours.
-    let factors = out.iter().filter(|a| *a != "fed").count();
-    if factors >= 2 || out.iter().any(|a| a == "hwk") {
+    // An upstream sign-in counts as one method: with a factor of ours after it (a
+    // second factor, or the password when linking), that is two.
+    if out.len() >= 2 || out.iter().any(|a| a == "hwk") {
         out.push("mfa".into());
     }
     out
@@ -74,6 +74,12 @@ mod tests {
         assert_eq!(acr(&two), "2");
         assert_eq!(with(&two, Method::Otp), two, "adding a factor twice changes nothing");
         assert_eq!(with(&[], Method::Passkey), s(&["hwk", "mfa"]));
+        assert_eq!(acr(&with(&[], Method::Federated)), "1");
+        assert_eq!(
+            with(&s(&["fed"]), Method::Otp),
+            s(&["fed", "otp", "mfa"]),
+            "step-up after an upstream sign-in ends"
+        );
         assert!(wants_two_factors(Some("2")));
         assert!(wants_two_factors(Some("urn:other 2 1")));
         assert!(!wants_two_factors(Some("1 2")));

@@ -286,3 +286,66 @@ async fn p10_wrong_admin_token_is_401() {
         assert_eq!(r.json::<Value>().await.unwrap()["error"], "unauthorized");
     }
 }
+
+/// Bad input to the second-step, passkey, CAPTCHA and third-party endpoints: a 4xx
+/// with a stable answer, never a 5xx (R19, R20, R17).
+#[tokio::test]
+async fn r17_r19_r20_bad_input_to_the_new_endpoints_is_a_4xx() {
+    let s = Server::start().await;
+    let b = s.browser();
+    let html = b.get(&s.t("/login")).await.text().await.unwrap();
+    let csrf = crate::kit::field(&html, "csrf");
+    let form_posts: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/login/verify", vec![("csrf", &csrf), ("method", "totp"), ("code", "123456")]),
+        ("/login/verify", vec![("csrf", "wrong"), ("method", "nonsense")]),
+        ("/login/verify/send", vec![("csrf", &csrf), ("method", "totp")]),
+        ("/federation/first/create", vec![("csrf", &csrf)]),
+        ("/federation/first/link", vec![("csrf", &csrf), ("identifier", "x"), ("password", "y")]),
+        ("/federation/first/code", vec![("csrf", &csrf), ("code", "000000")]),
+        ("/federation/contact", vec![("csrf", &csrf), ("kind", "fax"), ("value", "1"), ("code", "1")]),
+        ("/account/linked/unlink", vec![("csrf", &csrf), ("upstream", "x"), ("subject", "y")]),
+    ];
+    for (path, form) in form_posts {
+        let r = b.post(&s.t(path), &form).await;
+        let st = r.status();
+        assert!(st.is_client_error() || st.is_redirection(), "{path}: {st} {}", r.text().await.unwrap());
+    }
+    let json_posts = [
+        ("/login/passkey/start", json!({ "csrf": csrf, "identifier": "nobody@example.com" })),
+        ("/login/passkey/start", json!({ "csrf": csrf, "identifier": "" })),
+        ("/login/passkey/finish", json!({ "csrf": csrf, "ceremony": "x", "credential": { "id": 3 } })),
+        ("/login/passkey/finish", json!({ "csrf": csrf, "ceremony": "x".repeat(5000), "credential": "nope" })),
+        ("/login/verify/passkey/start", json!({ "csrf": csrf })),
+        ("/login/verify/passkey/finish", json!({ "csrf": csrf, "ceremony": "x" })),
+        ("/login/passkey/start", json!({ "identifier": "a" })),
+    ];
+    for (path, body) in json_posts {
+        let r = b.http.post(s.t(path)).json(&body).send().await.unwrap();
+        let st = r.status();
+        assert!(st.is_client_error(), "{path}: {st} {}", r.text().await.unwrap());
+    }
+    for path in [
+        "/federation/nobody/start",
+        "/federation/nobody/callback?state=x&code=y",
+        &format!("/federation/{}/start", "x".repeat(300)),
+        "/login/verify",
+        "/federation/first",
+    ] {
+        let st = b.get(&s.t(path)).await.status();
+        assert!(st.is_client_error(), "{path}: {st}");
+    }
+    let bad_upstreams = [
+        json!({ "id": "Bad Id", "display_name": "x", "protocol": "oidc", "issuer": "https://a.example", "client_id": "c" }),
+        json!({ "id": "ok", "display_name": "x", "protocol": "oidc", "client_id": "c" }),
+        json!({ "id": "ok", "display_name": "x", "protocol": "oauth2", "client_id": "c", "authorization_endpoint": "ftp://x" }),
+        json!({ "id": "ok", "display_name": "x", "protocol": "smoke-signals", "client_id": "c" }),
+        json!({ "id": "ok", "display_name": "x", "protocol": "oidc", "issuer": "https://a.example", "client_id": "c", "icon": "javascript:alert(1)" }),
+    ];
+    for body in bad_upstreams {
+        let r =
+            s.admin.put(s.url(&format!("/admin/tenants/{}/upstreams/ok", s.tenant))).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
+    let r = s.admin.get(s.url(&format!("/admin/tenants/{}/upstreams", s.tenant))).send().await.unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!([]), "nothing was stored");
+}

@@ -108,6 +108,12 @@ fn render(
     ))
 }
 
+/// The page again with the text for a failed step (a 4xx), or the error itself.
+fn refused(svc: &Services, tenant: &str, page: &Page, p: &FederatedSignIn, e: Error) -> ApiResult<Response> {
+    let (status, text) = failure(page, e)?;
+    render(svc, tenant, page, p, status, Some(text), None)
+}
+
 /// The page preamble: CSRF, then the pending sign-in; `Err` is the answer to send.
 fn posted(
     svc: &Services,
@@ -183,10 +189,7 @@ async fn link_by_password(
     let attempt = Attempt { ip: &ip, captcha: None, client: None };
     let signed = match svc.accounts.sign_in(&tenant, &settings, &f.identifier, &f.password, &attempt).await {
         Ok(s) => s,
-        Err(e) => {
-            let (status, text) = failure(&page, e)?;
-            return render(&svc, &tenant, &page, &p, status, Some(text), None);
-        }
+        Err(e) => return refused(&svc, &tenant, &page, &p, e),
     };
     linked(&svc, &tenant, &headers, peer, &p, &signed.account.id)?;
     p.amr.push("pwd".into());
@@ -227,10 +230,7 @@ async fn send_link_code(
     let sent = svc.accounts.send_identity_code(&tenant, &settings, &account_id, &value, &ip, page.locale.tag()).await;
     match sent {
         Ok(_) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
-        Err(e) => {
-            let (status, text) = failure(&page, e)?;
-            render(&svc, &tenant, &page, &p, status, Some(text), None)
-        }
+        Err(e) => refused(&svc, &tenant, &page, &p, e),
     }
 }
 
@@ -291,10 +291,7 @@ async fn send_contact_code(
         .await;
     match sent {
         Ok(_) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
-        Err(e) => {
-            let (status, text) = failure(&page, e)?;
-            render(&svc, &tenant, &page, &p, status, Some(text), None)
-        }
+        Err(e) => refused(&svc, &tenant, &page, &p, e),
     }
 }
 
@@ -319,10 +316,7 @@ async fn add_contact(
         .await;
     match changed {
         Ok(account) => proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await,
-        Err(e) => {
-            let (status, text) = failure(&page, e)?;
-            render(&svc, &tenant, &page, &p, status, Some(text), None)
-        }
+        Err(e) => refused(&svc, &tenant, &page, &p, e),
     }
 }
 

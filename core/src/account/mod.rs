@@ -43,6 +43,11 @@ impl Kind {
         }
     }
 
+    /// The kind named by `as_str` (`mobile`, `email`).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Mobile, Kind::Email].into_iter().find(|k| k.as_str() == name)
+    }
+
     /// Normalizes a value of this kind (E.164, lowercased email).
     pub fn parse(self, value: &str) -> Result<String> {
         match self {

@@ -164,11 +164,7 @@ async fn change_password(
 }
 
 fn kind_of(s: &str) -> ApiResult<Kind> {
-    match s {
-        "email" => Ok(Kind::Email),
-        "mobile" => Ok(Kind::Mobile),
-        _ => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such channel kind")),
-    }
+    Kind::from_name(s).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such channel kind"))
 }
 
 /// Step codes of a channel change: `{"target": "current"}` or `{"target": "new", "value": ...}`.

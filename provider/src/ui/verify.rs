@@ -71,6 +71,24 @@ fn pending_of(
     Ok(Some((token, p, account)))
 }
 
+/// The start of every form of the second step: page, CSRF, then the pending sign-in
+/// (else "expired"). `Err` is the answer to send.
+fn posted(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    csrf: Option<&str>,
+) -> ApiResult<Result<(Page, String, PendingSignIn, Account), Response>> {
+    let page = Page::new(headers, None);
+    if !Page::csrf_ok(headers, csrf) {
+        return Ok(Err(page.csrf_refused(svc)));
+    }
+    Ok(match pending_of(svc, tenant, headers)? {
+        Some((token, p, account)) => Ok((page, token, p, account)),
+        None => Err(expired(svc, tenant, &page)),
+    })
+}
+
 fn expired(svc: &Services, tenant: &str, page: &Page) -> Response {
     let text = format!("{} /t/{tenant}/login", page.text("sign_in_expired"));
     page.message(svc, StatusCode::BAD_REQUEST, "error", &text, Some("sign_in_expired"))
@@ -174,12 +192,9 @@ async fn answer(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let Some((token, p, account)) = pending_of(&svc, &tenant, &headers)? else {
-        return Ok(expired(&svc, &tenant, &page));
+    let (page, token, p, account) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
     };
     let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
@@ -273,11 +288,10 @@ async fn send(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
+    let (page, _, p, account) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+        Ok(v) => v,
+        Err(answer) => return Ok(answer),
+    };
     let settings = svc.tenants.get(&tenant)?.settings;
     let factor = Factor::parse(&form.method);
     let Some(kind) = factor.and_then(Factor::channel).filter(|_| !p.owes_captcha) else {

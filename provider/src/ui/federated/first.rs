@@ -114,6 +114,20 @@ fn refused(svc: &Services, tenant: &str, page: &Page, p: &FederatedSignIn, e: Er
     render(svc, tenant, page, p, status, Some(text), None)
 }
 
+/// The page again after sending a code: "code sent", or why not.
+fn sent_or_refused(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    p: &FederatedSignIn,
+    sent: Result<(), Error>,
+) -> ApiResult<Response> {
+    match sent {
+        Ok(()) => render(svc, tenant, page, p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
+        Err(e) => refused(svc, tenant, page, p, e),
+    }
+}
+
 /// The page preamble: CSRF, then the pending sign-in; `Err` is the answer to send.
 fn posted(
     svc: &Services,
@@ -228,10 +242,7 @@ async fn send_link_code(
     let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
     let sent = svc.accounts.send_identity_code(&tenant, &settings, &account_id, &value, &ip, page.locale.tag()).await;
-    match sent {
-        Ok(_) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
-        Err(e) => refused(&svc, &tenant, &page, &p, e),
-    }
+    sent_or_refused(&svc, &tenant, &page, &p, sent.map(|_| ()))
 }
 
 async fn link_by_code(
@@ -253,19 +264,10 @@ async fn link_by_code(
     if let Err(e) =
         svc.accounts.prove(&tenant, &settings, &account, Proof::Code { address: &value, code: &f.code }).await
     {
-        let (status, text) = failure(&page, e)?;
-        return render(&svc, &tenant, &page, &p, status, Some(text), None);
+        return refused(&svc, &tenant, &page, &p, e);
     }
     linked(&svc, &tenant, &headers, peer, &p, &account_id)?;
     proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await
-}
-
-fn contact_kind(kind: &str) -> Option<Kind> {
-    match kind {
-        "mobile" => Some(Kind::Mobile),
-        "email" => Some(Kind::Email),
-        _ => None,
-    }
 }
 
 async fn send_contact_code(
@@ -279,7 +281,7 @@ async fn send_contact_code(
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let (Some(account_id), Some(kind)) = (p.account_id.clone(), contact_kind(&f.kind)) else {
+    let (Some(account_id), Some(kind)) = (p.account_id.clone(), Kind::from_name(&f.kind)) else {
         return Ok(expired(&svc, &tenant, &page));
     };
     let settings = svc.tenants.get(&tenant)?.settings;
@@ -289,10 +291,7 @@ async fn send_contact_code(
         .accounts
         .send_channel_code(&tenant, &settings, &account_id, kind, target, default_channel(kind), &ip, page.locale.tag())
         .await;
-    match sent {
-        Ok(_) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
-        Err(e) => refused(&svc, &tenant, &page, &p, e),
-    }
+    sent_or_refused(&svc, &tenant, &page, &p, sent.map(|_| ()))
 }
 
 async fn add_contact(
@@ -306,7 +305,7 @@ async fn add_contact(
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let (Some(account_id), Some(kind)) = (p.account_id.clone(), contact_kind(&f.kind)) else {
+    let (Some(account_id), Some(kind)) = (p.account_id.clone(), Kind::from_name(&f.kind)) else {
         return Ok(expired(&svc, &tenant, &page));
     };
     let settings = svc.tenants.get(&tenant)?.settings;

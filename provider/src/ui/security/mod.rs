@@ -206,6 +206,24 @@ fn posted(
     })
 }
 
+/// `posted`, then the identity check of a sensitive change (the current password); a
+/// wrong password is answered with the section's page.
+async fn posted_and_proved(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    form: &SecurityForm,
+) -> ApiResult<Result<(Page, Account), Response>> {
+    let (page, account) = match posted(svc, tenant, headers, form)? {
+        Ok(v) => v,
+        Err(answer) => return Ok(Err(answer)),
+    };
+    if let Err(e) = prove(svc, tenant, &account, &form.current_password).await {
+        return Ok(Err(refused(svc, tenant, &page, &account, e)?));
+    }
+    Ok(Ok((page, account)))
+}
+
 #[derive(Deserialize)]
 struct SecurityQuery {
     /// What was just done, for the confirmation line.

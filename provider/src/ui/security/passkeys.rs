@@ -15,7 +15,7 @@ use latchkey_core::code::Notice;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, prove, record, refused};
+use super::{SecurityForm, done, holder_label, keeps_a_factor, posted_and_proved, prove, record, refused};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{FormBody, JsonBody};
 use crate::oidc::flow::session_of;
@@ -118,13 +118,10 @@ async fn remove(
     headers: HeaderMap,
     FormBody(form): FormBody<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
     let listed = svc.passkeys.list(&tenant, &account.id)?;
     let Some(passkey) = listed.iter().find(|p| p.id == form.id) else {
         return refused(&svc, &tenant, &page, &account, latchkey_core::Error::NotFound("passkey"));

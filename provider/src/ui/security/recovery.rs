@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
 
-use super::{SecurityForm, posted, prove, record, refused};
+use super::{SecurityForm, posted_and_proved, record};
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
@@ -22,13 +22,10 @@ async fn generate(
     headers: HeaderMap,
     FormBody(form): FormBody<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
     let replaced = svc.recovery_codes.remaining(&tenant, &account.id)?;
     let codes = svc.recovery_codes.generate(&tenant, &account.id)?;
     let detail = json!({ "count": codes.len(), "unused_replaced": replaced });

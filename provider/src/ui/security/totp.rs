@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, prove, record, refused};
+use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, posted_and_proved, record, refused};
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
@@ -77,13 +77,10 @@ async fn remove(
     headers: HeaderMap,
     FormBody(form): FormBody<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
     let after = latchkey_core::account::second_factor::Enrolled { totp: false, ..svc.enrolled(&tenant, &account.id)? };
     if let Err(e) = keeps_a_factor(&account, &after) {
         return refused(&svc, &tenant, &page, &account, e);

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::Value;
 
-use super::{SecurityForm, done, posted, prove, record, refused};
+use super::{SecurityForm, done, posted_and_proved, record, refused};
 use crate::error::ApiResult;
 use crate::http::FormBody;
 use crate::state::AppState;
@@ -22,13 +22,10 @@ async fn set(
     form: SecurityForm,
     on: bool,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    if let Err(e) = prove(&svc, &tenant, &account, &form.current_password).await {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
     let enrolled = svc.enrolled(&tenant, &account.id)?;
     match svc.accounts.set_two_step(&tenant, &account.id, on, &enrolled, page.locale.tag()).await {
         Ok(changed) => {

@@ -414,3 +414,23 @@ async fn r19_wrong_current_passwords_in_the_account_center_count_as_failed_sign_
     let right = json!({ "current_password": PASSWORD, "new_password": "a new password" });
     assert_eq!(b.api_post(&s, "/api/account/password", right).await.0, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn r37_second_factor_codes_keep_the_code_limits() {
+    let s = Server::start().await;
+    s.settings(json!({ "sign_in": { "require_second_factor": true } })).await;
+    let m = "+8613800138511";
+    s.register_mobile(m).await;
+    let b = s.browser();
+    login(&s, &b, m, PASSWORD, None).await;
+    let html = b.get(&s.t("/login/verify?method=sms")).await.text().await.unwrap();
+    let csrf = field(&html, "csrf");
+    let n = s.sms.count_to(m);
+    let first = b.post(&s.t("/login/verify/send"), &[("csrf", &csrf), ("method", "sms")]).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let again = b.post(&s.t("/login/verify/send"), &[("csrf", &csrf), ("method", "sms")]).await;
+    let html = again.text().await.unwrap();
+    assert!(html.contains("Too many requests"), "the resend cooldown holds: {html}");
+    s.sms.nth(m, n).await;
+    assert_eq!(s.sms.count_to(m), n + 1, "one code went out, not two");
+}

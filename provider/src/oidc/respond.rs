@@ -1,12 +1,16 @@
 //! Answering the client at its redirect URI: query string or form_post, always with
-//! `state` and `iss` (RFC 9207).
+//! `state` and `iss` (RFC 9207). The URI is checked again here (`redirect_uri::
+//! safe_to_answer`): a URI stored before the registration rules, with a scheme that
+//! could run script, never becomes a form action or a Location; an error page instead.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::grant::request::{Redirect, ResponseMode};
+use latchkey_core::redirect_uri;
 use serde_json::json;
 
 use crate::state::Services;
+use crate::ui::page::Page;
 
 /// A 302 to `location`.
 pub fn found(location: &str) -> Response {
@@ -22,6 +26,15 @@ pub fn to_client(svc: &Services, tenant: &str, to: &Redirect, mut params: Vec<(&
         params.push(("state", s.clone()));
     }
     params.push(("iss", svc.issuer(tenant)));
+    if !redirect_uri::safe_to_answer(&to.redirect_uri) {
+        return Page::new(&HeaderMap::new(), None).message(
+            svc,
+            StatusCode::BAD_REQUEST,
+            "error",
+            "the redirect_uri of this client is not allowed",
+            Some("invalid_request"),
+        );
+    }
     match to.response_mode {
         ResponseMode::Query => match url::Url::parse(&to.redirect_uri) {
             Ok(mut u) => {

@@ -399,12 +399,14 @@ mod tests {
         )
     }
 
+    /// (case, flow, session, first party, consented, expected)
+    type Case<'a> = (&'static str, Flow, Option<&'a Session>, bool, bool, Next);
+
     #[test]
     fn p2_next_step_table() {
         let alice = session("alice", NOW - 100, "1");
         let strong = session("alice", NOW - 100, "2");
-        // (case, flow, session, first party, consented, expected)
-        let table: Vec<(&str, Flow, Option<&Session>, bool, bool, Next)> = vec![
+        let table: Vec<Case<'_>> = vec![
             ("no session", flow("", None, None, None), None, true, false, Next::SignIn),
             (
                 "no session, prompt=none",

@@ -1,12 +1,20 @@
-//! OAuth clients: redirect URIs (exact match), grant types, how they authenticate,
-//! token lifetimes. Secrets are stored as salted SHA-256 digests: generated secrets
-//! carry 256 bits, so a slow hash would only cost every token request.
+//! OAuth clients: redirect URIs (exact match, see `redirect_uri` for which may be
+//! registered), grant types, how they authenticate, token lifetimes, and whether they
+//! may introspect other clients' tokens. Secrets are stored as HMAC-SHA256 under a key
+//! derived from the seal key (`Sealer::digest`): fast enough for every token request,
+//! and a copy of the store alone does not let anyone test guesses of a secret an admin
+//! chose. Digests of the older form (salted SHA-256) still verify and are replaced by
+//! the keyed form on the first successful authentication.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::keys::Alg;
+use crate::redirect_uri;
+use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
 
@@ -54,6 +62,18 @@ impl Default for Lifetimes {
     }
 }
 
+/// How a client's secret digest was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SecretForm {
+    /// Before keyed digests: base64url(SHA-256(salt || 0 || secret)). Verified, then
+    /// replaced by [`SecretForm::Keyed`].
+    #[default]
+    SaltedSha256,
+    /// `Sealer::digest` under the context `client-secret/{tenant}/{id}`.
+    Keyed,
+}
+
 /// A registered client.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Client {
@@ -61,6 +81,9 @@ pub struct Client {
     pub name: String,
     secret_salt: Option<String>,
     secret_digest: Option<String>,
+    /// Absent in records stored before keyed digests: those are salted SHA-256.
+    #[serde(default)]
+    secret_form: SecretForm,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
@@ -70,6 +93,10 @@ pub struct Client {
     pub id_token_alg: Alg,
     pub lifetimes: Lifetimes,
     pub created_at: u64,
+    /// A resource server (RFC 7662 §2.1): may introspect tokens issued to any client
+    /// of the tenant. Other clients introspect only their own tokens.
+    #[serde(default)]
+    pub resource_server: bool,
 }
 
 impl Record for Client {
@@ -91,11 +118,11 @@ impl Client {
         self.redirect_uris.iter().any(|r| r == uri)
     }
 
-    fn secret_matches(&self, given: &str) -> bool {
-        match (&self.secret_salt, &self.secret_digest) {
-            (Some(salt), Some(d)) => secret::eq(&secret::salted_digest(salt, given), d),
-            _ => false,
-        }
+    /// True if this client may learn about a token issued to `token_client_id` by
+    /// introspecting it (RFC 7662 §2.1, §4): its own tokens, or any token of the
+    /// tenant for a registered resource server.
+    pub fn may_introspect(&self, token_client_id: &str) -> bool {
+        !self.is_public() && (self.resource_server || self.id == token_client_id)
     }
 }
 
@@ -131,17 +158,18 @@ pub struct NewClient {
     pub id_token_alg: Option<Alg>,
     #[serde(default)]
     pub lifetimes: Option<Lifetimes>,
+    /// A resource server that may introspect any token of the tenant (RFC 7662).
+    #[serde(default)]
+    pub resource_server: bool,
 }
 
+/// A redirect or post-logout redirect URI: https, http on loopback, or a native app's
+/// reverse-domain private-use scheme; no fragment (RFC 8252 §7, RFC 9700 §2.1).
 fn validate_uri(field: &'static str, uri: &str) -> Result<()> {
-    let u = url::Url::parse(uri).map_err(|_| Error::invalid(field, format!("{uri} is not an absolute URI")))?;
-    if u.fragment().is_some() {
-        return Err(Error::invalid(field, "may not have a fragment"));
-    }
-    if uri.len() > 2000 {
-        return Err(Error::invalid(field, "too long"));
-    }
-    Ok(())
+    redirect_uri::check(uri).map_err(|r| match r {
+        redirect_uri::Refusal::NotAbsolute => Error::invalid(field, format!("{uri} {}", r.reason())),
+        _ => Error::invalid(field, r.reason()),
+    })
 }
 
 fn validate(new: &NewClient) -> Result<()> {
@@ -175,29 +203,39 @@ fn validate(new: &NewClient) -> Result<()> {
     if new.public && grants.contains(&GrantType::ClientCredentials) {
         return Err(Error::invalid("grant", "a public client cannot use client_credentials"));
     }
+    if new.public && new.resource_server {
+        return Err(Error::invalid("resource_server", "a public client cannot introspect tokens"));
+    }
     Ok(())
+}
+
+/// The keyed digest context of a client's secret: bound to the record, so a digest
+/// copied to another client does not verify.
+fn secret_context(tenant: &str, id: &str) -> String {
+    format!("client-secret/{tenant}/{id}")
 }
 
 /// Registering, finding and authenticating clients.
 pub struct Clients {
     store: Store,
+    /// Keys the secret digests.
+    sealer: Arc<Sealer>,
 }
 
 impl Clients {
-    pub fn new(store: Store) -> Self {
-        Clients { store }
+    pub fn new(store: Store, sealer: Arc<Sealer>) -> Self {
+        Clients { store, sealer }
     }
 
-    fn build(&self, new: NewClient, now: u64) -> Result<(Client, Option<String>)> {
+    fn build(&self, tenant: &str, new: NewClient, now: u64) -> Result<(Client, Option<String>)> {
         validate(&new)?;
-        let (salt, digest, shown) = if new.public {
-            (None, None, None)
+        let (digest, shown) = if new.public {
+            (None, None)
         } else {
             let given = new.secret.is_some();
             let plain = new.secret.clone().unwrap_or_else(secret::token);
-            let salt = secret::token_of(16);
-            let digest = secret::salted_digest(&salt, &plain);
-            (Some(salt), Some(digest), if given { None } else { Some(plain) })
+            let digest = self.sealer.digest(&secret_context(tenant, &new.id), &plain);
+            (Some(digest), if given { None } else { Some(plain) })
         };
         let grant_types = if new.grant_types.is_empty() {
             vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -212,8 +250,9 @@ impl Clients {
         let client = Client {
             name: new.name.clone().unwrap_or_else(|| new.id.clone()),
             id: new.id,
-            secret_salt: salt,
+            secret_salt: None,
             secret_digest: digest,
+            secret_form: SecretForm::Keyed,
             redirect_uris: new.redirect_uris,
             post_logout_redirect_uris: new.post_logout_redirect_uris,
             grant_types,
@@ -222,6 +261,7 @@ impl Clients {
             id_token_alg: new.id_token_alg.unwrap_or(Alg::RS256),
             lifetimes: new.lifetimes.unwrap_or_default(),
             created_at: now,
+            resource_server: new.resource_server,
         };
         Ok((client, shown))
     }
@@ -229,7 +269,7 @@ impl Clients {
     /// Registers a client; returns it and, if the secret was generated, the secret
     /// (shown once, never stored in plain text).
     pub fn create(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<(Client, Option<String>)> {
-        let (client, shown) = self.build(new, clock.now())?;
+        let (client, shown) = self.build(tenant, new, clock.now())?;
         if !self.store.insert_new(tenant, &client.id, &client)? {
             return Err(Error::IdentifierTaken("client id"));
         }
@@ -238,7 +278,7 @@ impl Clients {
 
     /// Creates or replaces a client declared in configuration.
     pub fn upsert(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<Client> {
-        let (client, _) = self.build(new, clock.now())?;
+        let (client, _) = self.build(tenant, new, clock.now())?;
         self.store.put(tenant, &client.id, &client)?;
         Ok(client)
     }
@@ -262,11 +302,45 @@ impl Clients {
         let client = self.store.get::<Client>(tenant, id)?.ok_or(Error::InvalidClient)?;
         let ok = match (client.auth_method, presented) {
             (AuthMethod::None, Presented::None) => true,
-            (AuthMethod::ClientSecretBasic, Presented::Basic(s)) => client.secret_matches(s),
-            (AuthMethod::ClientSecretPost, Presented::Post(s)) => client.secret_matches(s),
+            (AuthMethod::ClientSecretBasic, Presented::Basic(s)) => self.secret_matches(tenant, &client, s),
+            (AuthMethod::ClientSecretPost, Presented::Post(s)) => self.secret_matches(tenant, &client, s),
             _ => false,
         };
-        if ok { Ok(client) } else { Err(Error::InvalidClient) }
+        if !ok {
+            return Err(Error::InvalidClient);
+        }
+        if client.secret_form == SecretForm::SaltedSha256
+            && let Presented::Basic(s) | Presented::Post(s) = presented
+        {
+            self.rekey(tenant, &client, s)?;
+        }
+        Ok(client)
+    }
+
+    /// Compares a presented secret with the stored digest, in constant time.
+    fn secret_matches(&self, tenant: &str, client: &Client, given: &str) -> bool {
+        let Some(stored) = &client.secret_digest else { return false };
+        let made = match (client.secret_form, &client.secret_salt) {
+            (SecretForm::Keyed, _) => self.sealer.digest(&secret_context(tenant, &client.id), given),
+            (SecretForm::SaltedSha256, Some(salt)) => secret::salted_digest(salt, given),
+            (SecretForm::SaltedSha256, None) => return false,
+        };
+        secret::eq(&made, stored)
+    }
+
+    /// Replaces an older salted SHA-256 digest with the keyed one, once the secret is
+    /// known to be right. Only if the record still holds that old digest.
+    fn rekey(&self, tenant: &str, seen: &Client, secret_value: &str) -> Result<()> {
+        let keyed = self.sealer.digest(&secret_context(tenant, &seen.id), secret_value);
+        self.store.update::<Client, _>(tenant, &seen.id, |old| match old {
+            Some(mut c) if c.secret_form == SecretForm::SaltedSha256 && c.secret_digest == seen.secret_digest => {
+                c.secret_form = SecretForm::Keyed;
+                c.secret_salt = None;
+                c.secret_digest = Some(keyed.clone());
+                Ok((Some(c), ()))
+            }
+            _ => Ok((None, ())),
+        })
     }
 }
 
@@ -276,4 +350,121 @@ pub enum Presented<'a> {
     None,
     Basic(&'a str),
     Post(&'a str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    const T: &str = "t";
+    const GIVEN: &str = "an-admin-chose-this-secret";
+
+    fn setup() -> (Clients, Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (Clients::new(store.clone(), Arc::new(Sealer::new([5; 32]))), store, dir)
+    }
+
+    fn confidential(id: &str) -> NewClient {
+        NewClient {
+            id: id.into(),
+            secret: Some(GIVEN.into()),
+            grant_types: vec![GrantType::ClientCredentials],
+            ..NewClient::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn p3_a_chosen_secret_is_stored_keyed_not_as_a_plain_digest() {
+        let (clients, store, _d) = setup();
+        clients.create(&ManualClock::new(), T, confidential("svc")).unwrap();
+        let stored: Client = store.get(T, "svc").unwrap().unwrap();
+        let digest = stored.secret_digest.clone().unwrap();
+        assert_ne!(digest, secret::digest(GIVEN), "not SHA-256(secret)");
+        assert_ne!(digest, GIVEN);
+        assert_eq!(stored.secret_form, SecretForm::Keyed);
+        // The keyed digest needs the seal key: another key makes another digest.
+        let other = Sealer::new([6; 32]).digest(&secret_context(T, "svc"), GIVEN);
+        assert_ne!(digest, other);
+        // Authentication still works, and only with the right secret and method.
+        assert!(clients.authenticate(T, "svc", Presented::Basic(GIVEN)).is_ok());
+        assert!(matches!(clients.authenticate(T, "svc", Presented::Basic("wrong")), Err(Error::InvalidClient)));
+        assert!(matches!(clients.authenticate(T, "svc", Presented::Post(GIVEN)), Err(Error::InvalidClient)));
+        assert!(matches!(clients.authenticate(T, "nobody", Presented::Basic(GIVEN)), Err(Error::InvalidClient)));
+        // A generated secret is keyed too.
+        let (_, shown) =
+            clients.create(&ManualClock::new(), T, NewClient { secret: None, ..confidential("gen") }).unwrap();
+        let shown = shown.unwrap();
+        let stored: Client = store.get(T, "gen").unwrap().unwrap();
+        assert_ne!(stored.secret_digest.unwrap(), secret::digest(&shown));
+        assert!(clients.authenticate(T, "gen", Presented::Basic(&shown)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn p3_an_older_salted_digest_still_verifies_and_is_rekeyed() {
+        let (clients, store, _d) = setup();
+        let (mut c, _) = clients.create(&ManualClock::new(), T, confidential("old")).unwrap();
+        // As stored before keyed digests: salted SHA-256 and no secret_form.
+        c.secret_salt = Some("salt".into());
+        c.secret_digest = Some(secret::salted_digest("salt", GIVEN));
+        let mut json = serde_json::to_value(&c).unwrap();
+        json.as_object_mut().unwrap().remove("secret_form");
+        json.as_object_mut().unwrap().remove("resource_server");
+        let legacy: Client = serde_json::from_value(json).unwrap();
+        assert_eq!(legacy.secret_form, SecretForm::SaltedSha256);
+        assert!(!legacy.resource_server);
+        store.put(T, "old", &legacy).unwrap();
+        assert!(matches!(clients.authenticate(T, "old", Presented::Basic("wrong")), Err(Error::InvalidClient)));
+        let still: Client = store.get(T, "old").unwrap().unwrap();
+        assert_eq!(still.secret_form, SecretForm::SaltedSha256, "a wrong secret changes nothing");
+        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).is_ok());
+        let now: Client = store.get(T, "old").unwrap().unwrap();
+        assert_eq!((now.secret_form, now.secret_salt.as_deref()), (SecretForm::Keyed, None));
+        assert_ne!(now.secret_digest, legacy.secret_digest);
+        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).is_ok(), "and verifies keyed");
+    }
+
+    #[tokio::test]
+    async fn p2_registration_refuses_unsafe_redirect_uris() {
+        let (clients, _, _d) = setup();
+        let clock = ManualClock::new();
+        let code_client = |uri: &str, public: bool| NewClient {
+            id: "app".into(),
+            public,
+            secret: None,
+            redirect_uris: vec![uri.into()],
+            ..NewClient::default()
+        };
+        for bad in ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://example.com/cb"] {
+            let e = clients.create(&clock, T, code_client(bad, false)).unwrap_err();
+            assert!(matches!(e, Error::Invalid { field: "redirect_uri", .. }), "{bad}: {e}");
+            let logout = NewClient {
+                post_logout_redirect_uris: vec![bad.into()],
+                ..code_client("https://app.example/cb", false)
+            };
+            let e = clients.create(&clock, T, logout).unwrap_err();
+            assert!(matches!(e, Error::Invalid { field: "post_logout_redirect_uri", .. }), "{bad}: {e}");
+        }
+        assert!(clients.create(&clock, T, code_client("com.example.app:/cb", true)).is_ok());
+    }
+
+    #[tokio::test]
+    async fn p6_introspection_is_for_own_tokens_unless_a_resource_server() {
+        let (clients, _, _d) = setup();
+        let (c, _) = clients.build(T, confidential("web"), 0).unwrap();
+        assert!(c.may_introspect("web"));
+        assert!(!c.may_introspect("other"));
+        let (rs, _) = clients.build(T, NewClient { resource_server: true, ..confidential("rs") }, 0).unwrap();
+        assert!(rs.may_introspect("web") && rs.may_introspect("rs"));
+        let public = NewClient {
+            id: "pub".into(),
+            public: true,
+            redirect_uris: vec!["http://127.0.0.1/cb".into()],
+            ..NewClient::default()
+        };
+        let (p, _) = clients.build(T, public.clone(), 0).unwrap();
+        assert!(!p.may_introspect("pub"), "public clients never introspect");
+        assert!(clients.build(T, NewClient { resource_server: true, ..public }, 0).is_err());
+    }
 }

@@ -28,6 +28,16 @@ pub fn verify(ring: &KeyRing, token: &str, typ: Option<&str>, now: u64) -> Resul
     Ok(claims)
 }
 
+/// The decoded (unverified) JOSE header of a compact JWS.
+pub fn header(token: &str) -> Result<Value> {
+    let h = token.split('.').next().ok_or(Error::InvalidToken)?;
+    let bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| Error::InvalidToken)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        _ => Err(Error::InvalidToken),
+    }
+}
+
 /// Verifies signature and `typ` only (an `id_token_hint` may have expired).
 pub fn verify_signature(ring: &KeyRing, token: &str, typ: Option<&str>) -> Result<Value> {
     let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).map_err(|_| Error::InvalidToken);

@@ -130,6 +130,21 @@ impl SigningKey {
             Pair::Ed(k) => PublicJwk::Okp { x: k.public_key().as_ref().to_vec() },
         }
     }
+
+    /// The public key as a JWKS entry (RFC 7517 §4): `kty`, its parameters, `kid`,
+    /// and the `alg` and `use` it is for, so a verifier never tries it with another
+    /// algorithm.
+    pub fn jwk(&self) -> serde_json::Value {
+        let mut jwk = match self.public_jwk() {
+            PublicJwk::Rsa { n, e } => serde_json::json!({ "kty": "RSA", "n": b64(&n), "e": b64(&e) }),
+            PublicJwk::Ec { x, y } => serde_json::json!({ "kty": "EC", "crv": "P-256", "x": b64(&x), "y": b64(&y) }),
+            PublicJwk::Okp { x } => serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": b64(&x) }),
+        };
+        jwk["kid"] = self.kid.clone().into();
+        jwk["alg"] = self.alg.as_str().into();
+        jwk["use"] = "sig".into();
+        jwk
+    }
 }
 
 /// The loaded keys of one tenant.

@@ -17,6 +17,7 @@ pub mod identifier;
 pub mod jwt;
 pub mod keys;
 pub mod policy;
+pub mod redirect_uri;
 pub mod seal;
 pub mod secret;
 pub mod session;

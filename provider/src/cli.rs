@@ -164,6 +164,9 @@ enum ClientCmd {
         id_token_alg: Option<String>,
         #[arg(long)]
         name: Option<String>,
+        /// A resource server: may introspect tokens issued to any client of the tenant.
+        #[arg(long)]
+        resource_server: bool,
     },
     /// List clients.
     List {
@@ -369,11 +372,13 @@ fn admin_command(admin: &Admin, cmd: Command) -> anyhow::Result<()> {
             auth_method,
             id_token_alg,
             name,
+            resource_server,
         }) => {
             let body = json!({
                 "id": id, "secret": secret, "public": public, "redirect_uris": redirect_uris,
                 "post_logout_redirect_uris": post_logout_redirect_uris, "grant_types": grants,
                 "first_party": first_party, "auth_method": auth_method, "id_token_alg": id_token_alg, "name": name,
+                "resource_server": resource_server,
             });
             print(&admin.call(Method::POST, &format!("/tenants/{tenant}/clients"), Some(body))?)
         }

@@ -16,11 +16,14 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// The reason code of a policy denial.
     pub reason: Option<String>,
+    /// A `WWW-Authenticate` challenge that replaces the one derived from the code
+    /// (RFC 6750 §3: no error code when no token was sent; the scope that was missing).
+    pub challenge: Option<&'static str>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ApiError { status, code, description: description.into(), retry_after: None, reason: None }
+        ApiError { status, code, description: description.into(), retry_after: None, reason: None, challenge: None }
     }
 
     pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
@@ -29,6 +32,19 @@ impl ApiError {
 
     pub fn unauthorized(code: &'static str, description: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, description)
+    }
+
+    /// A protected resource asked without any bearer token (RFC 6750 §3.1): a 401 whose
+    /// challenge carries no error code.
+    pub fn bearer_required(description: impl Into<String>) -> Self {
+        ApiError { challenge: Some("Bearer realm=\"latchkey\""), ..Self::unauthorized("unauthorized", description) }
+    }
+
+    /// A valid token without the scope the resource needs (RFC 6750 §3.1): a 403 whose
+    /// challenge names the error and the scope. `challenge` is the whole header value,
+    /// e.g. `Bearer error="insufficient_scope", scope="openid"`.
+    pub fn insufficient_scope(challenge: &'static str, description: impl Into<String>) -> Self {
+        ApiError { challenge: Some(challenge), ..Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description) }
     }
 }
 
@@ -96,6 +112,12 @@ impl IntoResponse for ApiError {
         }
         if self.code == "invalid_token" {
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        if self.code == "insufficient_scope" {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
+        }
+        if let Some(c) = self.challenge {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())

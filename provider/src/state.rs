@@ -83,7 +83,7 @@ impl Services {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
-            clients: Clients::new(store.clone()),
+            clients: Clients::new(store.clone(), sealer.clone()),
             accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()),
             developers: Developers::new(store.clone(), clock.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),

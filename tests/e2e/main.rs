@@ -17,6 +17,7 @@ mod pages;
 mod peers;
 mod plugins;
 mod process;
+mod protocol_hardening;
 mod recovery;
 mod registration;
 mod review_page;

@@ -128,7 +128,9 @@ async fn p6_revocation_of_refresh_and_access_tokens() {
 async fn p6_introspection_reports_active_and_inactive_tokens() {
     let s = Server::start().await;
     s.add_client("web", json!({})).await;
-    s.add_client("rs", json!({ "grant_types": ["client_credentials"], "redirect_uris": [] })).await;
+    // A resource server: registered to introspect tokens of other clients (issue 10 item 7).
+    s.add_client("rs", json!({ "grant_types": ["client_credentials"], "redirect_uris": [], "resource_server": true }))
+        .await;
     let t = tokens_for(&s, "in@example.com").await;
     let at = t["access_token"].as_str().unwrap();
     let rt = t["refresh_token"].as_str().unwrap();

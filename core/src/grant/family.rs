@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::grant::revoked;
 use crate::secret;
 use crate::store::{Record, Store};
@@ -145,32 +145,68 @@ pub fn find(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option
     store.get_live(tenant, &secret::digest(token), now)
 }
 
+/// A refresh exchange: the grant, whole (the next refresh token carries all of it),
+/// and the scopes of the tokens issued now (RFC 6749 §6: a narrower `scope` narrows
+/// only this issue, never the grant).
+#[derive(Debug, Clone)]
+pub struct Refreshed {
+    pub grant: Grant,
+    pub scopes: Vec<String>,
+}
+
+/// Why a refresh was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRefused {
+    /// Unknown, expired, of another client, or its family is revoked: `invalid_grant`.
+    Invalid,
+    /// Presented again after rotation: the family is now revoked. `invalid_grant`; the
+    /// caller makes the revocation durable before answering.
+    Reused,
+    /// `scope` asks for more than was granted: `invalid_scope`. The token is not used up.
+    WiderScope,
+}
+
 /// Exchanges a refresh token for its grant, marking it used (rotation). A token that
-/// was already used revokes its family; so does any mismatch of client.
-pub fn rotate(store: &Store, tenant: &str, client_id: &str, token: &str, now: u64) -> Result<Grant> {
+/// was already used revokes its family. A `requested` scope wider than the grant is
+/// refused before anything is written, so the token stays usable.
+pub fn rotate(
+    store: &Store,
+    tenant: &str,
+    client_id: &str,
+    token: &str,
+    requested: Option<&[String]>,
+    now: u64,
+) -> Result<std::result::Result<Refreshed, RefreshRefused>> {
     enum Outcome {
         Fresh(Grant),
         Reused(String),
-        Invalid,
+        Refused(RefreshRefused),
     }
+    let requested = requested.filter(|r| !r.is_empty());
+    let wider = |g: &Grant| requested.is_some_and(|r| r.iter().any(|s| !g.has_scope(s)));
     let outcome = store.update::<RefreshToken, _>(tenant, &secret::digest(token), |old| match old {
-        Some(rt) if rt.expires_at <= now => Ok((None, Outcome::Invalid)),
-        Some(rt) if rt.grant.client_id != client_id => Ok((None, Outcome::Invalid)),
+        Some(rt) if rt.expires_at <= now => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
+        Some(rt) if rt.grant.client_id != client_id => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
         Some(rt) if rt.used => Ok((None, Outcome::Reused(rt.grant.family.clone()))),
+        Some(rt) if wider(&rt.grant) => Ok((None, Outcome::Refused(RefreshRefused::WiderScope))),
         Some(mut rt) => {
             rt.used = true;
             let g = rt.grant.clone();
             Ok((Some(rt), Outcome::Fresh(g)))
         }
-        None => Ok((None, Outcome::Invalid)),
+        None => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
     })?;
     match outcome {
-        Outcome::Fresh(g) if is_live(store, tenant, &g.family, now)? => Ok(g),
-        Outcome::Fresh(_) | Outcome::Invalid => Err(Error::InvalidGrant),
+        Outcome::Fresh(grant) if is_live(store, tenant, &grant.family, now)? => {
+            let scopes = requested.map(<[String]>::to_vec).unwrap_or_else(|| grant.scopes.clone());
+            Ok(Ok(Refreshed { grant, scopes }))
+        }
+        Outcome::Fresh(_) => Ok(Err(RefreshRefused::Invalid)),
+        Outcome::Refused(r) => Ok(Err(r)),
         Outcome::Reused(family) => {
             tracing::warn!(tenant, client_id, "refresh token reuse: family revoked");
             revoke(store, tenant, &family)?;
-            Err(Error::InvalidGrant)
+            Ok(Err(RefreshRefused::Reused))
         }
     }
 }

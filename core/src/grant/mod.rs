@@ -1,9 +1,10 @@
 //! Grants: validated authorization requests, authorization codes, refresh-token
-//! families, remembered consent and revoked access tokens.
+//! families, remembered consent, revoked access tokens and ID-token hints.
 
 pub mod code;
 pub mod consent;
 pub mod family;
+pub mod id_token_hint;
 pub mod request;
 pub mod revoked;
 

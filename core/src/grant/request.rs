@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Clients, GrantType};
 use crate::error::Result;
-use crate::grant::split_scope;
+use crate::grant::{id_token_hint, split_scope};
+use crate::keys::KeyRing;
 use crate::secret;
 use crate::session::Session;
 use crate::signin::level;
@@ -32,6 +33,8 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// An ID token this tenant issued earlier, naming the person expected (§3.1.2.1).
+    pub id_token_hint: Option<String>,
 }
 
 /// Where the authorization response goes.
@@ -65,6 +68,10 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     pub ui_locales: Option<String>,
     pub acr_values: Option<String>,
+    /// The account a verified `id_token_hint` names: with `prompt=none`, a session of
+    /// anyone else is `login_required`.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
 }
 
 /// A failed authorization request: either shown on a page (the client or redirect
@@ -100,10 +107,13 @@ fn limited(field: Option<String>, max: usize) -> std::result::Result<Option<Stri
     }
 }
 
-/// Validates an authorization request for a tenant.
+/// Validates an authorization request for a tenant; `ring` and `issuer` are the
+/// tenant's, to verify an `id_token_hint`.
 pub fn validate(
     clients: &Clients,
     tenant: &str,
+    ring: &KeyRing,
+    issuer: &str,
     p: AuthorizeParams,
 ) -> std::result::Result<(AuthRequest, Client), AuthorizeError> {
     let page = |error, description: &str| AuthorizeError::Page { error, description: description.to_string() };
@@ -176,6 +186,14 @@ pub fn validate(
     if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
         return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
     }
+    let hint_sub = match limited(p.id_token_hint, 8192).map_err(|d| fail("invalid_request", &d))? {
+        None => None,
+        Some(h) => Some(
+            id_token_hint::verify(ring, issuer, &h)
+                .map_err(|_| fail("invalid_request", "id_token_hint is not an ID token of this issuer"))?
+                .sub,
+        ),
+    };
     let max_age = match p.max_age.as_deref().filter(|m| !m.is_empty()) {
         None => None,
         Some(m) => {
@@ -195,6 +213,7 @@ pub fn validate(
         login_hint,
         ui_locales,
         acr_values,
+        hint_sub,
     };
     Ok((req, client))
 }
@@ -298,7 +317,9 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
         let login_ok = !(req.prompt.login || req.prompt.select_account) || signed_in_here;
         max_age_ok && login_ok
     };
-    let needs_sign_in = session.is_none_or(|s| !fresh_enough(s));
+    // prompt=none with a hint for someone else than the session's person (§3.1.2.1).
+    let hinted_other = |s: &Session| req.hint_sub.as_deref().is_some_and(|sub| sub != s.account_id);
+    let needs_sign_in = session.is_none_or(|s| !fresh_enough(s) || (req.prompt.none && hinted_other(s)));
     if needs_sign_in {
         return if req.prompt.none { Next::Fail("login_required") } else { Next::SignIn };
     }
@@ -311,4 +332,143 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
         return if req.prompt.none { Next::Fail("consent_required") } else { Next::Consent };
     }
     Next::Issue
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: u64 = 10_000;
+
+    fn client(first_party: bool) -> Client {
+        serde_json::from_value(json!({
+            "id": "web", "name": "web", "secret_salt": null, "secret_digest": null,
+            "redirect_uris": ["https://app.example/cb"], "post_logout_redirect_uris": [],
+            "grant_types": ["authorization_code"], "auth_method": "client_secret_basic",
+            "first_party": first_party, "id_token_alg": "RS256", "lifetimes": {}, "created_at": 0,
+        }))
+        .unwrap()
+    }
+
+    fn session(account: &str, auth_time: u64, acr: &str) -> Session {
+        Session {
+            sid: format!("sid-{account}"),
+            account_id: account.into(),
+            auth_time,
+            amr: vec!["pwd".into()],
+            acr: acr.into(),
+            created_at: auth_time,
+            last_seen: auth_time,
+            expires_at: NOW + 3600,
+            user_agent: String::new(),
+            ip: String::new(),
+            clients: Vec::new(),
+        }
+    }
+
+    fn flow(prompt: &str, hint_sub: Option<&str>, max_age: Option<u64>, acr_values: Option<&str>) -> Flow {
+        let mut p = Prompt::default();
+        for v in prompt.split(' ') {
+            match v {
+                "none" => p.none = true,
+                "login" => p.login = true,
+                "consent" => p.consent = true,
+                "select_account" => p.select_account = true,
+                _ => {}
+            }
+        }
+        Flow::new(
+            AuthRequest {
+                client_id: "web".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                scopes: vec!["openid".into()],
+                state: None,
+                nonce: None,
+                code_challenge: None,
+                response_mode: ResponseMode::Query,
+                prompt: p,
+                max_age,
+                login_hint: None,
+                ui_locales: None,
+                acr_values: acr_values.map(str::to_string),
+                hint_sub: hint_sub.map(str::to_string),
+            },
+            NOW,
+        )
+    }
+
+    /// (case, flow, session, first party, consented, expected)
+    type Case<'a> = (&'static str, Flow, Option<&'a Session>, bool, bool, Next);
+
+    #[test]
+    fn p2_next_step_table() {
+        let alice = session("alice", NOW - 100, "1");
+        let strong = session("alice", NOW - 100, "2");
+        let table: Vec<Case<'_>> = vec![
+            ("no session", flow("", None, None, None), None, true, false, Next::SignIn),
+            (
+                "no session, prompt=none",
+                flow("none", None, None, None),
+                None,
+                true,
+                false,
+                Next::Fail("login_required"),
+            ),
+            ("session, first party", flow("", None, None, None), Some(&alice), true, false, Next::Issue),
+            ("session, prompt=none", flow("none", None, None, None), Some(&alice), true, false, Next::Issue),
+            ("prompt=login", flow("login", None, None, None), Some(&alice), true, false, Next::SignIn),
+            ("max_age passed", flow("", None, Some(50), None), Some(&alice), true, false, Next::SignIn),
+            ("max_age kept", flow("", None, Some(500), None), Some(&alice), true, false, Next::Issue),
+            ("third party", flow("", None, None, None), Some(&alice), false, false, Next::Consent),
+            ("third party consented", flow("", None, None, None), Some(&alice), false, true, Next::Issue),
+            (
+                "third party, prompt=none",
+                flow("none", None, None, None),
+                Some(&alice),
+                false,
+                false,
+                Next::Fail("consent_required"),
+            ),
+            ("acr 2 wanted", flow("", None, None, Some("2")), Some(&alice), true, false, Next::StepUp),
+            ("acr 2 held", flow("", None, None, Some("2")), Some(&strong), true, false, Next::Issue),
+            // OIDC Core §3.1.2.1: the hint names someone else than the session's person.
+            (
+                "prompt=none, hint for another user",
+                flow("none", Some("bob"), None, None),
+                Some(&alice),
+                true,
+                false,
+                Next::Fail("login_required"),
+            ),
+            (
+                "prompt=none, hint for the user",
+                flow("none", Some("alice"), None, None),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            (
+                "prompt=none, hint, no session",
+                flow("none", Some("alice"), None, None),
+                None,
+                true,
+                false,
+                Next::Fail("login_required"),
+            ),
+            (
+                "hint for another user, may sign in",
+                flow("", Some("bob"), None, None),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+        ];
+        for (case, f, s, first_party, consented, want) in table {
+            assert_eq!(next(&f, s, &client(first_party), consented, NOW), want, "{case}");
+        }
+    }
 }

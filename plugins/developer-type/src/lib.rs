@@ -1,5 +1,6 @@
 //! Developer types (R11 to R14): enterprise and personal, the fields each requires,
-//! and the claims apps see: `developer_type`, `review_status`, `device_quota`.
+//! and the claims apps see: `developer_type`, `review_status`, `device_quota`, for
+//! tokens with the `profile` or `developer` scope.
 
 use std::collections::BTreeMap;
 
@@ -55,6 +56,10 @@ impl Policy for DeveloperType {
     }
 
     fn on_token_claims(ctx: Context, t: TokenClaimsInput) -> Claims {
+        // R14: the developer claims are released by the `profile` or `developer` scope only.
+        if !t.scopes.iter().any(|s| s == "profile" || s == "developer") {
+            return Claims { id_token: "{}".into(), access_token: "{}".into(), userinfo: "{}".into() };
+        }
         let c = config::<Config>(&ctx).unwrap_or_default();
         let quota = t.developer_type.as_ref().and_then(|ty| c.quotas.get(ty).copied().flatten());
         let claims = json!({

@@ -95,6 +95,8 @@ pub struct ClientView {
     pub id_token_signed_response_alg: Alg,
     pub lifetimes: Lifetimes,
     pub created_at: u64,
+    /// May introspect tokens of every client of the tenant (RFC 7662).
+    pub resource_server: bool,
 }
 
 impl ClientView {
@@ -112,6 +114,7 @@ impl ClientView {
             id_token_signed_response_alg: c.id_token_alg,
             lifetimes: c.lifetimes,
             created_at: c.created_at,
+            resource_server: c.resource_server,
         }
     }
 }

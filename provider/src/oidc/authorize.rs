@@ -18,7 +18,8 @@ async fn authorize(svc: &AppState, tenant: String, headers: HeaderMap, params: A
     if svc.tenants.get(&tenant).is_err() {
         return Ok(page.message(svc, StatusCode::NOT_FOUND, "error", "unknown tenant", Some("invalid_request")));
     }
-    let (req, client) = match request::validate(&svc.clients, &tenant, params) {
+    let ring = svc.keys.ring(&tenant)?;
+    let (req, client) = match request::validate(&svc.clients, &tenant, &ring, &svc.issuer(&tenant), params) {
         Ok(v) => v,
         Err(AuthorizeError::Page { error, description }) => {
             return Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", &description, Some(error)));

@@ -1,13 +1,15 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): ends the browser's
 //! session in the tenant, so every app of the tenant is signed out (R30). With a valid
 //! `id_token_hint` it happens at once; without one the person confirms first.
-//! `post_logout_redirect_uri` must match one the client registered, exactly.
+//! `post_logout_redirect_uri` must match one the client registered, exactly. The hint
+//! must be an ID token of this tenant (`grant::id_token_hint`), and a `client_id` sent
+//! with it must be one of its audiences; otherwise an error page, never a redirect.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use latchkey_core::jwt;
+use latchkey_core::grant::id_token_hint::{self, IdTokenHint};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -45,34 +47,30 @@ async fn logout(
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, p.ui_locales.as_deref());
     svc.tenants.get(&tenant)?;
-    let hint = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => {
-            let ring = svc.keys.ring(&tenant)?;
-            match jwt::verify_signature(&ring, h, None) {
-                Ok(c) if c["iss"].as_str() == Some(svc.issuer(&tenant).as_str()) => Some(c),
-                _ => {
-                    return Ok(page.message(
-                        &svc,
-                        StatusCode::BAD_REQUEST,
-                        "error",
-                        "id_token_hint is not valid",
-                        Some("invalid_request"),
-                    ));
-                }
-            }
-        }
+    let refuse = |description: &str| -> ApiResult<Response> {
+        Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", description, Some("invalid_request")))
+    };
+    let hint: Option<IdTokenHint> = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+        Some(h) => match id_token_hint::verify(&*svc.keys.ring(&tenant)?, &svc.issuer(&tenant), h) {
+            Ok(hint) => Some(hint),
+            Err(_) => return refuse("id_token_hint is not valid"),
+        },
         None => None,
     };
-    let hinted_client =
-        hint.as_ref().and_then(|c| c["aud"].as_str().or_else(|| c["aud"][0].as_str())).map(str::to_string);
-    let client_id = hinted_client.or_else(|| p.client_id.clone());
+    let asked_client = p.client_id.as_deref().filter(|c| !c.is_empty());
+    if let (Some(h), Some(c)) = (&hint, asked_client)
+        && !h.issued_to(c)
+    {
+        return refuse("client_id is not an audience of id_token_hint");
+    }
+    let client_id = asked_client.or_else(|| hint.as_ref().and_then(|h| h.aud.first()).map(String::as_str));
     let redirect = match p.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
         Some(uri) => {
             let allowed = client_id
-                .as_deref()
                 .and_then(|id| svc.clients.get(&tenant, id).ok())
-                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri));
+                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
+                && latchkey_core::redirect_uri::safe_to_answer(uri);
             if !allowed {
                 return Ok(page.message(
                     &svc,
@@ -86,9 +84,7 @@ async fn logout(
         }
     };
     let session = session_of(&svc, &tenant, &headers)?;
-    let hint_matches = hint
-        .as_ref()
-        .is_some_and(|c| session.as_ref().is_none_or(|(_, s)| c["sub"].as_str() == Some(s.account_id.as_str())));
+    let hint_matches = hint.as_ref().is_some_and(|h| session.as_ref().is_none_or(|(_, s)| h.sub == s.account_id));
     let confirmed = posted && p.confirm.as_deref() == Some("yes") && Page::csrf_ok(&headers, p.csrf.as_deref());
     if session.is_some() && !hint_matches && !confirmed {
         return Ok(page.render(

@@ -57,12 +57,24 @@ fn access_token(svc: &Services, tenant: &str, claims: Value) -> Result<String> {
 
 /// Tokens for a user grant (from a code or a refresh token).
 pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -> Result<Issued> {
+    for_grant_scoped(svc, tenant, client, grant, &grant.scopes)
+}
+
+/// Tokens for a user grant whose access and ID tokens carry `scopes` (a subset of the
+/// grant's, RFC 6749 §6); the refresh token carries the whole grant.
+pub fn for_grant_scoped(
+    svc: &Services,
+    tenant: &str,
+    client: &Client,
+    grant: &Grant,
+    scopes: &[String],
+) -> Result<Issued> {
     let now = svc.now();
     let issuer = svc.issuer(tenant);
     let jti = secret::token_of(16);
     let exp = now + client.lifetimes.access_token;
-    let scope = grant.scopes.join(" ");
-    let extra = plugin_claims(svc, tenant, &client.id, &grant.account_id, &grant.scopes)?;
+    let scope = scopes.join(" ");
+    let extra = plugin_claims(svc, tenant, &client.id, &grant.account_id, scopes)?;
     let mut claims = json!({
         "iss": issuer, "sub": grant.account_id, "aud": client.id, "client_id": client.id,
         "exp": exp, "iat": now, "jti": jti, "scope": scope, "auth_time": grant.auth_time,
@@ -71,8 +83,11 @@ pub fn for_grant(svc: &Services, tenant: &str, client: &Client, grant: &Grant) -
     merge_extra(&mut claims, extra.access_token);
     let at = access_token(svc, tenant, claims)?;
     family::record_access(&svc.store, tenant, &grant.family, &jti, exp)?;
-    let id_token =
-        if grant.has_scope("openid") { Some(id_token(svc, tenant, client, grant, &at, extra.id_token)?) } else { None };
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        Some(id_token(svc, tenant, client, grant, scopes, &at, extra.id_token)?)
+    } else {
+        None
+    };
     let refresh_token = if client.allows(GrantType::RefreshToken) {
         Some(family::issue_refresh(&svc.store, tenant, grant, now, client.lifetimes.refresh_token)?)
     } else {
@@ -148,12 +163,13 @@ fn id_token(
     tenant: &str,
     client: &Client,
     grant: &Grant,
+    scopes: &[String],
     access_token: &str,
     plugin: serde_json::Map<String, Value>,
 ) -> Result<String> {
     let now = svc.now();
     let account = svc.accounts.get(tenant, &grant.account_id)?;
-    let released = claims::for_scopes(&account, &grant.scopes);
+    let released = claims::for_scopes(&account, scopes);
     let mut standard = StandardClaims::new(SubjectIdentifier::new(grant.account_id.clone()));
     if let Some(Value::String(u)) = released.get("preferred_username") {
         standard = standard.set_preferred_username(Some(EndUserUsername::new(u.clone())));
@@ -179,7 +195,7 @@ fn id_token(
         LatchkeyClaims {
             sid: Some(grant.sid.clone()),
             extra: {
-                let mut extra = Value::Object(claims::developer(svc, tenant, &grant.account_id, &grant.scopes)?);
+                let mut extra = Value::Object(claims::developer(svc, tenant, &grant.account_id, scopes)?);
                 merge_extra(&mut extra, plugin);
                 match extra {
                     Value::Object(m) => m,

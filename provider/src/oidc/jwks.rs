@@ -1,19 +1,19 @@
-//! The tenant's JSON Web Key Set: active and retired (still verifying) public keys.
+//! The tenant's JSON Web Key Set: active and retired (still verifying) public keys,
+//! each naming its `alg` and `use: sig`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::routing::get;
-use openidconnect::core::CoreJsonWebKeySet;
+use serde_json::{Value, json};
 
 use crate::error::ApiResult;
 use crate::oidc::paths;
-use crate::oidc::signing::public_jwk;
 use crate::state::AppState;
 
-async fn jwks(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<CoreJsonWebKeySet>> {
+async fn jwks(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Value>> {
     svc.tenants.get(&tenant)?;
     let ring = svc.keys.ring(&tenant)?;
-    Ok(Json(CoreJsonWebKeySet::new(ring.keys.iter().map(public_jwk).collect())))
+    Ok(Json(json!({ "keys": ring.keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })))
 }
 
 pub fn router() -> axum::Router<AppState> {

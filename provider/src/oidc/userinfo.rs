@@ -16,14 +16,12 @@ async fn userinfo(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let token =
-        bearer(&headers).ok_or_else(|| ApiError::unauthorized("invalid_token", "a bearer access token is required"))?;
+    let token = bearer(&headers).ok_or_else(|| ApiError::bearer_required("a bearer access token is required"))?;
     let at = issuer::verify_access_token(&svc, &tenant, token)?;
     let scopes: Vec<String> = at["scope"].as_str().unwrap_or("").split(' ').map(str::to_string).collect();
     if !scopes.iter().any(|s| s == "openid") {
-        return Err(ApiError::new(
-            axum::http::StatusCode::FORBIDDEN,
-            "insufficient_scope",
+        return Err(ApiError::insufficient_scope(
+            "Bearer error=\"insufficient_scope\", scope=\"openid\"",
             "the token lacks the openid scope",
         ));
     }

@@ -97,19 +97,21 @@ pub async fn exchange(
     }
     let issued = match req {
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-            authorization_code::exchange(svc, tenant, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())?
+            authorization_code::exchange(svc, tenant, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
         }
         TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::exchange(svc, tenant, client, &refresh_token, scope)?
+            refresh_token::exchange(svc, tenant, client, &refresh_token, scope)
         }
-        TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope)?,
-        TokenRequest::DeviceCode { device_code } => device_code::exchange(svc, tenant, client, &device_code)?,
+        TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope),
+        TokenRequest::DeviceCode { device_code } => device_code::exchange(svc, tenant, client, &device_code),
     };
-    // Client credentials write nothing; every other grant's writes are acknowledged.
+    // Client credentials write nothing; every other grant's writes are acknowledged,
+    // refusals included: a reused code or refresh token has just revoked its family,
+    // and that revocation is durable before the `invalid_grant` answer.
     if grant != GrantType::ClientCredentials {
         svc.store.commit().await?;
     }
-    Ok(issued)
+    issued
 }
 
 async fn token(

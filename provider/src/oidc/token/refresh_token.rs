@@ -1,8 +1,9 @@
 //! refresh_token grant: rotate the refresh token (reuse revokes the family), optionally
-//! narrowing the scope, and issue fresh tokens.
+//! narrowing the scope of the tokens issued now (never of the grant), and issue fresh
+//! tokens. A refused refresh leaves the token as it was.
 
 use latchkey_core::client::Client;
-use latchkey_core::grant::family;
+use latchkey_core::grant::family::{self, RefreshRefused};
 
 use crate::error::{ApiError, ApiResult};
 use crate::oidc::issuer::{self, Issued};
@@ -15,12 +16,11 @@ pub fn exchange(
     token: &str,
     scope: Option<Vec<String>>,
 ) -> ApiResult<Issued> {
-    let mut grant = family::rotate(&svc.store, tenant, &client.id, token, svc.now())?;
-    if let Some(narrower) = scope {
-        if narrower.iter().any(|s| !grant.has_scope(s)) {
-            return Err(ApiError::bad_request("invalid_scope", "a refresh cannot widen the scope"));
+    match family::rotate(&svc.store, tenant, &client.id, token, scope.as_deref(), svc.now())? {
+        Ok(r) => Ok(issuer::for_grant_scoped(svc, tenant, client, &r.grant, &r.scopes)?),
+        Err(RefreshRefused::WiderScope) => {
+            Err(ApiError::bad_request("invalid_scope", "a refresh cannot widen the scope"))
         }
-        grant.scopes = narrower;
+        Err(RefreshRefused::Invalid | RefreshRefused::Reused) => Err(latchkey_core::Error::InvalidGrant.into()),
     }
-    Ok(issuer::for_grant(svc, tenant, client, &grant)?)
 }

@@ -25,3 +25,4 @@ mod sessions;
 mod tokens;
 mod two_step;
 mod upstream_client;
+mod web_hardening;

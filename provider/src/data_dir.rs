@@ -22,17 +22,25 @@ pub fn create(dir: &Path) -> anyhow::Result<()> {
     set_mode(dir, DIR_MODE)
 }
 
-/// Makes every directory under `dir` (and `dir`) 0700 and every file 0600.
+/// Makes every directory under `dir` (and `dir`) 0700 and every file 0600. A file
+/// the store removes while this runs (sled's snapshots come and go) is skipped.
 pub fn tighten(dir: &Path) -> anyhow::Result<()> {
     set_mode(dir, DIR_MODE)?;
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
         let path = entry.path();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            tighten(&path)?;
+        let Ok(kind) = entry.file_type() else { continue };
+        let done = if kind.is_dir() {
+            tighten(&path)
         } else if kind.is_file() {
-            set_mode(&path, FILE_MODE)?;
+            set_mode(&path, FILE_MODE)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = done
+            && path.exists()
+        {
+            return Err(e);
         }
     }
     Ok(())
@@ -41,7 +49,8 @@ pub fn tighten(dir: &Path) -> anyhow::Result<()> {
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let current = std::fs::metadata(path)?.permissions().mode() & 0o777;
+    let current = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode()
+        & 0o777;
     if current != mode {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("setting the mode of {}", path.display()))?;

@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn r19_solve_agrees_with_the_browser_widget() {
-        // The nonce provider/templates/captcha.html's script finds for this salt at
+        // The nonce provider/assets/captcha.js (the captcha.html widget) finds for this salt at
         // difficulty 16 (run once under node).
         assert_eq!(solve("R19-fixed-salt", 16), 27607);
     }

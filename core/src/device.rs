@@ -12,6 +12,8 @@
 //! the sub-devices first), so no sub-device is ever left pointing at nothing. The
 //! gateway record counts its sub-devices, so that rule holds under concurrency too.
 
+pub mod guesses;
+
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -359,6 +361,37 @@ impl Devices {
             device_name: rec.device_name,
             user_code: display_user_code(&rec.user_code),
         })
+    }
+
+    /// The pending authorization behind a user code a person typed, throttled
+    /// (RFC 8628 §5.1, `guesses`): the try is reserved against the account and the IP
+    /// first (`rate_limited` when they must wait), a wrong or expired code keeps it
+    /// and is audited (`device_code_wrong`), a right one gives it back. Durable
+    /// before it answers. The page calls this before it approves or denies.
+    pub async fn check_user_code(
+        &self,
+        tenant: &str,
+        rules: &crate::settings::DeviceCodeSettings,
+        who: &guesses::Guesser<'_>,
+        typed: &str,
+        now: u64,
+    ) -> Result<PendingView> {
+        if let Err(e) = guesses::reserve(&self.store, tenant, rules, who, now) {
+            if matches!(e, Error::RateLimited { .. }) {
+                guesses::audit(&self.store, tenant, who, "device_code_throttled", now)?;
+                self.store.commit().await?;
+            }
+            return Err(e);
+        }
+        let found = self.pending(tenant, typed, now);
+        match &found {
+            Err(Error::CodeInvalid | Error::CodeExpired) => {
+                guesses::audit(&self.store, tenant, who, "device_code_wrong", now)?;
+            }
+            _ => guesses::release(&self.store, tenant, who, now)?,
+        }
+        self.store.commit().await?;
+        found
     }
 
     fn lookup(&self, tenant: &str, typed: &str, now: u64) -> Result<(String, DeviceAuthorization)> {

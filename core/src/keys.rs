@@ -1,6 +1,9 @@
 //! Signing keys per tenant: RS256 (mandatory), ES256 and EdDSA, made at tenant
 //! creation, rotated on demand. Retired public keys stay published until every token
-//! they signed has expired. Private keys are aws-lc-rs PKCS#8 documents (constant-time).
+//! they signed has expired. Private keys are aws-lc-rs PKCS#8 documents (constant-time),
+//! sealed at rest with the seal key and bound to `signing-key/{tenant}/{kid}`, so a copy
+//! of the store without `seal.key` holds no usable private key. Records written before
+//! sealing (plain `pkcs8`) still load and are sealed in place on first read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
 
@@ -49,8 +53,13 @@ impl Alg {
 struct StoredKey {
     kid: String,
     alg: Alg,
-    /// PKCS#8 DER, base64.
+    /// PKCS#8 DER, base64: only in records written before keys were sealed; the first
+    /// read seals it into `sealed` and clears it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pkcs8: String,
+    /// PKCS#8 DER sealed by [`Sealer::seal`] under [`seal_context`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sealed: String,
     created_at: u64,
     /// Set when a newer key took over; the key then only verifies.
     retired_at: Option<u64>,
@@ -170,7 +179,38 @@ impl KeyRing {
     }
 }
 
-fn generate(alg: Alg, now: u64) -> Result<StoredKey> {
+/// The associated data a tenant's private key is sealed under: a sealed key copied to
+/// another tenant or kid does not open.
+fn seal_context(tenant: &str, kid: &str) -> String {
+    format!("signing-key/{tenant}/{kid}")
+}
+
+impl StoredKey {
+    /// True for a record still holding its private key in plain text.
+    fn is_plain(&self) -> bool {
+        !self.pkcs8.is_empty()
+    }
+
+    /// Moves a plain private key into `sealed`.
+    fn seal(&mut self, sealer: &Sealer, tenant: &str) -> Result<()> {
+        if self.is_plain() {
+            let der = STANDARD.decode(&self.pkcs8).map_err(|_| Error::Crypto("key encoding"))?;
+            self.sealed = sealer.seal(&seal_context(tenant, &self.kid), &der)?;
+            self.pkcs8.clear();
+        }
+        Ok(())
+    }
+
+    /// The PKCS#8 DER of the private key.
+    fn der(&self, sealer: &Sealer, tenant: &str) -> Result<Vec<u8>> {
+        if self.is_plain() {
+            return STANDARD.decode(&self.pkcs8).map_err(|_| Error::Crypto("key encoding"));
+        }
+        sealer.open(&seal_context(tenant, &self.kid), &self.sealed)
+    }
+}
+
+fn generate(sealer: &Sealer, tenant: &str, alg: Alg, now: u64) -> Result<StoredKey> {
     let rng = SystemRandom::new();
     let der: Vec<u8> = match alg {
         Alg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
@@ -186,17 +226,13 @@ fn generate(alg: Alg, now: u64) -> Result<StoredKey> {
             Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| Error::Crypto("ed25519 keygen"))?.as_ref().to_vec()
         }
     };
-    Ok(StoredKey {
-        kid: format!("{}-{}", alg.as_str().to_lowercase(), &secret::token_of(9)),
-        alg,
-        pkcs8: STANDARD.encode(der),
-        created_at: now,
-        retired_at: None,
-    })
+    let kid = format!("{}-{}", alg.as_str().to_lowercase(), &secret::token_of(9));
+    let sealed = sealer.seal(&seal_context(tenant, &kid), &der)?;
+    Ok(StoredKey { kid, alg, pkcs8: String::new(), sealed, created_at: now, retired_at: None })
 }
 
-fn load(k: &StoredKey) -> Result<SigningKey> {
-    let der = STANDARD.decode(&k.pkcs8).map_err(|_| Error::Crypto("key encoding"))?;
+fn load(sealer: &Sealer, tenant: &str, k: &StoredKey) -> Result<SigningKey> {
+    let der = k.der(sealer, tenant)?;
     let pair = match k.alg {
         Alg::RS256 => Pair::Rsa(RsaKeyPair::from_pkcs8(&der).map_err(|_| Error::Crypto("rsa key"))?),
         Alg::ES256 => Pair::Ec(
@@ -211,14 +247,33 @@ fn load(k: &StoredKey) -> Result<SigningKey> {
 pub struct Keys {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Seals private keys at rest.
+    sealer: Arc<Sealer>,
     /// How long a retired key stays published: the longest token lifetime.
     retire_grace: u64,
     cache: RwLock<HashMap<String, Arc<KeyRing>>>,
 }
 
 impl Keys {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, retire_grace: u64) -> Self {
-        Keys { store, clock, retire_grace, cache: RwLock::new(HashMap::new()) }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, sealer: Arc<Sealer>, retire_grace: u64) -> Self {
+        Keys { store, clock, sealer, retire_grace, cache: RwLock::new(HashMap::new()) }
+    }
+
+    /// Seals, in place, any private key of the tenant still stored in plain text
+    /// (records written before keys were sealed). Returns how many it sealed.
+    pub fn seal_plain(&self, tenant: &str) -> Result<usize> {
+        let sealer = &self.sealer;
+        self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
+            let Some(mut ring) = old else { return Ok((None, 0)) };
+            let plain = ring.keys.iter().filter(|k| k.is_plain()).count();
+            if plain == 0 {
+                return Ok((None, 0));
+            }
+            for k in &mut ring.keys {
+                k.seal(sealer, tenant)?;
+            }
+            Ok((Some(ring), plain))
+        })
     }
 
     /// Creates the tenant's first keys if it has none.
@@ -227,7 +282,7 @@ impl Keys {
             return Ok(());
         }
         let now = self.clock.now();
-        let keys = Alg::ALL.into_iter().map(|a| generate(a, now)).collect::<Result<Vec<_>>>()?;
+        let keys = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
         self.store.insert_new(tenant, "ring", &KeyRingRecord { generation: 1, keys })?;
         Ok(())
     }
@@ -236,13 +291,16 @@ impl Keys {
     /// JWKS for the grace period. Keys retired longer than that are dropped.
     pub fn rotate(&self, tenant: &str) -> Result<Vec<String>> {
         let now = self.clock.now();
-        let fresh = Alg::ALL.into_iter().map(|a| generate(a, now)).collect::<Result<Vec<_>>>()?;
+        let fresh = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
         let grace = self.retire_grace;
         let kids = self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
             let mut ring = old.ok_or(Error::NotFound("tenant keys"))?;
             ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
             for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
                 k.retired_at = Some(now);
+            }
+            for k in &mut ring.keys {
+                k.seal(&self.sealer, tenant)?;
             }
             ring.keys.extend(fresh.iter().cloned());
             ring.generation += 1;
@@ -265,7 +323,11 @@ impl Keys {
         {
             return Ok(ring.clone());
         }
-        let record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+        let mut record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+        if record.keys.iter().any(StoredKey::is_plain) {
+            self.seal_plain(tenant)?;
+            record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+        }
         if let Some(ring) = cached
             && ring.generation == record.generation
         {
@@ -277,7 +339,7 @@ impl Keys {
             .keys
             .iter()
             .filter(|k| k.retired_at.is_none_or(|r| r + grace > now))
-            .map(load)
+            .map(|k| load(&self.sealer, tenant, k))
             .collect::<Result<Vec<_>>>()?;
         let ring = Arc::new(KeyRing {
             generation: record.generation,
@@ -294,4 +356,53 @@ impl Keys {
 /// Base64url without padding, the JOSE encoding.
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn keys(store: &Store, seal: u8) -> Keys {
+        Keys::new(store.clone(), Arc::new(ManualClock::new()), Arc::new(Sealer::new([seal; 32])), 3600)
+    }
+
+    #[tokio::test]
+    async fn o_private_keys_are_stored_sealed_and_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let k = keys(&store, 1);
+        k.ensure("t").unwrap();
+        let raw = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        assert!(raw.keys.iter().all(|k| k.pkcs8.is_empty() && !k.sealed.is_empty()));
+        assert!(!serde_json::to_string(&raw).unwrap().contains("pkcs8"));
+        let ring = k.ring("t").unwrap();
+        let key = ring.active(Alg::ES256).unwrap();
+        assert!(key.verify(b"m", &key.sign(b"m").unwrap()));
+        // Another seal key, or the same record under another tenant, does not open.
+        assert!(keys(&store, 2).ring("t").is_err());
+        store.put("u", "ring", &raw).unwrap();
+        assert!(k.ring("u").is_err());
+    }
+
+    #[tokio::test]
+    async fn o_plain_keys_of_an_old_store_load_and_are_sealed_on_first_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let k = keys(&store, 1);
+        k.ensure("t").unwrap();
+        // Rewrite the ring as an old version did: plain PKCS#8.
+        let mut old = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        for key in &mut old.keys {
+            key.pkcs8 = STANDARD.encode(key.der(&Sealer::new([1; 32]), "t").unwrap());
+            key.sealed.clear();
+        }
+        store.put("t", "ring", &old).unwrap();
+        let fresh = keys(&store, 1);
+        let ring = fresh.ring("t").unwrap();
+        assert_eq!(ring.keys.len(), 3);
+        let now = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        assert!(now.keys.iter().all(|k| k.pkcs8.is_empty() && !k.sealed.is_empty()), "sealed in place");
+        assert_eq!(fresh.seal_plain("t").unwrap(), 0);
+    }
 }

@@ -2,6 +2,7 @@
 //! the store they live in. No HTTP here; the provider crate calls these services.
 
 pub mod account;
+pub mod admin_session;
 pub mod audit;
 pub mod captcha;
 pub mod client;

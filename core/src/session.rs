@@ -1,5 +1,8 @@
 //! Browser sessions: the cookie value is a random token; the store keeps only its
 //! digest. One session signs the person in to every client of the tenant (R7).
+//! A session ends at its absolute lifetime or after its idle timeout (tenant
+//! settings `sessions`, R29): a strong (acr 2) session left unused for 30 minutes
+//! is gone. Each use moves `last_seen` on (written at most once a minute).
 
 use std::sync::Arc;
 
@@ -8,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::secret;
-use crate::store::{Record, Store};
+use crate::store::{GLOBAL, Record, Store};
+use crate::tenant::Tenant;
+
+/// How stale `last_seen` may get before a use writes it again.
+const TOUCH_EVERY: u64 = 60;
 
 /// A signed-in browser.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +33,17 @@ pub struct Session {
     pub ip: String,
     /// Clients that received tokens in this session.
     pub clients: Vec<String>,
+    /// Seconds the session may go unused; 0 = no idle timeout. Sessions made before
+    /// idle timeouts existed have none.
+    #[serde(default)]
+    pub idle_timeout: u64,
+}
+
+impl Session {
+    /// True while the session has neither expired nor been idle too long.
+    pub fn alive(&self, now: u64) -> bool {
+        now < self.expires_at && (self.idle_timeout == 0 || now < self.last_seen + self.idle_timeout)
+    }
 }
 
 impl Record for Session {
@@ -81,6 +99,12 @@ impl Sessions {
         let now = self.clock.now();
         let cookie = secret::token();
         let acr = crate::signin::level::acr(&amr).to_string();
+        let rules = self.store.get::<Tenant>(GLOBAL, tenant)?.map(|t| t.settings.sessions).unwrap_or_default();
+        let lifetime = match rules.lifetime {
+            0 => self.ttl,
+            l => l.min(self.ttl),
+        };
+        let idle_timeout = if acr == "2" { rules.idle_timeout_strong } else { rules.idle_timeout };
         let session = Session {
             sid: secret::token_of(16),
             account_id: account_id.to_string(),
@@ -89,7 +113,8 @@ impl Sessions {
             acr,
             created_at: now,
             last_seen: now,
-            expires_at: now + self.ttl,
+            expires_at: now + lifetime,
+            idle_timeout,
             user_agent: origin.user_agent.chars().take(300).collect(),
             ip: origin.ip.clone(),
             clients: Vec::new(),
@@ -104,9 +129,27 @@ impl Sessions {
         Ok((cookie, session))
     }
 
-    /// The live session behind a cookie value.
+    /// The live session behind a cookie value: not past its lifetime and not idle
+    /// for longer than its idle timeout. A use counts as activity (`last_seen`).
     pub fn get(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
-        self.store.get_live(tenant, &secret::digest(cookie), self.clock.now())
+        let now = self.clock.now();
+        let key = secret::digest(cookie);
+        let Some(mut session) = self.store.get::<Session>(tenant, &key)?.filter(|s| s.alive(now)) else {
+            return Ok(None);
+        };
+        if now >= session.last_seen + TOUCH_EVERY {
+            session.last_seen = now;
+            self.store.update::<Session, _>(tenant, &key, |old| {
+                Ok((
+                    old.filter(|s| s.alive(now) && s.last_seen < now).map(|mut s| {
+                        s.last_seen = now;
+                        s
+                    }),
+                    (),
+                ))
+            })?;
+        }
+        Ok(Some(session))
     }
 
     /// Notes that `client` got tokens in this session, and when it was last used.
@@ -114,7 +157,7 @@ impl Sessions {
         let now = self.clock.now();
         self.store.update::<Session, _>(tenant, &secret::digest(cookie), |old| {
             Ok((
-                old.map(|mut s| {
+                old.filter(|s| s.alive(now)).map(|mut s| {
                     s.last_seen = now;
                     if !s.clients.iter().any(|c| c == client) {
                         s.clients.push(client.to_string());
@@ -140,7 +183,7 @@ impl Sessions {
         let now = self.clock.now();
         let mut out = Vec::new();
         for (_, ix) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/"))? {
-            if let Some(s) = self.store.get_live::<Session>(tenant, &ix.key, now)? {
+            if let Some(s) = self.store.get::<Session>(tenant, &ix.key)?.filter(|s| s.alive(now)) {
                 out.push(s);
             }
         }

@@ -18,6 +18,56 @@ pub struct TenantSettings {
     pub sign_in: SignInSettings,
     /// Third-party sign-in (R17).
     pub federation: FederationSettings,
+    /// How long browser sessions live (R29).
+    pub sessions: SessionSettings,
+    /// Throttling of wrong device user codes (P8, RFC 8628 §5.1).
+    pub device_codes: DeviceCodeSettings,
+}
+
+/// Browser session lifetimes (R29). A session ends at its absolute lifetime, or
+/// once it has not been used for its idle timeout; a strong (acr 2) session has
+/// its own, shorter idle timeout. 0 turns an idle timeout off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Seconds from sign-in to the end of any session (default 12 h); the server's
+    /// `session_ttl` caps it.
+    pub lifetime: u64,
+    /// Seconds an acr 2 session may go unused (default 30 min).
+    pub idle_timeout_strong: u64,
+    /// Seconds any other session may go unused (default 0: no idle timeout).
+    pub idle_timeout: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { lifetime: 12 * 3600, idle_timeout_strong: 30 * 60, idle_timeout: 0 }
+    }
+}
+
+/// Limits on wrong device user codes (P8, RFC 8628 §5.1), per account and per IP.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceCodeSettings {
+    /// Wrong codes in a row on one account before each further try waits (doubling).
+    pub backoff_after: u32,
+    /// Longest wait between tries, in seconds.
+    pub backoff_max: u64,
+    /// Wrong codes per account in any hour.
+    pub max_failures_per_hour: u32,
+    /// Wrong codes from one IP in an hour before it is refused until the hour ends.
+    pub max_ip_failures_per_hour: u32,
+}
+
+impl Default for DeviceCodeSettings {
+    fn default() -> Self {
+        DeviceCodeSettings {
+            backoff_after: 5,
+            backoff_max: 60,
+            max_failures_per_hour: 20,
+            max_ip_failures_per_hour: 100,
+        }
+    }
 }
 
 /// What a third-party sign-in must add before it continues (R17).

@@ -33,7 +33,7 @@ const PASSWORD: &str = "correct horse battery";
 fn key_ring(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Arc<KeyRing> {
     let _guard = rt.enter();
     let store = Store::open(&dir.join("store")).expect("open store");
-    let keys = Keys::new(store, Arc::new(SystemClock), 3600);
+    let keys = Keys::new(store, Arc::new(SystemClock), Arc::new(latchkey_core::seal::Sealer::new([1; 32])), 3600);
     keys.ensure(TENANT).expect("create keys");
     keys.ring(TENANT).expect("load keys")
 }

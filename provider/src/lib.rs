@@ -1,11 +1,14 @@
 //! Latchkey, the server: OpenID Connect endpoints, pages, admin API, CLI.
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod demo;
 pub mod error;
 pub mod federation;
+pub mod headers;
 pub mod http;
 pub mod oidc;
 pub mod outbox;

@@ -147,16 +147,19 @@ pub fn app(state: AppState) -> Router {
         .merge(api::devices::router())
         .merge(api::review::router(state.clone()))
         .merge(api::public::router())
+        .merge(crate::assets::router())
         .fallback(|| async {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
         })
         .layer(DefaultBodyLimit::max(http::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::csrf::scope))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::headers::secure))
         .with_state(state)
 }
 
 /// Opens the store, bootstraps, binds and serves in the background.
 pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    crate::data_dir::create(&config.data_dir)?;
     let store = Store::open(&config.data_dir.join("store")).context("opening the store")?;
     let (token, token_path) = admin_token(&config.data_dir)?;
     let listener =
@@ -176,7 +179,13 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     demo::install(&svc)?;
     crate::plugins::install_bundled(&svc.policy, demo::TENANT)?;
     apply_tenant_files(&svc, &config.tenants_dir)?;
+    for tenant in svc.tenants.list()? {
+        // Data written before signing keys were sealed: seal them now.
+        svc.keys.seal_plain(&tenant.id)?;
+    }
     svc.store.commit().await?;
+    // Everything the start created (store files, seal.key, admin-token) is private.
+    crate::data_dir::tighten(&config.data_dir)?;
     let state = AppState(Arc::new(svc));
 
     let sweeper = Arc::downgrade(&state.0);

@@ -56,6 +56,11 @@ pub struct Services {
     pub templates: Templates,
     /// Digest of the admin token.
     pub admin_token_digest: String,
+    /// The seal key (`data/seal.key`): seals secrets at rest and keys server MACs
+    /// (CSRF tokens), so every process on the same data agrees.
+    pub sealer: Arc<Sealer>,
+    /// Admin page sessions (O4).
+    pub admin_sessions: latchkey_core::admin_session::AdminSessions,
 }
 
 /// Longest token lifetime a retired key must still verify.
@@ -76,7 +81,7 @@ impl Services {
         let codes = Arc::new(Codes::new(store.clone(), clock.clone(), outbox));
         let wasm = latchkey_core::policy::wasm::WasmHost::new(config.plugins.to_limits())?;
         let policy = Arc::new(latchkey_core::policy::PolicyHost::new(store.clone(), clock.clone(), wasm));
-        // Seals TOTP seeds; keep it with the data directory (losing it loses every seed).
+        // Seals TOTP seeds and signing keys; keep it with the data directory (losing it loses every seed).
         let sealer = Arc::new(Sealer::from_key_file(&config.data_dir.join("seal.key"))?);
 
         Ok(Services {
@@ -87,16 +92,18 @@ impl Services {
             accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()),
             developers: Developers::new(store.clone(), clock.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
-            keys: Keys::new(store.clone(), clock.clone(), KEY_RETIRE_GRACE),
+            keys: Keys::new(store.clone(), clock.clone(), sealer.clone(), KEY_RETIRE_GRACE),
             codes,
             totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
             upstreams: latchkey_core::federation::upstream::Upstreams::new(store.clone(), sealer.clone()),
             upstream_client: crate::federation::client::UpstreamClient::new()?,
-            recovery_codes: RecoveryCodes::new(store.clone(), clock.clone(), sealer),
+            recovery_codes: RecoveryCodes::new(store.clone(), clock.clone(), sealer.clone()),
             passkeys: Passkeys::new(store.clone(), clock.clone()),
             policy,
             templates: Templates::new()?,
             admin_token_digest,
+            sealer,
+            admin_sessions: latchkey_core::admin_session::AdminSessions::new(store.clone(), clock.clone()),
             store,
             clock,
         })

@@ -251,6 +251,11 @@ impl Server {
         }
     }
 
+    /// The server's data directory (store, seal.key, admin-token).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     /// Token endpoint call with Basic auth.
     pub async fn token(&self, client: &str, secret: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
         let r = no_redirects().post(self.t("/token")).basic_auth(client, Some(secret)).form(form).send().await.unwrap();

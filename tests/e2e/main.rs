@@ -26,3 +26,4 @@ mod sessions;
 mod tokens;
 mod two_step;
 mod upstream_client;
+mod web_hardening;

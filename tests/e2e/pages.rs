@@ -429,6 +429,8 @@ async fn r24_email_page_changes_the_email_in_two_steps_after_r2_registration_by_
 
     let html = body(a.get(&tp(&s, "/account/email")).await, StatusCode::OK).await;
     assert!(html.contains("Change email") && html.contains("o***@example.com"), "{html}");
+    // The registration signed the browser in: its forms now carry the session's token.
+    let csrf = field(&html, "csrf");
     // Step 1: a code to the current email.
     let n_old = s.mail.count_to(old);
     let step1 = [("csrf", csrf.as_str()), ("next", ""), ("target", "current")];

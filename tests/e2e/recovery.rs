@@ -161,7 +161,10 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap()
     };
     assert_eq!(claims["amr"], json!(["sms"]));
-    // An unregistered number gets the same page and no SMS.
+    // An unregistered number gets the same page and no SMS (signed in now, the form
+    // carries the session's CSRF token).
+    let html = b.get(&s.t(&format!("/login?flow={flow}&method=sms"))).await.text().await.unwrap();
+    let csrf = field(&html, "csrf");
     let r = b
         .post(
             &s.t("/login/code/send"),

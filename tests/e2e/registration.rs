@@ -171,6 +171,9 @@ async fn r9_recycled_number_moves_to_its_new_owner_and_the_old_account_is_told()
     assert_eq!(r.status(), StatusCode::OK, "a notice page first");
     let html = r.text().await.unwrap();
     assert!(html.contains("now belongs to someone else"), "{html}");
+    // Signed in now: the sign-in form carries the session's CSRF token.
+    let html = b.get(&s.t(&format!("/login?flow={flow}"))).await.text().await.unwrap();
+    let csrf = crate::kit::field(&html, "csrf");
     let r = b.submit_login(&s.issuer(), &csrf, &flow, &old, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FOUND, "told only once");
 }

@@ -1,6 +1,7 @@
 //! The `file` sender: appends each message as one JSON line to a file in the data
 //! directory, so a newcomer reads codes with `tail -f data/outbox.jsonl`. For
-//! development; codes are written in plain text there.
+//! development only: codes and links are written in plain text there (the file is
+//! created mode 0600 inside the private data directory).
 
 use std::future::Future;
 use std::io::Write;
@@ -31,11 +32,11 @@ impl FileOutbox {
             "subject": text.subject, "body": text.body, "message": message.kind,
         });
         let _guard = self.lock.lock().map_err(|_| Error::Delivery("outbox lock".into()))?;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| Error::Delivery(format!("{}: {e}", self.path.display())))?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, crate::data_dir::FILE_MODE);
+        let mut f = opts.open(&self.path).map_err(|e| Error::Delivery(format!("{}: {e}", self.path.display())))?;
         writeln!(f, "{line}").map_err(|e| Error::Delivery(e.to_string()))
     }
 }

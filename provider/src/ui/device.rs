@@ -1,14 +1,19 @@
 //! The device page (P8, RFC 8628 §3.3): the person enters the user code a device
 //! shows (or arrives with it in `?user_code=`), sees which app asks, and allows or
 //! denies. Allowing binds the device to the account (R13). It needs the browser's
-//! session in the tenant; without one it links to the sign-in page.
+//! session in the tenant; without one it links to the sign-in page. Every typed
+//! code goes through `Devices::check_user_code` first, which throttles wrong codes
+//! per account and per IP (RFC 8628 §5.1).
 
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use latchkey_core::Error;
-use latchkey_core::device::{Approval, Devices, LIMIT_REACHED};
+use latchkey_core::device::guesses::Guesser;
+use latchkey_core::device::{Approval, Devices, LIMIT_REACHED, PendingView};
 use latchkey_core::session::Session;
 use serde::Deserialize;
 use serde_json::json;
@@ -49,6 +54,35 @@ fn code_error(page: &Page, e: &Error) -> Option<&'static str> {
     }
 }
 
+/// Checks a typed code (throttled); `Err` is the page to answer with instead.
+async fn check(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    session: &Session,
+    peer: SocketAddr,
+    typed: &str,
+) -> ApiResult<Result<PendingView, Response>> {
+    let rules = svc.tenants.get(tenant)?.settings.device_codes;
+    let ip = peer.ip().to_string();
+    let who = Guesser { account_id: &session.account_id, ip: &ip };
+    match Devices::new(svc.store.clone()).check_user_code(tenant, &rules, &who, typed, svc.now()).await {
+        Ok(p) => Ok(Ok(p)),
+        Err(Error::RateLimited { retry_after }) => {
+            let text = page.text("device_code_throttled");
+            let mut resp = enter(svc, tenant, page, StatusCode::TOO_MANY_REQUESTS, typed, Some(text));
+            if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.to_string()) {
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+            Ok(Err(resp))
+        }
+        Err(e) => match code_error(page, &e) {
+            Some(text) => Ok(Err(enter(svc, tenant, page, StatusCode::BAD_REQUEST, typed, Some(text)))),
+            None => Err(e.into()),
+        },
+    }
+}
+
 fn enter(svc: &Services, tenant: &str, page: &Page, status: StatusCode, typed: &str, error: Option<&str>) -> Response {
     page.render(
         svc,
@@ -66,24 +100,22 @@ fn sign_in_first(svc: &Services, tenant: &str, page: &Page) -> Response {
 async fn show(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<DeviceQuery>,
 ) -> ApiResult<Response> {
     svc.tenants.get(&tenant)?;
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    if session_of(&svc, &tenant, &headers)?.is_none() {
+    let Some((_, session)) = session_of(&svc, &tenant, &headers)? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
-    }
+    };
     let typed = q.user_code.unwrap_or_default();
     if typed.trim().is_empty() {
         return Ok(enter(&svc, &tenant, &page, StatusCode::OK, "", None));
     }
-    let pending = match Devices::new(svc.store.clone()).pending(&tenant, &typed, svc.now()) {
+    let pending = match check(&svc, &tenant, &page, &session, peer, &typed).await? {
         Ok(p) => p,
-        Err(e) => match code_error(&page, &e) {
-            Some(text) => return Ok(enter(&svc, &tenant, &page, StatusCode::BAD_REQUEST, &typed, Some(text))),
-            None => return Err(e.into()),
-        },
+        Err(resp) => return Ok(resp),
     };
     let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or(pending.client_id);
     let scopes: Vec<String> = pending
@@ -118,6 +150,7 @@ fn approval(session: &Session) -> Approval {
 async fn decide(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     FormBody(form): FormBody<DecisionForm>,
 ) -> ApiResult<Response> {
@@ -129,15 +162,14 @@ async fn decide(
     let Some((_, session)) = session_of(&svc, &tenant, &headers)? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
+    let pending = match check(&svc, &tenant, &page, &session, peer, &form.user_code).await? {
+        Ok(p) => p,
+        Err(resp) => return Ok(resp),
+    };
     let devices = Devices::new(svc.store.clone());
     let now = svc.now();
     let result = if form.decision == "allow" {
-        let client_name = devices
-            .pending(&tenant, &form.user_code, now)
-            .ok()
-            .and_then(|p| svc.clients.get(&tenant, &p.client_id).ok())
-            .map(|c| c.name)
-            .unwrap_or_default();
+        let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or_default();
         let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &session.account_id)?;
         let facts = crate::http::facts(&headers, None, None);
         devices

@@ -413,6 +413,7 @@ const EN: &[(&str, &str)] = &[
     ("sec_done_two_step_off", "2-step verification is off."),
     ("sec_done_passkey_added", "The passkey was added."),
     ("sec_done_passkey_removed", "The passkey was removed."),
+    ("device_code_throttled", "Too many wrong codes. Wait a moment, then try again."),
 ];
 
 const ZH_CN: &[(&str, &str)] = &[
@@ -739,6 +740,7 @@ const ZH_CN: &[(&str, &str)] = &[
     ("sec_done_two_step_off", "两步验证已关闭。"),
     ("sec_done_passkey_added", "通行密钥已添加。"),
     ("sec_done_passkey_removed", "通行密钥已删除。"),
+    ("device_code_throttled", "错误代码过多，请稍后再试。"),
 ];
 
 /// All texts of a locale, for templates (`t.sign_in`).

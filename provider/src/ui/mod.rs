@@ -5,6 +5,7 @@
 pub mod account;
 pub mod channel;
 pub mod consent;
+pub mod csrf;
 pub mod developer;
 pub mod device;
 pub mod email_confirm;

@@ -1,20 +1,27 @@
-//! What every page needs: its locale, a CSRF token (double-submit cookie), rendering.
+//! What every page needs: its locale, a CSRF token (bound to the browser's nonce
+//! cookie and its session, see `ui::csrf`), rendering.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::secret;
 use serde_json::{Map, Value, json};
 
-use crate::http::{cookie, set_cookie};
+use crate::http::set_cookie;
 use crate::state::Services;
+use crate::ui::csrf::CsrfKey;
 use crate::ui::i18n::{self, Locale};
 
-pub const CSRF_COOKIE: &str = "lk_csrf";
+/// The CSRF nonce cookie over http; `__Host-lk_csrf` under https (`ui::csrf`).
+pub const CSRF_COOKIE: &str = crate::ui::csrf::COOKIE;
 
 /// The locale and CSRF token of one page view.
 pub struct Page {
     pub locale: Locale,
+    /// The token this page's forms carry.
     pub csrf: String,
+    /// The browser's CSRF nonce and its cookie's name, set with the page when new.
+    nonce: String,
+    cookie_name: &'static str,
     new_csrf: bool,
     /// The locale the page was asked for by `ui_locales`, which its links and forms
     /// carry on (Accept-Language needs no carrying).
@@ -24,11 +31,16 @@ pub struct Page {
 impl Page {
     pub fn new(headers: &HeaderMap, ui_locales: Option<&str>) -> Page {
         let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        let existing = cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 43);
+        let key = CsrfKey::current();
+        let existing = key.as_ref().and_then(|k| k.nonce(headers));
+        let nonce = existing.clone().unwrap_or_else(secret::token);
         Page {
             locale: Locale::negotiate(ui_locales, accept),
             new_csrf: existing.is_none(),
-            csrf: existing.unwrap_or_else(secret::token),
+            // Without the server key (outside the CSRF layer) a token that never validates.
+            csrf: key.as_ref().map_or_else(secret::token, |k| k.token(&nonce, headers)),
+            cookie_name: key.map_or(CSRF_COOKIE, |k| k.cookie_name()),
+            nonce,
             asked: ui_locales.and_then(Locale::requested),
         }
     }
@@ -44,12 +56,11 @@ impl Page {
         }
     }
 
-    /// True if a submitted form carries this browser's CSRF token.
+    /// True if a submitted form carries this browser's CSRF token for its current
+    /// session: empty tokens, a missing cookie or a token of another browser or
+    /// session are refused.
     pub fn csrf_ok(headers: &HeaderMap, submitted: Option<&str>) -> bool {
-        match (cookie(headers, CSRF_COOKIE), submitted) {
-            (Some(c), Some(s)) => secret::eq(&c, s),
-            _ => false,
-        }
+        CsrfKey::current().is_some_and(|k| k.verify(headers, submitted))
     }
 
     pub fn text(&self, key: &str) -> &'static str {
@@ -70,7 +81,7 @@ impl Page {
         let mut resp = svc.templates.render(status, template, Value::Object(m));
         if self.new_csrf {
             resp.headers_mut()
-                .append(header::SET_COOKIE, set_cookie(CSRF_COOKIE, &self.csrf, "/", None, svc.secure_cookies));
+                .append(header::SET_COOKIE, set_cookie(self.cookie_name, &self.nonce, "/", None, svc.secure_cookies));
         }
         resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
         resp.headers_mut().insert("x-frame-options", header::HeaderValue::from_static("DENY"));

@@ -1,6 +1,6 @@
 //! The developer review page for admins (R12): `/admin/login` takes the admin token
-//! and sets an admin-session cookie derived from the token's digest (never the token
-//! itself); `/admin/t/{tenant}/reviews` lists the pending submissions, each with
+//! and starts an admin page session (O4: a random cookie value whose digest is
+//! stored, ending after 8 hours or at `/admin/logout`); `/admin/t/{tenant}/reviews` lists the pending submissions, each with
 //! Approve and Reject (with a reason) forms that post back and return with a
 //! confirmation.
 
@@ -29,22 +29,19 @@ const ADMIN_COOKIE: &str = "lk_admin";
 /// Who decisions made on this page are recorded as (`decided_by`).
 const REVIEWER: &str = "admin";
 
-/// The admin-session cookie's value: derived from the admin token's digest, so the
-/// raw token never sits in a cookie, and a new token ends every admin session.
-fn session_value(svc: &Services) -> String {
-    secret::digest(&format!("admin-session:{}", svc.admin_token_digest))
-}
-
-/// True if the browser holds the admin-session cookie.
-fn is_admin(svc: &Services, headers: &HeaderMap) -> bool {
-    cookie(headers, ADMIN_COOKIE).is_some_and(|c| secret::eq(&c, &session_value(svc)))
+/// True if the browser holds a live admin page session.
+fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
+    match cookie(headers, ADMIN_COOKIE) {
+        Some(c) => Ok(svc.admin_sessions.valid(&c)?),
+        None => Ok(false),
+    }
 }
 
 /// The admin-session `Set-Cookie`: HttpOnly, SameSite=Strict (the page acts with
 /// admin rights, so no other site's link or form carries it), Path=/admin, Secure
-/// under https, ending with the browser session.
-fn admin_cookie(value: &str, secure: bool) -> HeaderValue {
-    let mut c = format!("{ADMIN_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict");
+/// under https, ending with the session (`max_age`; 0 deletes it).
+fn admin_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
+    let mut c = format!("{ADMIN_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}");
     if secure {
         c.push_str("; Secure");
     }
@@ -94,23 +91,44 @@ async fn login(
     State(svc): State<AppState>,
     headers: HeaderMap,
     FormBody(form): FormBody<BTreeMap<String, String>>,
-) -> Response {
+) -> ApiResult<Response> {
     let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
     if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return page.csrf_refused(&svc);
+        return Ok(page.csrf_refused(&svc));
     }
     let next = safe_next(form.get("next").map(String::as_str));
     let token = form.get("token").map(String::as_str).unwrap_or("");
     if token.is_empty() || !secret::eq(&secret::digest(token), &svc.admin_token_digest) {
         let error = page.text("review_token_wrong");
-        return login_page(&svc, &page, StatusCode::UNAUTHORIZED, next, Some(error));
+        return Ok(login_page(&svc, &page, StatusCode::UNAUTHORIZED, next, Some(error)));
     }
+    let (value, age) = svc.admin_sessions.start()?;
+    svc.store.commit().await?;
     let mut resp = match next {
         Some(to) => respond::found(&page.keep_locale(&to)),
         None => page.message(&svc, StatusCode::OK, "review_title", page.text("review_signed_in"), None),
     };
-    resp.headers_mut().append(header::SET_COOKIE, admin_cookie(&session_value(&svc), svc.secure_cookies));
-    resp
+    resp.headers_mut().append(header::SET_COOKIE, admin_cookie(&value, age, svc.secure_cookies));
+    Ok(resp)
+}
+
+/// Ends the admin page session (a form with the CSRF token) and forgets its cookie.
+async fn logout(
+    State(svc): State<AppState>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<BTreeMap<String, String>>,
+) -> ApiResult<Response> {
+    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
+    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
+        return Ok(page.csrf_refused(&svc));
+    }
+    if let Some(c) = cookie(&headers, ADMIN_COOKIE) {
+        svc.admin_sessions.end(&c)?;
+        svc.store.commit().await?;
+    }
+    let mut resp = login_page(&svc, &page, StatusCode::OK, None, None);
+    resp.headers_mut().append(header::SET_COOKIE, admin_cookie("", 0, svc.secure_cookies));
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -168,7 +186,7 @@ async fn show(
     Query(q): Query<ReviewsQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    if !is_admin(&svc, &headers) {
+    if !is_admin(&svc, &headers)? {
         return Ok(to_login(&page, &reviews_path(&tenant)));
     }
     svc.tenants.get(&tenant)?;
@@ -198,7 +216,7 @@ async fn decide(
     if !Page::csrf_ok(headers, form.get("csrf").map(String::as_str)) {
         return Ok(page.csrf_refused(svc));
     }
-    if !is_admin(svc, headers) {
+    if !is_admin(svc, headers)? {
         return Ok(to_login(&page, &reviews_path(tenant)));
     }
     svc.tenants.get(tenant)?;
@@ -246,6 +264,7 @@ async fn reject(
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/admin/login", get(login_form).post(login))
+        .route("/admin/logout", post(logout))
         .route("/admin/t/{tenant}/reviews", get(show))
         .route("/admin/t/{tenant}/reviews/{account_id}/approve", post(approve))
         .route("/admin/t/{tenant}/reviews/{account_id}/reject", post(reject))
@@ -266,7 +285,7 @@ mod tests {
 
     #[test]
     fn r12_admin_cookie_is_strict_and_scoped_to_admin_pages() {
-        let c = admin_cookie("v", true);
-        assert_eq!(c.to_str().unwrap_or(""), "lk_admin=v; Path=/admin; HttpOnly; SameSite=Strict; Secure");
+        let c = admin_cookie("v", 60, true);
+        assert_eq!(c.to_str().unwrap_or(""), "lk_admin=v; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=60; Secure");
     }
 }

@@ -1,0 +1,91 @@
+//! Admin page sessions (O4): signing in on `/admin/login` with the admin token
+//! starts a session with a random cookie value; the store keeps only its digest and
+//! when it ends (8 hours after sign-in). Signing out removes it. A cookie derived
+//! from the admin token, or any value not issued here, opens nothing.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::secret;
+use crate::store::{GLOBAL, Record, Store};
+
+/// How long an admin page session lasts, in seconds.
+pub const LIFETIME: u64 = 8 * 3600;
+
+/// One signed-in admin browser, stored under the digest of its cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminSession {
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+impl Record for AdminSession {
+    const TREE: &'static str = "admin_sessions";
+    const VERSION: u32 = 1;
+    fn expires_at(&self) -> Option<u64> {
+        Some(self.expires_at)
+    }
+}
+
+/// Starting, checking and ending admin page sessions.
+pub struct AdminSessions {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl AdminSessions {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        AdminSessions { store, clock }
+    }
+
+    /// Starts a session; returns the cookie value (shown to the browser only) and
+    /// its lifetime. The caller checked the admin token and commits.
+    pub fn start(&self) -> Result<(String, u64)> {
+        let now = self.clock.now();
+        let cookie = secret::token();
+        self.store.put(
+            GLOBAL,
+            &secret::digest(&cookie),
+            &AdminSession { created_at: now, expires_at: now + LIFETIME },
+        )?;
+        Ok((cookie, LIFETIME))
+    }
+
+    /// True if `cookie` is a live admin session.
+    pub fn valid(&self, cookie: &str) -> Result<bool> {
+        if cookie.is_empty() || cookie.len() > 64 {
+            return Ok(false);
+        }
+        Ok(self.store.get_live::<AdminSession>(GLOBAL, &secret::digest(cookie), self.clock.now())?.is_some())
+    }
+
+    /// Ends the session behind `cookie` (nothing if there is none).
+    pub fn end(&self, cookie: &str) -> Result<()> {
+        self.store.remove::<AdminSession>(GLOBAL, &secret::digest(cookie)).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test]
+    async fn o4_admin_sessions_are_random_expire_and_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new());
+        let s = AdminSessions::new(Store::open(dir.path()).unwrap(), clock.clone());
+        let (a, age) = s.start().unwrap();
+        let (b, _) = s.start().unwrap();
+        assert_ne!(a, b);
+        assert!(s.valid(&a).unwrap() && s.valid(&b).unwrap());
+        assert!(!s.valid("").unwrap() && !s.valid("made-up").unwrap());
+        s.end(&a).unwrap();
+        assert!(!s.valid(&a).unwrap(), "signed out");
+        clock.advance(age);
+        assert!(!s.valid(&b).unwrap(), "expired");
+    }
+}

@@ -1,6 +1,7 @@
 //! Grants: validated authorization requests, authorization codes, refresh-token
 //! families, remembered consent and revoked access tokens.
 
+pub mod account_families;
 pub mod code;
 pub mod consent;
 pub mod family;

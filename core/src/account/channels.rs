@@ -99,6 +99,31 @@ impl Accounts {
         self.rebind(tenant, &account, kind, old, &new_value, roles, locale).await
     }
 
+    /// Adds the first mobile/email of `kind` during a first third-party sign-in, when
+    /// the tenant requires a contact (R17): the upstream sign-in that just happened
+    /// (the pending first sign-in, short-lived, bound to this browser, before any
+    /// session exists) is the fresh proof, so only the new value's code is asked.
+    /// Refused if the account already has a value of this kind.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_first_contact(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        kind: Kind,
+        new_value: &str,
+        new_code: &str,
+        locale: &str,
+    ) -> Result<Account> {
+        let account = self.get(tenant, account_id)?;
+        let new_value = kind.parse(new_value)?;
+        if current(&account, kind).is_some() {
+            return Err(Error::invalid("value", "the account has one already"));
+        }
+        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
+        self.rebind(tenant, &account, kind, None, &new_value, Roles::ALL, locale).await
+    }
+
     /// Binds `new_value` in place of `old` (or as a new channel) with `wanted` roles
     /// (login only if free). The account's contacts, the old value among them, are
     /// told before the change takes effect (R38): they are the ones an attacker does

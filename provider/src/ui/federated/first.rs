@@ -314,7 +314,7 @@ async fn add_contact(
     let settings = svc.tenants.get(&tenant)?.settings;
     let changed = svc
         .accounts
-        .change_channel(&tenant, &settings, &account_id, kind, None, None, &f.value, &f.code, page.locale.tag())
+        .add_first_contact(&tenant, &settings, &account_id, kind, &f.value, &f.code, page.locale.tag())
         .await;
     match changed {
         Ok(account) => proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await,

@@ -56,6 +56,14 @@ pub enum Error {
     Storage(String),
     #[error("cryptography failure: {0}")]
     Crypto(&'static str),
+    /// A change that could take the account over needs a fresh proof of identity by
+    /// a method the account has (issue 10 item 1: R24, R25, R27).
+    #[error("prove it is you first: the current password or a code to a recovery channel")]
+    ProofRequired,
+    /// A bearer token may make recovery-relevant changes only from a first-party app
+    /// and a recent sign-in; sign in again.
+    #[error("sign in again: this change needs a recent sign-in in a first-party app")]
+    ReauthenticationRequired,
 }
 
 impl Error {
@@ -90,6 +98,8 @@ impl Error {
             Error::PasskeyRejected => "passkey_rejected",
             Error::Storage(_) => "storage_error",
             Error::Crypto(_) => "crypto_error",
+            Error::ProofRequired => "proof_required",
+            Error::ReauthenticationRequired => "reauthentication_required",
         }
     }
 

@@ -69,6 +69,7 @@ impl From<Error> for ApiError {
             Error::PasskeyRejected => StatusCode::UNAUTHORIZED,
             Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Storage(_) | Error::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::ProofRequired | Error::ReauthenticationRequired => StatusCode::FORBIDDEN,
         };
         if let Error::Delivery(cause) = &e {
             tracing::warn!(%cause, "message delivery failed");

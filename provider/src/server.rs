@@ -124,6 +124,7 @@ fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
         + svc.store.sweep_expired::<Revoked>(now)?
         + svc.store.sweep_expired::<family::RefreshToken>(now)?
         + svc.store.sweep_expired::<family::Family>(now)?
+        + svc.store.sweep_expired::<latchkey_core::grant::account_families::AccountFamily>(now)?
         + svc.store.sweep_expired::<latchkey_core::device::DeviceAuthorization>(now)?
         + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?
         + svc.store.sweep_expired::<latchkey_core::credential::passkey::PasskeyCeremony>(now)?

@@ -150,12 +150,13 @@ async fn r24_change_email_in_two_steps_and_r25_add_a_mobile() {
     let html = br.get(&s.t("/login")).await.text().await.unwrap();
     let r = br.submit_login(&s.issuer(), &crate::kit::field(&html, "csrf"), "", old, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the old email no longer signs in");
-    // R25: no mobile yet, so only the new number's code is needed.
+    // R25: no mobile yet, so the new number's code and a proof of identity (issue 10).
     let m = "+8613800138104";
     let code = s
         .sms_code(m, b.api_post(&s, "/api/account/channels/mobile/code", json!({ "target": "new", "value": m })))
         .await;
-    let (st, v) = b.api_post(&s, "/api/account/channels/mobile", json!({ "value": m, "code": code })).await;
+    let body = json!({ "value": m, "code": code, "current_password": PASSWORD });
+    let (st, v) = b.api_post(&s, "/api/account/channels/mobile", body).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["mobile"], "+86138****8104");
 }
@@ -263,20 +264,24 @@ async fn r5_security_email_by_a_link_valid_two_hours() {
     s.register_mobile(m).await;
     let b = signed_in(&s, m, PASSWORD).await;
     let email = "security@example.com";
-    let (st, sent) = b.api_post(&s, "/api/account/email-link", json!({ "email": email })).await;
+    let (st, sent) =
+        b.api_post(&s, "/api/account/email-link", json!({ "email": email, "current_password": PASSWORD })).await;
     assert_eq!(st, StatusCode::OK, "{sent}");
     assert_eq!(sent["expires_in"], 7200);
     let token = crate::recovery::link_token(&s, email, 0).await;
     s.clock.advance(2 * 3600 + 1);
     let (st, body) = s.api("/api/account/email-link/confirm", json!({ "token": token })).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("code_expired")));
-    let (st, _) = b.api_post(&s, "/api/account/email-link", json!({ "email": email })).await;
+    let (st, _) =
+        b.api_post(&s, "/api/account/email-link", json!({ "email": email, "current_password": PASSWORD })).await;
     assert_eq!(st, StatusCode::OK);
     let token = crate::recovery::link_token(&s, email, 1).await;
     let (st, v) = s.api("/api/account/email-link/confirm", json!({ "token": token })).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["email"], "s***@example.com");
     assert_eq!(signed_in(&s, email, PASSWORD).await.api_get(&s, "/api/account").await.0, StatusCode::OK);
-    let (st, _) = b.api_post(&s, "/api/account/email-link", json!({ "email": "second@example.com" })).await;
+    let (st, _) = b
+        .api_post(&s, "/api/account/email-link", json!({ "email": "second@example.com", "current_password": PASSWORD }))
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "an account with an email changes it with codes");
 }

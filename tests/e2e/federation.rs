@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use crate::kit::{Browser, PASSWORD, SECRET, Server, field, location, query};
 
-const UP: &str = "parent";
+pub(crate) const UP: &str = "parent";
 
 /// A downstream server (tenant t1) and an upstream one (tenant `parent`) that knows
 /// the downstream as client "down"; the downstream lists it as upstream "parent".
-async fn pair() -> (Server, Server) {
+pub(crate) async fn pair() -> (Server, Server) {
     let s = Server::start().await;
     let mut up = Server::start().await;
     up.tenant = up.add_tenant(UP).await;
@@ -29,7 +29,7 @@ async fn pair() -> (Server, Server) {
 }
 
 /// Registers `email` by email code at `server` (a verified email).
-async fn register_email(server: &Server, email: &str) -> String {
+pub(crate) async fn register_email(server: &Server, email: &str) -> String {
     let body = json!({ "purpose": "register", "channel": "email", "to": email });
     let code = server.mail_code(email, server.api("/api/codes", body)).await;
     let (st, v) =
@@ -52,7 +52,7 @@ async fn via_upstream(s: &Server, up: &Server, b: &Browser, start: &str, who: &s
 }
 
 /// Signs in at the upstream (its pages, its URLs) and returns where it sends the browser back.
-async fn upstream_login(up: &Server, b: &Browser, authorize: &str, who: &str) -> String {
+pub(crate) async fn upstream_login(up: &Server, b: &Browser, authorize: &str, who: &str) -> String {
     let abs = |u: String| if u.starts_with('/') { up.url(&u) } else { u };
     let r = b.get(authorize).await;
     let html = b.get(&abs(location(&r))).await.text().await.unwrap();

@@ -23,6 +23,7 @@ mod registration;
 mod review_page;
 mod security;
 mod sessions;
+mod takeover;
 mod tokens;
 mod two_step;
 mod upstream_client;

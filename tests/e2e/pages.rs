@@ -148,7 +148,9 @@ async fn r3_register_page_by_account_name_with_a_voice_code_then_r5_adds_a_secur
             .await;
     assert!(html.contains("A code is on its way.") && html.contains(&format!("value=\"{email}\"")), "{html}");
     let code = s.mail.nth(email, n).await.code().unwrap();
-    let r = b.post(&tp(&s, "/account/email"), &[&form[..], &[("code", code.as_str())]].concat()).await;
+    // Adding a recovery email needs the current password (issue 10 item 1).
+    let proof = [("code", code.as_str()), ("current_password", PASSWORD)];
+    let r = b.post(&tp(&s, "/account/email"), &[&form[..], &proof[..]].concat()).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     assert_eq!(location(&r), next);
 
@@ -482,7 +484,13 @@ async fn r24_email_page_changes_the_email_in_two_steps_after_r2_registration_by_
     let r = a
         .post(
             &tp(&s, "/account/mobile"),
-            &[("csrf", csrf.as_str()), ("next", ""), ("value", MOBILE), ("code", code.as_str())],
+            &[
+                ("csrf", csrf.as_str()),
+                ("next", ""),
+                ("value", MOBILE),
+                ("code", code.as_str()),
+                ("current_password", PASSWORD),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -642,7 +650,8 @@ async fn r5_security_email_link_page_confirms_the_email() {
     let csrf = field(&html, "csrf");
     let form = [("csrf", csrf.as_str()), ("welcome", "1"), ("next", next.as_str()), ("value", email)];
     let n = s.mail.count_to(email);
-    let html = body(a.post(&tp(&s, "/account/email/link"), &form).await, StatusCode::OK).await;
+    let with_proof = [&form[..], &[("current_password", PASSWORD)]].concat();
+    let html = body(a.post(&tp(&s, "/account/email/link"), &with_proof).await, StatusCode::OK).await;
     assert!(html.contains("A link is on its way to this email."), "{html}");
     assert!(html.contains("Add a security email") && html.contains(&format!("value=\"{email}\"")), "{html}");
     let token = crate::recovery::link_token(&s, email, n).await;
@@ -701,7 +710,16 @@ async fn r25_mobile_page_sends_a_voice_code() {
     assert_eq!(call["channel"], "voice");
     let code = crate::peers::six_digits(call["text"].as_str().unwrap()).unwrap();
     let r = a
-        .post(&tp(&s, "/account/mobile"), &[("csrf", csrf.as_str()), ("next", ""), ("value", MOBILE), ("code", &code)])
+        .post(
+            &tp(&s, "/account/mobile"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("next", ""),
+                ("value", MOBILE),
+                ("code", &code),
+                ("current_password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
     let html = body(a.get(&location(&r)).await, StatusCode::OK).await;

@@ -63,7 +63,7 @@ async fn audit_actions(s: &Server) -> Vec<String> {
 
 /// Starts the authenticator setup and returns the key the page shows.
 pub(crate) async fn start_totp(s: &Server, b: &Browser) -> String {
-    let (st, html) = post(s, b, "/totp/start", &[]).await;
+    let (st, html) = post(s, b, "/totp/start", &[("current_password", PASSWORD)]).await;
     assert_eq!(st, StatusCode::OK, "{html}");
     assert!(html.contains("<svg"), "the QR code is drawn inline");
     text_of(&html, "totp-secret")
@@ -93,7 +93,7 @@ async fn r20_security_totp_set_up_confirmed_by_code_and_removed_with_the_passwor
     let html = security_page(&s, &b).await;
     assert!(text_of(&html, "totp-state").starts_with("Active since"), "{html}");
     assert!(html.contains("authenticator app"), "listed among the usable factors");
-    let (st, _) = post(&s, &b, "/totp/start", &[]).await;
+    let (st, _) = post(&s, &b, "/totp/start", &[("current_password", PASSWORD)]).await;
     assert_eq!(st, StatusCode::CONFLICT, "a second setup needs the first removed");
 
     let (st, html) = post(&s, &b, "/totp/remove", &[("current_password", "not the password")]).await;

@@ -1,8 +1,11 @@
 //! Changing or adding a mobile or email (R24, R25): a code to the current value,
-//! then the new value and its code; an account without one adds it with a code.
-//! The new value keeps the old one's roles; the login role only if it is free.
+//! then the new value and its code; an account without one adds it with a proof of
+//! identity (the password or a code to a recovery channel, issue 10 item 1) and the
+//! new value's code. The new value keeps the old one's roles; the login role only if
+//! it is free. The existing contacts are told before the change takes effect (R38).
 
-use crate::account::password::destination;
+use crate::account::password::{Proof, destination};
+use crate::account::reauth::has_identity_method;
 use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index, mask};
 use crate::code::{Channel, Destination, Notice, Purpose, Sent};
 use crate::error::{Error, Result};
@@ -50,7 +53,10 @@ impl Accounts {
         self.codes.send(tenant, &settings.codes, purpose, &to, ip, locale).await
     }
 
-    /// Replaces (or adds) the account's mobile/email of `kind`.
+    /// Replaces (or adds) the account's mobile/email of `kind`. A change proves the
+    /// current value with `current_code`; an addition proves identity with `proof`, a
+    /// method the account already has (issue 10 item 1, see `reauth`). An account
+    /// without any method adds the value as contact-only.
     #[allow(clippy::too_many_arguments)]
     pub async fn change_channel(
         &self,
@@ -59,6 +65,7 @@ impl Accounts {
         account_id: &str,
         kind: Kind,
         current_code: Option<&str>,
+        proof: Option<Proof<'_>>,
         new_value: &str,
         new_code: &str,
         locale: &str,
@@ -69,33 +76,79 @@ impl Accounts {
         if old.as_ref().is_some_and(|o| o.value == new_value) {
             return Err(Error::invalid("value", "that is already the current value"));
         }
-        let mut checks = vec![(Purpose::VerifyNewChannel, new_value.as_str(), new_code)];
-        if let Some(o) = &old {
-            let code = current_code
-                .ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
-            checks.insert(0, (Purpose::VerifyOldChannel, o.value.as_str(), code));
-        }
-        // Both or neither: a wrong new code does not use up the current one.
-        self.codes.verify_all(tenant, &settings.codes, &checks)?;
-        self.rebind(tenant, account_id, kind, old, &new_value, locale).await
+        let new_check = (Purpose::VerifyNewChannel, new_value.as_str(), new_code);
+        let roles = match (&old, proof) {
+            (Some(o), _) => {
+                let code = current_code
+                    .ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
+                // Both or neither: a wrong new code does not use up the current one.
+                let checks = [(Purpose::VerifyOldChannel, o.value.as_str(), code), new_check];
+                self.codes.verify_all(tenant, &settings.codes, &checks)?;
+                o.roles
+            }
+            (None, Some(proof)) => {
+                self.prove_with_codes(tenant, settings, &account, proof, &[new_check]).await?;
+                Roles::ALL
+            }
+            (None, None) if has_identity_method(&account) => return Err(Error::ProofRequired),
+            (None, None) => {
+                self.codes.verify(tenant, &settings.codes, new_check.0, new_check.1, new_check.2)?;
+                Roles::CONTACT
+            }
+        };
+        self.rebind(tenant, &account, kind, old, &new_value, roles, locale).await
     }
 
-    /// Binds `new_value` in place of `old` (or as a new channel), keeping the old
-    /// roles (login only if free), and tells both values (R38).
+    /// Adds the first mobile/email of `kind` during a first third-party sign-in, when
+    /// the tenant requires a contact (R17): the upstream sign-in that just happened
+    /// (the pending first sign-in, short-lived, bound to this browser, before any
+    /// session exists) is the fresh proof, so only the new value's code is asked.
+    /// Refused if the account already has a value of this kind.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_first_contact(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        kind: Kind,
+        new_value: &str,
+        new_code: &str,
+        locale: &str,
+    ) -> Result<Account> {
+        let account = self.get(tenant, account_id)?;
+        let new_value = kind.parse(new_value)?;
+        if current(&account, kind).is_some() {
+            return Err(Error::invalid("value", "the account has one already"));
+        }
+        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
+        self.rebind(tenant, &account, kind, None, &new_value, Roles::ALL, locale).await
+    }
+
+    /// Binds `new_value` in place of `old` (or as a new channel) with `wanted` roles
+    /// (login only if free). The account's contacts, the old value among them, are
+    /// told before the change takes effect (R38): they are the ones an attacker does
+    /// not control. The new value is told after.
+    #[allow(clippy::too_many_arguments)]
     async fn rebind(
         &self,
         tenant: &str,
-        account_id: &str,
+        account: &Account,
         kind: Kind,
         old: Option<Binding>,
         new_value: &str,
+        wanted: Roles,
         locale: &str,
     ) -> Result<Account> {
+        let account_id = account.id.as_str();
         let login_free = self.find_login(tenant, &kind.identifier(new_value)).ok().flatten().is_none()
             && self.bound_to(tenant, kind, new_value)?.is_empty();
-        let wanted = old.as_ref().map(|o| o.roles).unwrap_or(Roles::ALL);
         let roles = Roles { login: wanted.login && login_free, ..wanted };
         let fresh = Binding { kind, value: new_value.to_string(), verified: true, roles };
+        let notice = match kind {
+            Kind::Email => Notice::EmailChanged { new_email: mask(kind, new_value) },
+            Kind::Mobile => Notice::MobileChanged { new_mobile: mask(kind, new_value) },
+        };
+        self.notify(tenant, account, notice.clone(), locale).await;
         let now = self.clock.now();
         let updated = self.store.transaction(TREES, |tx| {
             let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
@@ -109,27 +162,25 @@ impl Accounts {
             tx.put(tenant, account_id, &a)?;
             Ok(a)
         })?;
-        let notice = match kind {
-            Kind::Email => Notice::EmailChanged { new_email: mask(kind, new_value) },
-            Kind::Mobile => Notice::MobileChanged { new_mobile: mask(kind, new_value) },
-        };
-        // Tell the old value too: it is the one an attacker would not control.
-        let mut told = updated.clone();
-        if let Some(o) = old {
-            told.bindings.push(o);
+        self.store.commit().await?;
+        if fresh.roles.contact {
+            let told = Account { bindings: vec![fresh.clone()], ..updated.clone() };
+            self.notify(tenant, &told, notice, locale).await;
         }
-        self.notify(tenant, &told, notice, locale).await;
         Ok(updated)
     }
 
     /// R5: sends a link that adds `email` as the account's security email; valid
     /// two hours. Only for accounts without an email (changing one needs both codes).
+    /// The proof of identity is asked now, when the link is asked for; the link then
+    /// proves only the mailbox (issue 10 item 1).
     #[allow(clippy::too_many_arguments)]
     pub async fn send_email_link(
         &self,
         tenant: &str,
         settings: &TenantSettings,
         account_id: &str,
+        proof: Option<Proof<'_>>,
         email: &str,
         ip: &str,
         locale: &str,
@@ -140,6 +191,11 @@ impl Accounts {
             return Err(Error::invalid("email", "the account has an email; change it with codes"));
         }
         let to = destination(Kind::Email, &Kind::Email.parse(email)?);
+        match proof {
+            Some(p) => self.prove_with_codes(tenant, settings, &account, p, &[]).await?,
+            None if has_identity_method(&account) => return Err(Error::ProofRequired),
+            None => {}
+        }
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
         let message = self.codes.issue_link(
             tenant,
@@ -160,14 +216,16 @@ impl Accounts {
         self.codes.peek_link(tenant, Purpose::VerifyNewChannel, token).is_ok()
     }
 
-    /// R5: follows the link and adds the email.
+    /// R5: follows the link and adds the email: with every role if the account can
+    /// prove identity (it did when the link was asked for), else contact-only.
     pub async fn confirm_email_link(&self, tenant: &str, token: &str, locale: &str) -> Result<Account> {
         let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token)?;
         let account = self.get(tenant, &followed.account_id)?;
         if account.email().is_some() {
             return Err(Error::invalid("email", "the account has an email; change it with codes"));
         }
-        self.rebind(tenant, &followed.account_id, Kind::Email, None, &followed.address, locale).await
+        let roles = if has_identity_method(&account) { Roles::ALL } else { Roles::CONTACT };
+        self.rebind(tenant, &account, Kind::Email, None, &followed.address, roles, locale).await
     }
 }
 

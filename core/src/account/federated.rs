@@ -3,6 +3,7 @@
 //! made), linking after proof, and unlinking that never removes the last way in.
 
 use crate::account::{Account, Accounts, Binding, Kind, Roles, insert_in};
+use crate::code::Notice;
 use crate::error::{Error, Result};
 use crate::federation::UpstreamIdentity;
 use crate::federation::link::{self, AccountLink, Link};
@@ -52,11 +53,23 @@ impl Accounts {
         Ok(account)
     }
 
-    /// Links an upstream subject to an account whose holder proved it is theirs.
-    pub fn link_federated(&self, tenant: &str, account_id: &str, identity: &UpstreamIdentity) -> Result<Link> {
-        self.get(tenant, account_id)?;
+    /// Links an upstream subject to an account whose holder proved it is theirs, and
+    /// tells the account's contacts (R38, issue 10 item 4): the link signs in from now
+    /// on. `upstream_name` is how the notice names the upstream.
+    pub async fn link_federated(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        identity: &UpstreamIdentity,
+        upstream_name: &str,
+        locale: &str,
+    ) -> Result<Link> {
+        let account = self.get(tenant, account_id)?;
         let link = Link::new(account_id, identity, self.clock.now())?;
         link::link(&self.store, tenant, &link)?;
+        self.store.commit().await?;
+        let notice = Notice::UpstreamLinked { upstream: upstream_name.to_string() };
+        self.notify(tenant, &account, notice, locale).await;
         Ok(link)
     }
 

@@ -6,6 +6,7 @@ pub mod channels;
 pub mod federated;
 mod index;
 pub mod password;
+pub mod reauth;
 pub mod recovery;
 pub mod registration;
 pub mod second_factor;
@@ -79,6 +80,9 @@ impl Roles {
     pub const ALL: Roles = Roles { login: true, recovery: true, contact: true };
     /// A security phone or email that does not sign in.
     pub const SECURITY: Roles = Roles { login: false, recovery: true, contact: true };
+    /// Receives notices only: what an account without any identity method may add
+    /// (see `reauth`).
+    pub const CONTACT: Roles = Roles { login: false, recovery: false, contact: true };
 }
 
 /// A mobile number or email bound to an account.

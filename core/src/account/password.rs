@@ -5,6 +5,7 @@ use crate::account::{Account, Accounts};
 use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
 use crate::credential::policy;
 use crate::error::{Error, Result};
+use crate::grant::account_families::{self, Why};
 use crate::settings::TenantSettings;
 use crate::signin::attempts::Subject;
 
@@ -93,10 +94,12 @@ impl Accounts {
     ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         self.prove(tenant, settings, &account, proof).await?;
-        self.set_password(tenant, settings, account_id, new, locale).await
+        self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await
     }
 
     /// Sets a new password: policy, history (not one of the last N), hash, notice.
+    /// Every app token of the account is revoked, durably, before the answer (issue
+    /// 10 item 3): whoever had the old password may hold them.
     pub(crate) async fn set_password(
         &self,
         tenant: &str,
@@ -104,6 +107,7 @@ impl Accounts {
         account_id: &str,
         new: &str,
         locale: &str,
+        why: Why,
     ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         policy::check(&settings.password, new, account.name.as_deref())?;
@@ -130,6 +134,7 @@ impl Accounts {
             a.security_epoch = a.security_epoch.wrapping_add(1);
             Ok(a.clone())
         })?;
+        account_families::revoke_all_for_account(&self.store, tenant, account_id, why, now).await?;
         self.notify(tenant, &updated, Notice::PasswordChanged, locale).await;
         Ok(())
     }

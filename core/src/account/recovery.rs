@@ -8,6 +8,7 @@ use crate::account::password::destination;
 use crate::account::{Account, Accounts, Kind};
 use crate::code::{Destination, Message, MessageKind, Purpose, Sent};
 use crate::error::{Error, Result};
+use crate::grant::account_families::Why;
 use crate::identifier::{Identifier, parse_email, parse_phone};
 
 use crate::settings::TenantSettings;
@@ -95,7 +96,7 @@ impl Accounts {
         // Policy first, so a weak password does not use up the code.
         crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
         self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code)?;
-        self.set_password(tenant, settings, &account.id, new_password, locale).await?;
+        self.set_password(tenant, settings, &account.id, new_password, locale, Why::PasswordReset).await?;
         Ok(account.id)
     }
 
@@ -148,7 +149,7 @@ impl Accounts {
         let account = self.get(tenant, &peeked.account_id)?;
         crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
         let followed = self.codes.follow_link(tenant, Purpose::Recover, token)?;
-        self.set_password(tenant, settings, &followed.account_id, new_password, locale).await?;
+        self.set_password(tenant, settings, &followed.account_id, new_password, locale, Why::PasswordReset).await?;
         Ok(followed.account_id)
     }
 

@@ -7,6 +7,7 @@ use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index};
 use crate::code::{Destination, Notice, Purpose, Sent};
 use crate::credential::policy;
 use crate::error::{Error, Result};
+use crate::grant::account_families;
 use crate::identifier::{Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::{Facts, PasswordInput, RegistrationInput};
 use crate::settings::TenantSettings;
@@ -192,6 +193,12 @@ impl Accounts {
             }
             tx.put(tenant, &account.id, &account)
         })?;
+        if let Some(old_id) = &previous {
+            // The old holder's apps may have signed in with the number (R9, issue 10
+            // item 3): their tokens end with it.
+            let why = account_families::Why::MobileTakenOver;
+            account_families::revoke_all_for_account(&self.store, tenant, old_id, why, self.clock.now()).await?;
+        }
         Ok(Registered { account, took_over_from: previous })
     }
 }

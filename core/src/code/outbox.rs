@@ -68,6 +68,16 @@ pub enum Notice {
     RecoveryCodeUsed {
         remaining: usize,
     },
+    /// An authenticator app was set up (R20, R38).
+    TotpEnabled,
+    /// A new set of recovery codes was made (R20, R38).
+    RecoveryCodesGenerated {
+        count: usize,
+    },
+    /// A third-party account was linked (R28, R38): it signs this account in now.
+    UpstreamLinked {
+        upstream: String,
+    },
 }
 
 /// What a message says.

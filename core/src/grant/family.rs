@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::grant::revoked;
+use crate::grant::{account_families, revoked};
 use crate::secret;
 use crate::store::{Record, Store};
 
@@ -78,24 +78,29 @@ pub fn open(store: &Store, tenant: &str, client_id: &str, account_id: &str, expi
         expires_at,
     };
     store.put(tenant, &id, &fam)?;
+    account_families::note(store, tenant, account_id, &id, expires_at)?;
     Ok(id)
 }
 
 /// Notes an access token issued in the family, so revoking the family revokes it.
 /// If the family was revoked meanwhile, the token is revoked at once.
 pub fn record_access(store: &Store, tenant: &str, family: &str, jti: &str, exp: u64) -> Result<()> {
-    let revoked_already = store.update::<Family, _>(tenant, family, |old| match old {
+    let (revoked_already, owner) = store.update::<Family, _>(tenant, family, |old| match old {
         Some(mut f) => {
             let was = f.revoked;
             f.access.retain(|(_, e)| *e > exp.saturating_sub(24 * 3600));
             f.access.push((jti.to_string(), exp));
+            // The account's index of families expires with the family.
+            let owner = (exp > f.expires_at).then(|| (f.account_id.clone(), exp));
             f.expires_at = f.expires_at.max(exp);
-            Ok((Some(f), was))
+            Ok((Some(f), (was, owner)))
         }
-        None => Ok((None, true)),
+        None => Ok((None, (true, None))),
     })?;
     if revoked_already {
         revoked::revoke(store, tenant, jti, exp)?;
+    } else if let Some((account_id, expires_at)) = owner {
+        account_families::note(store, tenant, &account_id, family, expires_at)?;
     }
     Ok(())
 }
@@ -107,15 +112,17 @@ pub fn issue_refresh(store: &Store, tenant: &str, grant: &Grant, now: u64, lifet
     g.nonce = None;
     let rt = RefreshToken { grant: g, issued_at: now, expires_at: now + lifetime, used: false };
     store.put(tenant, &secret::digest(&token), &rt)?;
-    store.update::<Family, _>(tenant, &grant.family, |old| {
-        Ok((
-            old.map(|mut f| {
-                f.expires_at = f.expires_at.max(now + lifetime);
-                f
-            }),
-            (),
-        ))
+    let expires_at = store.update::<Family, _>(tenant, &grant.family, |old| match old {
+        Some(mut f) => {
+            f.expires_at = f.expires_at.max(now + lifetime);
+            let e = f.expires_at;
+            Ok((Some(f), Some(e)))
+        }
+        None => Ok((None, None)),
     })?;
+    if let Some(e) = expires_at {
+        account_families::note(store, tenant, &grant.account_id, &grant.family, e)?;
+    }
     Ok(token)
 }
 

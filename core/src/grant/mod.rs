@@ -1,6 +1,7 @@
 //! Grants: validated authorization requests, authorization codes, refresh-token
 //! families, remembered consent, revoked access tokens and ID-token hints.
 
+pub mod account_families;
 pub mod code;
 pub mod consent;
 pub mod family;

@@ -117,6 +117,7 @@ async fn identity_code(
     JsonBody(body): JsonBody<IdentityCode>,
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
+    c.may_change_security(&svc)?;
     let settings = svc.tenants.get(&tenant)?.settings;
     let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
     Ok(Json(
@@ -144,6 +145,7 @@ async fn change_password(
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
+    c.may_change_security(&svc)?;
     let settings = svc.tenants.get(&tenant)?.settings;
     let address = match body.channel {
         Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i)?),
@@ -186,6 +188,7 @@ async fn channel_code(
 ) -> ApiResult<Json<Sent>> {
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
+    c.may_change_security(&svc)?;
     let settings = svc.tenants.get(&tenant)?.settings;
     let (target, channel) = match body {
         ChannelCode::Current { channel } => (CodeTarget::Current, channel),
@@ -198,12 +201,40 @@ async fn channel_code(
     Ok(Json(sent.await?))
 }
 
+/// The address of the recovery channel an identity code went to, if the body names one.
+fn identity_address(svc: &AppState, tenant: &str, account_id: &str, i: Option<usize>) -> ApiResult<Option<String>> {
+    i.map(|i| channel_value(svc, tenant, account_id, i)).transpose()
+}
+
+/// The proof of identity a body gives: `current_password`, or `identity_channel` and
+/// `identity_code` (a code from `identity-code`); none at all is `None`.
+fn proof_of<'a>(
+    current_password: Option<&'a str>,
+    address: Option<&'a str>,
+    code: Option<&'a str>,
+) -> ApiResult<Option<Proof<'a>>> {
+    match (current_password, address, code) {
+        (None, None, None) => Ok(None),
+        (Some(pw), None, None) => Ok(Some(Proof::Password(pw))),
+        (None, Some(address), Some(code)) => Ok(Some(Proof::Code { address, code })),
+        _ => Err(ApiError::bad_request(
+            "invalid_request",
+            "give current_password, or identity_channel and identity_code",
+        )),
+    }
+}
+
 /// Change (or add) the mobile/email: `current_code` (when there is a current value),
-/// the new `value` and its `code`.
+/// the new `value` and its `code`. Adding (no current value) also needs a proof of
+/// identity: `current_password`, or `identity_channel` and `identity_code`; without
+/// one, `403 proof_required` (issue 10 item 1).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ChangeChannel {
     current_code: Option<String>,
+    current_password: Option<String>,
+    identity_channel: Option<usize>,
+    identity_code: Option<String>,
     value: String,
     code: String,
 }
@@ -216,7 +247,10 @@ async fn change_channel(
 ) -> ApiResult<Json<AccountView>> {
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
+    c.may_change_security(&svc)?;
     let settings = svc.tenants.get(&tenant)?.settings;
+    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
+    let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let a = svc
         .accounts
         .change_channel(
@@ -225,6 +259,7 @@ async fn change_channel(
             &c.account_id,
             kind,
             body.current_code.as_deref(),
+            proof,
             &body.value,
             &body.code,
             locale(&headers),
@@ -296,13 +331,18 @@ async fn end_other_sessions(
 /// Path of the page an email verification link opens (R5).
 pub const EMAIL_LINK_PAGE: &str = "/account/email/confirm";
 
+/// The email to add, and the proof of identity as for adding a channel.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EmailLink {
     email: String,
+    current_password: Option<String>,
+    identity_channel: Option<usize>,
+    identity_code: Option<String>,
 }
 
 /// R5: a link (valid two hours) that adds a security email to an account without one.
+/// The proof of identity is given here, when the link is asked for.
 async fn email_link(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
@@ -311,12 +351,15 @@ async fn email_link(
     JsonBody(body): JsonBody<EmailLink>,
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
+    c.may_change_security(&svc)?;
     let settings = svc.tenants.get(&tenant)?.settings;
+    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
+    let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
     let ip = peer.ip().to_string();
     Ok(Json(
         svc.accounts
-            .send_email_link(&tenant, &settings, &c.account_id, &body.email, &ip, locale(&headers), &url)
+            .send_email_link(&tenant, &settings, &c.account_id, proof, &body.email, &ip, locale(&headers), &url)
             .await?,
     ))
 }

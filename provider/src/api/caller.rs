@@ -3,6 +3,7 @@
 //! a cross-site form cannot ride on the session cookie.
 
 use axum::http::HeaderMap;
+use latchkey_core::account::reauth::{self, TokenFacts};
 use latchkey_core::session::Session;
 
 use crate::error::{ApiError, ApiResult};
@@ -22,6 +23,21 @@ pub struct Caller {
     pub sid: Option<String>,
     /// The browser session itself (cookie callers only).
     pub session: Option<Session>,
+    /// How the bearer token was obtained (token callers only).
+    pub token: Option<TokenFacts>,
+}
+
+impl Caller {
+    /// Refuses a recovery-relevant change (password, channels, factors) asked with a
+    /// token that is not a first-party app's or whose sign-in is not recent: 403
+    /// `reauthentication_required` (issue 10 item 1). A browser session passes here;
+    /// the change itself asks it for a proof.
+    pub fn may_change_security(&self, svc: &Services) -> ApiResult<()> {
+        match &self.token {
+            Some(t) => Ok(reauth::token_may_change_security(t, svc.now())?),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Authenticates the caller of an account API request.
@@ -40,10 +56,16 @@ pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Ca
         if claims["client_id"].as_str() == Some(account_id.as_str()) || svc.accounts.get(tenant, &account_id).is_err() {
             return Err(ApiError::unauthorized("invalid_token", "the token names no account"));
         }
-        return Ok(Caller { account_id, sid: claims["sid"].as_str().map(str::to_string), session: None });
+        let first_party =
+            claims["client_id"].as_str().and_then(|id| svc.clients.get(tenant, id).ok()).is_some_and(|c| c.first_party);
+        let token = TokenFacts { first_party, auth_time: claims["auth_time"].as_u64() };
+        let sid = claims["sid"].as_str().map(str::to_string);
+        return Ok(Caller { account_id, sid, session: None, token: Some(token) });
     }
     match session_of(svc, tenant, headers)? {
-        Some((_, s)) => Ok(Caller { account_id: s.account_id.clone(), sid: Some(s.sid.clone()), session: Some(s) }),
+        Some((_, s)) => {
+            Ok(Caller { account_id: s.account_id.clone(), sid: Some(s.sid.clone()), session: Some(s), token: None })
+        }
         None => Err(ApiError::unauthorized("unauthorized", "sign in, or send a bearer token with the account scope")),
     }
 }

@@ -143,6 +143,34 @@ fn notice(n: &Notice, zh: bool) -> (String, String) {
             "恢复码已使用",
             format!("有人使用恢复码登录了您的账号，剩余 {remaining} 个。如非本人操作，请立即修改密码。"),
         ),
+        (Notice::TotpEnabled, false) => (
+            "An authenticator app was set up",
+            "An authenticator app was set up for your account. If this was not you, remove it and change your password now."
+                .to_string(),
+        ),
+        (Notice::TotpEnabled, true) => {
+            ("已设置身份验证器", "您的账号设置了身份验证器应用。如非本人操作，请删除它并立即修改密码。".to_string())
+        }
+        (Notice::RecoveryCodesGenerated { count }, false) => (
+            "New recovery codes were made",
+            format!(
+                "{count} new recovery codes were made for your account; the old ones no longer work. If this was not you, change your password now."
+            ),
+        ),
+        (Notice::RecoveryCodesGenerated { count }, true) => (
+            "已生成新的恢复码",
+            format!("您的账号生成了 {count} 个新的恢复码，旧的恢复码已失效。如非本人操作，请立即修改密码。"),
+        ),
+        (Notice::UpstreamLinked { upstream }, false) => (
+            "A third-party account was linked",
+            format!(
+                "A {upstream} account was linked to your account and can now sign you in. If this was not you, unlink it and change your password now."
+            ),
+        ),
+        (Notice::UpstreamLinked { upstream }, true) => (
+            "已绑定第三方账号",
+            format!("您的账号绑定了 {upstream} 账号，现在可用它登录。如非本人操作，请解除绑定并立即修改密码。"),
+        ),
     };
     (s.to_string(), b)
 }

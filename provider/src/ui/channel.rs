@@ -4,7 +4,8 @@
 //! between steps: the form carries what was typed and the codes themselves prove each
 //! step. After registration the add-email page is the optional security-email step
 //! (R5, `?welcome=1`), with a Skip link to `next`; instead of a code it can send a
-//! link, which `email_confirm` opens.
+//! link, which `email_confirm` opens. Adding a value (or asking for the link) needs
+//! the current password (issue 10 item 1).
 
 use std::net::SocketAddr;
 
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use latchkey_core::account::channels::{CodeTarget, EMAIL_LINK_LIFETIME, default_channel};
+use latchkey_core::account::password::Proof;
 use latchkey_core::account::{Account, Binding, Kind, mask};
 use latchkey_core::code::Channel;
 use latchkey_core::settings::TenantSettings;
@@ -68,6 +70,9 @@ struct ChannelForm {
     /// The code sent to the new value.
     #[serde(default)]
     code: String,
+    /// The identity check when adding a value (issue 10 item 1).
+    #[serde(default)]
+    current_password: String,
     target: Option<Target>,
     ui_locales: Option<String>,
 }
@@ -114,6 +119,8 @@ fn render(
     view: View<'_>,
 ) -> Response {
     let current = current(account, kind).map(|b| mask(b.kind, &b.value));
+    // Adding a value needs the current password (issue 10 item 1).
+    let ask_password = current.is_none() && account.password.is_some();
     let title = match (kind, current.is_some()) {
         (Kind::Email, true) => "change_email",
         (Kind::Email, false) => "add_email",
@@ -129,6 +136,7 @@ fn render(
         json!({
             "kind": kind.as_str(), "kind_text": kind_text(page, kind), "title": page.text(title),
             "welcome": view.welcome && current.is_none(), "current": current, "next": next.unwrap_or(""),
+            "ask_password": ask_password,
             "skip": page.keep_locale(&skip),
             "link_hint": fill(page.text("email_link_hint"), &[("h", &(EMAIL_LINK_LIFETIME / 3600).to_string())]),
             "current_code": view.current_code, "value": view.value, "code": view.code,
@@ -152,6 +160,11 @@ async fn show(
     let next = safe_next(&tenant, q.next.as_deref());
     let view = View { welcome: q.welcome.is_some(), ..View::default() };
     Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
+}
+
+/// The password typed as the identity check, if any.
+fn password_proof(form: &ChannelForm) -> Option<Proof<'_>> {
+    Some(form.current_password.as_str()).filter(|p| !p.is_empty()).map(Proof::Password)
 }
 
 fn refused(page: &Page, settings: &TenantSettings, view: &mut View<'_>, e: latchkey_core::Error) -> ApiResult<()> {
@@ -220,6 +233,7 @@ async fn submit(
             &session.account_id,
             kind,
             current_code,
+            password_proof(&form),
             view.value,
             view.code,
             page.locale.tag(),
@@ -260,7 +274,16 @@ async fn send_link(
     let ip = peer.ip().to_string();
     match svc
         .accounts
-        .send_email_link(&tenant, &settings, &session.account_id, view.value, &ip, page.locale.tag(), &url)
+        .send_email_link(
+            &tenant,
+            &settings,
+            &session.account_id,
+            password_proof(&form),
+            view.value,
+            &ip,
+            page.locale.tag(),
+            &url,
+        )
         .await
     {
         Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),

@@ -42,6 +42,7 @@ pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::BadCredentials => StatusCode::UNAUTHORIZED,
         Error::PolicyDenied { .. } | Error::PluginDenied { .. } | Error::Refused(_) => StatusCode::FORBIDDEN,
+        Error::ProofRequired | Error::ReauthenticationRequired => StatusCode::FORBIDDEN,
         Error::IdentifierTaken(_) => StatusCode::CONFLICT,
         Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -53,6 +54,8 @@ pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure
         Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => "code_wrong",
         Error::CaptchaRequired => "captcha_required",
         Error::CaptchaFailed => "captcha_failed",
+        Error::ProofRequired => "proof_required",
+        Error::ReauthenticationRequired => "reauthentication_required",
         Error::Delivery(cause) => {
             tracing::warn!(%cause, "message delivery failed");
             "delivery_failed"

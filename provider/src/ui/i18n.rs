@@ -414,6 +414,10 @@ const EN: &[(&str, &str)] = &[
     ("sec_done_passkey_added", "The passkey was added."),
     ("sec_done_passkey_removed", "The passkey was removed."),
     ("device_code_throttled", "Too many wrong codes. Wait a moment, then try again."),
+    ("verify_identity", "Confirm it is you"),
+    ("proof_required", "Confirm it is you first: enter your current password."),
+    ("reauthentication_required", "Sign in again to make this change."),
+    ("link_start", "Link"),
 ];
 
 const ZH_CN: &[(&str, &str)] = &[
@@ -741,6 +745,10 @@ const ZH_CN: &[(&str, &str)] = &[
     ("sec_done_passkey_added", "通行密钥已添加。"),
     ("sec_done_passkey_removed", "通行密钥已删除。"),
     ("device_code_throttled", "错误代码过多，请稍后再试。"),
+    ("verify_identity", "验证身份"),
+    ("proof_required", "请先验证身份：输入当前密码。"),
+    ("reauthentication_required", "请重新登录后再进行此操作。"),
+    ("link_start", "绑定"),
 ];
 
 /// All texts of a locale, for templates (`t.sign_in`).

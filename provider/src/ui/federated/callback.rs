@@ -144,7 +144,9 @@ async fn handle(
             if signed_in_as.as_deref() != Some(account_id.as_str()) {
                 return Ok(respond::found(&format!("/t/{tenant}/login")));
             }
-            let done = match svc.accounts.link_federated(tenant, &account_id, &identity) {
+            let linked =
+                svc.accounts.link_federated(tenant, &account_id, &identity, &config.display_name, page.locale.tag());
+            let done = match linked.await {
                 Ok(_) => "linked",
                 Err(Error::IdentifierTaken(_)) => "link_taken",
                 Err(e) => return Err(e.into()),

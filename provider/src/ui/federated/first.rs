@@ -205,21 +205,24 @@ async fn link_by_password(
         Ok(s) => s,
         Err(e) => return refused(&svc, &tenant, &page, &p, e),
     };
-    linked(&svc, &tenant, &headers, peer, &p, &signed.account.id)?;
+    linked(&svc, &tenant, &headers, peer, &p, &signed.account.id, &page).await?;
     p.amr.push("pwd".into());
     proceed(&svc, &tenant, &headers, peer, &token, p, signed.account, &page).await
 }
 
-/// Links the pending identity to `account_id` and records it.
-fn linked(
+/// Links the pending identity to `account_id` (its contacts are told) and records it.
+async fn linked(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
     peer: SocketAddr,
     p: &FederatedSignIn,
     account_id: &str,
+    page: &Page,
 ) -> ApiResult<()> {
-    svc.accounts.link_federated(tenant, account_id, &p.identity)?;
+    let upstream = &p.identity.upstream;
+    let name = svc.upstreams.get(tenant, upstream).map_or_else(|_| upstream.clone(), |u| u.display_name);
+    svc.accounts.link_federated(tenant, account_id, &p.identity, &name, page.locale.tag()).await?;
     let detail = json!({ "upstream": p.identity.upstream });
     signed_in::record(svc, tenant, account_id, "federated_linked", &origin(headers, Some(peer)), None, detail)?;
     Ok(())
@@ -266,7 +269,7 @@ async fn link_by_code(
     {
         return refused(&svc, &tenant, &page, &p, e);
     }
-    linked(&svc, &tenant, &headers, peer, &p, &account_id)?;
+    linked(&svc, &tenant, &headers, peer, &p, &account_id, &page).await?;
     proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await
 }
 
@@ -311,7 +314,7 @@ async fn add_contact(
     let settings = svc.tenants.get(&tenant)?.settings;
     let changed = svc
         .accounts
-        .change_channel(&tenant, &settings, &account_id, kind, None, &f.value, &f.code, page.locale.tag())
+        .add_first_contact(&tenant, &settings, &account_id, kind, &f.value, &f.code, page.locale.tag())
         .await;
     match changed {
         Ok(account) => proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await,

@@ -1,6 +1,6 @@
 //! Linked third-party accounts in the account center (R28): list them, link another
-//! (a trip to the upstream in link mode), unlink one unless it is the last way to
-//! sign in.
+//! (a form posted with the current password, then a trip to the upstream in link
+//! mode: issue 10 item 4), unlink one unless it is the last way to sign in.
 
 use std::net::SocketAddr;
 
@@ -9,6 +9,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
+use latchkey_core::account::password::Proof;
+use latchkey_core::federation::detour::Purpose;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -17,12 +19,23 @@ use crate::http::{FormBody, origin};
 use crate::oidc::respond;
 use crate::state::{AppState, Services};
 use crate::ui::account::{holder, posted_by_holder};
+use crate::ui::feedback::failure;
 use crate::ui::page::Page;
 use crate::ui::signed_in;
 
 #[derive(Deserialize)]
 struct Done {
     done: Option<String>,
+}
+
+/// Starts linking an upstream account: the identity check first.
+#[derive(Deserialize)]
+struct LinkForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    upstream: String,
+    #[serde(default)]
+    current_password: String,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +55,20 @@ fn render(
     status: StatusCode,
     note: Option<&str>,
 ) -> ApiResult<Response> {
+    let error = note.filter(|_| !status.is_success()).map(|k| page.text(k).to_string());
+    let info = note.filter(|_| status.is_success()).map(|k| page.text(k).to_string());
+    render_with(svc, tenant, page, account_id, status, (error, info))
+}
+
+/// The page with a refusal or a confirmation sentence, `(error, info)`.
+fn render_with(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    account_id: &str,
+    status: StatusCode,
+    (error, info): (Option<String>, Option<String>),
+) -> ApiResult<Response> {
     let upstreams = svc.upstreams.list(tenant)?;
     let name_of = |id: &str| upstreams.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.display_name.clone());
     let links: Vec<_> = svc
@@ -57,13 +84,15 @@ fn render(
         .collect();
     let others: Vec<_> =
         upstreams.iter().map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon })).collect();
-    let error = note.filter(|_| !status.is_success()).map(|k| page.text(k));
-    let info = note.filter(|_| status.is_success()).map(|k| page.text(k));
+    let ask_password = svc.accounts.get(tenant, account_id)?.password.is_some();
     Ok(page.render(
         svc,
         status,
         "linked.html",
-        json!({ "base": format!("/t/{tenant}"), "links": links, "upstreams": others, "error": error, "info": info }),
+        json!({
+            "base": format!("/t/{tenant}"), "links": links, "upstreams": others, "error": error, "info": info,
+            "ask_password": ask_password,
+        }),
     ))
 }
 
@@ -87,6 +116,29 @@ async fn show(
         _ => None,
     };
     render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note)
+}
+
+/// Checks the proof (the current password; for an account without any method, a
+/// recent sign-in) and leaves for the upstream in link mode.
+async fn link(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    FormBody(f): FormBody<LinkForm>,
+) -> ApiResult<Response> {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+        Ok(x) => x,
+        Err(r) => return Ok(r),
+    };
+    let settings = svc.tenants.get(&tenant)?.settings;
+    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let proof = Some(f.current_password.as_str()).filter(|p| !p.is_empty()).map(Proof::Password);
+    if let Err(e) = svc.accounts.prove_fresh(&tenant, &settings, &account, proof, session.auth_time).await {
+        let failed = failure(&page, &settings.password, e)?;
+        return render_with(&svc, &tenant, &page, &account.id, failed.status, (Some(failed.text), None));
+    }
+    let purpose = Purpose::Link { account_id: account.id.clone() };
+    super::start::leave(&svc, &tenant, &f.upstream, None, purpose, &page).await
 }
 
 async fn unlink(
@@ -122,5 +174,6 @@ async fn unlink(
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/account/linked", get(show))
+        .route("/t/{tenant}/account/linked/link", post(link))
         .route("/t/{tenant}/account/linked/unlink", post(unlink))
 }

@@ -12,15 +12,17 @@ use serde::Deserialize;
 use super::{DETOUR_COOKIE, callback_url};
 use crate::error::ApiResult;
 use crate::http::set_cookie;
-use crate::oidc::flow::{session_of, session_path};
+use crate::oidc::flow::session_path;
 use crate::oidc::respond;
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 use crate::ui::login::page_for;
+use crate::ui::page::Page;
 
 #[derive(Deserialize)]
 struct StartQuery {
     flow: Option<String>,
-    /// `link`: add this upstream account to the signed-in account (R28).
+    /// `link`: the old way to link an upstream account (R28); now it only sends to
+    /// the account center's link form.
     mode: Option<String>,
 }
 
@@ -30,21 +32,31 @@ async fn start(
     headers: HeaderMap,
     Query(q): Query<StartQuery>,
 ) -> ApiResult<Response> {
+    if q.mode.as_deref() == Some("link") {
+        // Linking starts from the account center's form, with a proof (issue 10
+        // item 4); this address only shows that form.
+        return Ok(respond::found(&format!("/t/{tenant}/account/linked")));
+    }
     let flow = q.flow.filter(|f| !f.is_empty() && f.len() <= 64);
     let page = page_for(&svc, &tenant, &headers, flow.as_deref());
-    let config = svc.upstreams.get(&tenant, &upstream)?;
-    let purpose = if q.mode.as_deref() == Some("link") {
-        match session_of(&svc, &tenant, &headers)? {
-            Some((_, s)) => Purpose::Link { account_id: s.account_id },
-            None => return Ok(respond::found(&format!("/t/{tenant}/login"))),
-        }
-    } else {
-        Purpose::SignIn
-    };
+    leave(&svc, &tenant, &upstream, flow, Purpose::SignIn, &page).await
+}
+
+/// Leaves for `upstream` for `purpose`: the detour is stored, its `state` set in a
+/// cookie, and the answer is the redirect to the upstream's sign-in.
+pub(super) async fn leave(
+    svc: &Services,
+    tenant: &str,
+    upstream: &str,
+    flow: Option<String>,
+    purpose: Purpose,
+    page: &Page,
+) -> ApiResult<Response> {
+    let config = svc.upstreams.get(tenant, upstream)?;
     let nonce = secret::token();
     // The state is made first so the upstream URL can carry it.
     let placeholder = Detour {
-        upstream: upstream.clone(),
+        upstream: upstream.to_string(),
         nonce: nonce.clone(),
         pkce_verifier: String::new(),
         flow,
@@ -52,18 +64,17 @@ async fn start(
         expires_at: svc.now() + detour::LIFETIME,
     };
     let state = secret::token();
-    let started =
-        match svc.upstream_client.start(&config, &callback_url(&svc, &tenant, &upstream), &state, &nonce).await {
-            Ok(s) => s,
-            Err(e) => return Ok(super::callback::upstream_failed(&svc, &page, &config.display_name, e)),
-        };
+    let started = match svc.upstream_client.start(&config, &callback_url(svc, tenant, upstream), &state, &nonce).await {
+        Ok(s) => s,
+        Err(e) => return Ok(super::callback::upstream_failed(svc, page, &config.display_name, e)),
+    };
     let detour = Detour { pkce_verifier: started.pkce_verifier, ..placeholder };
-    detour::put(&svc.store, &tenant, &state, &detour)?;
+    detour::put(&svc.store, tenant, &state, &detour)?;
     svc.store.commit().await?;
     let mut resp = respond::found(&started.url);
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(DETOUR_COOKIE, &state, &session_path(&tenant), Some(detour::LIFETIME), svc.secure_cookies),
+        set_cookie(DETOUR_COOKIE, &state, &session_path(tenant), Some(detour::LIFETIME), svc.secure_cookies),
     );
     Ok(resp)
 }

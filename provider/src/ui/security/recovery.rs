@@ -1,5 +1,6 @@
 //! Recovery codes (R20): after the identity check, a new set of ten replaces the
-//! old one and is shown once, on the answer to the form; never again.
+//! old one and is shown once, on the answer to the form; never again. The contacts
+//! are told (R38).
 
 use std::net::SocketAddr;
 
@@ -7,6 +8,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
+use latchkey_core::code::Notice;
 use serde_json::json;
 
 use super::{SecurityForm, posted_and_proved, record};
@@ -31,6 +33,8 @@ async fn generate(
     let detail = json!({ "count": codes.len(), "unused_replaced": replaced });
     record(&svc, &tenant, &account.id, "recovery_codes_generated", None, &peer.ip().to_string(), detail);
     svc.store.commit().await?;
+    let notice = Notice::RecoveryCodesGenerated { count: codes.len() };
+    svc.accounts.notify(&tenant, &account, notice, page.locale.tag()).await;
     Ok(page.render(
         &svc,
         StatusCode::OK,

@@ -1,5 +1,7 @@
-//! The authenticator app (TOTP, R20): set up with a QR code or the key typed in,
-//! confirmed with its first code; removed after the identity check.
+//! The authenticator app (TOTP, R20): after the identity check (the current
+//! password, issue 10 item 4), set up with a QR code or the key typed in, confirmed
+//! with its first code, and the contacts are told (R38); removed after the identity
+//! check.
 
 use std::net::SocketAddr;
 
@@ -7,6 +9,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
+use latchkey_core::code::Notice;
 use serde_json::{Value, json};
 
 use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, posted_and_proved, record, refused};
@@ -21,14 +24,15 @@ fn grouped(secret: &str) -> String {
     chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join(" ")
 }
 
-/// Starts (or restarts) the setup: a fresh key, shown once on this page.
+/// Starts (or restarts) the setup after the identity check: a fresh key, shown once
+/// on this page.
 async fn start(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
     FormBody(form): FormBody<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
+    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
@@ -66,6 +70,7 @@ async fn confirm(
     }
     record(&svc, &tenant, &account.id, "totp_enabled", None, &peer.ip().to_string(), Value::Null);
     svc.store.commit().await?;
+    svc.accounts.notify(&tenant, &account, Notice::TotpEnabled, page.locale.tag()).await;
     Ok(done(&page, &tenant, "totp_on"))
 }
 

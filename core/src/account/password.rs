@@ -98,16 +98,16 @@ impl Accounts {
         self.set_password(tenant, settings, account_id, new, locale).await
     }
 
-    /// Sets a new password: policy, history (not one of the last N), hash, notice.
-    pub(crate) async fn set_password(
+    /// Whether `new` may become the account's password: policy, the tenant's
+    /// plugins, history (not one of the last N). Changes nothing, so a proof can be
+    /// kept until the change will go through (R34).
+    pub(crate) async fn check_new_password(
         &self,
         tenant: &str,
         settings: &TenantSettings,
-        account_id: &str,
+        account: &Account,
         new: &str,
-        locale: &str,
     ) -> Result<()> {
-        let account = self.get(tenant, account_id)?;
         policy::check(&settings.password, new, account.name.as_deref())?;
         let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
         self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
@@ -118,6 +118,21 @@ impl Accounts {
                 return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
             }
         }
+        Ok(())
+    }
+
+    /// Sets a new password: policy, history (not one of the last N), hash, notice.
+    pub(crate) async fn set_password(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+        new: &str,
+        locale: &str,
+    ) -> Result<()> {
+        let account = self.get(tenant, account_id)?;
+        self.check_new_password(tenant, settings, &account, new).await?;
+        let n = settings.password.history;
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();
         let updated = self.modify(tenant, account_id, |a| {

@@ -1,6 +1,8 @@
 //! Proving identity (R23, R27) and changing or resetting the password with the
 //! tenant's policy and history (R4), with a notice to the contact channels (R38).
 
+use crate::account::guarded::Guard;
+use crate::account::signin::Attempt;
 use crate::account::{Account, Accounts};
 use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
 use crate::credential::policy;
@@ -64,14 +66,14 @@ impl Accounts {
             Proof::Password(pw) => {
                 // Wrong current passwords count like failed sign-ins (R19): the same
                 // backoff and hourly cap, so a session cannot be used to guess.
+                // The try is reserved before the hash, so parallel tries meet them too.
                 let who = Subject::Account(&account.id);
-                self.attempts.check(tenant, &settings.sign_in, &who, "")?;
-                if self.passwords.verify(account.password.as_deref(), pw).await? {
-                    Ok(())
-                } else {
-                    self.attempts.failed(tenant, &settings.sign_in, &who, "")?;
-                    Err(Error::BadCredentials)
-                }
+                let guard = Guard { who, attempt: Attempt::default(), captcha: false, audited: false };
+                let check = async {
+                    let ok = self.passwords.verify(account.password.as_deref(), pw).await?;
+                    if ok { Ok(()) } else { Err(Error::BadCredentials) }
+                };
+                self.guarded(tenant, settings, &guard, check).await
             }
             Proof::Code { address, code } => {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
@@ -97,6 +99,29 @@ impl Accounts {
         self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await
     }
 
+    /// Whether `new` may become the account's password: policy, the tenant's
+    /// plugins, history (not one of the last N). Changes nothing, so a proof can be
+    /// kept until the change will go through (R34).
+    pub(crate) async fn check_new_password(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: &Account,
+        new: &str,
+    ) -> Result<()> {
+        policy::check(&settings.password, new, account.name.as_deref())?;
+        let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
+        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        let n = settings.password.history;
+        let recent = account.password.iter().chain(account.password_history.iter()).take(n);
+        for phc in recent {
+            if self.passwords.verify(Some(phc), new).await? {
+                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets a new password: policy, history (not one of the last N), hash, notice.
     /// Every app token of the account is revoked, durably, before the answer (issue
     /// 10 item 3): whoever had the old password may hold them.
@@ -110,16 +135,8 @@ impl Accounts {
         why: Why,
     ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
-        policy::check(&settings.password, new, account.name.as_deref())?;
-        let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
-        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        self.check_new_password(tenant, settings, &account, new).await?;
         let n = settings.password.history;
-        let recent = account.password.iter().chain(account.password_history.iter()).take(n);
-        for phc in recent {
-            if self.passwords.verify(Some(phc), new).await? {
-                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
-            }
-        }
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();
         let updated = self.modify(tenant, account_id, |a| {

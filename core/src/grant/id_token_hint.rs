@@ -83,7 +83,7 @@ mod tests {
     async fn p7_only_this_tenants_id_tokens_are_hints() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let keys = Keys::new(store, Arc::new(ManualClock::new()), 3600);
+        let keys = Keys::new(store, Arc::new(ManualClock::new()), Arc::new(crate::seal::Sealer::new([7; 32])), 3600);
         keys.ensure("t1").unwrap();
         keys.ensure("t2").unwrap();
         let ring = keys.ring("t1").unwrap();

@@ -365,6 +365,7 @@ mod tests {
             user_agent: String::new(),
             ip: String::new(),
             clients: Vec::new(),
+            idle_timeout: 0,
         }
     }
 

@@ -49,8 +49,8 @@ pub fn tighten(dir: &Path) -> anyhow::Result<()> {
 #[cfg(unix)]
 fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let current = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode()
-        & 0o777;
+    let current =
+        std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode() & 0o777;
     if current != mode {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
             .with_context(|| format!("setting the mode of {}", path.display()))?;
@@ -65,6 +65,7 @@ fn set_mode(_path: &Path, _mode: u32) -> anyhow::Result<()> {
 
 #[cfg(all(test, unix))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;

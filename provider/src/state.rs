@@ -98,7 +98,7 @@ impl Services {
             upstreams: latchkey_core::federation::upstream::Upstreams::new(store.clone(), sealer.clone()),
             upstream_client: crate::federation::client::UpstreamClient::new()?,
             recovery_codes: RecoveryCodes::new(store.clone(), clock.clone(), sealer.clone()),
-            passkeys: Passkeys::new(store.clone(), clock.clone()),
+            passkeys: Passkeys::new(store.clone(), clock.clone(), sealer.clone()),
             policy,
             templates: Templates::new()?,
             admin_token_digest,

@@ -342,11 +342,16 @@ async fn r20_a_passkey_signs_in_without_a_password_and_serves_as_second_factor()
     // Passwordless: the identifier, then the passkey.
     let fresh = s.browser();
     let csrf = field(&fresh.get(&s.t("/login")).await.text().await.unwrap(), "csrf");
-    let (st, _) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": "+8613800000000" })).await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "no passkey for that identifier");
+    // No passkey for that identifier: the answer looks the same (R36), and nothing
+    // finishes its ceremony.
+    let (st, decoy) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": "+8613800000000" })).await;
+    assert_eq!(st, StatusCode::OK, "{decoy}");
     let (st, started) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": m })).await;
     assert_eq!(st, StatusCode::OK, "{started}");
     let assertion = get(&started["options"]);
+    let wrong = json!({ "csrf": csrf, "ceremony": decoy["ceremony"], "credential": assertion.clone(), "flow": "" });
+    let (st, _) = call(&fresh, "/login/passkey/finish", wrong).await;
+    assert!(st.is_client_error(), "no passkey for that identifier: {st}");
     let body = json!({ "csrf": csrf, "ceremony": started["ceremony"], "credential": assertion.clone(), "flow": "" });
     let (st, v) = call(&fresh, "/login/passkey/finish", body.clone()).await;
     assert_eq!((st, v["redirect"].as_str()), (StatusCode::OK, Some(format!("/t/{}/account", s.tenant).as_str())));

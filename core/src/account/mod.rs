@@ -4,7 +4,9 @@
 
 pub mod channels;
 pub mod federated;
+mod guarded;
 mod index;
+pub mod passkey_sign_in;
 pub mod password;
 pub mod reauth;
 pub mod recovery;

@@ -1,6 +1,8 @@
 //! Proving identity (R23, R27) and changing or resetting the password with the
 //! tenant's policy and history (R4), with a notice to the contact channels (R38).
 
+use crate::account::guarded::Guard;
+use crate::account::signin::Attempt;
 use crate::account::{Account, Accounts};
 use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
 use crate::credential::policy;
@@ -64,14 +66,14 @@ impl Accounts {
             Proof::Password(pw) => {
                 // Wrong current passwords count like failed sign-ins (R19): the same
                 // backoff and hourly cap, so a session cannot be used to guess.
+                // The try is reserved before the hash, so parallel tries meet them too.
                 let who = Subject::Account(&account.id);
-                self.attempts.check(tenant, &settings.sign_in, &who, "")?;
-                if self.passwords.verify(account.password.as_deref(), pw).await? {
-                    Ok(())
-                } else {
-                    self.attempts.failed(tenant, &settings.sign_in, &who, "")?;
-                    Err(Error::BadCredentials)
-                }
+                let guard = Guard { who, attempt: Attempt::default(), captcha: false, audited: false };
+                let check = async {
+                    let ok = self.passwords.verify(account.password.as_deref(), pw).await?;
+                    if ok { Ok(()) } else { Err(Error::BadCredentials) }
+                };
+                self.guarded(tenant, settings, &guard, check).await
             }
             Proof::Code { address, code } => {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {

@@ -3,11 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::guarded::Guard;
 use crate::account::password::destination;
+use crate::account::signin::Attempt;
 use crate::account::{Account, Accounts, Binding, Kind};
 use crate::code::{Notice, Purpose, Sent};
+use crate::credential::passkey::{Passkeys, Rp};
+use crate::credential::recovery_codes::RecoveryCodes;
+use crate::credential::totp::Totps;
 use crate::error::{Error, Result};
 use crate::settings::TenantSettings;
+use crate::signin::attempts::Subject;
+use crate::signin::level::Method;
 
 /// A way to give the second factor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +69,13 @@ impl Account {
     }
 }
 
+/// The limits of a second-step answer: the account's and the IP's; no CAPTCHA (the
+/// second step asks for one only when a plugin does), audited by the caller.
+fn second_step<'a>(account: &'a Account, ip: &'a str) -> Guard<'a> {
+    let attempt = Attempt { ip, ..Attempt::default() };
+    Guard { who: Subject::Account(&account.id), attempt, captcha: false, audited: false }
+}
+
 /// The factors the person may use, strongest first. A factor already given (an SMS
 /// sign-in code) does not count twice.
 pub fn available(account: &Account, enrolled: &Enrolled, amr: &[String]) -> Vec<Factor> {
@@ -85,7 +99,69 @@ pub fn available(account: &Account, enrolled: &Enrolled, amr: &[String]) -> Vec<
     out
 }
 
+/// Where second-factor answers are checked: the services holding the factors.
+#[derive(Clone, Copy)]
+pub struct Factors<'a> {
+    pub totps: &'a Totps,
+    pub recovery_codes: &'a RecoveryCodes,
+}
+
 impl Accounts {
+    /// Checks a typed second-factor answer (R20) inside the account's failure limits
+    /// (R19): the try is reserved before the check, so parallel wrong answers meet the
+    /// same backoff and hourly cap as answers one after another, and a wrong one is
+    /// durable before this returns (`rate_limited` without checking). A used recovery
+    /// code is told to the contacts (R38). Returns the `amr` method it proves.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn answer_second_factor(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: &Account,
+        factors: Factors<'_>,
+        factor: Factor,
+        code: &str,
+        ip: &str,
+        locale: &str,
+    ) -> Result<Method> {
+        let id = account.id.as_str();
+        let check = async {
+            match factor {
+                Factor::Totp => factors.totps.verify(tenant, id, code).map(|()| (Method::Otp, None)),
+                Factor::RecoveryCode => factors.recovery_codes.consume(tenant, id, code).map(|n| (Method::Otp, Some(n))),
+                Factor::Sms => self.verify_second_factor_code(tenant, settings, account, Kind::Mobile, code).map(|()| (Method::Sms, None)),
+                Factor::Email => self.verify_second_factor_code(tenant, settings, account, Kind::Email, code).map(|()| (Method::Otp, None)),
+                Factor::Passkey => Err(Error::invalid("method", "passkeys answer through the page script")),
+            }
+        };
+        let (method, codes_left) = self.guarded(tenant, settings, &second_step(account, ip), check).await?;
+        if let Some(remaining) = codes_left {
+            self.notify(tenant, account, Notice::RecoveryCodeUsed { remaining }, locale).await;
+        }
+        Ok(method)
+    }
+
+    /// Checks a passkey given as the second factor (the browser's assertion for a
+    /// ceremony started for `account`), inside the same limits as typed answers.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn answer_passkey_factor(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: &Account,
+        passkeys: &Passkeys,
+        rp: &Rp,
+        ceremony: &str,
+        credential: serde_json::Value,
+        ip: &str,
+    ) -> Result<()> {
+        let check = async {
+            let verified = passkeys.finish_authentication(tenant, rp, ceremony, credential)?;
+            if verified.account_id == account.id { Ok(()) } else { Err(Error::PasskeyRejected) }
+        };
+        self.guarded(tenant, settings, &second_step(account, ip), check).await
+    }
+
     /// Sends a second-factor code to the account's verified mobile or email; the code
     /// limits of R37 apply as to every code.
     pub async fn send_second_factor_code(

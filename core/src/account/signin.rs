@@ -2,6 +2,7 @@
 //! (R16). An unknown identifier and a wrong password give the same answer after the
 //! same work.
 
+use crate::account::guarded::Guard;
 use crate::account::{Account, Accounts};
 use crate::audit::{self, AuditEvent};
 use crate::code::{Destination, Notice, Purpose, Sent};
@@ -22,7 +23,7 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// Records a security event of this try (R19: who, what, when, IP, client).
-    fn audit(&self, store: &crate::store::Store, tenant: &str, at: u64, who: &Subject<'_>, action: &str) -> Result<()> {
+    pub(crate) fn audit(&self, store: &crate::store::Store, tenant: &str, at: u64, who: &Subject<'_>, action: &str) -> Result<()> {
         let actor = match who {
             Subject::Account(id) => id.to_string(),
             Subject::Unknown(_) => "unknown".to_string(),
@@ -55,7 +56,8 @@ pub struct SignedIn {
 impl Accounts {
     /// Password sign-in with a mobile, email, account name or account id. Failures
     /// count against the account (or the unknown identifier) and the IP: backoff, an
-    /// hourly cap, a CAPTCHA after a few (R19); checked before the password is.
+    /// hourly cap, a CAPTCHA after a few (R19). The try is reserved inside those
+    /// limits before the password is checked, so parallel tries meet them too.
     pub async fn sign_in(
         &self,
         tenant: &str,
@@ -75,52 +77,19 @@ impl Accounts {
             },
             Err(_) => None,
         };
-        let id = account.as_ref().map(|a| a.id.clone());
-        let who = match &id {
-            Some(id) => Subject::Account(id),
+        let who = match &account {
+            Some(a) => Subject::Account(&a.id),
             None => Subject::Unknown(identifier),
         };
-        self.admit(tenant, settings, &who, attempt)?;
+        let guard = Guard { who, attempt: *attempt, captcha: true, audited: true };
         let phc = account.as_ref().and_then(|a| a.password.as_deref());
-        let ok = self.passwords.verify(phc, password).await?;
-        match account {
-            Some(a) if ok => {
-                self.attempts.succeeded(tenant, &who)?;
-                self.signed_in(tenant, settings, a, &[Method::Password])
-            }
-            _ => {
-                self.attempts.failed(tenant, &settings.sign_in, &who, attempt.ip)?;
-                attempt.audit(&self.store, tenant, self.clock.now(), &who, "sign_in_failed")?;
-                Err(Error::BadCredentials)
-            }
-        }
-    }
-
-    /// Lets a try through the failure limits: `rate_limited` while the subject or IP
-    /// must wait, `captcha_required`/`captcha_failed` when a CAPTCHA is due (R19).
-    pub fn admit(
-        &self,
-        tenant: &str,
-        settings: &TenantSettings,
-        who: &Subject<'_>,
-        attempt: &Attempt<'_>,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        let gate = match self.attempts.check(tenant, &settings.sign_in, who, attempt.ip) {
-            Err(e @ Error::RateLimited { .. }) => {
-                attempt.audit(&self.store, tenant, now, who, "sign_in_throttled")?;
-                return Err(e);
-            }
-            other => other?,
+        let check = async {
+            let ok = self.passwords.verify(phc, password).await?;
+            if ok && account.is_some() { Ok(()) } else { Err(Error::BadCredentials) }
         };
-        if gate.captcha {
-            let answer = attempt.captcha.filter(|a| !a.is_empty()).ok_or(Error::CaptchaRequired)?;
-            if let Err(e) = self.captchas.verify(tenant, answer) {
-                attempt.audit(&self.store, tenant, now, who, "captcha_failed")?;
-                return Err(e);
-            }
-        }
-        Ok(())
+        self.guarded(tenant, settings, &guard, check).await?;
+        let account = account.ok_or(Error::BadCredentials)?;
+        self.signed_in(tenant, settings, account, &[Method::Password])
     }
 
     /// Whether the next password try for `identifier` from `ip` must carry a CAPTCHA.

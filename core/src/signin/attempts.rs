@@ -4,6 +4,13 @@
 //! for longer than that hour. Per IP: many failures bring a CAPTCHA to every sign-in
 //! from it, then a pause until the hour ends. Unknown identifiers are counted like
 //! accounts, so the answers do not tell which exist.
+//!
+//! A try is reserved before its secret is checked (`reserve`: one transaction over
+//! the subject's and the IP's records that checks the limits counting the tries
+//! still in flight, and records this one) and settled after (`settle`). So a burst
+//! of parallel guesses meets the same backoff, cap and CAPTCHA as guesses one after
+//! another. A reservation never settled (a crash, a dropped request) ages out after
+//! `RESERVATION_TTL`.
 
 use std::sync::Arc;
 
@@ -13,9 +20,29 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::secret;
 use crate::settings::SignInSettings;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, abort};
 
 const HOUR: u64 = 3600;
+
+/// Seconds an unsettled try holds its place. Long enough for the slowest check (a
+/// password hash waiting for a free hashing thread), short enough that a crashed
+/// request locks nobody out.
+pub const RESERVATION_TTL: u64 = 10;
+
+/// A try whose secret is being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight {
+    pub id: u64,
+    pub at: u64,
+}
+
+fn live_flights(v: &mut Vec<InFlight>, now: u64) {
+    v.retain(|r| r.at + RESERVATION_TTL > now);
+}
+
+fn flights_end(v: &[InFlight]) -> u64 {
+    v.iter().map(|r| r.at + RESERVATION_TTL).max().unwrap_or(0)
+}
 
 /// Recent failures of one account (or one unknown identifier).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -25,13 +52,33 @@ pub struct Failures {
     /// Failures since the last success.
     pub in_a_row: u32,
     pub last: u64,
+    /// Tries reserved and not settled yet.
+    #[serde(default)]
+    pub in_flight: Vec<InFlight>,
 }
 
 impl Record for Failures {
     const TREE: &'static str = "sign_in_failures";
     const VERSION: u32 = 1;
     fn expires_at(&self) -> Option<u64> {
-        Some(self.last + HOUR)
+        Some((self.last + HOUR).max(flights_end(&self.in_flight)))
+    }
+}
+
+impl Failures {
+    /// The record as of `now`: failures older than an hour and stale reservations gone.
+    fn at(mut self, now: u64) -> Failures {
+        if self.last + HOUR <= now {
+            self.recent.clear();
+            self.in_a_row = 0;
+        }
+        self.recent.retain(|t| t + HOUR > now);
+        live_flights(&mut self.in_flight, now);
+        self
+    }
+
+    fn is_empty(&self) -> bool {
+        self.recent.is_empty() && self.in_a_row == 0 && self.in_flight.is_empty()
     }
 }
 
@@ -40,13 +87,33 @@ impl Record for Failures {
 pub struct IpFailures {
     pub window_start: u64,
     pub count: u32,
+    /// Tries from this IP reserved and not settled yet.
+    #[serde(default)]
+    pub in_flight: Vec<InFlight>,
 }
 
 impl Record for IpFailures {
     const TREE: &'static str = "ip_failures";
     const VERSION: u32 = 1;
     fn expires_at(&self) -> Option<u64> {
-        Some(self.window_start + HOUR)
+        Some((self.window_start + HOUR).max(flights_end(&self.in_flight)))
+    }
+}
+
+impl IpFailures {
+    /// The record as of `now`: a new window once the last one ended.
+    fn at(mut self, now: u64) -> IpFailures {
+        if self.window_start + HOUR <= now {
+            self.window_start = now;
+            self.count = 0;
+        }
+        live_flights(&mut self.in_flight, now);
+        self
+    }
+
+    /// Failures and tries in flight.
+    fn tries(&self) -> u32 {
+        self.count.saturating_add(u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX))
     }
 }
 
@@ -73,87 +140,195 @@ pub struct Gate {
     pub captcha: bool,
 }
 
+/// Whether a try can be asked for a CAPTCHA (R19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Captcha {
+    /// The try carries an answer; when the ticket says one is due, the caller checks it.
+    Answered,
+    /// The try carries none: `captcha_required` when one is due, and nothing is reserved.
+    Missing,
+    /// Nobody is shown one here (a re-check inside a session, a second factor): only
+    /// the waits and the caps apply.
+    NotAsked,
+}
+
+/// A try admitted by `reserve`, to be given to `settle` once its secret is checked.
+#[derive(Debug)]
+#[must_use = "settle the ticket with the outcome of the check"]
+pub struct Ticket {
+    key: String,
+    ip: Option<String>,
+    id: u64,
+    /// A solved CAPTCHA must come with this try: the caller checks the answer.
+    pub captcha: bool,
+}
+
+/// How a reserved try ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The secret was wrong: a failure of the subject and of the IP.
+    Failed,
+    /// The secret was right: the subject's failures are cleared (not the IP's).
+    Succeeded,
+    /// The secret was not judged (a refused CAPTCHA, a server error): nothing counts.
+    Released,
+}
+
+/// What a try may do given the subject's and the IP's records as of `now` (see
+/// `Failures::at`), counting the tries in flight as failures to come: `rate_limited`
+/// (with when to retry) or the CAPTCHA gate.
+fn decide(rules: &SignInSettings, f: &Failures, ip: Option<&IpFailures>, now: u64) -> Result<Gate> {
+    let ip_tries = ip.map_or(0, IpFailures::tries);
+    if let Some(w) = ip
+        && ip_tries >= rules.max_ip_failures_per_hour
+    {
+        let retry_after = if w.count >= rules.max_ip_failures_per_hour {
+            (w.window_start + HOUR).saturating_sub(now)
+        } else {
+            1
+        };
+        return Err(Error::RateLimited { retry_after: retry_after.max(1) });
+    }
+    let flying = f.in_flight.len();
+    let cap = rules.failures_per_hour() as usize;
+    if f.recent.len() + flying >= cap {
+        let retry_after = match f.recent.first() {
+            Some(oldest) if f.recent.len() >= cap => (oldest + HOUR).saturating_sub(now),
+            _ => 1,
+        };
+        return Err(Error::RateLimited { retry_after: retry_after.max(1) });
+    }
+    let tries = f.in_a_row.saturating_add(u32::try_from(flying).unwrap_or(u32::MAX));
+    if let Some(wait) = backoff(rules, tries) {
+        let latest = f.in_flight.iter().map(|r| r.at).fold(f.last, u64::max);
+        let until = latest + wait;
+        if now < until {
+            return Err(Error::RateLimited { retry_after: until - now });
+        }
+    }
+    let captcha = (tries >= rules.captcha_after && (!f.recent.is_empty() || flying > 0))
+        || ip_tries >= rules.captcha_after_ip_failures;
+    Ok(Gate { captcha })
+}
+
 pub struct Attempts {
     store: Store,
     clock: Arc<dyn Clock>,
 }
+
+const TREES: &[&str] = &[Failures::TREE, IpFailures::TREE];
 
 impl Attempts {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Attempts { store, clock }
     }
 
-    /// Before a secret is checked: `rate_limited` (with when to retry) if the subject
-    /// or the IP must wait, else whether a CAPTCHA is needed. Changes nothing. An
-    /// empty `ip` (a re-check inside a session) counts against the subject only.
+    /// Whether a try would be let through now: `rate_limited` (with when to retry)
+    /// if the subject or the IP must wait, else whether a CAPTCHA is needed. Changes
+    /// nothing; to check a secret, `reserve` instead. An empty `ip` (a re-check
+    /// inside a session) counts against the subject only.
     pub fn check(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<Gate> {
         let now = self.clock.now();
-        let window = match ip {
+        let f = self.store.get::<Failures>(tenant, &who.key())?.unwrap_or_default().at(now);
+        let w = match ip {
             "" => None,
-            ip => self.store.get_live::<IpFailures>(tenant, &ip_key(ip), now)?,
+            ip => Some(self.store.get::<IpFailures>(tenant, &ip_key(ip))?.unwrap_or_default().at(now)),
         };
-        let ip_count = window.as_ref().map_or(0, |w| w.count);
-        if let Some(w) = window
-            && ip_count >= rules.max_ip_failures_per_hour
-        {
-            return Err(Error::RateLimited { retry_after: (w.window_start + HOUR).saturating_sub(now).max(1) });
-        }
-        let f = self.store.get_live::<Failures>(tenant, &who.key(), now)?.unwrap_or_default();
-        let recent: Vec<u64> = f.recent.iter().copied().filter(|t| t + HOUR > now).collect();
-        if recent.len() >= rules.failures_per_hour() as usize {
-            let oldest = recent.first().copied().unwrap_or(now);
-            return Err(Error::RateLimited { retry_after: (oldest + HOUR).saturating_sub(now).max(1) });
-        }
-        if let Some(wait) = backoff(rules, f.in_a_row) {
-            let until = f.last + wait;
-            if now < until {
-                return Err(Error::RateLimited { retry_after: until - now });
+        decide(rules, &f, w.as_ref(), now)
+    }
+
+    /// Before a secret is checked: lets the try through the limits and holds its
+    /// place, atomically, so tries in flight count as failures to come. Refuses with
+    /// `rate_limited`, or `captcha_required` when a CAPTCHA is due and `captcha` is
+    /// `Missing`; a refused try reserves nothing. The ticket goes to `settle`.
+    pub fn reserve(
+        &self,
+        tenant: &str,
+        rules: &SignInSettings,
+        who: &Subject<'_>,
+        ip: &str,
+        captcha: Captcha,
+    ) -> Result<Ticket> {
+        let now = self.clock.now();
+        let key = who.key();
+        let ip = (!ip.is_empty()).then(|| ip_key(ip));
+        let id: u64 = rand::random();
+        let due = self.store.transaction(TREES, |tx| {
+            let mut f = tx.get::<Failures>(tenant, &key)?.unwrap_or_default().at(now);
+            let mut w = match &ip {
+                Some(k) => Some(tx.get::<IpFailures>(tenant, k)?.unwrap_or_default().at(now)),
+                None => None,
+            };
+            let gate = match decide(rules, &f, w.as_ref(), now) {
+                Ok(gate) => gate,
+                Err(e) => return abort(e),
+            };
+            let due = match captcha {
+                Captcha::NotAsked => false,
+                Captcha::Missing if gate.captcha => return abort(Error::CaptchaRequired),
+                Captcha::Missing | Captcha::Answered => gate.captcha,
+            };
+            f.in_flight.push(InFlight { id, at: now });
+            tx.put(tenant, &key, &f)?;
+            if let (Some(k), Some(w)) = (&ip, w.as_mut()) {
+                w.in_flight.push(InFlight { id, at: now });
+                tx.put(tenant, k, w)?;
             }
-        }
-        let captcha =
-            (f.in_a_row >= rules.captcha_after && !recent.is_empty()) || ip_count >= rules.captcha_after_ip_failures;
-        Ok(Gate { captcha })
+            Ok(due)
+        })?;
+        Ok(Ticket { key, ip, id, captcha: due })
+    }
+
+    /// After the check: ends the reservation with its outcome. A failure counts
+    /// against the subject and the IP even if the reservation aged out meanwhile.
+    /// The caller makes a failure durable (`Store::commit`) before answering.
+    pub fn settle(&self, tenant: &str, rules: &SignInSettings, ticket: Ticket, outcome: Outcome) -> Result<()> {
+        let now = self.clock.now();
+        let cap = rules.failures_per_hour() as usize;
+        let failed = outcome == Outcome::Failed;
+        self.store.transaction(TREES, |tx| {
+            let mut f = tx.get::<Failures>(tenant, &ticket.key)?.unwrap_or_default().at(now);
+            f.in_flight.retain(|r| r.id != ticket.id);
+            match outcome {
+                Outcome::Failed => {
+                    f.recent.push(now);
+                    if f.recent.len() > cap {
+                        let extra = f.recent.len() - cap;
+                        f.recent.drain(..extra);
+                    }
+                    f.in_a_row = f.in_a_row.saturating_add(1);
+                    f.last = now;
+                }
+                Outcome::Succeeded => {
+                    f.recent.clear();
+                    f.in_a_row = 0;
+                }
+                Outcome::Released => {}
+            }
+            if f.is_empty() {
+                tx.remove::<Failures>(tenant, &ticket.key)?;
+            } else {
+                tx.put(tenant, &ticket.key, &f)?;
+            }
+            let Some(k) = &ticket.ip else { return Ok(()) };
+            let mut w = tx.get::<IpFailures>(tenant, k)?.unwrap_or_default().at(now);
+            w.in_flight.retain(|r| r.id != ticket.id);
+            if failed {
+                w.count = w.count.saturating_add(1);
+            }
+            if w.count == 0 && w.in_flight.is_empty() {
+                tx.remove::<IpFailures>(tenant, k)
+            } else {
+                tx.put(tenant, k, &w)
+            }
+        })
     }
 
     /// Whether sign-ins from `ip` need a CAPTCHA whoever they are for.
     pub fn ip_needs_captcha(&self, tenant: &str, rules: &SignInSettings, ip: &str) -> Result<bool> {
-        Ok(self.ip_count(tenant, ip, self.clock.now())? >= rules.captcha_after_ip_failures)
-    }
-
-    /// Counts a failed try against the subject and the IP.
-    pub fn failed(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<()> {
         let now = self.clock.now();
-        let cap = rules.failures_per_hour() as usize;
-        self.store.update::<Failures, _>(tenant, &who.key(), |old| {
-            let mut f = old.filter(|f| f.last + HOUR > now).unwrap_or_default();
-            f.recent.retain(|t| t + HOUR > now);
-            f.recent.push(now);
-            if f.recent.len() > cap {
-                let extra = f.recent.len() - cap;
-                f.recent.drain(..extra);
-            }
-            f.in_a_row = f.in_a_row.saturating_add(1);
-            f.last = now;
-            Ok((Some(f), ()))
-        })?;
-        if ip.is_empty() {
-            return Ok(());
-        }
-        self.store.update::<IpFailures, _>(tenant, &ip_key(ip), |old| {
-            let mut w =
-                old.filter(|w| w.window_start + HOUR > now).unwrap_or(IpFailures { window_start: now, count: 0 });
-            w.count = w.count.saturating_add(1);
-            Ok((Some(w), ()))
-        })
-    }
-
-    /// A success clears the subject's failures (not the IP's).
-    pub fn succeeded(&self, tenant: &str, who: &Subject<'_>) -> Result<()> {
-        self.store.remove::<Failures>(tenant, &who.key()).map(|_| ())
-    }
-
-    fn ip_count(&self, tenant: &str, ip: &str, now: u64) -> Result<u32> {
-        Ok(self.store.get_live::<IpFailures>(tenant, &ip_key(ip), now)?.map_or(0, |w| w.count))
+        let w = self.store.get::<IpFailures>(tenant, &ip_key(ip))?.unwrap_or_default().at(now);
+        Ok(w.tries() >= rules.captcha_after_ip_failures)
     }
 }
 
@@ -168,75 +343,4 @@ fn backoff(rules: &SignInSettings, in_a_row: u32) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::ManualClock;
-
-    fn setup() -> (Attempts, Arc<ManualClock>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let clock = Arc::new(ManualClock::new());
-        (Attempts::new(store, clock.clone()), clock, dir)
-    }
-
-    fn retry_after(r: Result<Gate>) -> u64 {
-        match r {
-            Err(Error::RateLimited { retry_after }) => retry_after,
-            other => panic!("expected rate_limited, got {other:?}"),
-        }
-    }
-
-    #[tokio::test]
-    async fn r19_backoff_doubles_and_success_clears_it() {
-        let (a, clock, _d) = setup();
-        let rules = SignInSettings::default();
-        let who = Subject::Account("1");
-        for _ in 0..5 {
-            assert!(a.check("t", &rules, &who, "ip").is_ok());
-            a.failed("t", &rules, &who, "ip").unwrap();
-        }
-        assert_eq!(retry_after(a.check("t", &rules, &who, "ip")), 1);
-        clock.advance(1);
-        a.failed("t", &rules, &who, "ip").unwrap();
-        assert_eq!(retry_after(a.check("t", &rules, &who, "ip")), 2);
-        a.succeeded("t", &who).unwrap();
-        assert_eq!(a.check("t", &rules, &who, "ip").unwrap(), Gate { captcha: false });
-    }
-
-    #[tokio::test]
-    async fn r19_the_101st_failure_in_an_hour_waits_for_the_oldest_to_age_out() {
-        let (a, clock, _d) = setup();
-        let rules = SignInSettings { max_failures_per_hour: 1000, captcha_after: 1000, ..Default::default() };
-        let who = Subject::Unknown("someone@example.com");
-        for _ in 0..100 {
-            match a.check("t", &rules, &who, "ip") {
-                Err(Error::RateLimited { retry_after }) => clock.advance(retry_after),
-                other => {
-                    other.unwrap();
-                }
-            }
-            a.failed("t", &rules, &who, "ip").unwrap();
-        }
-        let wait = retry_after(a.check("t", &rules, &who, "ip"));
-        assert!(wait > 30, "the hourly cap, not the backoff, holds: {wait}");
-        clock.advance(wait);
-        assert!(a.check("t", &rules, &who, "ip").is_ok(), "never locked for good");
-    }
-
-    #[tokio::test]
-    async fn r19_captcha_after_failures_in_a_row_and_from_a_busy_ip() {
-        let (a, _clock, _d) = setup();
-        let rules = SignInSettings { captcha_after_ip_failures: 5, ..Default::default() };
-        let who = Subject::Account("1");
-        for _ in 0..3 {
-            a.failed("t", &rules, &who, "10.0.0.1").unwrap();
-        }
-        assert!(a.check("t", &rules, &who, "10.0.0.2").unwrap().captcha);
-        for i in 0..2 {
-            a.failed("t", &rules, &Subject::Account(&i.to_string()), "10.0.0.1").unwrap();
-        }
-        assert!(a.ip_needs_captcha("t", &rules, "10.0.0.1").unwrap());
-        assert!(!a.ip_needs_captcha("t", &rules, "10.0.0.2").unwrap());
-        assert!(a.check("t", &rules, &Subject::Account("9"), "10.0.0.1").unwrap().captcha);
-    }
-}
+mod tests;

@@ -2,6 +2,8 @@
 //! browser's authenticator answers a challenge for that account's passkeys, and the
 //! sign-in continues like any other (hook, session, back to the app) with `amr`
 //! `hwk mfa`: the authenticator verified the user, so it counts as two factors.
+//! Unknown identifiers get a decoy challenge (R36); the rules live in
+//! `latchkey_core::account::passkey_sign_in`.
 
 use std::net::SocketAddr;
 
@@ -9,10 +11,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
-use latchkey_core::Error;
-use latchkey_core::identifier::Identifier;
-use latchkey_core::signin::attempts::Subject;
-use latchkey_core::signin::level::Method;
+use latchkey_core::account::signin::Attempt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -52,10 +51,8 @@ async fn start(
     if !crate::ui::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
-    let identifier = Identifier::parse(&body.identifier).map_err(|_| Error::NotFound("passkey"))?;
-    let account = svc.accounts.find_login(&tenant, &identifier)?.ok_or(Error::NotFound("passkey"))?;
     let rp = svc.relying_party(&tenant)?;
-    let (ceremony, options) = svc.passkeys.start_authentication(&tenant, &rp, &account.id)?;
+    let (ceremony, options) = svc.accounts.start_passkey_sign_in(&tenant, &svc.passkeys, &rp, &body.identifier)?;
     svc.store.commit().await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
@@ -75,11 +72,11 @@ async fn finish(
     let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
     let rp = svc.relying_party(&tenant)?;
-    let verified = svc.passkeys.finish_authentication(&tenant, &rp, &body.ceremony, body.credential)?;
-    let who = Subject::Account(&verified.account_id);
-    svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip)?;
-    let account = svc.accounts.get(&tenant, &verified.account_id)?;
-    let signed = svc.accounts.signed_in(&tenant, &settings, account, &[Method::Passkey])?;
+    let attempt = Attempt { ip: &from.ip, ..Attempt::default() };
+    let signed = svc
+        .accounts
+        .sign_in_with_passkey(&tenant, &settings, &svc.passkeys, &rp, &body.ceremony, body.credential, &attempt)
+        .await?;
     let resp = signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await?;
     Ok(signed_in::for_script(resp))
 }

@@ -10,12 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use latchkey_core::Error;
-use latchkey_core::account::second_factor::{Factor, available};
-use latchkey_core::account::{Account, Kind, mask};
+use latchkey_core::account::second_factor::{Factor, Factors, available};
+use latchkey_core::account::{Account, mask};
 use latchkey_core::captcha::Challenge;
-use latchkey_core::code::Notice;
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::signin::attempts::Subject;
 use latchkey_core::signin::level::{self, Method};
 use latchkey_core::signin::pending::{self, PendingSignIn};
 use serde::Deserialize;
@@ -158,33 +156,6 @@ async fn show(
     )
 }
 
-/// Checks one second-factor answer; the `amr` method it proves.
-async fn prove(
-    svc: &Services,
-    tenant: &str,
-    settings: &TenantSettings,
-    account: &Account,
-    factor: Factor,
-    code: &str,
-    locale: &str,
-) -> Result<Method, Error> {
-    match factor {
-        Factor::Totp => svc.totps.verify(tenant, &account.id, code).map(|_| Method::Otp),
-        Factor::RecoveryCode => {
-            let remaining = svc.recovery_codes.consume(tenant, &account.id, code)?;
-            svc.accounts.notify(tenant, account, Notice::RecoveryCodeUsed { remaining }, locale).await;
-            Ok(Method::Otp)
-        }
-        Factor::Sms => {
-            svc.accounts.verify_second_factor_code(tenant, settings, account, Kind::Mobile, code).map(|_| Method::Sms)
-        }
-        Factor::Email => {
-            svc.accounts.verify_second_factor_code(tenant, settings, account, Kind::Email, code).map(|_| Method::Otp)
-        }
-        Factor::Passkey => Err(Error::invalid("method", "passkeys answer through the page script")),
-    }
-}
-
 async fn answer(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
@@ -219,13 +190,16 @@ async fn answer(
     let Some(factor) = Factor::parse(&form.method) else {
         return Err(ApiError::bad_request("invalid_request", "unknown second-factor method"));
     };
-    let who = Subject::Account(&account.id);
-    if let Err(e) = svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip) {
-        return render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(failure(&page, e)?)));
-    }
-    match prove(&svc, &tenant, &settings, &account, factor, &form.code, page.locale.tag()).await {
+    let factors = Factors { totps: &svc.totps, recovery_codes: &svc.recovery_codes };
+    let answered = svc
+        .accounts
+        .answer_second_factor(&tenant, &settings, &account, factors, factor, &form.code, &from.ip, page.locale.tag())
+        .await;
+    match answered {
+        Err(e @ Error::RateLimited { .. }) => {
+            render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(failure(&page, e)?)))
+        }
         Ok(method) => {
-            svc.accounts.attempts().succeeded(&tenant, &who)?;
             let detail = json!({ "method": factor.as_str() });
             signed_in::record(&svc, &tenant, &account.id, "second_factor_passed", &from, None, detail)?;
             if factor == Factor::RecoveryCode {
@@ -238,7 +212,6 @@ async fn answer(
         }
         Err(e) => {
             let text = failure(&page, e)?;
-            svc.accounts.attempts().failed(&tenant, &settings.sign_in, &who, &from.ip)?;
             let detail = json!({ "method": factor.as_str() });
             signed_in::record(&svc, &tenant, &account.id, "second_factor_failed", &from, None, detail)?;
             if !pending::wrong_answer(&svc.store, &tenant, &token, now)? {
@@ -343,13 +316,14 @@ async fn passkey_finish(
     };
     let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
-    let who = Subject::Account(&account.id);
-    svc.accounts.attempts().check(&tenant, &settings.sign_in, &who, &from.ip)?;
     let rp = svc.relying_party(&tenant)?;
-    let verified = svc.passkeys.finish_authentication(&tenant, &rp, &body.ceremony, body.credential);
+    let verified = svc
+        .accounts
+        .answer_passkey_factor(&tenant, &settings, &account, &svc.passkeys, &rp, &body.ceremony, body.credential, &from.ip)
+        .await;
     match verified {
-        Ok(a) if a.account_id == account.id => {
-            svc.accounts.attempts().succeeded(&tenant, &who)?;
+        Err(e @ Error::RateLimited { .. }) => Err(e.into()),
+        Ok(()) => {
             signed_in::record(
                 &svc,
                 &tenant,
@@ -365,8 +339,7 @@ async fn passkey_finish(
             let resp = done(&svc, &tenant, &headers, &from, &token, p, account, body.remember, &page).await?;
             Ok(signed_in::for_script(resp))
         }
-        other => {
-            svc.accounts.attempts().failed(&tenant, &settings.sign_in, &who, &from.ip)?;
+        Err(e) => {
             signed_in::record(
                 &svc,
                 &tenant,
@@ -378,7 +351,7 @@ async fn passkey_finish(
             )?;
             pending::wrong_answer(&svc.store, &tenant, &token, svc.now())?;
             svc.store.commit().await?;
-            Err(other.err().unwrap_or(Error::PasskeyRejected).into())
+            Err(e.into())
         }
     }
 }

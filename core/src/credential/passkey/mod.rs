@@ -17,8 +17,11 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store, abort};
+
+mod decoy;
 
 /// How long a started ceremony can be finished (also the browser prompt's timeout).
 pub const CEREMONY_TTL: u64 = 300;
@@ -104,6 +107,16 @@ impl Record for PasskeyOwner {
 enum CeremonyState {
     Registration(PasskeyRegistration),
     Authentication(PasskeyAuthentication),
+    /// A sign-in started for an identifier without passkeys (R36): never verifies.
+    Decoy { identifier: String },
+}
+
+/// Whose sign-in a started ceremony is, for the failure limits (R19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInFor {
+    Account(String),
+    /// An identifier no account holds (a decoy).
+    Unknown(String),
 }
 
 /// The server half of a ceremony in progress, under the digest of its id.
@@ -127,11 +140,13 @@ impl Record for PasskeyCeremony {
 pub struct Passkeys {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Keys the decoys' fake credentials (R36).
+    sealer: Arc<Sealer>,
 }
 
 impl Passkeys {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Passkeys { store, clock }
+    pub fn new(store: Store, clock: Arc<dyn Clock>, sealer: Arc<Sealer>) -> Self {
+        Passkeys { store, clock, sealer }
     }
 
     /// Starts adding a passkey to the account; returns the ceremony id and the
@@ -204,6 +219,54 @@ impl Passkeys {
             .map_err(|_| Error::Crypto("passkey sign-in could not start"))?;
         let id = self.begin(tenant, rp, account_id, CeremonyState::Authentication(state))?;
         Ok((id, serde_json::to_value(options)?))
+    }
+
+    /// Starts a passwordless sign-in for `identifier` (R20), which signs in
+    /// `account_id` if that is `Some`. The answer has the same shape whether or not
+    /// that account exists and has passkeys (R36): without any, the options are a
+    /// decoy (fake credentials stable per identifier) and the ceremony never verifies.
+    pub fn start_sign_in(
+        &self,
+        tenant: &str,
+        rp: &Rp,
+        account_id: Option<&str>,
+        identifier: &str,
+    ) -> Result<(String, serde_json::Value)> {
+        // The same store work either way: one scan, one ceremony written.
+        let passkeys: Vec<Passkey> =
+            self.stored(tenant, account_id.unwrap_or("-"))?.into_iter().map(|s| s.passkey).collect();
+        match account_id {
+            Some(id) if !passkeys.is_empty() => {
+                let (options, state) = rp
+                    .webauthn()?
+                    .start_passkey_authentication(&passkeys)
+                    .map_err(|_| Error::Crypto("passkey sign-in could not start"))?;
+                let ceremony = self.begin(tenant, rp, id, CeremonyState::Authentication(state))?;
+                Ok((ceremony, serde_json::to_value(options)?))
+            }
+            _ => {
+                let options = decoy::options(&self.sealer, rp, tenant, identifier);
+                let state = CeremonyState::Decoy { identifier: identifier.to_string() };
+                let ceremony = self.begin(tenant, rp, account_id.unwrap_or(""), state)?;
+                Ok((ceremony, options))
+            }
+        }
+    }
+
+    /// Whose sign-in a live ceremony is, without using it up; `None` for no sign-in
+    /// ceremony by that id.
+    pub fn sign_in_for(&self, tenant: &str, ceremony_id: &str) -> Result<Option<SignInFor>> {
+        if ceremony_id.len() > 64 {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let ceremony = self.store.get_live::<PasskeyCeremony>(tenant, &secret::digest(ceremony_id), now)?;
+        Ok(ceremony.and_then(|c| match c.state {
+            CeremonyState::Registration(_) => None,
+            _ if !c.account_id.is_empty() => Some(SignInFor::Account(c.account_id)),
+            CeremonyState::Decoy { identifier } => Some(SignInFor::Unknown(identifier)),
+            CeremonyState::Authentication(_) => None,
+        }))
     }
 
     /// Verifies the browser's `PublicKeyCredential` assertion; says which account

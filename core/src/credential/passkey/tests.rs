@@ -21,7 +21,8 @@ fn kit() -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let clock = Arc::new(ManualClock::new());
-    Kit { passkeys: Passkeys::new(store.clone(), clock.clone()), store, clock, _dir: dir }
+    let sealer = Arc::new(Sealer::new([7; 32]));
+    Kit { passkeys: Passkeys::new(store.clone(), clock.clone(), sealer), store, clock, _dir: dir }
 }
 
 fn rp(public_url: &str) -> Rp {

@@ -99,6 +99,29 @@ impl Accounts {
         self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await
     }
 
+    /// Whether `new` may become the account's password: policy, the tenant's
+    /// plugins, history (not one of the last N). Changes nothing, so a proof can be
+    /// kept until the change will go through (R34).
+    pub(crate) async fn check_new_password(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account: &Account,
+        new: &str,
+    ) -> Result<()> {
+        policy::check(&settings.password, new, account.name.as_deref())?;
+        let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
+        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        let n = settings.password.history;
+        let recent = account.password.iter().chain(account.password_history.iter()).take(n);
+        for phc in recent {
+            if self.passwords.verify(Some(phc), new).await? {
+                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
+            }
+        }
+        Ok(())
+    }
+
     /// Sets a new password: policy, history (not one of the last N), hash, notice.
     /// Every app token of the account is revoked, durably, before the answer (issue
     /// 10 item 3): whoever had the old password may hold them.
@@ -112,16 +135,8 @@ impl Accounts {
         why: Why,
     ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
-        policy::check(&settings.password, new, account.name.as_deref())?;
-        let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
-        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        self.check_new_password(tenant, settings, &account, new).await?;
         let n = settings.password.history;
-        let recent = account.password.iter().chain(account.password_history.iter()).take(n);
-        for phc in recent {
-            if self.passwords.verify(Some(phc), new).await? {
-                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
-            }
-        }
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();
         let updated = self.modify(tenant, account_id, |a| {

@@ -71,9 +71,13 @@ impl Accounts {
             None => Destination::email(&format!("unknown|{}", identifier.trim().to_lowercase())),
         };
         let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ask.ip)?;
-        if let Some((_, to)) = target {
-            let message = self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale)?;
-            self.store.commit().await?;
+        let message = match target {
+            Some((_, to)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale)?),
+            None => None,
+        };
+        // Both paths wrote (the limits, maybe a code) and both flush (R36).
+        self.store.commit().await?;
+        if let Some(message) = message {
             // Delivered in the background so the answer takes the same time either way.
             self.codes.deliver_in_background(message, "recovery code not delivered");
         }
@@ -81,7 +85,7 @@ impl Accounts {
     }
 
     /// Finishes a password reset with the code; returns the account id (the caller
-    /// ends its sessions).
+    /// ends its sessions). A refused password leaves the code for the next try.
     pub async fn finish_recovery(
         &self,
         tenant: &str,
@@ -91,10 +95,20 @@ impl Accounts {
         new_password: &str,
         locale: &str,
     ) -> Result<String> {
+        // The same steps whether or not the identifier names an account (R36): the
+        // tenant's rules for any password, then the code. Only a right code learns
+        // what depends on the account (its name, its history), and the code is used
+        // up only once the new password will be taken (R34).
+        crate::credential::policy::check(&settings.password, new_password, None)?;
         let parsed = Identifier::parse(identifier).map_err(|_| Error::CodeInvalid)?;
-        let Some((account, to)) = self.recovery_target(tenant, &parsed) else { return Err(Error::CodeInvalid) };
-        // Policy first, so a weak password does not use up the code.
-        crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
+        let target = self.recovery_target(tenant, &parsed);
+        let address = match &target {
+            Some((_, to)) => to.address.clone(),
+            None => format!("unknown|{}", identifier.trim().to_lowercase()),
+        };
+        self.codes.check(tenant, &settings.codes, Purpose::Recover, &address, code)?;
+        let Some((account, to)) = target else { return Err(Error::CodeInvalid) };
+        self.check_new_password(tenant, settings, &account, new_password).await?;
         self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code)?;
         self.set_password(tenant, settings, &account.id, new_password, locale, Why::PasswordReset).await?;
         Ok(account.id)
@@ -115,8 +129,8 @@ impl Accounts {
         let email = parse_email(email)?;
         let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
         let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip)?;
-        if let Some((account, to)) = target {
-            let message = self.codes.issue_link(
+        let message = match target {
+            Some((account, to)) => Some(self.codes.issue_link(
                 tenant,
                 Purpose::Recover,
                 &account.id,
@@ -124,8 +138,12 @@ impl Accounts {
                 url,
                 RECOVERY_LINK_LIFETIME,
                 ask.locale,
-            )?;
-            self.store.commit().await?;
+            )?),
+            None => None,
+        };
+        // Both paths flush (R36).
+        self.store.commit().await?;
+        if let Some(message) = message {
             self.codes.deliver_in_background(message, "recovery link not delivered");
         }
         Ok(Sent { expires_in: RECOVERY_LINK_LIFETIME, ..sent })
@@ -136,7 +154,8 @@ impl Accounts {
         self.codes.peek_link(tenant, Purpose::Recover, token).is_ok()
     }
 
-    /// Sets a new password with a recovery link; returns the account id.
+    /// Sets a new password with a recovery link; returns the account id. The link
+    /// is used up only when the password is taken.
     pub async fn finish_recovery_link(
         &self,
         tenant: &str,
@@ -147,7 +166,10 @@ impl Accounts {
     ) -> Result<String> {
         let peeked = self.codes.peek_link(tenant, Purpose::Recover, token)?;
         let account = self.get(tenant, &peeked.account_id)?;
-        crate::credential::policy::check(&settings.password, new_password, account.name.as_deref())?;
+        // Policy, plugins and history before the link is used up: a refused password
+        // leaves it working (R34). Using it up is atomic, so parallel requests with
+        // one link change the password once.
+        self.check_new_password(tenant, settings, &account, new_password).await?;
         let followed = self.codes.follow_link(tenant, Purpose::Recover, token)?;
         self.set_password(tenant, settings, &followed.account_id, new_password, locale, Why::PasswordReset).await?;
         Ok(followed.account_id)
@@ -173,6 +195,8 @@ impl Accounts {
             .filter_map(|id| self.get(tenant, id).ok())
             .map(|a| a.name.unwrap_or(a.id))
             .collect();
+        // Both paths flush the limits they counted (R36).
+        self.store.commit().await?;
         if !names.is_empty() {
             let message = Message {
                 tenant: tenant.to_string(),
@@ -204,6 +228,7 @@ impl Accounts {
         let matches = account.as_ref().is_some_and(|a| {
             a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile)
         });
+        self.store.commit().await?;
         if let (true, Some(a)) = (matches, account) {
             let names = vec![a.name.unwrap_or(a.id)];
             let message = Message {
@@ -217,3 +242,6 @@ impl Accounts {
         Ok(sent)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,7 +83,8 @@ impl Accounts {
             .await
     }
 
-    /// Registers an account. Checks everything it can before using up the code.
+    /// Registers an account. Checks the code first (R36), then everything it can
+    /// before using the code up.
     pub async fn register(
         &self,
         tenant: &str,
@@ -103,6 +104,11 @@ impl Accounts {
             Self::mobile_allowed(settings, m)?;
         }
         policy::check(&settings.password, &reg.password, name.as_deref())?;
+        // The code before anything that depends on who is registered (R36): without
+        // the code, a taken identifier and a free one get the same `code_invalid`.
+        // Not used up yet, so a refusal below leaves it for the next try (R9).
+        let code_address = mobile.clone().or_else(|| email.clone()).unwrap_or_default();
+        self.codes.check(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
         if let Some(n) = &name
             && self.find_login(tenant, &Identifier::Name(n.clone()))?.is_some()
         {
@@ -151,7 +157,6 @@ impl Accounts {
         self.policy
             .password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() })
             .into_result()?;
-        let code_address = mobile.clone().or_else(|| email.clone()).unwrap_or_default();
         self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
         let phc = self.passwords.hash(&reg.password).await?;
 

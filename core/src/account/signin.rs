@@ -120,9 +120,14 @@ impl Accounts {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
-        if let Ok(Some(_)) = self.find_login(tenant, &Identifier::Phone(mobile.clone())) {
-            let message = self.codes.issue(tenant, &settings.codes, Purpose::SignIn, &to, locale)?;
-            self.store.commit().await?;
+        let message = match self.find_login(tenant, &Identifier::Phone(mobile.clone())) {
+            Ok(Some(_)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::SignIn, &to, locale)?),
+            _ => None,
+        };
+        // Both paths wrote (the limits, maybe a code) and both flush, so the time
+        // taken does not tell registered numbers apart (R36).
+        self.store.commit().await?;
+        if let Some(message) = message {
             // In the background: the answer must not take longer for registered numbers.
             self.codes.deliver_in_background(message, "sign-in code not delivered");
         }

@@ -185,10 +185,21 @@ impl Codes {
         self.verify_all(tenant, settings, &[(purpose, address, code)])
     }
 
+    /// Checks a code without using it up, before work that may still refuse (a
+    /// registration's identifier checks, a new password's history): a wrong code
+    /// counts a try exactly as in `verify`, which must follow to consume it.
+    pub fn check(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, address: &str, code: &str) -> Result<()> {
+        self.judge(tenant, settings, &[(purpose, address, code)], false)
+    }
+
     /// Checks several codes together (a channel change proves the old and the new
     /// value): either every code is right and all are consumed, or none is consumed
     /// and each wrong one counts a try.
     pub fn verify_all(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)]) -> Result<()> {
+        self.judge(tenant, settings, checks, true)
+    }
+
+    fn judge(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)], consume: bool) -> Result<()> {
         let now = self.clock.now();
         let max = settings.max_attempts;
         let outcome = self.store.transaction(&[CodeRecord::TREE], |tx| {
@@ -213,7 +224,7 @@ impl Codes {
                 }
                 records.push((id, rec));
             }
-            if first_error.is_none() {
+            if first_error.is_none() && consume {
                 for (id, rec) in records {
                     if let Some(mut r) = rec {
                         // Consumed: single use; the sweeper removes it.

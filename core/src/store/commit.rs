@@ -39,6 +39,12 @@ impl GroupCommit {
         gc
     }
 
+    /// How many commits were asked for so far.
+    #[cfg(test)]
+    pub(super) fn requested(&self) -> u64 {
+        self.requested.load(Ordering::SeqCst)
+    }
+
     pub(super) async fn wait(&self) -> Result<()> {
         let mine = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
         self.wake.notify_one();

@@ -163,4 +163,10 @@ impl Store {
     pub async fn commit(&self) -> Result<()> {
         self.commit.wait().await
     }
+
+    /// How many times `commit` was called: tests compare the store work of two paths.
+    #[cfg(test)]
+    pub(crate) fn commits(&self) -> u64 {
+        self.commit.requested()
+    }
 }

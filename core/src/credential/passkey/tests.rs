@@ -1,4 +1,4 @@
-use serde_json::Value;
+use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
@@ -218,4 +218,56 @@ fn r20_the_user_handle_is_stable_per_tenant_and_account() {
     assert_ne!(user_handle(T, A), user_handle(T, B));
     assert_ne!(user_handle(T, A), user_handle("u", A));
     assert_eq!(user_handle(T, A).get_version_num(), 8);
+}
+
+/// The shape of a JSON value: object keys with their shapes, the first array
+/// element's shape, and the type of anything else.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().take(1).map(shape).collect()),
+        Value::String(s) => Value::String(format!("string of {}", if s.len() == 43 { "43" } else { "other" })),
+        Value::Number(_) => Value::String("number".into()),
+        Value::Bool(_) => Value::String("bool".into()),
+        Value::Null => Value::Null,
+    }
+}
+
+#[tokio::test]
+async fn r36_an_identifier_without_passkeys_gets_a_stable_decoy_shaped_like_a_real_challenge() {
+    let k = kit();
+    let rp = rp("https://id.example.com");
+    let mut key = authenticator();
+    register(&k, &rp, &mut key, A, "Laptop");
+    let (real_id, real) = k.passkeys.start_sign_in(T, &rp, Some(A), "email:ann@example.com").unwrap();
+    let (decoy_id, decoy) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").unwrap();
+    let (_, again) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").unwrap();
+    let (_, no_passkey) = k.passkeys.start_sign_in(T, &rp, Some(B), "email:bob@example.com").unwrap();
+
+    // The decoy parses as request options, and differs from a real one only in values.
+    let _: RequestChallengeResponse = serde_json::from_value(decoy.clone()).unwrap();
+    let mut without_transports = decoy.clone();
+    for c in without_transports["publicKey"]["allowCredentials"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("transports");
+    }
+    let mut real_without = real.clone();
+    for c in real_without["publicKey"]["allowCredentials"].as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("transports");
+    }
+    let (mut a, mut b) = (shape(&real_without), shape(&without_transports));
+    // Credential ids vary in length between authenticators; so do the decoys'.
+    a["publicKey"]["allowCredentials"] = json!("ids");
+    b["publicKey"]["allowCredentials"] = json!("ids");
+    assert_eq!(a, b, "real {real}\ndecoy {decoy}");
+    assert_eq!(decoy["publicKey"]["allowCredentials"], again["publicKey"]["allowCredentials"], "stable per identifier");
+    assert_ne!(decoy["publicKey"]["challenge"], again["publicKey"]["challenge"], "a fresh challenge each time");
+    assert_ne!(decoy["publicKey"]["allowCredentials"], no_passkey["publicKey"]["allowCredentials"]);
+
+    // Whose sign-in each ceremony is, and a decoy never verifies.
+    assert_eq!(k.passkeys.sign_in_for(T, &real_id).unwrap(), Some(SignInFor::Account(A.into())));
+    let who = k.passkeys.sign_in_for(T, &decoy_id).unwrap();
+    assert_eq!(who, Some(SignInFor::Unknown("email:nobody@example.com".into())));
+    let assertion = get(&mut key, rp.origin.as_str(), real);
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &decoy_id, assertion.clone())));
+    assert!(k.passkeys.finish_authentication(T, &rp, &real_id, assertion).is_ok());
 }

@@ -55,6 +55,12 @@ impl Server {
 
     /// Starts a server whose tenants directory holds `files` (name, TOML text).
     pub async fn start_with_tenant_files(files: &[(&str, &str)]) -> Server {
+        Self::start_configured(files, |_| {}).await
+    }
+
+    /// Starts a server with `files` as tenant files and its configuration changed by
+    /// `edit` (e.g. slower password hashes, for races).
+    pub async fn start_configured(files: &[(&str, &str)], edit: impl FnOnce(&mut Config)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let tenants_dir = dir.path().join("tenants");
         std::fs::create_dir_all(&tenants_dir).unwrap();
@@ -77,7 +83,7 @@ impl Server {
             sms_webhook: SmsWebhookConfig { url: sms.url(), secret: GATEWAY_SECRET.into(), timeout_ms: 5000 },
             ..OutboxConfig::default()
         };
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),
             tenants_dir,
@@ -85,6 +91,7 @@ impl Server {
             outbox,
             ..Config::default()
         };
+        edit(&mut config);
         let clock = Arc::new(ManualClock::new());
         let running = server::start(config, clock.clone()).await.unwrap();
         let base = format!("http://localhost:{}", running.addr.port());

@@ -10,6 +10,7 @@ mod code_flow;
 mod developer;
 mod devices;
 mod federation;
+mod guessing;
 mod kit;
 mod negative;
 mod outbox;

@@ -164,12 +164,7 @@ async fn r19_a_right_password_inside_a_burst_is_refused() {
 }
 
 /// Security-page forms (with the page's CSRF token) posted from one signed-in browser.
-async fn security_forms(
-    s: &Server,
-    b: &Browser,
-    fields: &[(&str, &str)],
-    n: usize,
-) -> Vec<Form> {
+async fn security_forms(s: &Server, b: &Browser, fields: &[(&str, &str)], n: usize) -> Vec<Form> {
     let csrf = field(&security::security_page(s, b).await, "csrf");
     let mut form = vec![("csrf".to_string(), csrf)];
     form.extend(fields.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -235,7 +230,10 @@ async fn r20_parallel_wrong_second_factor_codes_are_capped() {
     let secret = security::start_totp(&s, &b).await;
     let code = code_at(&secret, s.clock.now()).unwrap();
     assert_eq!(security::post(&s, &b, "/totp/confirm", &[("code", &code)]).await.0, StatusCode::SEE_OTHER);
-    assert_eq!(security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await.0,
+        StatusCode::SEE_OTHER
+    );
 
     let now = s.clock.now();
     let right: Vec<String> = [now - 30, now, now + 30].iter().map(|t| code_at(&secret, *t).unwrap()).collect();
@@ -258,7 +256,10 @@ async fn r20_parallel_recovery_code_guesses_are_capped() {
     let (st, html) = security::post(&s, &b, "/recovery-codes", &[("current_password", PASSWORD)]).await;
     assert_eq!(st, StatusCode::OK);
     let codes = security::codes_in(&html);
-    assert_eq!(security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await.0,
+        StatusCode::SEE_OTHER
+    );
 
     let wrong: Vec<String> =
         (0..).map(|i| format!("00000-{:05}", i)).filter(|c| !codes.contains(c)).take(BURST).collect();

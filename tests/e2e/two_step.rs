@@ -344,7 +344,8 @@ async fn r20_a_passkey_signs_in_without_a_password_and_serves_as_second_factor()
     let csrf = field(&fresh.get(&s.t("/login")).await.text().await.unwrap(), "csrf");
     // No passkey for that identifier: the answer looks the same (R36), and nothing
     // finishes its ceremony.
-    let (st, decoy) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": "+8613800000000" })).await;
+    let (st, decoy) =
+        call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": "+8613800000000" })).await;
     assert_eq!(st, StatusCode::OK, "{decoy}");
     let (st, started) = call(&fresh, "/login/passkey/start", json!({ "csrf": csrf, "identifier": m })).await;
     assert_eq!(st, StatusCode::OK, "{started}");

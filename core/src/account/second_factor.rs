@@ -128,9 +128,15 @@ impl Accounts {
         let check = async {
             match factor {
                 Factor::Totp => factors.totps.verify(tenant, id, code).map(|()| (Method::Otp, None)),
-                Factor::RecoveryCode => factors.recovery_codes.consume(tenant, id, code).map(|n| (Method::Otp, Some(n))),
-                Factor::Sms => self.verify_second_factor_code(tenant, settings, account, Kind::Mobile, code).map(|()| (Method::Sms, None)),
-                Factor::Email => self.verify_second_factor_code(tenant, settings, account, Kind::Email, code).map(|()| (Method::Otp, None)),
+                Factor::RecoveryCode => {
+                    factors.recovery_codes.consume(tenant, id, code).map(|n| (Method::Otp, Some(n)))
+                }
+                Factor::Sms => self
+                    .verify_second_factor_code(tenant, settings, account, Kind::Mobile, code)
+                    .map(|()| (Method::Sms, None)),
+                Factor::Email => self
+                    .verify_second_factor_code(tenant, settings, account, Kind::Email, code)
+                    .map(|()| (Method::Otp, None)),
                 Factor::Passkey => Err(Error::invalid("method", "passkeys answer through the page script")),
             }
         };

@@ -23,7 +23,14 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// Records a security event of this try (R19: who, what, when, IP, client).
-    pub(crate) fn audit(&self, store: &crate::store::Store, tenant: &str, at: u64, who: &Subject<'_>, action: &str) -> Result<()> {
+    pub(crate) fn audit(
+        &self,
+        store: &crate::store::Store,
+        tenant: &str,
+        at: u64,
+        who: &Subject<'_>,
+        action: &str,
+    ) -> Result<()> {
         let actor = match who {
             Subject::Account(id) => id.to_string(),
             Subject::Unknown(_) => "unknown".to_string(),

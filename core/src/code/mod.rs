@@ -188,7 +188,14 @@ impl Codes {
     /// Checks a code without using it up, before work that may still refuse (a
     /// registration's identifier checks, a new password's history): a wrong code
     /// counts a try exactly as in `verify`, which must follow to consume it.
-    pub fn check(&self, tenant: &str, settings: &CodeSettings, purpose: Purpose, address: &str, code: &str) -> Result<()> {
+    pub fn check(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        purpose: Purpose,
+        address: &str,
+        code: &str,
+    ) -> Result<()> {
         self.judge(tenant, settings, &[(purpose, address, code)], false)
     }
 
@@ -199,7 +206,13 @@ impl Codes {
         self.judge(tenant, settings, checks, true)
     }
 
-    fn judge(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)], consume: bool) -> Result<()> {
+    fn judge(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        checks: &[(Purpose, &str, &str)],
+        consume: bool,
+    ) -> Result<()> {
         let now = self.clock.now();
         let max = settings.max_attempts;
         let outcome = self.store.transaction(&[CodeRecord::TREE], |tx| {

@@ -182,11 +182,8 @@ fn decide(rules: &SignInSettings, f: &Failures, ip: Option<&IpFailures>, now: u6
     if let Some(w) = ip
         && ip_tries >= rules.max_ip_failures_per_hour
     {
-        let retry_after = if w.count >= rules.max_ip_failures_per_hour {
-            (w.window_start + HOUR).saturating_sub(now)
-        } else {
-            1
-        };
+        let retry_after =
+            if w.count >= rules.max_ip_failures_per_hour { (w.window_start + HOUR).saturating_sub(now) } else { 1 };
         return Err(Error::RateLimited { retry_after: retry_after.max(1) });
     }
     let flying = f.in_flight.len();

@@ -319,7 +319,16 @@ async fn passkey_finish(
     let rp = svc.relying_party(&tenant)?;
     let verified = svc
         .accounts
-        .answer_passkey_factor(&tenant, &settings, &account, &svc.passkeys, &rp, &body.ceremony, body.credential, &from.ip)
+        .answer_passkey_factor(
+            &tenant,
+            &settings,
+            &account,
+            &svc.passkeys,
+            &rp,
+            &body.ceremony,
+            body.credential,
+            &from.ip,
+        )
         .await;
     match verified {
         Err(e @ Error::RateLimited { .. }) => Err(e.into()),

@@ -108,7 +108,9 @@ enum CeremonyState {
     Registration(PasskeyRegistration),
     Authentication(PasskeyAuthentication),
     /// A sign-in started for an identifier without passkeys (R36): never verifies.
-    Decoy { identifier: String },
+    Decoy {
+        identifier: String,
+    },
 }
 
 /// Whose sign-in a started ceremony is, for the failure limits (R19).

@@ -81,6 +81,9 @@ fn flights(n: usize, at: u64) -> Vec<InFlight> {
     (0..n).map(|i| InFlight { id: i as u64, at }).collect()
 }
 
+/// (in a row, recent failures, in flight, ip failures, ip in flight)
+type Case = (u32, usize, usize, u32, usize);
+
 /// The rule itself: tries in flight count as failures to come (R19).
 #[test]
 fn r19_tries_in_flight_count_like_failures() {
@@ -89,7 +92,7 @@ fn r19_tries_in_flight_count_like_failures() {
     let ok = |captcha| Ok::<Gate, Error>(Gate { captcha });
     let limited = |retry_after| Err::<Gate, Error>(Error::RateLimited { retry_after });
     // (in a row, recent failures, in flight, ip failures, ip in flight) -> gate
-    let table: &[((u32, usize, usize, u32, usize), Result<Gate>)] = &[
+    let table: &[(Case, Result<Gate>)] = &[
         ((0, 0, 0, 0, 0), ok(false)),
         ((0, 0, 2, 0, 2), ok(false)),
         ((2, 2, 0, 2, 0), ok(false)),
@@ -208,8 +211,7 @@ async fn r19_a_slow_failure_still_counts_and_a_success_keeps_other_tries_in_flig
     let w = a.store.get::<IpFailures>("t", &ip_key("ip")).unwrap().unwrap();
     assert_eq!((w.count, w.in_flight.len()), (1, 0));
 
-    let others: Vec<Ticket> =
-        (0..3).map(|_| a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap()).collect();
+    let others: Vec<Ticket> = (0..3).map(|_| a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap()).collect();
     let right = a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap();
     a.settle("t", &rules, right, Outcome::Succeeded).unwrap();
     let f = a.store.get::<Failures>("t", &who.key()).unwrap().unwrap();

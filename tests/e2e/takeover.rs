@@ -388,3 +388,18 @@ async fn r38_a_new_upstream_link_sends_a_notice() {
     let notice = s.sms.nth(m, before).await;
     assert!(notice["text"].as_str().unwrap().contains("Parent Co account was linked"), "{notice}");
 }
+
+#[tokio::test]
+async fn r9_a_recycled_number_taken_over_revokes_the_old_accounts_tokens() {
+    let s = Server::start().await;
+    s.add_client("web", json!({})).await;
+    let m = "+8613800138712";
+    s.register_mobile(m).await;
+    let old = app_tokens(&s, &s.browser(), "web", m, "openid").await;
+    s.clock.advance(61);
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
+    let body = json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code, "take_over": true });
+    let (st, body) = s.api("/api/register", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    assert_eq!(token_state(&s, &old).await, (StatusCode::BAD_REQUEST, false, StatusCode::UNAUTHORIZED));
+}

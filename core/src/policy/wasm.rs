@@ -260,11 +260,21 @@ impl WasmPlugin {
         tenant: &str,
         f: impl FnOnce(&WitPolicy, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> std::result::Result<R, String> {
+        let ticks = (self.host.limits.deadline.as_millis() as u64).max(1);
+        self.call_within(tenant, ticks, f)
+    }
+
+    /// Like `call`, with a deadline of `ticks` epoch ticks for `f`; fuel still caps it.
+    fn call_within<R>(
+        &self,
+        tenant: &str,
+        ticks: u64,
+        f: impl FnOnce(&WitPolicy, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> std::result::Result<R, String> {
         let mut store = self.store(tenant);
         store.set_fuel(self.host.limits.fuel).map_err(failure)?;
         store.set_epoch_deadline(INSTANTIATE_TICKS);
         let instance = self.pre.instantiate(&mut store).map_err(failure)?;
-        let ticks = (self.host.limits.deadline.as_millis() as u64).max(1);
         store.set_epoch_deadline(ticks);
         f(&instance, &mut store).map_err(failure)
     }
@@ -276,7 +286,10 @@ impl WasmPlugin {
 
     fn read_manifest(&self) -> Result<Manifest> {
         let m = self
-            .call("-", |p, s| p.call_manifest(s))
+            // Read once at install, off every request path: the wall-clock budget of
+            // instantiation, so a busy machine does not refuse a good plugin; fuel
+            // still stops one that loops.
+            .call_within("-", INSTANTIATE_TICKS, |p, s| p.call_manifest(s))
             .map_err(|e| Error::invalid("plugin", format!("manifest failed: {e}")))?;
         let max = self.host.limits.max_output;
         if m.name.is_empty()

@@ -96,6 +96,7 @@ impl Accounts {
     ) -> Result<()> {
         let account = self.get(tenant, account_id)?;
         self.prove(tenant, settings, &account, proof).await?;
+        self.check_new_password(tenant, settings, &account, new).await?;
         self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await
     }
 
@@ -122,7 +123,7 @@ impl Accounts {
         Ok(())
     }
 
-    /// Sets a new password: policy, history (not one of the last N), hash, notice.
+    /// Sets a new password that passed `check_new_password`: hash, history, notice.
     /// Every app token of the account is revoked, durably, before the answer (issue
     /// 10 item 3): whoever had the old password may hold them.
     pub(crate) async fn set_password(
@@ -134,8 +135,6 @@ impl Accounts {
         locale: &str,
         why: Why,
     ) -> Result<()> {
-        let account = self.get(tenant, account_id)?;
-        self.check_new_password(tenant, settings, &account, new).await?;
         let n = settings.password.history;
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();

@@ -16,18 +16,18 @@ use openidconnect::{ClientId, IdTokenVerifier, IssuerUrl, Nonce};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{cookie, set_cookie};
 use crate::oidc::issuer::{ACCESS_TOKEN_TYP, LatchkeyIdToken};
-use crate::oidc::respond;
 use crate::oidc::signing::{jws_alg, public_jwk};
 use crate::oidc::token::{self, TokenRequest};
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::{cookie, set_cookie};
+use crate::web::page::Page;
+use crate::web::respond;
 
 pub const TENANT: &str = "default";
 pub const CLIENT_ID: &str = "demo";
-const COOKIE: &str = "lk_demo";
+const COOKIE: &str = crate::web::cookies::DEMO;
 
 /// The demo client's registration for this public URL.
 pub fn client(public_url: &str) -> NewClient {
@@ -75,7 +75,7 @@ async fn start(State(svc): State<AppState>) -> Response {
     let (state, nonce) = (secret::token_of(16), secret::token_of(16));
     let mut url = match url::Url::parse(&format!("{}/t/{TENANT}/authorize", svc.public_url)) {
         Ok(u) => u,
-        Err(_) => return crate::ui::page::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "bad public_url"),
+        Err(_) => return crate::web::page::plain_error(StatusCode::INTERNAL_SERVER_ERROR, "bad public_url"),
     };
     url.query_pairs_mut()
         .append_pair("response_type", "code")

@@ -20,9 +20,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::Config;
-use crate::error::ApiError;
 use crate::state::{AppState, Services};
-use crate::{api, demo, http, oidc, ui};
+use crate::web::error::ApiError;
+use crate::web::http;
+use crate::{api, demo, oidc, ui};
 
 /// The file in the data directory that holds the admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -153,7 +154,7 @@ pub fn app(state: AppState) -> Router {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
         })
         .layer(DefaultBodyLimit::max(http::BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::csrf::scope))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::csrf::scope))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::headers::secure))
         .with_state(state)
 }

@@ -17,7 +17,7 @@ use latchkey_core::tenant::Tenants;
 use latchkey_core::{Clock, Store};
 
 use crate::config::Config;
-use crate::ui::templates::Templates;
+use crate::web::templates::Templates;
 
 /// Shared application state (cheap to clone).
 #[derive(Clone)]

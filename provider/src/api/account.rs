@@ -13,10 +13,11 @@ use latchkey_core::code::{Channel, Sent};
 use serde::{Deserialize, Serialize};
 
 use crate::api::caller::caller;
-use crate::error::{ApiError, ApiResult};
-use crate::http::JsonBody;
 use crate::state::AppState;
-use crate::ui::page::Page;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::JsonBody;
+use crate::web::page::Page;
+use crate::web::paths;
 
 /// A bound mobile or email as the account center shows it (masked).
 #[derive(Serialize)]
@@ -328,9 +329,6 @@ async fn end_other_sessions(
     Ok(Json(serde_json::json!({ "ended": n })))
 }
 
-/// Path of the page an email verification link opens (R5).
-pub const EMAIL_LINK_PAGE: &str = "/account/email/confirm";
-
 /// The email to add, and the proof of identity as for adding a channel.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -355,7 +353,7 @@ async fn email_link(
     let settings = svc.tenants.get(&tenant)?.settings;
     let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
-    let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
+    let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();
     Ok(Json(
         svc.accounts

@@ -16,9 +16,9 @@ use latchkey_core::tenant::Tenant;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{JsonBody, bearer};
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::{JsonBody, bearer};
 
 pub(crate) async fn require_admin(State(svc): State<AppState>, req: Request, next: Next) -> Response {
     let ok = bearer(req.headers()).is_some_and(|t| secret::eq(&secret::digest(t), &svc.admin_token_digest));

@@ -6,11 +6,11 @@ use axum::http::HeaderMap;
 use latchkey_core::account::reauth::{self, TokenFacts};
 use latchkey_core::session::Session;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::bearer;
-use crate::oidc::flow::session_of;
 use crate::oidc::issuer;
 use crate::state::Services;
+use crate::web::cookies;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::bearer;
 
 /// The account scope apps ask for to call the account API.
 pub const ACCOUNT_SCOPE: &str = "account";
@@ -62,7 +62,7 @@ pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Ca
         let sid = claims["sid"].as_str().map(str::to_string);
         return Ok(Caller { account_id, sid, session: None, token: Some(token) });
     }
-    match session_of(svc, tenant, headers)? {
+    match cookies::session_of(svc, tenant, headers)? {
         Some((_, s)) => {
             Ok(Caller { account_id: s.account_id.clone(), sid: Some(s.sid.clone()), session: Some(s), token: None })
         }

@@ -12,9 +12,9 @@ use latchkey_core::developer::{DeveloperType, ReviewState, Submission};
 use serde::{Deserialize, Serialize};
 
 use crate::api::caller::caller;
-use crate::error::ApiResult;
-use crate::http::JsonBody;
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::http::JsonBody;
 
 /// A developer's submission as its holder sees it: the submission (`status`, and
 /// `reason` when rejected), whether it may still be edited, and the types offered.
@@ -61,7 +61,7 @@ async fn submit(
 ) -> ApiResult<Json<DeveloperView>> {
     let c = caller(&svc, &tenant, &headers)?;
     let settings = svc.tenants.get(&tenant)?.settings;
-    let facts = crate::http::facts(&headers, None, None);
+    let facts = crate::web::http::facts(&headers, None, None);
     let s = svc.developers.submit_with_policy(
         &svc.policy,
         &facts,

@@ -11,9 +11,9 @@ use latchkey_core::device::{Device, Devices, NewDevice};
 use serde::Serialize;
 
 use crate::api::caller::caller;
-use crate::error::ApiResult;
-use crate::http::JsonBody;
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::http::JsonBody;
 
 /// The account's devices and how many count against its limit.
 #[derive(Serialize)]
@@ -46,7 +46,7 @@ async fn bind(
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let c = caller(&svc, &tenant, &headers)?;
     let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &c.account_id)?;
-    let facts = crate::http::facts(&headers, None, None);
+    let facts = crate::web::http::facts(&headers, None, None);
     let device = Devices::new(svc.store.clone()).bind_with_policy(
         &svc.policy,
         &facts,

@@ -11,9 +11,9 @@ use latchkey_core::policy::InstalledPlugin;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::JsonBody;
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::JsonBody;
 
 /// Largest plugin accepted (base64 in JSON).
 pub const MAX_PLUGIN_BODY: usize = 16 << 20;

@@ -16,10 +16,11 @@ use latchkey_core::code::{Channel, Destination, Purpose, Sent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::JsonBody;
 use crate::state::AppState;
-use crate::ui::page::Page;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::JsonBody;
+use crate::web::page::Page;
+use crate::web::paths;
 
 fn locale(headers: &HeaderMap) -> &'static str {
     Page::new(headers, None).locale.tag()
@@ -83,7 +84,8 @@ async fn register(
     JsonBody(reg): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let done = svc.accounts.register(&tenant, &settings, &crate::http::facts(&headers, Some(peer), None), reg).await?;
+    let done =
+        svc.accounts.register(&tenant, &settings, &crate::web::http::facts(&headers, Some(peer), None), reg).await?;
     svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }
@@ -170,9 +172,6 @@ async fn account_name_by_id(
     Ok(Json(svc.accounts.send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ask).await?))
 }
 
-/// Path of the page a recovery link opens.
-pub const RECOVER_LINK_PAGE: &str = "/recover/link";
-
 async fn recover_link(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
@@ -181,7 +180,7 @@ async fn recover_link(
     JsonBody(body): JsonBody<EmailRequest>,
 ) -> ApiResult<Json<Sent>> {
     let settings = svc.tenants.get(&tenant)?.settings;
-    let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
+    let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
     Ok(Json(svc.accounts.start_recovery_link(&tenant, &settings, &body.email, &ask, &url).await?))

@@ -10,9 +10,9 @@ use latchkey_core::developer::Submission;
 use serde::Deserialize;
 
 use crate::api::admin::require_admin;
-use crate::error::{ApiError, ApiResult};
-use crate::http::JsonBody;
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::JsonBody;
 
 /// Who decided, recorded as `decided_by` (default `admin`); at most 100 characters.
 #[derive(Deserialize, Default)]

@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use latchkey_core::federation::upstream::UpstreamConfig;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::JsonBody;
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::JsonBody;
 
 async fn list(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<UpstreamConfig>>> {
     svc.tenants.get(&tenant)?;

@@ -7,11 +7,12 @@ use axum::response::Response;
 use axum::routing::get;
 use latchkey_core::grant::request::{self, AuthorizeError, AuthorizeParams, Flow};
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
-use crate::oidc::{flow, respond};
+use crate::oidc::flow;
 use crate::state::AppState;
-use crate::ui::page::Page;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
+use crate::web::page::Page;
+use crate::web::respond;
 
 async fn authorize(svc: &AppState, tenant: String, headers: HeaderMap, params: AuthorizeParams) -> ApiResult<Response> {
     let page = Page::new(&headers, params.ui_locales.as_deref());
@@ -69,5 +70,5 @@ pub async fn resume(
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route(&crate::oidc::paths::route(crate::oidc::paths::AUTHORIZE), get(get_authorize).post(post_authorize))
+        .route(&crate::web::paths::route(crate::web::paths::AUTHORIZE), get(get_authorize).post(post_authorize))
 }

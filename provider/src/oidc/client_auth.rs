@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use latchkey_core::client::{Client, Presented};
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::Services;
+use crate::web::error::{ApiError, ApiResult};
 
 fn form_decode(s: &str) -> Option<String> {
     url::form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned())

@@ -13,10 +13,11 @@ use latchkey_core::device::Devices;
 use latchkey_core::grant::split_scope;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::FormBody;
-use crate::oidc::{client_auth, paths};
+use crate::oidc::client_auth;
 use crate::state::{AppState, Services};
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::FormBody;
+use crate::web::paths;
 
 /// The request form. `scope` is space-separated printable ASCII (at most 1024
 /// bytes); `device_id` (1 to 64 of letters, digits, `. _ - :`) and `device_name` (1

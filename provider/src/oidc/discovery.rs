@@ -13,10 +13,10 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ApiError, ApiResult};
-use crate::oidc::paths;
 use crate::oidc::signing::jws_alg;
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::paths;
 
 /// Metadata openidconnect has no field for.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -13,12 +13,13 @@ use latchkey_core::grant::id_token_hint::{self, IdTokenHint};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::{FormBody, set_cookie};
-use crate::oidc::flow::{SESSION_COOKIE, session_of, session_path};
-use crate::oidc::{paths, respond};
 use crate::state::AppState;
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::{FormBody, set_cookie};
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::respond;
 
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct LogoutParams {
@@ -83,7 +84,7 @@ async fn logout(
             Some(uri.to_string())
         }
     };
-    let session = session_of(&svc, &tenant, &headers)?;
+    let session = cookies::session_of(&svc, &tenant, &headers)?;
     let hint_matches = hint.as_ref().is_some_and(|h| session.as_ref().is_none_or(|(_, s)| h.sub == s.account_id));
     let confirmed = posted && p.confirm.as_deref() == Some("yes") && Page::csrf_ok(&headers, p.csrf.as_deref());
     if session.is_some() && !hint_matches && !confirmed {
@@ -112,7 +113,7 @@ async fn logout(
     };
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", &session_path(&tenant), Some(0), svc.secure_cookies),
+        set_cookie(cookies::SESSION, "", &cookies::session_path(&tenant), Some(0), svc.secure_cookies),
     );
     Ok(resp)
 }

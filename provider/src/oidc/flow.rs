@@ -12,25 +12,13 @@ use latchkey_core::session::Session;
 use latchkey_core::signin::pending::{self, PendingSignIn};
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::cookie;
-use crate::oidc::respond;
 use crate::state::Services;
-use crate::ui::page::Page;
 use crate::ui::signed_in;
-
-pub const SESSION_COOKIE: &str = "lk_session";
-
-/// The cookie path that scopes a session to one tenant.
-pub fn session_path(tenant: &str) -> String {
-    format!("/t/{tenant}/")
-}
-
-/// The browser's live session in this tenant: (cookie value, session).
-pub fn session_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, Session)>> {
-    let Some(c) = cookie(headers, SESSION_COOKIE).filter(|c| c.len() <= 64) else { return Ok(None) };
-    Ok(svc.sessions.get(tenant, &c)?.map(|s| (c, s)))
-}
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::respond;
 
 /// Takes the flow as far as it can go without the person, and shows what they must do.
 pub async fn advance(
@@ -43,7 +31,7 @@ pub async fn advance(
     page: &Page,
 ) -> ApiResult<Response> {
     let now = svc.now();
-    let session = session_of(svc, tenant, headers)?;
+    let session = cookies::session_of(svc, tenant, headers)?;
     let consented = match &session {
         Some((_, s)) => consent::covers(&svc.store, tenant, &s.account_id, &client.id, &flow.request.scopes)?,
         None => false,
@@ -119,12 +107,12 @@ async fn step_up(svc: &Services, tenant: &str, id: String, session: &Session) ->
     if available(&account, &svc.enrolled(tenant, &account.id)?, &session.amr).is_empty() {
         request::skip_step_up(&svc.store, tenant, &id)?;
         svc.store.commit().await?;
-        return Ok(respond::found(&signed_in::next_url(tenant, Some(&id))));
+        return Ok(respond::found(&paths::next_after_sign_in(tenant, Some(&id))));
     }
     let pending = PendingSignIn {
         account_id: account.id.clone(),
         amr: session.amr.clone(),
-        next: signed_in::next_url(tenant, Some(&id)),
+        next: paths::next_after_sign_in(tenant, Some(&id)),
         flow: Some(id),
         owes_captcha: false,
         owes_second_factor: true,

@@ -11,11 +11,12 @@ use axum::routing::post;
 use latchkey_core::grant::family;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::FormBody;
 use crate::oidc::revocation::TokenForm;
-use crate::oidc::{client_auth, issuer, paths};
+use crate::oidc::{client_auth, issuer};
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::FormBody;
+use crate::web::paths;
 
 async fn introspect(
     State(svc): State<AppState>,

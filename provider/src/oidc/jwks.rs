@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
-use crate::oidc::paths;
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::paths;
 
 async fn jwks(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Value>> {
     svc.tenants.get(&tenant)?;

@@ -7,10 +7,11 @@ use axum::routing::post;
 use latchkey_core::grant::{family, revoked};
 use serde::Deserialize;
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
-use crate::oidc::{client_auth, issuer, paths};
+use crate::oidc::{client_auth, issuer};
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
+use crate::web::paths;
 
 #[derive(Deserialize)]
 pub struct TokenForm {

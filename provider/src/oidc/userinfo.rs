@@ -6,10 +6,11 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::bearer;
-use crate::oidc::{claims, issuer, paths};
+use crate::oidc::{claims, issuer};
 use crate::state::AppState;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::bearer;
+use crate::web::paths;
 
 async fn userinfo(
     State(svc): State<AppState>,

@@ -13,16 +13,16 @@ use latchkey_core::session::Session;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
-use crate::oidc::flow::session_of;
-use crate::oidc::respond;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
+use crate::web::page::Page;
+use crate::web::respond;
 
 /// The browser's session in the tenant, or the answer that sends the person to sign in.
 pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Result<Session, Response>> {
-    Ok(match session_of(svc, tenant, headers)? {
+    Ok(match cookies::session_of(svc, tenant, headers)? {
         Some((_, session)) => Ok(session),
         None => Err(respond::found(&format!("/t/{tenant}/login"))),
     })

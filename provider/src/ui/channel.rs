@@ -21,13 +21,13 @@ use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::account::EMAIL_LINK_PAGE;
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
 use crate::ui::account::{holder, kind_text, posted_by_holder, safe_next};
-use crate::ui::feedback::{failure, fill};
-use crate::ui::page::Page;
+use crate::web::error::ApiResult;
+use crate::web::feedback::{failure, fill};
+use crate::web::http::FormBody;
+use crate::web::page::Page;
+use crate::web::paths;
 
 /// Which code a send-code button asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -270,7 +270,7 @@ async fn send_link(
     let settings = svc.tenants.get(&tenant)?.settings;
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
-    let url = format!("{}{EMAIL_LINK_PAGE}", svc.issuer(&tenant));
+    let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();
     match svc
         .accounts

@@ -7,12 +7,13 @@ use axum::routing::post;
 use latchkey_core::grant::{consent, request};
 use serde::Deserialize;
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
-use crate::oidc::flow::session_of;
-use crate::oidc::{authorize, respond};
+use crate::oidc::authorize;
 use crate::state::AppState;
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
+use crate::web::page::Page;
+use crate::web::respond;
 
 #[derive(Deserialize)]
 struct ConsentForm {
@@ -35,7 +36,7 @@ async fn decide(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", page.text("csrf"), Some("csrf")));
     }
-    let (Some(mut saved), Some((_, session))) = (saved, session_of(&svc, &tenant, &headers)?) else {
+    let (Some(mut saved), Some((_, session))) = (saved, cookies::session_of(&svc, &tenant, &headers)?) else {
         return Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", page.text("flow_expired"), None));
     };
     if form.decision != "allow" {

@@ -14,12 +14,12 @@ use latchkey_core::developer::{IDENTITY_LOCKED, ReviewState, Submission};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::{AppState, Services};
 use crate::ui::account::holder;
-use crate::ui::feedback;
-use crate::ui::page::Page;
+use crate::web::error::ApiResult;
+use crate::web::feedback;
+use crate::web::http::FormBody;
+use crate::web::page::Page;
 
 /// Prefix of the form inputs that carry identity fields (`field.company_name`).
 const FIELD_PREFIX: &str = "field.";
@@ -130,7 +130,7 @@ async fn submit(
     let fields: BTreeMap<String, String> =
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();
     let settings = svc.tenants.get(&tenant)?.settings;
-    let facts = crate::http::facts(&headers, None, None);
+    let facts = crate::web::http::facts(&headers, None, None);
     match svc.developers.submit_with_policy(
         &svc.policy,
         &facts,

@@ -18,12 +18,12 @@ use latchkey_core::session::Session;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
-use crate::oidc::flow::session_of;
-use crate::oidc::paths;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
+use crate::web::page::Page;
+use crate::web::paths;
 
 #[derive(Deserialize)]
 struct DeviceQuery {
@@ -106,7 +106,7 @@ async fn show(
 ) -> ApiResult<Response> {
     svc.tenants.get(&tenant)?;
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let Some((_, session)) = session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let typed = q.user_code.unwrap_or_default();
@@ -159,7 +159,7 @@ async fn decide(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let Some((_, session)) = session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let pending = match check(&svc, &tenant, &page, &session, peer, &form.user_code).await? {
@@ -171,7 +171,7 @@ async fn decide(
     let result = if form.decision == "allow" {
         let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or_default();
         let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &session.account_id)?;
-        let facts = crate::http::facts(&headers, None, None);
+        let facts = crate::web::http::facts(&headers, None, None);
         devices
             .approve_with_policy(
                 &svc.policy,

@@ -11,12 +11,12 @@ use latchkey_core::Error;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::account::EMAIL_LINK_PAGE;
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
-use crate::ui::feedback::failure;
-use crate::ui::page::{Page, private_url};
+use crate::web::error::ApiResult;
+use crate::web::feedback::failure;
+use crate::web::http::FormBody;
+use crate::web::page::{Page, private_url};
+use crate::web::paths;
 
 #[derive(Deserialize)]
 struct ConfirmQuery {
@@ -44,7 +44,7 @@ async fn show(
     if !svc.accounts.email_link_valid(&tenant, &token) {
         return Ok(page.link_dead(&svc));
     }
-    let action = format!("/t/{tenant}{EMAIL_LINK_PAGE}");
+    let action = paths::tenant(&tenant, paths::EMAIL_LINK_PAGE);
     Ok(private_url(page.render(
         &svc,
         StatusCode::OK,
@@ -90,5 +90,5 @@ async fn confirm(
 }
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route(&format!("/t/{{tenant}}{EMAIL_LINK_PAGE}"), get(show).post(confirm))
+    axum::Router::new().route(&paths::route(paths::EMAIL_LINK_PAGE), get(show).post(confirm))
 }

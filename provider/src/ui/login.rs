@@ -14,12 +14,12 @@ use latchkey_core::grant::request;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::{FormBody, origin};
 use crate::oidc::authorize;
 use crate::state::AppState;
-use crate::ui::page::Page;
 use crate::ui::signed_in;
+use crate::web::error::ApiResult;
+use crate::web::http::{FormBody, origin};
+use crate::web::page::Page;
 
 #[derive(Deserialize)]
 struct LoginQuery {

@@ -5,15 +5,11 @@
 pub mod account;
 pub mod channel;
 pub mod consent;
-pub mod csrf;
 pub mod developer;
 pub mod device;
 pub mod email_confirm;
 pub mod federated;
-pub mod feedback;
-pub mod i18n;
 pub mod login;
-pub mod page;
 pub mod passkey_login;
 pub mod password;
 pub mod qr;
@@ -22,7 +18,6 @@ pub mod register;
 pub mod review;
 pub mod security;
 pub mod signed_in;
-pub mod templates;
 pub mod verify;
 
 pub fn router() -> axum::Router<crate::state::AppState> {

@@ -15,11 +15,11 @@ use latchkey_core::account::signin::Attempt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{JsonBody, origin};
 use crate::state::AppState;
 use crate::ui::login::page_for;
 use crate::ui::signed_in;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::{JsonBody, origin};
 
 #[derive(Deserialize)]
 struct Start {
@@ -48,7 +48,7 @@ async fn start(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Start>,
 ) -> ApiResult<Response> {
-    if !crate::ui::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
+    if !crate::web::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
     let rp = svc.relying_party(&tenant)?;
@@ -66,7 +66,7 @@ async fn finish(
 ) -> ApiResult<Response> {
     let flow = body.flow.as_deref().filter(|f| !f.is_empty());
     let page = page_for(&svc, &tenant, &headers, flow);
-    if !crate::ui::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
+    if !crate::web::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
     let settings = svc.tenants.get(&tenant)?.settings;

@@ -15,13 +15,13 @@ use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
 use crate::ui::account::{holder, posted_by_holder, safe_next};
-use crate::ui::feedback::{failure, password_rules};
-use crate::ui::page::Page;
 use crate::ui::signed_in::urlencode;
+use crate::web::error::ApiResult;
+use crate::web::feedback::{failure, password_rules};
+use crate::web::http::FormBody;
+use crate::web::page::Page;
 
 /// How the person proves who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -16,13 +16,13 @@ use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::public::RECOVER_LINK_PAGE;
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
-use crate::ui::feedback::{failure, fill, password_rules};
 use crate::ui::login::{nonempty, page_for};
-use crate::ui::page::{Page, private_url};
+use crate::web::error::ApiResult;
+use crate::web::feedback::{failure, fill, password_rules};
+use crate::web::http::FormBody;
+use crate::web::page::{Page, private_url};
+use crate::web::paths;
 
 /// Which part of recovery the page shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +293,7 @@ async fn send_link(
         return Ok(page.csrf_refused(&svc));
     }
     let settings = svc.tenants.get(&tenant)?.settings;
-    let url = format!("{}{RECOVER_LINK_PAGE}", svc.issuer(&tenant));
+    let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { email: &form.email, about_link: true, ..View::new(Step::Start) };
@@ -403,6 +403,6 @@ pub fn router() -> axum::Router<AppState> {
         .route("/t/{tenant}/recover", get(show).post(submit))
         .route("/t/{tenant}/recover/code", post(send_code))
         .route("/t/{tenant}/recover/account", get(show_account).post(send_account_names))
-        .route(&format!("/t/{{tenant}}{RECOVER_LINK_PAGE}"), get(show_link).post(finish_link))
+        .route(&paths::route(paths::RECOVER_LINK_PAGE), get(show_link).post(finish_link))
         .route("/t/{tenant}/recover/link/send", post(send_link))
 }

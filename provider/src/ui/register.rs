@@ -18,13 +18,14 @@ use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::{FormBody, origin};
 use crate::state::AppState;
-use crate::ui::feedback::{failure, password_rules};
 use crate::ui::login::{nonempty, page_for};
-use crate::ui::page::Page;
-use crate::ui::signed_in::{self, next_url, urlencode};
+use crate::ui::signed_in::{self, urlencode};
+use crate::web::error::ApiResult;
+use crate::web::feedback::{failure, password_rules};
+use crate::web::http::{FormBody, origin};
+use crate::web::page::Page;
+use crate::web::paths;
 
 /// Which identifier the account is registered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +214,7 @@ async fn submit(
         code: form.code.trim().to_string(),
         take_over: form.take_over.is_some(),
     };
-    let facts = crate::http::facts(&headers, Some(peer), None);
+    let facts = crate::web::http::facts(&headers, Some(peer), None);
     match svc.accounts.register(&tenant, &settings, &facts, reg).await {
         Ok(done) => {
             svc.store.commit().await?;
@@ -223,7 +224,10 @@ async fn submit(
             let from = origin(&headers, Some(peer));
             if needs_email {
                 // R5: offer a security email first; the page's Skip link goes on.
-                let next = format!("/t/{tenant}/account/email?welcome=1&next={}", urlencode(&next_url(&tenant, flow)));
+                let next = format!(
+                    "/t/{tenant}/account/email?welcome=1&next={}",
+                    urlencode(&paths::next_after_sign_in(&tenant, flow))
+                );
                 signed_in::complete_to(&svc, &tenant, &headers, &from, flow, signed, &page, next).await
             } else {
                 signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await

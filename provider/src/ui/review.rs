@@ -16,22 +16,22 @@ use latchkey_core::secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
-use crate::http::{FormBody, cookie};
-use crate::oidc::respond;
 use crate::state::{AppState, Services};
 use crate::ui::account::when;
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::{FormBody, cookie};
+use crate::web::page::Page;
+use crate::web::respond;
 
 /// The admin-session cookie of a browser.
-const ADMIN_COOKIE: &str = "lk_admin";
 
 /// Who decisions made on this page are recorded as (`decided_by`).
 const REVIEWER: &str = "admin";
 
 /// True if the browser holds a live admin page session.
 fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
-    match cookie(headers, ADMIN_COOKIE) {
+    match cookie(headers, cookies::ADMIN) {
         Some(c) => Ok(svc.admin_sessions.valid(&c)?),
         None => Ok(false),
     }
@@ -41,7 +41,7 @@ fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
 /// admin rights, so no other site's link or form carries it), Path=/admin, Secure
 /// under https, ending with the session (`max_age`; 0 deletes it).
 fn admin_cookie(value: &str, max_age: u64, secure: bool) -> HeaderValue {
-    let mut c = format!("{ADMIN_COOKIE}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    let mut c = format!("{}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age}", cookies::ADMIN);
     if secure {
         c.push_str("; Secure");
     }
@@ -122,7 +122,7 @@ async fn logout(
     if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
         return Ok(page.csrf_refused(&svc));
     }
-    if let Some(c) = cookie(&headers, ADMIN_COOKIE) {
+    if let Some(c) = cookie(&headers, cookies::ADMIN) {
         svc.admin_sessions.end(&c)?;
         svc.store.commit().await?;
     }

@@ -18,28 +18,14 @@ use latchkey_core::signin::pending::{self, PendingSignIn};
 use latchkey_core::signin::{Need, level, remembered};
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::{cookie, set_cookie};
-use crate::oidc::flow::{SESSION_COOKIE, session_of, session_path};
-use crate::oidc::respond;
 use crate::outbox::render;
 use crate::state::Services;
-use crate::ui::page::Page;
-
-pub const DEVICE_COOKIE: &str = "lk_device";
-const DEVICE_COOKIE_AGE: u64 = 400 * 24 * 3600;
-/// "Remember this device": skips the second factor (R20).
-pub const REMEMBER_COOKIE: &str = "lk_remember";
-/// A sign-in waiting for its second factor or CAPTCHA.
-pub const PENDING_COOKIE: &str = "lk_pending";
-
-/// Where to go after signing in: back into the flow, or the account center.
-pub fn next_url(tenant: &str, flow: Option<&str>) -> String {
-    match flow {
-        Some(id) => format!("/t/{tenant}/authorize/resume?flow={id}"),
-        None => format!("/t/{tenant}/account"),
-    }
-}
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::{cookie, set_cookie};
+use crate::web::page::Page;
+use crate::web::paths;
+use crate::web::respond;
 
 /// Continues after a first factor for `signed`.
 pub async fn complete(
@@ -51,7 +37,7 @@ pub async fn complete(
     signed: SignedIn,
     page: &Page,
 ) -> ApiResult<Response> {
-    complete_to(svc, tenant, headers, origin, flow, signed, page, next_url(tenant, flow)).await
+    complete_to(svc, tenant, headers, origin, flow, signed, page, paths::next_after_sign_in(tenant, flow)).await
 }
 
 /// `complete`, continuing to `next` (a path in the tenant) instead of straight back
@@ -73,7 +59,7 @@ pub async fn complete_to(
     let saved = flow.and_then(|id| request::load_flow(&svc.store, tenant, id, now).ok().flatten());
     let client_id = saved.as_ref().map(|f| f.request.client_id.clone());
     let account = &signed.account;
-    let device = cookie(headers, DEVICE_COOKIE).filter(|d| d.len() == 43);
+    let device = cookie(headers, cookies::DEVICE).filter(|d| d.len() == 43);
     let facts = Facts { client_id: client_id.clone(), ip: origin.ip.clone(), user_agent: origin.user_agent.clone() };
     let input = SignInInput {
         account_id: account.id.clone(),
@@ -89,7 +75,7 @@ pub async fn complete_to(
             return Ok(page.message(svc, StatusCode::FORBIDDEN, "error", &message, Some(&reason)));
         }
     };
-    let remembered = match cookie(headers, REMEMBER_COOKIE) {
+    let remembered = match cookie(headers, cookies::REMEMBER) {
         Some(t) => remembered::is_remembered(&svc.store, tenant, &t, &account.id, account.security_epoch, now)?,
         None => false,
     };
@@ -154,7 +140,7 @@ pub async fn to_verify(svc: &Services, tenant: &str, pending: &PendingSignIn) ->
     let mut resp = respond::found(&format!("/t/{tenant}/login/verify"));
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(PENDING_COOKIE, &token, &session_path(tenant), None, svc.secure_cookies),
+        set_cookie(cookies::PENDING, &token, &cookies::session_path(tenant), None, svc.secure_cookies),
     );
     Ok(resp)
 }
@@ -196,9 +182,9 @@ pub async fn finish(
 ) -> ApiResult<Response> {
     let now = svc.now();
     let settings = svc.tenants.get(tenant)?.settings;
-    let existing_device = cookie(headers, DEVICE_COOKIE).filter(|d| d.len() == 43);
+    let existing_device = cookie(headers, cookies::DEVICE).filter(|d| d.len() == 43);
     let device = existing_device.clone().unwrap_or_else(secret::token);
-    if let Some((old, _)) = session_of(svc, tenant, headers)? {
+    if let Some((old, _)) = cookies::session_of(svc, tenant, headers)? {
         svc.sessions.end(tenant, &old)?;
     }
     let account = &done.account;
@@ -252,20 +238,23 @@ pub async fn finish(
     let h = resp.headers_mut();
     h.append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, &session_cookie, &session_path(tenant), None, svc.secure_cookies),
+        set_cookie(cookies::SESSION, &session_cookie, &cookies::session_path(tenant), None, svc.secure_cookies),
     );
-    h.append(header::SET_COOKIE, set_cookie(PENDING_COOKIE, "", &session_path(tenant), Some(0), svc.secure_cookies));
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(cookies::PENDING, "", &cookies::session_path(tenant), Some(0), svc.secure_cookies),
+    );
     if existing_device.is_none() {
         h.append(
             header::SET_COOKIE,
-            set_cookie(DEVICE_COOKIE, &device, "/", Some(DEVICE_COOKIE_AGE), svc.secure_cookies),
+            set_cookie(cookies::DEVICE, &device, "/", Some(cookies::DEVICE_AGE), svc.secure_cookies),
         );
     }
     if let Some(token) = remember {
         let age = settings.sign_in.remember_device_days * 24 * 3600;
         h.append(
             header::SET_COOKIE,
-            set_cookie(REMEMBER_COOKIE, &token, &session_path(tenant), Some(age), svc.secure_cookies),
+            set_cookie(cookies::REMEMBER, &token, &cookies::session_path(tenant), Some(age), svc.secure_cookies),
         );
     }
     Ok(resp)

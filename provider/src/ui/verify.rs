@@ -19,11 +19,12 @@ use latchkey_core::signin::pending::{self, PendingSignIn};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::{FormBody, JsonBody, cookie, origin};
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
-use crate::ui::signed_in::{self, Finished, PENDING_COOKIE};
+use crate::ui::signed_in::{self, Finished};
+use crate::web::cookies;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::{FormBody, JsonBody, cookie, origin};
+use crate::web::page::Page;
 
 #[derive(Deserialize)]
 struct MethodQuery {
@@ -63,7 +64,7 @@ fn pending_of(
     tenant: &str,
     headers: &HeaderMap,
 ) -> ApiResult<Option<(String, PendingSignIn, Account)>> {
-    let Some(token) = cookie(headers, PENDING_COOKIE) else { return Ok(None) };
+    let Some(token) = cookie(headers, cookies::PENDING) else { return Ok(None) };
     let Some(p) = pending::get(&svc.store, tenant, &token, svc.now())? else { return Ok(None) };
     let account = svc.accounts.get(tenant, &p.account_id)?;
     Ok(Some((token, p, account)))

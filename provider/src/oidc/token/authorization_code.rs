@@ -3,9 +3,9 @@
 use latchkey_core::client::Client;
 use latchkey_core::grant::code;
 
-use crate::error::ApiResult;
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
+use crate::web::error::ApiResult;
 
 pub fn exchange(
     svc: &Services,

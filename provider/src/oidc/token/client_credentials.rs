@@ -2,9 +2,9 @@
 
 use latchkey_core::client::Client;
 
-use crate::error::{ApiError, ApiResult};
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
+use crate::web::error::{ApiError, ApiResult};
 
 pub fn exchange(svc: &Services, tenant: &str, client: &Client, scope: &[String]) -> ApiResult<Issued> {
     if client.is_public() {

@@ -6,9 +6,9 @@ use latchkey_core::client::Client;
 use latchkey_core::device::Devices;
 use latchkey_core::grant::family;
 
-use crate::error::ApiResult;
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
+use crate::web::error::ApiResult;
 
 pub fn exchange(svc: &Services, tenant: &str, client: &Client, device_code: &str) -> ApiResult<Issued> {
     let now = svc.now();

@@ -14,11 +14,11 @@ use latchkey_core::client::{Client, GrantType};
 use latchkey_core::grant::split_scope;
 use serde::Deserialize;
 
-use crate::error::{ApiError, ApiResult};
-use crate::http::FormBody;
 use crate::oidc::client_auth;
 use crate::oidc::issuer::Issued;
 use crate::state::{AppState, Services};
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::FormBody;
 
 /// The token request form as it arrives.
 #[derive(Debug, Default, Deserialize)]
@@ -132,5 +132,5 @@ async fn token(
 }
 
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route(&crate::oidc::paths::route(crate::oidc::paths::TOKEN), axum::routing::post(token))
+    axum::Router::new().route(&crate::web::paths::route(crate::web::paths::TOKEN), axum::routing::post(token))
 }

@@ -5,9 +5,9 @@
 use latchkey_core::client::Client;
 use latchkey_core::grant::family::{self, RefreshRefused};
 
-use crate::error::{ApiError, ApiResult};
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
+use crate::web::error::{ApiError, ApiResult};
 
 pub fn exchange(
     svc: &Services,

@@ -18,15 +18,15 @@ use latchkey_core::secret;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DETOUR_COOKIE, PENDING_COOKIE, callback_url, proceed};
-use crate::error::ApiResult;
+use super::{callback_url, proceed};
 use crate::federation::client::FederationError;
-use crate::http::{FormBody, cookie, origin, set_cookie};
-use crate::oidc::flow::{session_of, session_path};
-use crate::oidc::respond;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
 use crate::ui::signed_in;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::{FormBody, cookie, origin, set_cookie};
+use crate::web::page::Page;
+use crate::web::respond;
 
 #[derive(Deserialize, Default)]
 struct CallbackParams {
@@ -49,7 +49,7 @@ pub(super) fn upstream_failed(svc: &Services, page: &Page, name: &str, e: Federa
             (StatusCode::BAD_REQUEST, "upstream_rejected", "upstream_rejected")
         }
     };
-    let text = crate::ui::feedback::fill(page.text(key), &[("name", name)]);
+    let text = crate::web::feedback::fill(page.text(key), &[("name", name)]);
     page.message(svc, status, "error", &text, Some(code))
 }
 
@@ -73,7 +73,7 @@ async fn post_callback(
     headers: HeaderMap,
     FormBody(p): FormBody<CallbackParams>,
 ) -> ApiResult<Response> {
-    if cookie(&headers, DETOUR_COOKIE).is_none() && p.resubmitted.is_none() {
+    if cookie(&headers, cookies::DETOUR).is_none() && p.resubmitted.is_none() {
         let page = Page::new(&headers, None);
         let mut fields = vec![("resubmitted".to_string(), "1".to_string())];
         for (k, v) in [("state", &p.state), ("code", &p.code), ("error", &p.error)] {
@@ -98,7 +98,7 @@ async fn handle(
     let page = Page::new(headers, None);
     let config = svc.upstreams.get(tenant, upstream)?;
     let state = p.state.unwrap_or_default();
-    let ours = cookie(headers, DETOUR_COOKIE).is_some_and(|c| secret::eq(&c, &state));
+    let ours = cookie(headers, cookies::DETOUR).is_some_and(|c| secret::eq(&c, &state));
     let detour = if ours { detour::take(&svc.store, tenant, &state, svc.now())? } else { None };
     let Some(detour) = detour.filter(|d| d.upstream == upstream) else {
         return Ok(page.message(
@@ -112,7 +112,7 @@ async fn handle(
     svc.store.commit().await?;
     if let Some(error) = p.error {
         let shown: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-        let text = crate::ui::feedback::fill(
+        let text = crate::web::feedback::fill(
             page.text("upstream_error"),
             &[("name", &config.display_name), ("error", &shown)],
         );
@@ -140,7 +140,7 @@ async fn handle(
     let from = origin(headers, Some(peer));
     match detour.purpose {
         Purpose::Link { account_id } => {
-            let signed_in_as = session_of(svc, tenant, headers)?.map(|(_, s)| s.account_id);
+            let signed_in_as = cookies::session_of(svc, tenant, headers)?.map(|(_, s)| s.account_id);
             if signed_in_as.as_deref() != Some(account_id.as_str()) {
                 return Ok(respond::found(&format!("/t/{tenant}/login")));
             }
@@ -188,14 +188,20 @@ async fn handle(
                     let mut r = respond::found(&format!("/t/{tenant}/federation/first"));
                     r.headers_mut().append(
                         header::SET_COOKIE,
-                        set_cookie(PENDING_COOKIE, &token, &session_path(tenant), None, svc.secure_cookies),
+                        set_cookie(
+                            cookies::FEDERATED_PENDING,
+                            &token,
+                            &cookies::session_path(tenant),
+                            None,
+                            svc.secure_cookies,
+                        ),
                     );
                     r
                 }
             };
             resp.headers_mut().append(
                 header::SET_COOKIE,
-                set_cookie(DETOUR_COOKIE, "", &session_path(tenant), Some(0), svc.secure_cookies),
+                set_cookie(cookies::DETOUR, "", &cookies::session_path(tenant), Some(0), svc.secure_cookies),
             );
             Ok(resp)
         }

@@ -19,12 +19,13 @@ use latchkey_core::settings::RequireContact;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{PENDING_COOKIE, proceed};
-use crate::error::ApiResult;
-use crate::http::{FormBody, cookie, origin};
+use super::proceed;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
 use crate::ui::signed_in;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::{FormBody, cookie, origin};
+use crate::web::page::Page;
 
 #[derive(Deserialize, Default)]
 struct Form {
@@ -43,7 +44,7 @@ struct Form {
 
 /// The browser's unfinished third-party sign-in: (cookie value, record).
 fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, FederatedSignIn)>> {
-    let Some(token) = cookie(headers, PENDING_COOKIE) else { return Ok(None) };
+    let Some(token) = cookie(headers, cookies::FEDERATED_PENDING) else { return Ok(None) };
     Ok(pending::get(&svc.store, tenant, &token, svc.now())?.map(|p| (token, p)))
 }
 

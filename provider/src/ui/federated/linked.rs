@@ -14,14 +14,14 @@ use latchkey_core::federation::detour::Purpose;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::error::ApiResult;
-use crate::http::{FormBody, origin};
-use crate::oidc::respond;
 use crate::state::{AppState, Services};
 use crate::ui::account::{holder, posted_by_holder};
-use crate::ui::feedback::failure;
-use crate::ui::page::Page;
 use crate::ui::signed_in;
+use crate::web::error::ApiResult;
+use crate::web::feedback::failure;
+use crate::web::http::{FormBody, origin};
+use crate::web::page::Page;
+use crate::web::respond;
 
 #[derive(Deserialize)]
 struct Done {

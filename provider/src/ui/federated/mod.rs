@@ -13,16 +13,12 @@ use latchkey_core::account::Account;
 use latchkey_core::federation::pending::{self, FederatedSignIn};
 use latchkey_core::signin::level::Method;
 
-use crate::error::ApiResult;
-use crate::http::origin;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
 use crate::ui::signed_in;
-
-/// Cookie of the upstream round trip (holds the `state`).
-pub const DETOUR_COOKIE: &str = "lk_fed";
-/// Cookie of an unfinished third-party sign-in.
-pub const PENDING_COOKIE: &str = "lk_fed_pending";
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::origin;
+use crate::web::page::Page;
 
 /// The callback URL an upstream sends the person back to.
 pub fn callback_url(svc: &Services, tenant: &str, upstream: &str) -> String {
@@ -45,14 +41,14 @@ async fn proceed(
 ) -> ApiResult<Response> {
     let settings = svc.tenants.get(tenant)?.settings;
     p.account_id = Some(account.id.clone());
-    let path = crate::oidc::flow::session_path(tenant);
+    let path = cookies::session_path(tenant);
     if pending::missing_contact(settings.federation.require_contact, &account).is_some() {
         pending::put(&svc.store, tenant, token, &p)?;
         svc.store.commit().await?;
-        let mut resp = crate::oidc::respond::found(&format!("/t/{tenant}/federation/contact"));
+        let mut resp = crate::web::respond::found(&format!("/t/{tenant}/federation/contact"));
         resp.headers_mut().append(
             axum::http::header::SET_COOKIE,
-            crate::http::set_cookie(PENDING_COOKIE, token, &path, None, svc.secure_cookies),
+            crate::web::http::set_cookie(cookies::FEDERATED_PENDING, token, &path, None, svc.secure_cookies),
         );
         return Ok(resp);
     }
@@ -72,7 +68,7 @@ async fn proceed(
             .await?;
     resp.headers_mut().append(
         axum::http::header::SET_COOKIE,
-        crate::http::set_cookie(PENDING_COOKIE, "", &path, Some(0), svc.secure_cookies),
+        crate::web::http::set_cookie(cookies::FEDERATED_PENDING, "", &path, Some(0), svc.secure_cookies),
     );
     Ok(resp)
 }

@@ -9,14 +9,14 @@ use latchkey_core::federation::detour::{self, Detour, Purpose};
 use latchkey_core::secret;
 use serde::Deserialize;
 
-use super::{DETOUR_COOKIE, callback_url};
-use crate::error::ApiResult;
-use crate::http::set_cookie;
-use crate::oidc::flow::session_path;
-use crate::oidc::respond;
+use super::callback_url;
 use crate::state::{AppState, Services};
 use crate::ui::login::page_for;
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::ApiResult;
+use crate::web::http::set_cookie;
+use crate::web::page::Page;
+use crate::web::respond;
 
 #[derive(Deserialize)]
 struct StartQuery {
@@ -74,7 +74,7 @@ pub(super) async fn leave(
     let mut resp = respond::found(&started.url);
     resp.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(DETOUR_COOKIE, &state, &session_path(tenant), Some(detour::LIFETIME), svc.secure_cookies),
+        set_cookie(cookies::DETOUR, &state, &cookies::session_path(tenant), Some(detour::LIFETIME), svc.secure_cookies),
     );
     Ok(resp)
 }

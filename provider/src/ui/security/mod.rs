@@ -22,11 +22,11 @@ use latchkey_core::settings::PasswordPolicy;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
 use crate::state::{AppState, Services};
 use crate::ui::account::{holder, posted_by_holder, when};
-use crate::ui::feedback::{failure, fill};
-use crate::ui::page::Page;
+use crate::web::error::ApiResult;
+use crate::web::feedback::{failure, fill};
+use crate::web::page::Page;
 
 /// The Security page of a tenant.
 fn home(tenant: &str) -> String {

@@ -16,11 +16,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{SecurityForm, done, holder_label, keeps_a_factor, posted_and_proved, prove, record, refused};
-use crate::error::{ApiError, ApiResult};
-use crate::http::{FormBody, JsonBody};
-use crate::oidc::flow::session_of;
 use crate::state::{AppState, Services};
-use crate::ui::page::Page;
+use crate::web::cookies;
+use crate::web::error::{ApiError, ApiResult};
+use crate::web::http::{FormBody, JsonBody};
+use crate::web::page::Page;
 
 /// The header the page's script puts its CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
@@ -65,7 +65,7 @@ fn json_holder(
     if !Page::csrf_ok(headers, token) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the page expired; reload it and try again"));
     }
-    let Some((_, session)) = session_of(svc, tenant, headers)? else {
+    let Some((_, session)) = cookies::session_of(svc, tenant, headers)? else {
         return Err(ApiError::unauthorized("unauthorized", "sign in first"));
     };
     Ok((page, svc.accounts.get(tenant, &session.account_id)?))

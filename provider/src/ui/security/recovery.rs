@@ -12,9 +12,9 @@ use latchkey_core::code::Notice;
 use serde_json::json;
 
 use super::{SecurityForm, posted_and_proved, record};
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
 
 /// Makes a new set and shows it.
 async fn generate(

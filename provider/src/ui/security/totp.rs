@@ -13,10 +13,10 @@ use latchkey_core::code::Notice;
 use serde_json::{Value, json};
 
 use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, posted_and_proved, record, refused};
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
 use crate::ui::qr;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
 
 /// The key in groups of four, as apps ask for it to be typed.
 fn grouped(secret: &str) -> String {

@@ -10,9 +10,9 @@ use axum::routing::post;
 use serde_json::Value;
 
 use super::{SecurityForm, done, posted_and_proved, record, refused};
-use crate::error::ApiResult;
-use crate::http::FormBody;
 use crate::state::AppState;
+use crate::web::error::ApiResult;
+use crate::web::http::FormBody;
 
 async fn set(
     svc: AppState,

@@ -18,14 +18,13 @@ use axum::response::Response;
 use latchkey_core::seal::Sealer;
 use latchkey_core::secret;
 
-use crate::http::cookie;
-use crate::oidc::flow::SESSION_COOKIE;
 use crate::state::AppState;
+use crate::web::http::cookie;
 
 /// The CSRF cookie over plain http (development, loopback).
-pub const COOKIE: &str = "lk_csrf";
+pub const COOKIE: &str = crate::web::cookies::CSRF;
 /// The CSRF cookie under https: host-only, Path=/, Secure, by the browser's rules.
-pub const HOST_COOKIE: &str = "__Host-lk_csrf";
+pub const HOST_COOKIE: &str = crate::web::cookies::CSRF_HOST;
 /// Length of a nonce and of a token (32 bytes, base64url).
 const LEN: usize = 43;
 
@@ -62,7 +61,7 @@ impl CsrfKey {
 
     /// The token forms carry for `nonce` in the browser that sent `headers`.
     pub fn token(&self, nonce: &str, headers: &HeaderMap) -> String {
-        let session = cookie(headers, SESSION_COOKIE).unwrap_or_default();
+        let session = cookie(headers, crate::web::cookies::SESSION).unwrap_or_default();
         self.sealer.digest("csrf/v1", &format!("{nonce}\0{session}"))
     }
 

@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use latchkey_core::session::Origin;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::web::error::ApiError;
 
 /// Largest request body accepted anywhere (forms and JSON).
 pub const BODY_LIMIT: usize = 64 * 1024;

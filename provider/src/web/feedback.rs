@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use latchkey_core::Error;
 use latchkey_core::settings::PasswordPolicy;
 
-use crate::ui::page::Page;
+use crate::web::page::Page;
 
 /// A refusal shown on the page that was submitted.
 pub struct Failure {

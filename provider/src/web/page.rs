@@ -6,13 +6,13 @@ use axum::response::{IntoResponse, Response};
 use latchkey_core::secret;
 use serde_json::{Map, Value, json};
 
-use crate::http::set_cookie;
 use crate::state::Services;
-use crate::ui::csrf::CsrfKey;
-use crate::ui::i18n::{self, Locale};
+use crate::web::csrf::CsrfKey;
+use crate::web::http::set_cookie;
+use crate::web::i18n::{self, Locale};
 
 /// The CSRF nonce cookie over http; `__Host-lk_csrf` under https (`ui::csrf`).
-pub const CSRF_COOKIE: &str = crate::ui::csrf::COOKIE;
+pub const CSRF_COOKIE: &str = crate::web::csrf::COOKIE;
 
 /// The locale and CSRF token of one page view.
 pub struct Page {

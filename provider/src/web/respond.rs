@@ -10,7 +10,7 @@ use latchkey_core::redirect_uri;
 use serde_json::json;
 
 use crate::state::Services;
-use crate::ui::page::Page;
+use crate::web::page::Page;
 
 /// A 302 to `location`.
 pub fn found(location: &str) -> Response {

@@ -1,0 +1,36 @@
+//! The server's paths: OIDC endpoints under a tenant's issuer (routes and discovery
+//! both use these) and the pages other pages and messages link to.
+
+pub const DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const AUTHORIZE: &str = "/authorize";
+pub const TOKEN: &str = "/token";
+pub const USERINFO: &str = "/userinfo";
+pub const JWKS: &str = "/jwks";
+pub const REVOCATION: &str = "/revoke";
+pub const INTROSPECTION: &str = "/introspect";
+pub const END_SESSION: &str = "/logout";
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+/// The page where people enter a device's user code (RFC 8628 verification URI).
+pub const DEVICE: &str = "/device";
+/// The page an emailed confirmation link opens (R5), under the tenant.
+pub const EMAIL_LINK_PAGE: &str = "/account/email/confirm";
+/// The page an emailed recovery link opens (R7), under the tenant.
+pub const RECOVER_LINK_PAGE: &str = "/recover/link";
+
+/// The axum route of a path under a tenant.
+pub fn route(path: &str) -> String {
+    format!("/t/{{tenant}}{path}")
+}
+
+/// A path under a tenant: `/t/{tenant}{path}`.
+pub fn tenant(tenant: &str, path: &str) -> String {
+    format!("/t/{tenant}{path}")
+}
+
+/// Where to go after signing in: back into the authorization flow, or the account center.
+pub fn next_after_sign_in(tenant: &str, flow: Option<&str>) -> String {
+    match flow {
+        Some(id) => format!("/t/{tenant}/authorize/resume?flow={id}"),
+        None => format!("/t/{tenant}/account"),
+    }
+}

@@ -231,6 +231,15 @@ impl Developers {
         Ok(self.store.get::<Submission>(tenant, account_id)?.unwrap_or_else(|| Submission::blank(account_id)))
     }
 
+    /// The account's developer identity as policy hooks see it.
+    pub fn facts(&self, tenant: &str, account_id: &str) -> Result<crate::device::DeveloperFacts> {
+        let s = self.get(tenant, account_id)?;
+        Ok(crate::device::DeveloperFacts {
+            developer_type: s.developer_type,
+            review_status: s.state.as_str().to_string(),
+        })
+    }
+
     /// Submits or resubmits the identity fields of `type_name` (R11, R12); returns
     /// the stored, pending submission. An approved developer gets `identity_locked`.
     pub fn submit(

@@ -243,6 +243,9 @@ fn load(sealer: &Sealer, tenant: &str, k: &StoredKey) -> Result<SigningKey> {
     Ok(SigningKey { kid: k.kid.clone(), alg: k.alg, retired_at: k.retired_at, pair })
 }
 
+/// The JOSE `typ` of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
 /// Key management: creation, rotation, and a cache of parsed keys.
 pub struct Keys {
     store: Store,
@@ -257,6 +260,22 @@ pub struct Keys {
 impl Keys {
     pub fn new(store: Store, clock: Arc<dyn Clock>, sealer: Arc<Sealer>, retire_grace: u64) -> Self {
         Keys { store, clock, sealer, retire_grace, cache: RwLock::new(HashMap::new()) }
+    }
+
+    /// Verifies an access token of `tenant` (whose issuer URL is `issuer`): signature,
+    /// type, issuer, expiry, revocation.
+    pub fn verify_access_token(&self, tenant: &str, issuer: &str, token: &str) -> Result<serde_json::Value> {
+        let now = self.clock.now();
+        let ring = self.ring(tenant)?;
+        let claims = crate::jwt::verify(&ring, token, Some(ACCESS_TOKEN_TYP), now)?;
+        if claims["iss"].as_str() != Some(issuer) {
+            return Err(Error::InvalidToken);
+        }
+        let jti = claims["jti"].as_str().ok_or(Error::InvalidToken)?;
+        if crate::grant::revoked::is_revoked(&self.store, tenant, jti, now)? {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
     }
 
     /// Seals, in place, any private key of the tenant still stored in plain text

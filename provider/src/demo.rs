@@ -16,7 +16,7 @@ use openidconnect::{ClientId, IdTokenVerifier, IssuerUrl, Nonce};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::oidc::issuer::{ACCESS_TOKEN_TYP, LatchkeyIdToken};
+use crate::oidc::issuer::LatchkeyIdToken;
 use crate::oidc::signing::{jws_alg, public_jwk};
 use crate::oidc::token::{self, TokenRequest};
 use crate::state::{AppState, Services};
@@ -24,6 +24,7 @@ use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{cookie, set_cookie};
 use crate::web::page::Page;
 use crate::web::respond;
+use latchkey_core::keys::ACCESS_TOKEN_TYP;
 
 pub const TENANT: &str = "default";
 pub const CLIENT_ID: &str = "demo";

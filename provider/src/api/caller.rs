@@ -6,7 +6,6 @@ use axum::http::HeaderMap;
 use latchkey_core::account::reauth::{self, TokenFacts};
 use latchkey_core::session::Session;
 
-use crate::oidc::issuer;
 use crate::state::Services;
 use crate::web::cookies;
 use crate::web::error::{ApiError, ApiResult};
@@ -43,7 +42,7 @@ impl Caller {
 /// Authenticates the caller of an account API request.
 pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Caller> {
     if let Some(token) = bearer(headers) {
-        let claims = issuer::verify_access_token(svc, tenant, token)?;
+        let claims = svc.keys.verify_access_token(tenant, &svc.issuer(tenant), token)?;
         let scopes = claims["scope"].as_str().unwrap_or("");
         if !scopes.split(' ').any(|s| s == ACCOUNT_SCOPE) {
             return Err(ApiError::new(

@@ -45,7 +45,7 @@ async fn bind(
     JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let c = caller(&svc, &tenant, &headers)?;
-    let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &c.account_id)?;
+    let dev = svc.developers.facts(&tenant, &c.account_id)?;
     let facts = crate::web::http::facts(&headers, None, None);
     let device = Devices::new(svc.store.clone()).bind_with_policy(
         &svc.policy,

@@ -46,16 +46,3 @@ pub fn developer(
     let settings = svc.tenants.get(tenant)?.settings;
     svc.developers.claims(tenant, &settings, account_id)
 }
-
-/// The account's developer identity as policy hooks see it.
-pub fn developer_facts(
-    svc: &crate::state::Services,
-    tenant: &str,
-    account_id: &str,
-) -> latchkey_core::Result<latchkey_core::device::DeveloperFacts> {
-    let s = svc.developers.get(tenant, account_id)?;
-    Ok(latchkey_core::device::DeveloperFacts {
-        developer_type: s.developer_type,
-        review_status: s.state.as_str().to_string(),
-    })
-}

@@ -21,7 +21,7 @@ use crate::state::Services;
 
 /// Access tokens are signed with ES256: fast, and every JOSE library verifies it.
 pub const ACCESS_TOKEN_ALG: Alg = Alg::ES256;
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+pub use latchkey_core::keys::ACCESS_TOKEN_TYP;
 
 /// Claims beyond the standard ones that Latchkey's ID tokens carry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -112,7 +112,7 @@ pub fn plugin_claims(
     account_id: &str,
     scopes: &[String],
 ) -> Result<latchkey_core::policy::Claims> {
-    let dev = claims::developer_facts(svc, tenant, account_id)?;
+    let dev = svc.developers.facts(tenant, account_id)?;
     let device_count = latchkey_core::device::Devices::new(svc.store.clone()).count(tenant, account_id)?;
     let input = latchkey_core::policy::ClaimsInput {
         account_id: account_id.to_string(),
@@ -247,15 +247,5 @@ pub fn for_client(svc: &Services, tenant: &str, client: &Client, scopes: &[Strin
 
 /// Verifies an access token of this tenant: signature, type, issuer, expiry, revocation.
 pub fn verify_access_token(svc: &Services, tenant: &str, token: &str) -> Result<Value> {
-    let now = svc.now();
-    let ring = svc.keys.ring(tenant)?;
-    let claims = jwt::verify(&ring, token, Some(ACCESS_TOKEN_TYP), now)?;
-    if claims["iss"].as_str() != Some(svc.issuer(tenant).as_str()) {
-        return Err(Error::InvalidToken);
-    }
-    let jti = claims["jti"].as_str().ok_or(Error::InvalidToken)?;
-    if latchkey_core::grant::revoked::is_revoked(&svc.store, tenant, jti, now)? {
-        return Err(Error::InvalidToken);
-    }
-    Ok(claims)
+    svc.keys.verify_access_token(tenant, &svc.issuer(tenant), token)
 }

@@ -170,7 +170,7 @@ async fn decide(
     let now = svc.now();
     let result = if form.decision == "allow" {
         let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or_default();
-        let dev = crate::oidc::claims::developer_facts(&svc, &tenant, &session.account_id)?;
+        let dev = svc.developers.facts(&tenant, &session.account_id)?;
         let facts = crate::web::http::facts(&headers, None, None);
         devices
             .approve_with_policy(

@@ -403,3 +403,63 @@ async fn r9_a_recycled_number_taken_over_revokes_the_old_accounts_tokens() {
     assert_eq!(st, StatusCode::CREATED, "{body}");
     assert_eq!(token_state(&s, &old).await, (StatusCode::BAD_REQUEST, false, StatusCode::UNAUTHORIZED));
 }
+
+/// Posts the sign-in form (no authorization flow) from a fresh sign-in page of `b`.
+async fn password_sign_in(s: &Server, b: &Browser, identifier: &str) -> reqwest::Response {
+    let html = b.get(&s.t("/login")).await.text().await.unwrap();
+    b.submit_login(&s.issuer(), &field(&html, "csrf"), "", identifier, PASSWORD).await
+}
+
+#[tokio::test]
+async fn r9_notice_survives_a_denied_or_unfinished_sign_in() {
+    use latchkey_core::Clock;
+    use latchkey_core::credential::totp::code_at;
+    let s = Server::start().await;
+    let m = "+8613800138713";
+    let old = s.register_mobile(m).await;
+    // The old owner has an authenticator app and 2-step on.
+    let b = signed_in(&s, m).await;
+    let secret = crate::security::start_totp(&s, &b).await;
+    let first = code_at(&secret, s.clock.now()).unwrap();
+    let (st, _) = crate::security::post(&s, &b, "/totp/confirm", &[("code", &first)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, _) = crate::security::post(&s, &b, "/two-step/on", &[("current_password", PASSWORD)]).await;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    // The number is given to someone else: the old account keeps a notice.
+    s.clock.advance(61);
+    let code = s.sms_code(m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
+    let body = json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code, "take_over": true });
+    let (st, body) = s.api("/api/register", body).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let verify = format!("/t/{}/login/verify", s.tenant);
+
+    // (a) A sign-in that stops at its second step and is abandoned.
+    let r = password_sign_in(&s, &s.browser(), &old).await;
+    assert_eq!(location(&r), verify, "2-step is on: a second factor is asked for");
+    // (b) A sign-in the tenant's plugin denies.
+    let (st, _) = crate::plugins::install(&s, &s.tenant, "sign_in_gate", json!({ "deny_methods": ["pwd"] })).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let r = password_sign_in(&s, &s.browser(), &old).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the plugin denies the password");
+    let r = s
+        .admin
+        .put(s.url(&format!("/admin/tenants/{}/plugins/sign-in-gate/config", s.tenant)))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    // A sign-in that completes shows the notice.
+    s.clock.advance(30);
+    let b = s.browser();
+    let r = password_sign_in(&s, &b, &old).await;
+    assert_eq!(location(&r), verify);
+    let html = b.get(&s.t("/login/verify?method=totp")).await.text().await.unwrap();
+    let code = code_at(&secret, s.clock.now()).unwrap();
+    let r =
+        b.post(&s.t("/login/verify"), &[("csrf", &field(&html, "csrf")), ("method", "totp"), ("code", &code)]).await;
+    assert_eq!(r.status(), StatusCode::OK, "a notice page first");
+    let html = r.text().await.unwrap();
+    assert!(html.contains("now belongs to someone else"), "{html}");
+}

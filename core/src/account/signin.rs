@@ -48,14 +48,13 @@ impl Attempt<'_> {
     }
 }
 
-/// A successful sign-in and what the person should be told.
+/// A first factor passed and what the person should be told. The account's pending
+/// notices (R9) stay on it until the sign-in completes: see [`Accounts::take_notices`].
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub account: Account,
     /// The password is older than the tenant's maximum age: suggest a change (R4).
     pub password_expired: bool,
-    /// Notices kept for this sign-in (R9), now delivered.
-    pub notices: Vec<Notice>,
     /// How the person authenticated (`amr`).
     pub amr: Vec<String>,
 }
@@ -159,7 +158,7 @@ impl Accounts {
     /// bookkeeping as a password sign-in.
     pub fn signed_in(
         &self,
-        tenant: &str,
+        _tenant: &str,
         settings: &TenantSettings,
         account: Account,
         methods: &[Method],
@@ -168,12 +167,20 @@ impl Accounts {
         let max_age = settings.password.max_age_days * 24 * 3600;
         let password_expired =
             max_age > 0 && account.password.is_some() && now.saturating_sub(account.password_changed_at) > max_age;
-        let notices = if account.pending_notices.is_empty() {
-            Vec::new()
-        } else {
-            self.modify(tenant, &account.id, |a| Ok(std::mem::take(&mut a.pending_notices)))?
-        };
         let amr = methods.iter().fold(Vec::new(), |amr, m| level::with(&amr, *m));
-        Ok(SignedIn { account, password_expired, notices, amr })
+        Ok(SignedIn { account, password_expired, amr })
+    }
+
+    /// Takes the notices kept for the account (R9) when its sign-in completes (the
+    /// session starts): they leave the account in the same write that returns them,
+    /// durably, so a sign-in denied or abandoned after its first factor leaves them
+    /// for the next one, and a completed one shows them once.
+    pub async fn take_notices(&self, tenant: &str, account_id: &str) -> Result<Vec<Notice>> {
+        if self.get(tenant, account_id)?.pending_notices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let notices = self.modify(tenant, account_id, |a| Ok(std::mem::take(&mut a.pending_notices)))?;
+        self.store.commit().await?;
+        Ok(notices)
     }
 }

@@ -29,7 +29,8 @@ pub struct PendingSignIn {
     pub owes_second_factor: bool,
     /// The person may tick "remember this device".
     pub may_remember: bool,
-    /// Notices to show after sign-in (R9), already taken from the account.
+    /// Unused: notices (R9) stay on the account until the session starts. Records
+    /// written by an older version may carry notices already taken; they are shown.
     #[serde(default)]
     pub notices: Vec<Notice>,
     pub password_expired: bool,

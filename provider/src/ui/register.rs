@@ -219,8 +219,7 @@ async fn submit(
         Ok(done) => {
             svc.store.commit().await?;
             let needs_email = done.account.email().is_none();
-            let signed =
-                SignedIn { account: done.account, password_expired: false, notices: vec![], amr: vec!["pwd".into()] };
+            let signed = SignedIn { account: done.account, password_expired: false, amr: vec!["pwd".into()] };
             let from = origin(&headers, Some(peer));
             if needs_email {
                 // R5: offer a security email first; the page's Skip link goes on.

@@ -108,7 +108,7 @@ pub async fn complete_to(
     let done = Finished {
         account: signed.account.clone(),
         amr: signed.amr,
-        notices: signed.notices,
+        notices: Vec::new(),
         password_expired: signed.password_expired,
         flow: flow.map(str::to_string),
         next,
@@ -149,6 +149,8 @@ pub async fn to_verify(svc: &Services, tenant: &str, pending: &PendingSignIn) ->
 pub struct Finished {
     pub account: Account,
     pub amr: Vec<String>,
+    /// Notices a pending sign-in stored by an older version carried (R9); the
+    /// account's own are taken when the session starts.
     pub notices: Vec<Notice>,
     pub password_expired: bool,
     pub flow: Option<String>,
@@ -204,16 +206,19 @@ pub async fn finish(
     record(svc, tenant, &account.id, "sign_in", origin, client_id, json!({ "amr": done.amr, "acr": session.acr }))?;
     let new_device = svc.accounts.note_device(tenant, &account.id, &secret::digest(&device))?;
     svc.store.commit().await?;
+    // R9: taken only now that the session has started, so a sign-in refused or
+    // abandoned before this point leaves them on the account.
+    let mut notices = done.notices;
+    notices.extend(svc.accounts.take_notices(tenant, &account.id).await?);
     if new_device {
         let notice = Notice::NewDeviceSignIn { user_agent: origin.user_agent.clone(), ip: origin.ip.clone() };
         svc.accounts.notify(tenant, account, notice, page.locale.tag()).await;
     }
 
-    let mut resp = if done.notices.is_empty() && !done.password_expired {
+    let mut resp = if notices.is_empty() && !done.password_expired {
         respond::found(&done.next)
     } else {
-        let texts: Vec<String> = done
-            .notices
+        let texts: Vec<String> = notices
             .iter()
             .map(|n| {
                 let m = Message {

@@ -163,29 +163,106 @@ async fn w3_things_that_are_not_plugins_or_of_another_world_are_refused_at_insta
     assert!(list.is_empty());
 }
 
+/// W4: while the chain that guards registration is changed again and again (the guard
+/// replaced in place, a failing plugin added, the guard removed and put back, the
+/// failing one removed), valid registrations that every one of those chains must
+/// refuse are refused each time (403, never an allow, never a 500) and no account is
+/// created. At every step at least one plugin denies: `registration-rules` by range,
+/// or `hostile-trap` alone, which must fail closed with `policy_error`.
 #[tokio::test]
 async fn w4_install_and_remove_while_requests_run_never_fail_open_or_500() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
     let s = Server::start().await;
     let t = s.tenant.clone();
-    let api = s.t("/api/register");
-    let load = tokio::spawn(async move {
-        let http = crate::kit::no_redirects();
-        let mut statuses = Vec::new();
-        for i in 0..60 {
-            let body =
-                json!({ "by": "mobile", "mobile": format!("+86141000{i:05}"), "password": PASSWORD, "code": "000000" });
-            let r = http.post(&api).json(&body).send().await.unwrap();
-            statuses.push(r.status());
-        }
-        statuses
-    });
-    for _ in 0..5 {
-        install(&s, &t, "registration_rules", json!({ "denied_mobile_prefixes": ["+86141"] })).await;
-        s.admin.delete(s.url(&format!("/admin/tenants/{t}/plugins/registration-rules"))).send().await.unwrap();
+    let range = json!({ "denied_mobile_prefixes": ["+86141"] });
+    let (st, p) = install(&s, &t, "registration_rules", range.clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    // Valid codes: a refusal leaves a code unused, so each request may be sent again.
+    let mut valid = Vec::new();
+    for i in 0..8 {
+        let m = format!("+86141000{i:05}");
+        let code =
+            s.sms_code(&m, s.api("/api/codes", json!({ "purpose": "register", "channel": "sms", "to": m }))).await;
+        valid.push(json!({ "by": "mobile", "mobile": m, "password": PASSWORD, "code": code }));
     }
-    let statuses = load.await.unwrap();
-    // Without a plugin the (wrong) code fails (400); with it the range is refused (403).
-    assert!(statuses.iter().all(|s| *s == StatusCode::BAD_REQUEST || *s == StatusCode::FORBIDDEN), "{statuses:?}");
+    let valid = Arc::new(valid);
+    let (stop, answered) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicUsize::new(0)));
+    let mut load = Vec::new();
+    for w in 0..2 {
+        let (api, valid, stop, answered) = (s.t("/api/register"), valid.clone(), stop.clone(), answered.clone());
+        load.push(tokio::spawn(async move {
+            let http = crate::kit::no_redirects();
+            let mut seen = Vec::new();
+            for i in (w..).step_by(2) {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let r = http.post(&api).json(&valid[i % valid.len()]).send().await.unwrap();
+                let status = r.status();
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                seen.push((status, body["reason"].as_str().unwrap_or_default().to_string()));
+                answered.fetch_add(1, Ordering::SeqCst);
+            }
+            seen
+        }));
+    }
+    // Each change is followed by requests that start after it was acknowledged, so
+    // every chain below (and the swaps between them) meets the load.
+    let settle = || {
+        let answered = answered.clone();
+        async move {
+            let from = answered.load(Ordering::SeqCst);
+            while answered.load(Ordering::SeqCst) < from + 3 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let remove = |name: &'static str| {
+        let url = s.url(&format!("/admin/tenants/{t}/plugins/{name}"));
+        let admin = s.admin.clone();
+        async move { admin.delete(url).send().await.unwrap().status() }
+    };
+    for _ in 0..4 {
+        // [rules] replaced in place by itself.
+        let (st, p) = install(&s, &t, "registration_rules", range.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        settle().await;
+        // [rules, trap]
+        let (st, p) = install(&s, &t, "hostile_trap", json!({})).await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        settle().await;
+        // [trap]: only the failing plugin guards; it must deny.
+        assert_eq!(remove("registration-rules").await, StatusCode::NO_CONTENT);
+        settle().await;
+        // [trap, rules]
+        let (st, p) = install(&s, &t, "registration_rules", range.clone()).await;
+        assert_eq!(st, StatusCode::CREATED, "{p}");
+        settle().await;
+        // [rules]
+        assert_eq!(remove("hostile-trap").await, StatusCode::NO_CONTENT);
+        settle().await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut seen = Vec::new();
+    for l in load {
+        seen.extend(l.await.unwrap());
+    }
+    assert!(seen.len() >= 60, "the load met every change: {} requests", seen.len());
+    let refused = |(st, reason): &(StatusCode, String)| {
+        *st == StatusCode::FORBIDDEN && (reason == "mobile_range_not_allowed" || reason == "policy_error")
+    };
+    assert!(seen.iter().all(refused), "{seen:?}");
+    assert!(seen.iter().any(|(_, r)| r == "policy_error"), "the trap alone was met and failed closed");
+    let users: Vec<Value> =
+        s.admin.get(s.url(&format!("/admin/tenants/{t}/users"))).send().await.unwrap().json().await.unwrap();
+    assert!(users.is_empty(), "no account was created: {users:?}");
+    // The requests were valid: with the guard gone, the same request registers.
+    assert_eq!(remove("registration-rules").await, StatusCode::NO_CONTENT);
+    s.clock.advance(1);
+    let (st, body) = s.api("/api/register", valid[0].clone()).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
 }
 
 #[tokio::test]

@@ -24,8 +24,6 @@ use crate::web::http::{FormBody, cookie};
 use crate::web::page::Page;
 use crate::web::respond;
 
-/// The admin-session cookie of a browser.
-
 /// Who decisions made on this page are recorded as (`decided_by`).
 const REVIEWER: &str = "admin";
 

@@ -1,7 +1,7 @@
 //! `latchkey plugin check|run`: try a plugin on the host without a server (W5).
 
 use anyhow::{Context, bail};
-use latchkey_core::policy::wasm::{Limits, WORLD, WORLD_VERSION, WasmHost};
+use latchkey_core::policy::wasm::{Limits, WasmHost};
 use latchkey_core::policy::{Call, Facts, Hook, Plugin};
 use serde_json::{Value, json};
 
@@ -11,12 +11,13 @@ fn load(file: &std::path::Path) -> anyhow::Result<std::sync::Arc<latchkey_core::
     Ok(host.load(&bytes)?)
 }
 
-/// Checks that a file is a plugin of this host's world and lists its hooks.
+/// Checks that a file is a plugin of a world version this host runs; names that
+/// version and lists its hooks.
 pub fn check(file: &std::path::Path) -> anyhow::Result<Value> {
     let p = load(file)?;
     let m = p.manifest();
     Ok(json!({
-        "name": m.name, "version": m.version, "world": format!("{WORLD}@{WORLD_VERSION}"),
+        "name": m.name, "version": m.version, "world": p.world().to_string(),
         "hooks": m.hooks, "sha256": p.hash,
     }))
 }

@@ -156,6 +156,7 @@ async fn w3_things_that_are_not_plugins_or_of_another_world_are_refused_at_insta
     let (st, body) = install(&s, &s.tenant, "hostile_wrong_world", json!({})).await;
     assert_eq!((st, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("latchkey:policy@9.0.0"), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("plugin_world_unsupported"), "{body}");
     let (st, _) = install(&s, &s.tenant, "device_cap", json!("not an object")).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let list: Vec<Value> =
@@ -169,6 +170,29 @@ async fn w3_things_that_are_not_plugins_or_of_another_world_are_refused_at_insta
 /// refuse are refused each time (403, never an allow, never a 500) and no account is
 /// created. At every step at least one plugin denies: `registration-rules` by range,
 /// or `hostile-trap` alone, which must fail closed with `policy_error`.
+#[tokio::test]
+async fn w5_hooks_a_plugin_overrides_are_called_without_being_listed() {
+    let s = Server::start().await;
+    // The plugin overrides two hooks and lists none: the SDK derives its hooks.
+    let (st, p) = install(&s, &s.tenant, "test_derived_hooks", json!({})).await;
+    assert_eq!(st, StatusCode::CREATED, "{p}");
+    assert_eq!(p["hooks"], json!(["password", "account-deletion"]));
+    let (st, body) = register(&s, "+8613800138340").await;
+    assert_eq!((st, body["reason"].as_str()), (StatusCode::FORBIDDEN, Some("derived_hook_called")), "{body}");
+    // The hooks it does not override are not called: a bundled plugin's list stays exact.
+    let list: Vec<Value> =
+        s.admin.get(s.url("/admin/tenants/default/plugins")).send().await.unwrap().json().await.unwrap();
+    let hooks: Vec<&Value> = list.iter().map(|p| &p["hooks"]).collect();
+    assert_eq!(
+        hooks,
+        [
+            &json!(["registration", "password"]),
+            &json!(["developer-submission", "token-claims"]),
+            &json!(["device-binding"])
+        ]
+    );
+}
+
 #[tokio::test]
 async fn w4_install_and_remove_while_requests_run_never_fail_open_or_500() {
     use std::sync::Arc;

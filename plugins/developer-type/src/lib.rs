@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use latchkey_sdk::{
-    Claims, Context, DeveloperSubmission, Hook, Policy, SubmissionDecision, TokenClaimsInput, config, export_policy,
-};
+use latchkey_sdk::{Claims, Context, DeveloperSubmission, Policy, SubmissionDecision, TokenClaimsInput, config, policy};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -34,9 +32,9 @@ impl Default for Config {
 
 struct DeveloperType;
 
+#[policy]
 impl Policy for DeveloperType {
     const NAME: &'static str = "developer-type";
-    const HOOKS: &'static [Hook] = &[Hook::DeveloperSubmission, Hook::TokenClaims];
 
     fn on_developer_submission(ctx: Context, s: DeveloperSubmission) -> SubmissionDecision {
         let deny = |reason: &str, message: String| SubmissionDecision::Deny(latchkey_sdk::Denial { reason: reason.into(), message });
@@ -71,5 +69,3 @@ impl Policy for DeveloperType {
         Claims { id_token: claims.clone(), access_token: "{}".into(), userinfo: claims }
     }
 }
-
-export_policy!(DeveloperType);

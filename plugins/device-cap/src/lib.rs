@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use latchkey_sdk::{Context, Decision, DeviceBinding, Hook, Policy, config, deny, export_policy};
+use latchkey_sdk::{Context, Decision, DeviceBinding, Policy, config, deny, policy};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -24,9 +24,9 @@ impl Default for Config {
 
 struct DeviceCap;
 
+#[policy]
 impl Policy for DeviceCap {
     const NAME: &'static str = "device-cap";
-    const HOOKS: &'static [Hook] = &[Hook::DeviceBinding];
 
     fn on_device_binding(ctx: Context, d: DeviceBinding) -> Decision {
         let Ok(c) = config::<Config>(&ctx) else { return deny("policy_config_invalid", "device-cap: invalid configuration") };
@@ -42,5 +42,3 @@ impl Policy for DeviceCap {
         }
     }
 }
-
-export_policy!(DeviceCap);

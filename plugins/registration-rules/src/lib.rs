@@ -2,7 +2,7 @@
 //! top of the default one, allowed and denied mobile ranges (e.g. only +86; no IoT
 //! data-SIM ranges), a cap on accounts per mobile, and words a password may not hold.
 
-use latchkey_sdk::{Context, Decision, Hook, PasswordCheck, Policy, Registration, config, deny, export_policy};
+use latchkey_sdk::{Context, Decision, PasswordCheck, Policy, Registration, config, deny, policy};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -24,9 +24,9 @@ struct Config {
 
 struct RegistrationRules;
 
+#[policy]
 impl Policy for RegistrationRules {
     const NAME: &'static str = "registration-rules";
-    const HOOKS: &'static [Hook] = &[Hook::Registration, Hook::Password];
 
     fn on_registration(ctx: Context, r: Registration) -> Decision {
         let Ok(c) = config::<Config>(&ctx) else { return deny("policy_config_invalid", "registration-rules: invalid configuration") };
@@ -61,5 +61,3 @@ impl Policy for RegistrationRules {
         Decision::Allow
     }
 }
-
-export_policy!(RegistrationRules);

@@ -1,9 +1,9 @@
 //! Hostile: allocates without end in the registration hook (the memory cap must stop it).
-use latchkey_sdk::{Context, Decision, Hook, Policy, Registration, export_policy};
+use latchkey_sdk::{Context, Decision, Policy, Registration, policy};
 struct Bomb;
+#[policy]
 impl Policy for Bomb {
     const NAME: &'static str = "hostile-memory-bomb";
-    const HOOKS: &'static [Hook] = &[Hook::Registration];
     fn on_registration(_: Context, _: Registration) -> Decision {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
@@ -12,4 +12,3 @@ impl Policy for Bomb {
         }
     }
 }
-export_policy!(Bomb);

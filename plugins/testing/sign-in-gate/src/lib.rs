@@ -1,7 +1,7 @@
 //! Test plugin: refuses sign-ins by configured methods, requires a second factor for
 //! new devices or a CAPTCHA for some methods when asked, and adds a claim to every token.
 
-use latchkey_sdk::{Claims, Context, Decision, Hook, Policy, Requirement, SignIn, TokenClaimsInput, config, deny, export_policy};
+use latchkey_sdk::{Claims, Context, Decision, Policy, Requirement, SignIn, TokenClaimsInput, config, deny, policy};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -15,9 +15,9 @@ struct Config {
 
 struct Gate;
 
+#[policy]
 impl Policy for Gate {
     const NAME: &'static str = "sign-in-gate";
-    const HOOKS: &'static [Hook] = &[Hook::SignIn, Hook::TokenClaims];
 
     fn on_sign_in(ctx: Context, s: SignIn) -> Decision {
         let c = config::<Config>(&ctx).unwrap_or_default();
@@ -40,5 +40,3 @@ impl Policy for Gate {
         Claims { id_token: obj.clone(), access_token: obj.clone(), userinfo: obj }
     }
 }
-
-export_policy!(Gate);

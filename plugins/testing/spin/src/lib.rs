@@ -1,9 +1,9 @@
 //! Hostile: loops forever in the registration hook (the deadline must stop it).
-use latchkey_sdk::{Context, Decision, Hook, Policy, Registration, export_policy};
+use latchkey_sdk::{Context, Decision, Policy, Registration, policy};
 struct Spin;
+#[policy]
 impl Policy for Spin {
     const NAME: &'static str = "hostile-spin";
-    const HOOKS: &'static [Hook] = &[Hook::Registration];
     fn on_registration(_: Context, _: Registration) -> Decision {
         let mut x: u64 = 0;
         loop {
@@ -11,4 +11,3 @@ impl Policy for Spin {
         }
     }
 }
-export_policy!(Spin);

@@ -1,9 +1,9 @@
 //! Hostile: reads a file (a WASI import the host does not grant).
-use latchkey_sdk::{Context, Decision, Hook, Policy, Registration, deny, export_policy};
+use latchkey_sdk::{Context, Decision, Policy, Registration, deny, policy};
 struct Snoop;
+#[policy]
 impl Policy for Snoop {
     const NAME: &'static str = "hostile-unknown-import";
-    const HOOKS: &'static [Hook] = &[Hook::Registration];
     fn on_registration(_: Context, _: Registration) -> Decision {
         match std::fs::read_to_string("/etc/passwd") {
             Ok(s) => deny("leak", &s),
@@ -11,4 +11,3 @@ impl Policy for Snoop {
         }
     }
 }
-export_policy!(Snoop);

@@ -288,7 +288,7 @@ fn serve(args: ServeArgs, data: Option<PathBuf>) -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let running = server::start(config, Arc::new(SystemClock)).await?;
+        let mut running = server::start(config, Arc::new(SystemClock)).await?;
         let url = &running.state.public_url;
         println!("Latchkey is listening on http://{}", running.addr);
         println!("  issuer (tenant default): {url}/t/default");
@@ -298,8 +298,13 @@ fn serve(args: ServeArgs, data: Option<PathBuf>) -> anyhow::Result<()> {
         println!("Create the first user (in another terminal):");
         println!("  echo 'a-long-password' | cargo run --release -p latchkey -- user add --email you@example.com --password-stdin");
         tokio::select! {
-            r = running.task => { r??; }
+            r = &mut running.task => { r??; }
             _ = tokio::signal::ctrl_c() => { println!("shutting down"); }
+        }
+        // Codes and notices handed to background delivery go out before the exit
+        // (each sender has its own timeout; this bounds the wait as a whole).
+        if !running.deliveries_settled(std::time::Duration::from_secs(15)).await {
+            tracing::warn!("shutting down with deliveries still in flight");
         }
         running.state.store.commit().await?;
         Ok(())

@@ -46,6 +46,14 @@ impl Running {
         }
         let _ = self.task.await;
     }
+
+    /// Waits until every message handed to background delivery so far was attempted
+    /// (sent or failed), at most `within`; false if some were still pending. A
+    /// shutdown calls it so codes people were told are on their way still go out;
+    /// tests call it before asserting that nothing was sent.
+    pub async fn deliveries_settled(&self, within: Duration) -> bool {
+        self.state.codes.deliveries().settled(within).await
+    }
 }
 
 /// Reads the admin token, creating it (mode 0600) on first start.

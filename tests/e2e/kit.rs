@@ -233,6 +233,14 @@ impl Server {
         self.mail.nth(email, n).await.code().unwrap()
     }
 
+    /// Waits until every message the server handed to background delivery so far
+    /// reached the SMTP sink or SMS gateway (or failed there), so a count of what was
+    /// sent is final and an absence is real, without sleeping.
+    pub async fn deliveries_settled(&self) {
+        let settled = self.running.deliveries_settled(std::time::Duration::from_secs(10)).await;
+        assert!(settled, "background deliveries still pending after 10 s");
+    }
+
     /// Registers by mobile (R1) with PASSWORD; returns the account id.
     pub async fn register_mobile(&self, mobile: &str) -> String {
         let code = self

@@ -595,7 +595,7 @@ async fn r34_recover_by_link_page_sets_a_new_password() {
     assert!(unknown.contains(neutral), "{unknown}");
     assert!(s.mail.nth(email, n).await.decoded_body().contains(&format!("{}/recover/link?token=", s.issuer())));
     let token = crate::recovery::link_token(&s, email, n).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.deliveries_settled().await;
     assert_eq!(s.mail.count_to("nobody.here@example.com"), 0);
     // Without the CSRF token the send form does nothing.
     body(b.post(&tp(&s, "/recover/link/send"), &[("email", email)]).await, StatusCode::FORBIDDEN).await;

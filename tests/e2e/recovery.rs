@@ -71,7 +71,7 @@ async fn r36_recovery_answers_the_same_for_unknown_accounts_and_sends_nothing() 
     assert_eq!((st_known, &known), (st_unknown, &unknown));
     assert_eq!((st_known, &known), (st_name, &name));
     s.sms.nth(m, 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s.deliveries_settled().await;
     assert_eq!(s.sms.count_to("+8613800138299"), 0);
     // Limits hold for unknown identifiers too (so they cannot be told apart by limits).
     let (st, body) = recover("+8613800138299", s.captcha().await).await;
@@ -172,7 +172,7 @@ async fn r16_r18_sign_in_with_an_sms_code_returns_to_the_app() {
         )
         .await;
     assert!(r.text().await.unwrap().contains("a code is on its way"));
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.deliveries_settled().await;
     assert_eq!(s.sms.count_to("+8613800138297"), 0);
 }
 
@@ -213,7 +213,7 @@ async fn r34_forgot_password_by_emailed_link() {
     let (st2, _) =
         s.api("/api/recover/link", json!({ "email": "ghost@example.com", "captcha": s.captcha().await })).await;
     assert_eq!(st2, StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.deliveries_settled().await;
     assert_eq!(s.mail.count_to("ghost@example.com"), 0);
 }
 
@@ -238,7 +238,7 @@ async fn r35_forgot_account_by_id_and_the_full_security_mobile() {
     let right = by_id(m, s.captcha().await).await;
     assert_eq!(wrong, right, "the same answer whether the mobile matches or not");
     assert!(s.sms.nth(m, n).await["text"].as_str().unwrap().contains("zhaoliu"));
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.deliveries_settled().await;
     assert_eq!(s.sms.count_to("+8613800138296"), 0);
 }
 
@@ -247,11 +247,6 @@ async fn challenge(s: &Server) -> serde_json::Value {
     let (st, c) = s.api("/api/captcha", json!({})).await;
     assert_eq!(st, StatusCode::OK, "{c}");
     c
-}
-
-/// Lets background deliveries finish, so counts of what was sent are final.
-async fn settle() {
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 }
 
 #[tokio::test]
@@ -302,7 +297,7 @@ async fn r19_forgot_password_pages_carry_a_challenge_and_refuse_a_missing_or_wro
     assert_eq!(html.matches("data-salt=").count(), 1, "{html}");
     let r = b.post(&s.t("/recover/account"), &[("csrf", &csrf), ("mobile", m)]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    settle().await;
+    s.deliveries_settled().await;
     assert_eq!((s.sms.count_to(m), s.mail.count_to(email)), (1, 0), "only the registration code was sent");
 
     // A solved answer from the page sends the code; the code page's "send again"
@@ -342,7 +337,7 @@ async fn r19_recovery_api_without_an_answer_is_refused_and_sends_nothing() {
             "{path} {body}"
         );
     }
-    settle().await;
+    s.deliveries_settled().await;
     assert_eq!(s.sms.count_to(m), n_sms, "no SMS");
     assert_eq!(s.sms.count_to(unknown), 0);
     assert_eq!(s.mail.count_to(email), n_mail, "no mail");
@@ -385,7 +380,7 @@ async fn r19_recovery_api_refuses_a_wrong_reused_or_expired_answer() {
     );
     let r = s.api("/api/recover/link", json!({ "email": "someone@example.com", "captcha": answer })).await;
     assert_eq!(failed(r), refused);
-    settle().await;
+    s.deliveries_settled().await;
     assert_eq!(s.sms.count_to(m), n + 2, "one code and the account names, nothing for refused answers");
 }
 

@@ -71,7 +71,7 @@ async fn reset_link_reaches(s: &Server, email: &str) -> bool {
     let captcha = s.captcha().await;
     let (st, body) = s.api("/api/recover/link", json!({ "email": email, "captcha": captcha })).await;
     assert_eq!(st, StatusCode::OK, "{body}");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    s.deliveries_settled().await;
     s.mail.count_to(email) > n
 }
 

@@ -2,6 +2,7 @@
 //! tries, a newer code supersedes the older one, stored as a salted digest, bound to
 //! a purpose. Sending is rate-limited per destination and per client IP.
 
+pub mod deliveries;
 mod limits;
 pub mod links;
 pub mod outbox;
@@ -16,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::secret;
 use crate::settings::CodeSettings;
 use crate::store::{Record, Store};
+pub use deliveries::Deliveries;
 pub use outbox::{Channel, Destination, Message, MessageKind, Notice, Outbox};
 
 /// What a code is for. A code for one purpose never works for another.
@@ -98,26 +100,27 @@ pub struct Codes {
     store: Store,
     clock: Arc<dyn Clock>,
     outbox: Arc<dyn Outbox>,
+    deliveries: Deliveries,
 }
 
 impl Codes {
     pub fn new(store: Store, clock: Arc<dyn Clock>, outbox: Arc<dyn Outbox>) -> Self {
-        Codes { store, clock, outbox }
+        Codes { store, clock, outbox, deliveries: Deliveries::default() }
     }
 
     pub fn outbox(&self) -> &Arc<dyn Outbox> {
         &self.outbox
     }
 
+    /// The deliveries running in the background (to wait for them at shutdown).
+    pub fn deliveries(&self) -> &Deliveries {
+        &self.deliveries
+    }
+
     /// Delivers without making the caller wait, so an answer takes the same time
     /// whether or not a message was sent (R36). Failures are logged as `what`.
     pub fn deliver_in_background(&self, message: Message, what: &'static str) {
-        let outbox = self.outbox.clone();
-        tokio::spawn(async move {
-            if let Err(e) = outbox.deliver(&message).await {
-                tracing::warn!(error = %e, "{what}");
-            }
-        });
+        self.deliveries.spawn(self.outbox.clone(), message, what);
     }
 
     /// Counts a send against the limits of `to` and `ip`; `rate_limited` with

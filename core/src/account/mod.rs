@@ -12,6 +12,7 @@ pub mod reauth;
 pub mod recovery;
 pub mod registration;
 pub mod second_factor;
+pub mod security;
 pub mod signin;
 
 use std::sync::Arc;
@@ -294,6 +295,7 @@ impl Accounts {
             .collect();
         let account = self.blank(name, bindings, phc);
         self.insert(tenant, &account)?;
+        self.store.commit().await?;
         Ok(account)
     }
 

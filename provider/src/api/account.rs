@@ -161,8 +161,7 @@ async fn change_password(
         .change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers))
         .await?;
     // Other sessions end (R23); this one stays.
-    svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(&tenant, &c.account_id, c.sid.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -266,7 +265,6 @@ async fn change_channel(
             locale(&headers),
         )
         .await?;
-    svc.store.commit().await?;
     Ok(Json((&a).into()))
 }
 
@@ -310,10 +308,9 @@ async fn end_session(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
-    if !svc.sessions.end_sid(&tenant, &c.account_id, &sid)? {
+    if !svc.sessions.sign_out_device(&tenant, &c.account_id, &sid).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session"));
     }
-    svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -324,8 +321,7 @@ async fn end_other_sessions(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let n = svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
-    svc.store.commit().await?;
+    let n = svc.sessions.sign_out_others(&tenant, &c.account_id, c.sid.as_deref()).await?;
     Ok(Json(serde_json::json!({ "ended": n })))
 }
 
@@ -376,7 +372,6 @@ async fn email_link_confirm(
     JsonBody(body): JsonBody<LinkToken>,
 ) -> ApiResult<Json<AccountView>> {
     let a = svc.accounts.confirm_email_link(&tenant, &body.token, locale(&headers)).await?;
-    svc.store.commit().await?;
     Ok(Json((&a).into()))
 }
 

@@ -86,7 +86,6 @@ async fn register(
     let settings = svc.tenants.get(&tenant)?.settings;
     let done =
         svc.accounts.register(&tenant, &settings, &crate::web::http::facts(&headers, Some(peer), None), reg).await?;
-    svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }
 
@@ -119,8 +118,7 @@ async fn recover(
         .accounts
         .finish_recovery(&tenant, &settings, &body.identifier, &body.code, &body.new_password, locale(&headers))
         .await?;
-    svc.sessions.end_all(&tenant, &account, None)?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,8 +202,7 @@ async fn recover_link_finish(
         .accounts
         .finish_recovery_link(&tenant, &settings, &body.token, &body.new_password, locale(&headers))
         .await?;
-    svc.sessions.end_all(&tenant, &account, None)?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -241,7 +241,6 @@ async fn submit(
         .await;
     match changed {
         Ok(_) => {
-            svc.store.commit().await?;
             let to = next.unwrap_or_else(|| format!("/t/{tenant}/account?done={}", kind.as_str()));
             Ok(Redirect::to(&page.keep_locale(&to)).into_response())
         }

@@ -51,7 +51,7 @@ struct Outcome<'a> {
 /// Renders the page for the account's submission `s`.
 fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcome<'_>) -> ApiResult<Response> {
     let Outcome { status, posted, error, info } = out;
-    let types = svc.tenants.get(tenant)?.settings.developer.types;
+    let types = svc.developers.types(tenant)?;
     let types: Vec<Value> = types
         .iter()
         .map(|ty| {
@@ -129,19 +129,9 @@ async fn submit(
     let type_name = form.get("developer_type").cloned().unwrap_or_default();
     let fields: BTreeMap<String, String> =
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();
-    let settings = svc.tenants.get(&tenant)?.settings;
     let facts = crate::web::http::facts(&headers, None, None);
-    match svc.developers.submit_with_policy(
-        &svc.policy,
-        &facts,
-        &tenant,
-        &settings,
-        &session.account_id,
-        &type_name,
-        &fields,
-    ) {
+    match svc.developers.submit_durably(&svc.policy, &facts, &tenant, &session.account_id, &type_name, &fields).await {
         Ok(_) => {
-            svc.store.commit().await?;
             let to = page.keep_locale(&format!("/t/{tenant}/account/developer?done=submitted"));
             Ok(Redirect::to(&to).into_response())
         }
@@ -152,7 +142,7 @@ async fn submit(
                     (StatusCode::FORBIDDEN, page.text("dev_locked").to_string())
                 }
                 e => {
-                    let f = feedback::failure(&page, &settings.password, e)?;
+                    let f = feedback::failure(&page, &latchkey_core::settings::PasswordPolicy::default(), e)?;
                     (f.status, f.text)
                 }
             };

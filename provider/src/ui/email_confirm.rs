@@ -65,18 +65,15 @@ async fn confirm(
     }
     let settings = svc.tenants.get(&tenant)?.settings;
     match svc.accounts.confirm_email_link(&tenant, &form.token, page.locale.tag()).await {
-        Ok(_) => {
-            svc.store.commit().await?;
-            Ok(page.render(
-                &svc,
-                StatusCode::OK,
-                "done.html",
-                json!({
-                    "title": page.text("email_added"), "text": page.text("email_added_text"),
-                    "link": page.keep_locale(&format!("/t/{tenant}/account")), "link_text": page.text("account_center"),
-                }),
-            ))
-        }
+        Ok(_) => Ok(page.render(
+            &svc,
+            StatusCode::OK,
+            "done.html",
+            json!({
+                "title": page.text("email_added"), "text": page.text("email_added_text"),
+                "link": page.keep_locale(&format!("/t/{tenant}/account")), "link_text": page.text("account_center"),
+            }),
+        )),
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
         // Added meanwhile with codes: the link is used up and changes nothing.
         Err(Error::Invalid { field: "email", .. }) => {

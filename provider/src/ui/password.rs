@@ -192,8 +192,7 @@ async fn submit(
     {
         Ok(()) => {
             // Other devices end (R23); this one stays signed in.
-            svc.sessions.end_all(&tenant, &account.id, Some(&session.sid))?;
-            svc.store.commit().await?;
+            svc.sessions.sign_out_others(&tenant, &account.id, Some(&session.sid)).await?;
             let link = page.keep_locale(&next.unwrap_or_else(|| format!("/t/{tenant}/account")));
             Ok(page.render(
                 &svc,

@@ -261,8 +261,7 @@ async fn password_changed(
     flow: Option<&str>,
     account_id: &str,
 ) -> ApiResult<Response> {
-    svc.sessions.end_all(tenant, account_id, None)?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(tenant, account_id, None).await?;
     let login = match flow {
         Some(id) => format!("/t/{tenant}/login?flow={id}"),
         None => format!("/t/{tenant}/login"),

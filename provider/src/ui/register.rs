@@ -13,7 +13,6 @@ use latchkey_core::Error;
 use latchkey_core::account::registration::{RegisterBy, Registration};
 use latchkey_core::account::signin::SignedIn;
 use latchkey_core::code::{Channel, Destination};
-use latchkey_core::grant::request;
 use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
@@ -118,11 +117,11 @@ fn render(
     view: View<'_>,
 ) -> ApiResult<Response> {
     let t = svc.tenants.get(tenant)?;
-    let saved = match flow {
-        Some(id) => request::load_flow(&svc.store, tenant, id, svc.now())?,
+    let client_id = match flow {
+        Some(id) => svc.accounts.flow_client(tenant, id)?,
         None => None,
     };
-    let client_name = saved.as_ref().and_then(|f| svc.clients.get(tenant, &f.request.client_id).ok()).map(|c| c.name);
+    let client_name = client_id.and_then(|id| svc.clients.get(tenant, &id).ok()).map(|c| c.name);
     let status = view.status.unwrap_or(if view.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK });
     Ok(page.render(
         svc,
@@ -217,7 +216,6 @@ async fn submit(
     let facts = crate::web::http::facts(&headers, Some(peer), None);
     match svc.accounts.register(&tenant, &settings, &facts, reg).await {
         Ok(done) => {
-            svc.store.commit().await?;
             let needs_email = done.account.email().is_none();
             let signed = SignedIn { account: done.account, password_expired: false, amr: vec!["pwd".into()] };
             let from = origin(&headers, Some(peer));

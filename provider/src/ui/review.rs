@@ -100,8 +100,7 @@ async fn login(
         let error = page.text("review_token_wrong");
         return Ok(login_page(&svc, &page, StatusCode::UNAUTHORIZED, next, Some(error)));
     }
-    let (value, age) = svc.admin_sessions.start()?;
-    svc.store.commit().await?;
+    let (value, age) = svc.admin_sessions.sign_in().await?;
     let mut resp = match next {
         Some(to) => respond::found(&page.keep_locale(&to)),
         None => page.message(&svc, StatusCode::OK, "review_title", page.text("review_signed_in"), None),
@@ -121,8 +120,7 @@ async fn logout(
         return Ok(page.csrf_refused(&svc));
     }
     if let Some(c) = cookie(&headers, cookies::ADMIN) {
-        svc.admin_sessions.end(&c)?;
-        svc.store.commit().await?;
+        svc.admin_sessions.sign_out(&c).await?;
     }
     let mut resp = login_page(&svc, &page, StatusCode::OK, None, None);
     resp.headers_mut().append(header::SET_COOKIE, admin_cookie("", 0, svc.secure_cookies));
@@ -219,17 +217,14 @@ async fn decide(
     }
     svc.tenants.get(tenant)?;
     let (result, done) = match action {
-        Action::Approve => (svc.developers.approve(tenant, account_id, REVIEWER), "approved"),
+        Action::Approve => (svc.developers.approve_durably(tenant, account_id, REVIEWER).await, "approved"),
         Action::Reject => {
             let reason = form.get("reason").map(String::as_str).unwrap_or("");
-            (svc.developers.reject(tenant, account_id, REVIEWER, reason), "rejected")
+            (svc.developers.reject_durably(tenant, account_id, REVIEWER, reason).await, "rejected")
         }
     };
     match result {
-        Ok(_) => {
-            svc.store.commit().await?;
-            Ok(respond::found(&page.keep_locale(&format!("{}?done={done}", reviews_path(tenant)))))
-        }
+        Ok(_) => Ok(respond::found(&page.keep_locale(&format!("{}?done={done}", reviews_path(tenant))))),
         Err(e) => {
             let (status, key) = match e {
                 Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "review_reason_invalid"),

@@ -221,3 +221,141 @@ impl Security {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::account::NewAccount;
+    use crate::clock::ManualClock;
+    use crate::code::{Codes, Message, MessageKind, Outbox};
+    use crate::credential::password::{HashParams, Passwords};
+    use crate::credential::totp::code_at;
+    use crate::policy::PolicyHost;
+    use crate::policy::wasm::{Limits, WasmHost};
+    use crate::store::GLOBAL;
+    use crate::tenant::Tenant;
+
+    const T: &str = "t";
+    const PASSWORD: &str = "correct horse battery";
+    const IP: &str = "192.0.2.7";
+
+    #[derive(Default)]
+    struct Captured(Mutex<Vec<Message>>);
+
+    impl Outbox for Captured {
+        fn deliver<'a>(&'a self, m: &'a Message) -> Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
+            self.0.lock().unwrap().push(m.clone());
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    struct Kit {
+        security: Security,
+        accounts: Arc<Accounts>,
+        store: Store,
+        clock: Arc<ManualClock>,
+        out: Arc<Captured>,
+        account: Account,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn kit() -> Kit {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock = Arc::new(ManualClock::new());
+        let out = Arc::new(Captured::default());
+        let codes = Arc::new(Codes::new(store.clone(), clock.clone(), out.clone()));
+        let passwords = Passwords::new(HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 }, 2).unwrap();
+        let policy = Arc::new(PolicyHost::new(store.clone(), clock.clone(), WasmHost::new(Limits::default()).unwrap()));
+        let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes, policy));
+        let tenant = Tenant { id: T.into(), display_name: "Acme".into(), created_at: 0, settings: Default::default() };
+        store.put(GLOBAL, T, &tenant).unwrap();
+        let new = NewAccount { email: Some("ada@example.com".into()), password: PASSWORD.into(), ..Default::default() };
+        let account = accounts.create(T, new).await.unwrap();
+        let sealer = Arc::new(Sealer::new([9u8; 32]));
+        let security = Security::new(store.clone(), clock.clone(), sealer, accounts.clone());
+        Kit { security, accounts, store, clock, out, account, _dir: dir }
+    }
+
+    impl Kit {
+        fn who(&self) -> Holder<'_> {
+            Holder { account: &self.account, ip: IP, locale: "en" }
+        }
+
+        async fn totp_on(&self) {
+            let e = self.security.begin_totp(T, &self.account, PASSWORD).await.unwrap();
+            let code = code_at(&e.secret, self.clock.now()).unwrap();
+            self.security.confirm_totp(T, self.who(), &code).await.unwrap();
+        }
+
+        fn audited(&self, action: &str) -> Vec<AuditEvent> {
+            audit::recent(&self.store, T, 100).unwrap().into_iter().filter(|e| e.action == action).collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn r20_totp_setup_begins_only_after_the_current_password_and_durably() {
+        let k = kit().await;
+        let wrong = k.security.begin_totp(T, &k.account, "not the password").await;
+        assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+        assert!(k.security.totps.status(T, &k.account.id).unwrap().is_none(), "no enrolment without the proof");
+        let before = k.store.commits();
+        let e = k.security.begin_totp(T, &k.account, PASSWORD).await.unwrap();
+        assert!(e.uri.contains("Acme"), "the tenant's name is the issuer: {}", e.uri);
+        assert!(k.store.commits() > before, "the started enrolment is durable before it is shown");
+        let status = k.security.totps.status(T, &k.account.id).unwrap().unwrap();
+        assert!(!status.confirmed);
+    }
+
+    #[tokio::test]
+    async fn r38_confirming_totp_is_audited_with_the_ip_and_the_contacts_are_told() {
+        let k = kit().await;
+        k.totp_on().await;
+        let events = k.audited("totp_enabled");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].ip.as_deref(), Some(IP));
+        assert_eq!(events[0].actor, k.account.id);
+        let told = k.out.0.lock().unwrap().iter().any(|m| matches!(m.kind, MessageKind::Notice(Notice::TotpEnabled)));
+        assert!(told, "the contacts hear of the new authenticator app");
+    }
+
+    #[tokio::test]
+    async fn r20_the_last_factor_of_two_step_verification_is_not_removed() {
+        let k = kit().await;
+        k.totp_on().await;
+        let enrolled = k.security.enrolled(T, &k.account.id).unwrap();
+        assert!(k.accounts.set_two_step(T, &k.account.id, true, &enrolled, "en").await.unwrap());
+        let account = k.accounts.get(T, &k.account.id).unwrap();
+        let who = Holder { account: &account, ..k.who() };
+        let refused = k.security.remove_totp(T, who, PASSWORD).await;
+        assert!(matches!(refused, Err(Error::Refused("last_second_factor"))), "{refused:?}");
+        assert!(k.security.enrolled(T, &k.account.id).unwrap().totp, "still enrolled");
+        assert!(k.audited("totp_removed").is_empty());
+        // With 2-step verification off, the app may go.
+        k.security.set_two_step(T, who, PASSWORD, false).await.unwrap();
+        let account = k.accounts.get(T, &k.account.id).unwrap();
+        k.security.remove_totp(T, Holder { account: &account, ..k.who() }, PASSWORD).await.unwrap();
+        assert!(!k.security.enrolled(T, &k.account.id).unwrap().totp);
+        assert_eq!(k.audited("totp_removed").len(), 1);
+        assert_eq!(k.audited("two_step_disabled").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn r20_removals_and_new_recovery_codes_need_the_current_password() {
+        let k = kit().await;
+        k.totp_on().await;
+        let wrong = k.security.remove_totp(T, k.who(), "wrong").await;
+        assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+        assert!(k.security.enrolled(T, &k.account.id).unwrap().totp);
+        let wrong = k.security.new_recovery_codes(T, k.who(), "wrong").await;
+        assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
+        assert_eq!(k.security.enrolled(T, &k.account.id).unwrap().recovery_codes, 0);
+        let codes = k.security.new_recovery_codes(T, k.who(), PASSWORD).await.unwrap();
+        assert_eq!(k.security.enrolled(T, &k.account.id).unwrap().recovery_codes, codes.len());
+        assert_eq!(k.audited("recovery_codes_generated")[0].detail["count"], codes.len());
+    }
+}

@@ -64,7 +64,7 @@ pub(crate) fn kind_text(page: &Page, kind: Kind) -> &'static str {
 /// the person away after a sensitive change.
 pub fn safe_next(tenant: &str, next: Option<&str>) -> Option<String> {
     let next = next?;
-    let inside = next.starts_with(&format!("/t/{tenant}/"))
+    let inside = next.starts_with(&paths::tenant(tenant, "/"))
         && next.bytes().all(|b| b.is_ascii_graphic())
         && !next.contains("/../")
         && !next.contains('\\');

@@ -20,6 +20,7 @@ use crate::web::error::ApiResult;
 use crate::web::feedback;
 use crate::web::http::FormBody;
 use crate::web::page::Page;
+use crate::web::paths;
 
 /// Prefix of the form inputs that carry identity fields (`field.company_name`).
 const FIELD_PREFIX: &str = "field.";
@@ -90,7 +91,7 @@ fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcom
             "type_text": s.developer_type.as_deref().map(|n| label(page, &format!("dev_type_{n}"), n)),
             "reason": reason, "current": current, "types": types,
             "editable": s.state != ReviewState::Approved,
-            "error": error, "info": info, "base": format!("/t/{tenant}"),
+            "error": error, "info": info, "base": paths::tenant(tenant, ""),
         }),
     ))
 }
@@ -132,7 +133,7 @@ async fn submit(
     let facts = crate::web::http::facts(&headers, None, None);
     match svc.developers.submit_durably(&svc.policy, &facts, &tenant, &session.account_id, &type_name, &fields).await {
         Ok(_) => {
-            let to = page.keep_locale(&format!("/t/{tenant}/account/developer?done=submitted"));
+            let to = page.keep_locale(&format!("{}?done=submitted", paths::tenant(&tenant, paths::DEVELOPER)));
             Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {

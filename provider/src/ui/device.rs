@@ -42,7 +42,7 @@ struct DecisionForm {
 }
 
 fn action(tenant: &str) -> String {
-    format!("/t/{tenant}{}", paths::DEVICE)
+    paths::tenant(tenant, paths::DEVICE)
 }
 
 /// The page text for a user code that cannot be decided.
@@ -92,7 +92,7 @@ fn enter(svc: &Services, tenant: &str, page: &Page, status: StatusCode, typed: &
 }
 
 fn sign_in_first(svc: &Services, tenant: &str, page: &Page) -> Response {
-    let login = page.keep_locale(&format!("/t/{tenant}/login"));
+    let login = page.keep_locale(&paths::tenant(tenant, paths::LOGIN));
     page.render(svc, StatusCode::OK, "device.html", json!({ "mode": "signin", "login": login }))
 }
 

@@ -71,7 +71,7 @@ async fn confirm(
             "done.html",
             json!({
                 "title": page.text("email_added"), "text": page.text("email_added_text"),
-                "link": page.keep_locale(&format!("/t/{tenant}/account")), "link_text": page.text("account_center"),
+                "link": page.keep_locale(&paths::tenant(&tenant, paths::ACCOUNT)), "link_text": page.text("account_center"),
             }),
         )),
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),

@@ -167,7 +167,7 @@ fn render(
             "step": view.step.as_str(), "identifier": view.identifier, "mobile": view.mobile,
             "email": view.email, "token": view.token, "about_link": view.about_link,
             "error": view.error, "info": view.info, "flow": flow.unwrap_or(""),
-            "password_rules": password_rules(page, &settings.password), "base": format!("/t/{tenant}"),
+            "password_rules": password_rules(page, &settings.password), "base": paths::tenant(tenant, ""),
             "captcha": captcha, "link_captcha": link_captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
@@ -263,8 +263,8 @@ async fn password_changed(
 ) -> ApiResult<Response> {
     svc.sessions.sign_out_others(tenant, account_id, None).await?;
     let login = match flow {
-        Some(id) => format!("/t/{tenant}/login?flow={id}"),
-        None => format!("/t/{tenant}/login"),
+        Some(id) => format!("{}?flow={id}", paths::tenant(tenant, paths::LOGIN)),
+        None => paths::tenant(tenant, paths::LOGIN),
     };
     Ok(page.render(
         svc,

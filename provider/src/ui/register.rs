@@ -132,7 +132,7 @@ fn render(
             "by": by.as_str(), "name": view.name, "mobile": view.mobile, "email": view.email,
             "error": view.error, "info": view.info, "take_over_offer": view.take_over_offer,
             "password_rules": password_rules(page, &settings.password),
-            "open": settings.registration.enabled, "base": format!("/t/{tenant}"),
+            "open": settings.registration.enabled, "base": paths::tenant(tenant, ""),
         }),
     ))
 }

@@ -41,3 +41,5 @@ pub const LOGIN: &str = "/login";
 pub const ACCOUNT: &str = "/account";
 /// The account center's Security section, under the tenant.
 pub const SECURITY: &str = "/account/security";
+/// The account center's developer page, under the tenant.
+pub const DEVELOPER: &str = "/account/developer";

@@ -5,6 +5,7 @@
 pub mod channels;
 pub mod federated;
 mod guarded;
+pub mod in_tenant;
 mod index;
 pub mod passkey_sign_in;
 pub mod password;

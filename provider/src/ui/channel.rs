@@ -180,7 +180,8 @@ async fn send_code(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let target = match form.target {
@@ -189,11 +190,7 @@ async fn send_code(
     };
     let channel = q.channel.unwrap_or(default_channel(kind));
     let ip = peer.ip().to_string();
-    match svc
-        .accounts
-        .send_channel_code(&tenant, &settings, &session.account_id, kind, target, channel, &ip, page.locale.tag())
-        .await
-    {
+    match accounts.send_channel_code(&session.account_id, kind, target, channel, &ip, page.locale.tag()).await {
         Ok(_) => {
             let key = if channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
             view.info = Some(page.text(key).to_string());
@@ -211,15 +208,13 @@ async fn submit(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let current_code = Some(view.current_code).filter(|c| !c.is_empty());
-    let changed = svc
-        .accounts
+    let changed = accounts
         .change_channel(
-            &tenant,
-            &settings,
             &session.account_id,
             kind,
             current_code,
@@ -253,23 +248,14 @@ async fn send_link(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();
-    match svc
-        .accounts
-        .send_email_link(
-            &tenant,
-            &settings,
-            &session.account_id,
-            password_proof(&form),
-            view.value,
-            &ip,
-            page.locale.tag(),
-            &url,
-        )
+    match accounts
+        .send_email_link(&session.account_id, password_proof(&form), view.value, &ip, page.locale.tag(), &url)
         .await
     {
         Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),

@@ -140,14 +140,15 @@ async fn send_code(
     posted: HolderForm<PasswordForm>,
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());
     let via = form.via.unwrap_or(0);
     let address = code_methods(&account).get(via).map(|(_, v)| v.clone()).unwrap_or_default();
     let mut view = View { via: Some(via), ..View::new(Method::Code) };
     let ip = peer.ip().to_string();
-    match svc.accounts.send_identity_code(&tenant, &settings, &account.id, &address, &ip, page.locale.tag()).await {
+    match accounts.send_identity_code(&account.id, &address, &ip, page.locale.tag()).await {
         Ok(_) => view.info = Some(page.text("code_sent").to_string()),
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
@@ -164,7 +165,8 @@ async fn submit(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());
     let method = form.method.unwrap_or(Method::Password);
@@ -178,8 +180,7 @@ async fn submit(
         Method::Password => Proof::Password(&form.current_password),
         Method::Code => Proof::Code { address: &address, code: form.code.trim() },
     };
-    match svc.accounts.change_password(&tenant, &settings, &account.id, proof, &form.password, page.locale.tag()).await
-    {
+    match accounts.change_password(&account.id, proof, &form.password, page.locale.tag()).await {
         Ok(()) => {
             // Other devices end (R23); this one stays signed in.
             svc.sessions.sign_out_others(&tenant, &account.id, Some(&session.sid)).await?;

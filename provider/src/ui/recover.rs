@@ -199,10 +199,11 @@ async fn send_code(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
-    let view = match svc.accounts.start_recovery(&tenant, &settings, &form.identifier, &ask).await {
+    let view = match accounts.start_recovery(&form.identifier, &ask).await {
         Ok(_) => View {
             identifier: &form.identifier,
             info: Some(page.text("recover_code_sent").to_string()),
@@ -227,7 +228,8 @@ async fn submit(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         identifier: &form.identifier,
         error: Some(error),
@@ -239,11 +241,7 @@ async fn submit(
         return render(&svc, &tenant, &page, &settings, flow, view);
     }
     let code = form.code.trim();
-    match svc
-        .accounts
-        .finish_recovery(&tenant, &settings, &form.identifier, code, &form.password, page.locale.tag())
-        .await
-    {
+    match accounts.finish_recovery(&form.identifier, code, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
@@ -291,12 +289,13 @@ async fn send_link(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { email: &form.email, about_link: true, ..View::new(Step::Start) };
-    match svc.accounts.start_recovery_link(&tenant, &settings, &form.email, &ask, &url).await {
+    match accounts.start_recovery_link(&form.email, &ask, &url).await {
         Ok(sent) => {
             let minutes = sent.expires_in.div_ceil(60).to_string();
             view.info = Some(fill(page.text("recover_link_sent"), &[("m", &minutes)]));
@@ -337,7 +336,8 @@ async fn finish_link(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         token: &form.token,
         error: Some(error),
@@ -348,7 +348,7 @@ async fn finish_link(
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
         return render(&svc, &tenant, &page, &settings, None, view);
     }
-    match svc.accounts.finish_recovery_link(&tenant, &settings, &form.token, &form.password, page.locale.tag()).await {
+    match accounts.finish_recovery_link(&form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
         // The password was refused before the link was used: it still works.
@@ -383,11 +383,12 @@ async fn send_account_names(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { mobile: &form.mobile, ..View::new(Step::Account) };
-    match svc.accounts.send_account_names(&tenant, &settings, &form.mobile, &ask).await {
+    match accounts.send_account_names(&form.mobile, &ask).await {
         Ok(_) => view.info = Some(page.text("account_names_sent").to_string()),
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;

@@ -161,7 +161,8 @@ async fn send_code(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let by = form.by();
     let to = match by {
         By::Email => Destination::email(&form.email),
@@ -171,7 +172,7 @@ async fn send_code(
         }
     };
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
-    match svc.accounts.send_register_code(&tenant, &settings, &to, &peer.ip().to_string(), page.locale.tag()).await {
+    match accounts.send_register_code(&to, &peer.ip().to_string(), page.locale.tag()).await {
         Ok(_) => {
             let key = if to.channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
             view.info = Some(page.text(key).to_string());
@@ -196,7 +197,8 @@ async fn submit(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let by = form.by();
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
     if form.password != form.password2 {
@@ -214,7 +216,7 @@ async fn submit(
         take_over: form.take_over.is_some(),
     };
     let facts = crate::web::http::facts(&headers, Some(peer), None);
-    match svc.accounts.register(&tenant, &settings, &facts, reg).await {
+    match accounts.register(&facts, reg).await {
         Ok(done) => {
             let needs_email = done.account.email().is_none();
             let signed = SignedIn { account: done.account, password_expired: false, amr: vec!["pwd".into()] };

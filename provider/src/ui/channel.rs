@@ -195,7 +195,7 @@ async fn send_code(
             let key = if channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
             view.info = Some(page.text(key).to_string());
         }
-        Err(e) => refused(&page, &settings, &mut view, e)?,
+        Err(e) => refused(&page, settings, &mut view, e)?,
     }
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
@@ -231,7 +231,7 @@ async fn submit(
             Ok(Redirect::to(&page.keep_locale(&to)).into_response())
         }
         Err(e) => {
-            refused(&page, &settings, &mut view, e)?;
+            refused(&page, settings, &mut view, e)?;
             let account = svc.accounts.get(&tenant, &session.account_id)?;
             Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
         }
@@ -259,7 +259,7 @@ async fn send_link(
         .await
     {
         Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),
-        Err(e) => refused(&page, &settings, &mut view, e)?,
+        Err(e) => refused(&page, settings, &mut view, e)?,
     }
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     Ok(render(&svc, &tenant, &page, &account, Kind::Email, next.as_deref(), view))

@@ -155,7 +155,7 @@ async fn send_code(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
+    Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view))
 }
 
 async fn submit(
@@ -173,7 +173,7 @@ async fn submit(
     let mut view = View { via: form.via, code: form.code.clone(), ..View::new(method) };
     if form.password != form.password2 {
         (view.error, view.status) = (Some(page.text("passwords_differ").to_string()), StatusCode::BAD_REQUEST);
-        return Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view));
+        return Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view));
     }
     let address = code_methods(&account).get(form.via.unwrap_or(0)).map(|(_, v)| v.clone()).unwrap_or_default();
     let proof = match method {
@@ -198,7 +198,7 @@ async fn submit(
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.error, view.status) = (Some(f.text), f.status);
-            Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
+            Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view))
         }
     }
 }

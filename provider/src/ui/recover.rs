@@ -214,7 +214,7 @@ async fn send_code(
             View { identifier: &form.identifier, error: Some(f.text), status: f.status, ..View::new(Step::Start) }
         }
     };
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 async fn submit(
@@ -238,14 +238,14 @@ async fn submit(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, &settings, flow, view);
+        return render(&svc, &tenant, &page, settings, flow, view);
     }
     let code = form.code.trim();
     match accounts.finish_recovery(&form.identifier, code, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, &settings, flow, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status))
         }
     }
 }
@@ -305,7 +305,7 @@ async fn send_link(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 /// The page a recovery link opens: the new-password form while the link is good.
@@ -346,7 +346,7 @@ async fn finish_link(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, &settings, None, view);
+        return render(&svc, &tenant, &page, settings, None, view);
     }
     match accounts.finish_recovery_link(&form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
@@ -354,7 +354,7 @@ async fn finish_link(
         // The password was refused before the link was used: it still works.
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, &settings, None, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status))
         }
     }
 }
@@ -395,7 +395,7 @@ async fn send_account_names(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 pub fn router() -> axum::Router<AppState> {

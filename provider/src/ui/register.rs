@@ -182,7 +182,7 @@ async fn send_code(
             (view.status, view.error) = (Some(f.status), Some(f.text));
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, by, view)
+    render(&svc, &tenant, &page, settings, flow, by, view)
 }
 
 async fn submit(
@@ -203,7 +203,7 @@ async fn submit(
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
     if form.password != form.password2 {
         view.error = Some(page.text("passwords_differ").to_string());
-        return render(&svc, &tenant, &page, &settings, flow, by, view);
+        return render(&svc, &tenant, &page, settings, flow, by, view);
     }
     let reg = Registration {
         by: match by {
@@ -238,12 +238,12 @@ async fn submit(
             view.take_over_offer = true;
             view.status = Some(StatusCode::CONFLICT);
             view.error = Some(page.text("taken_mobile_recycled").to_string());
-            render(&svc, &tenant, &page, &settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view)
         }
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.status, view.error) = (Some(f.status), Some(f.text));
-            render(&svc, &tenant, &page, &settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view)
         }
     }
 }

@@ -15,10 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::{AppState, Services};
-use crate::ui::account::holder;
 use crate::web::error::ApiResult;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::feedback;
-use crate::web::http::FormBody;
 use crate::web::page::Page;
 use crate::web::paths;
 
@@ -101,12 +100,9 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Query(q): Query<DevQuery>,
+    Holder { session, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let s = svc.developers.get(&tenant, &session.account_id)?;
     let info = (q.done.as_deref() == Some("submitted")).then(|| page.text("dev_submitted"));
     render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info })
@@ -117,16 +113,9 @@ async fn submit(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    HolderForm { page, holder, form }: HolderForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let session = holder.session;
     let type_name = form.get("developer_type").cloned().unwrap_or_default();
     let fields: BTreeMap<String, String> =
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();

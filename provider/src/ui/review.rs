@@ -20,6 +20,7 @@ use crate::state::{AppState, Services};
 use crate::ui::account::when;
 use crate::web::cookies;
 use crate::web::error::ApiResult;
+use crate::web::extract::CsrfForm;
 use crate::web::http::{FormBody, cookie};
 use crate::web::page::Page;
 use crate::web::respond;
@@ -87,13 +88,8 @@ async fn login_form(State(svc): State<AppState>, headers: HeaderMap, Query(q): Q
 /// Checks the admin token as the admin API does, then sets the admin session.
 async fn login(
     State(svc): State<AppState>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    CsrfForm { page, form }: CsrfForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let next = safe_next(form.get("next").map(String::as_str));
     let token = form.get("token").map(String::as_str).unwrap_or("");
     if token.is_empty() || !secret::eq(&secret::digest(token), &svc.admin_token_digest) {
@@ -113,12 +109,8 @@ async fn login(
 async fn logout(
     State(svc): State<AppState>,
     headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    CsrfForm { page, .. }: CsrfForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
     if let Some(c) = cookie(&headers, cookies::ADMIN) {
         svc.admin_sessions.sign_out(&c).await?;
     }

@@ -38,6 +38,16 @@ pub trait Posted {
     fn ui_locales(&self) -> Option<&str>;
 }
 
+/// A form read as name/value pairs (pages whose fields vary).
+impl Posted for std::collections::BTreeMap<String, String> {
+    fn csrf(&self) -> Option<&str> {
+        self.get("csrf").map(String::as_str)
+    }
+    fn ui_locales(&self) -> Option<&str> {
+        self.get("ui_locales").map(String::as_str)
+    }
+}
+
 /// Implements [`Posted`] for form structs with `csrf` and `ui_locales` fields.
 #[macro_export]
 macro_rules! posted_form {

@@ -66,6 +66,19 @@ impl AdminSessions {
     pub fn end(&self, cookie: &str) -> Result<()> {
         self.store.remove::<AdminSession>(GLOBAL, &secret::digest(cookie)).map(|_| ())
     }
+
+    /// Starts a session (see `start`), durably: the caller checked the admin token.
+    pub async fn sign_in(&self) -> Result<(String, u64)> {
+        let started = self.start()?;
+        self.store.commit().await?;
+        Ok(started)
+    }
+
+    /// Ends the session behind `cookie` (see `end`), durably.
+    pub async fn sign_out(&self, cookie: &str) -> Result<()> {
+        self.end(cookie)?;
+        self.store.commit().await
+    }
 }
 
 #[cfg(test)]

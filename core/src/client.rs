@@ -352,6 +352,27 @@ pub enum Presented<'a> {
     Post(&'a str),
 }
 
+/// The admin API's client operations, each durable before it returns.
+impl Clients {
+    /// Registers a client (see `create`), durably.
+    pub async fn create_durably(
+        &self,
+        clock: &dyn Clock,
+        tenant: &str,
+        new: NewClient,
+    ) -> Result<(Client, Option<String>)> {
+        let created = self.create(clock, tenant, new)?;
+        self.store.commit().await?;
+        Ok(created)
+    }
+
+    /// Removes a client (see `remove`), durably.
+    pub async fn remove_durably(&self, tenant: &str, id: &str) -> Result<()> {
+        self.remove(tenant, id)?;
+        self.store.commit().await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

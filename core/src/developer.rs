@@ -7,6 +7,8 @@
 //! plugin that decides a submission automatically calls `approve` or `reject` right
 //! after `submit` returns the stored submission, with itself as the reviewer.
 
+mod durable;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

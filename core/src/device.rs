@@ -12,6 +12,7 @@
 //! the sub-devices first), so no sub-device is ever left pointing at nothing. The
 //! gateway record counts its sub-devices, so that rule holds under concurrency too.
 
+mod durable;
 pub mod guesses;
 
 use rand::Rng;

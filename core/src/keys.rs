@@ -377,6 +377,16 @@ pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The admin API's key operation, durable before it returns.
+impl Keys {
+    /// Stages a new signing key (see `rotate`), durably.
+    pub async fn rotate_durably(&self, tenant: &str) -> Result<Vec<String>> {
+        let kids = self.rotate(tenant)?;
+        self.store.commit().await?;
+        Ok(kids)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

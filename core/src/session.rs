@@ -211,4 +211,20 @@ impl Sessions {
         }
         Ok(n)
     }
+
+    /// Signs one device of the account out by its sid (R29), durably; another
+    /// account's sid ends nothing.
+    pub async fn sign_out_device(&self, tenant: &str, account_id: &str, sid: &str) -> Result<bool> {
+        let ended = self.end_sid(tenant, account_id, sid)?;
+        self.store.commit().await?;
+        Ok(ended)
+    }
+
+    /// Signs every device of the account out but `keep` (a sid; R23, R29), durably;
+    /// returns how many.
+    pub async fn sign_out_others(&self, tenant: &str, account_id: &str, keep: Option<&str>) -> Result<usize> {
+        let ended = self.end_all(tenant, account_id, keep)?;
+        self.store.commit().await?;
+        Ok(ended)
+    }
 }

@@ -76,6 +76,26 @@ impl Tenants {
         self.store.get(GLOBAL, id)?.ok_or(Error::NotFound("tenant"))
     }
 
+    /// The tenant's newest `limit` security events, newest first.
+    pub fn audit(&self, id: &str, limit: usize) -> Result<Vec<crate::audit::AuditEvent>> {
+        self.get(id)?;
+        crate::audit::recent(&self.store, id, limit)
+    }
+
+    /// Creates a tenant (see `create`), durably.
+    pub async fn create_durably(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
+        let tenant = self.create(keys, id, display_name)?;
+        self.store.commit().await?;
+        Ok(tenant)
+    }
+
+    /// Replaces a tenant's settings, durably.
+    pub async fn set_settings_durably(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
+        let tenant = self.set_settings(id, settings)?;
+        self.store.commit().await?;
+        Ok(tenant)
+    }
+
     /// Replaces a tenant's settings.
     pub fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
         self.store.update::<Tenant, _>(GLOBAL, id, |old| {
@@ -88,4 +108,9 @@ impl Tenants {
     pub fn list(&self) -> Result<Vec<Tenant>> {
         Ok(self.store.scan::<Tenant>(GLOBAL, "")?.into_iter().map(|(_, t)| t).collect())
     }
+}
+
+/// The settings of `tenant`, for services that read them themselves.
+pub(crate) fn settings_of(store: &Store, tenant: &str) -> Result<TenantSettings> {
+    Ok(store.get::<Tenant>(GLOBAL, tenant)?.ok_or(Error::NotFound("tenant"))?.settings)
 }

@@ -23,6 +23,7 @@ use crate::state::{AppState, Services};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{cookie, set_cookie};
 use crate::web::page::Page;
+use crate::web::paths;
 use crate::web::respond;
 use latchkey_core::keys::ACCESS_TOKEN_TYP;
 
@@ -61,7 +62,7 @@ pub fn install(svc: &Services) -> anyhow::Result<()> {
 fn page_ctx(svc: &Services) -> serde_json::Value {
     json!({
         "start": "/demo/start",
-        "logout": format!("/t/{TENANT}/logout"),
+        "logout": paths::tenant(TENANT, paths::END_SESSION),
         "after_logout": format!("{}/demo", svc.public_url),
     })
 }

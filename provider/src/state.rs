@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use latchkey_core::account::Accounts;
+use latchkey_core::account::security::Security;
 use latchkey_core::client::Clients;
 use latchkey_core::code::Codes;
 use latchkey_core::credential::passkey::Passkeys;
@@ -37,10 +38,14 @@ pub struct Services {
     pub secure_cookies: bool,
     pub tenants: Tenants,
     pub clients: Clients,
-    pub accounts: Accounts,
+    pub accounts: Arc<Accounts>,
+    /// The account center's Security section (R20, R38).
+    pub security: latchkey_core::account::security::Security,
     /// Developer submissions and their review (R11 to R14).
     pub developers: Developers,
     pub sessions: Sessions,
+    /// Devices bound to accounts and device authorizations (R13, RFC 8628).
+    pub devices: latchkey_core::device::Devices,
     pub keys: Keys,
     pub codes: Arc<Codes>,
     /// Second factors (R20): authenticator apps, recovery codes, passkeys.
@@ -84,13 +89,16 @@ impl Services {
         // Seals TOTP seeds and signing keys; keep it with the data directory (losing it loses every seed).
         let sealer = Arc::new(Sealer::from_key_file(&config.data_dir.join("seal.key"))?);
 
+        let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()));
         Ok(Services {
+            security: Security::new(store.clone(), clock.clone(), sealer.clone(), accounts.clone()),
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
             clients: Clients::new(store.clone(), sealer.clone()),
-            accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()),
+            accounts,
             developers: Developers::new(store.clone(), clock.clone()),
+            devices: latchkey_core::device::Devices::new(store.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), sealer.clone(), KEY_RETIRE_GRACE),
             codes,

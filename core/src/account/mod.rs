@@ -5,6 +5,7 @@
 pub mod channels;
 pub mod federated;
 mod guarded;
+pub mod in_tenant;
 mod index;
 pub mod passkey_sign_in;
 pub mod password;
@@ -12,6 +13,7 @@ pub mod reauth;
 pub mod recovery;
 pub mod registration;
 pub mod second_factor;
+pub mod security;
 pub mod signin;
 
 use std::sync::Arc;
@@ -294,6 +296,7 @@ impl Accounts {
             .collect();
         let account = self.blank(name, bindings, phc);
         self.insert(tenant, &account)?;
+        self.store.commit().await?;
         Ok(account)
     }
 

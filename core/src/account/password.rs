@@ -97,7 +97,8 @@ impl Accounts {
         let account = self.get(tenant, account_id)?;
         self.prove(tenant, settings, &account, proof).await?;
         self.check_new_password(tenant, settings, &account, new).await?;
-        self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await
+        self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await?;
+        self.store.commit().await
     }
 
     /// Whether `new` may become the account's password: policy, the tenant's

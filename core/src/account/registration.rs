@@ -49,6 +49,13 @@ pub struct Registered {
 }
 
 impl Accounts {
+    /// The app a registration page was opened for: the client id of the live
+    /// authorization flow `flow_id`, if there is one (the page names the app).
+    pub fn flow_client(&self, tenant: &str, flow_id: &str) -> Result<Option<String>> {
+        let flow = crate::grant::request::load_flow(&self.store, tenant, flow_id, self.clock.now())?;
+        Ok(flow.map(|f| f.request.client_id))
+    }
+
     /// Checks a mobile number against the tenant's ranges (R10).
     fn mobile_allowed(settings: &TenantSettings, mobile: &str) -> Result<()> {
         if settings.registration.mobile_allowed(mobile) {
@@ -204,6 +211,7 @@ impl Accounts {
             let why = account_families::Why::MobileTakenOver;
             account_families::revoke_all_for_account(&self.store, tenant, old_id, why, self.clock.now()).await?;
         }
+        self.store.commit().await?;
         Ok(Registered { account, took_over_from: previous })
     }
 }

@@ -248,3 +248,20 @@ impl Upstreams {
         Ok(Credentials { client_secret, jwt })
     }
 }
+
+/// The admin API's upstream operations, each durable before it returns.
+impl Upstreams {
+    /// Saves an upstream provider (see `put`), durably.
+    pub async fn put_durably(&self, tenant: &str, config: UpstreamConfig, now: u64) -> Result<UpstreamConfig> {
+        let saved = self.put(tenant, config, now)?;
+        self.store.commit().await?;
+        Ok(saved)
+    }
+
+    /// Removes an upstream provider (see `remove`), durably; false if there was none.
+    pub async fn remove_durably(&self, tenant: &str, id: &str) -> Result<bool> {
+        let removed = self.remove(tenant, id)?;
+        self.store.commit().await?;
+        Ok(removed)
+    }
+}

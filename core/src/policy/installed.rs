@@ -310,3 +310,30 @@ impl PolicyHost {
         }
     }
 }
+
+/// The admin API's plugin operations, each durable before it returns.
+impl PolicyHost {
+    /// Installs a plugin (see `install`), durably.
+    pub async fn install_durably(
+        &self,
+        tenant: &str,
+        wasm: &[u8],
+        config: serde_json::Value,
+    ) -> Result<InstalledPlugin> {
+        let installed = self.install(tenant, wasm, config)?;
+        self.store.commit().await?;
+        Ok(installed)
+    }
+
+    /// Removes a plugin (see `remove`), durably.
+    pub async fn remove_durably(&self, tenant: &str, name: &str) -> Result<()> {
+        self.remove(tenant, name)?;
+        self.store.commit().await
+    }
+
+    /// Replaces a plugin's configuration (see `configure`), durably.
+    pub async fn configure_durably(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
+        self.configure(tenant, name, config)?;
+        self.store.commit().await
+    }
+}

@@ -119,13 +119,9 @@ async fn identity_code(
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
-    Ok(Json(
-        svc.accounts
-            .send_identity_code(&tenant, &settings, &c.account_id, &address, &peer.ip().to_string(), locale(&headers))
-            .await?,
-    ))
+    Ok(Json(accounts.send_identity_code(&c.account_id, &address, &peer.ip().to_string(), locale(&headers)).await?))
 }
 
 /// Change password: prove identity with `current_password`, or with `channel` and
@@ -147,7 +143,7 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let address = match body.channel {
         Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i)?),
         None => None,
@@ -157,12 +153,9 @@ async fn change_password(
         (None, Some(address), Some(code)) => Proof::Code { address, code },
         _ => return Err(ApiError::bad_request("invalid_request", "give current_password, or channel and code")),
     };
-    svc.accounts
-        .change_password(&tenant, &settings, &c.account_id, proof, &body.new_password, locale(&headers))
-        .await?;
+    accounts.change_password(&c.account_id, proof, &body.new_password, locale(&headers)).await?;
     // Other sessions end (R23); this one stays.
-    svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(&tenant, &c.account_id, c.sid.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,15 +183,14 @@ async fn channel_code(
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let (target, channel) = match body {
         ChannelCode::Current { channel } => (CodeTarget::Current, channel),
         ChannelCode::New { value, channel } => (CodeTarget::New(value), channel),
     };
     let channel = channel.unwrap_or(default_channel(kind));
     let ip = peer.ip().to_string();
-    let sent =
-        svc.accounts.send_channel_code(&tenant, &settings, &c.account_id, kind, target, channel, &ip, locale(&headers));
+    let sent = accounts.send_channel_code(&c.account_id, kind, target, channel, &ip, locale(&headers));
     Ok(Json(sent.await?))
 }
 
@@ -249,14 +241,11 @@ async fn change_channel(
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
-    let a = svc
-        .accounts
+    let a = accounts
         .change_channel(
-            &tenant,
-            &settings,
             &c.account_id,
             kind,
             body.current_code.as_deref(),
@@ -266,7 +255,6 @@ async fn change_channel(
             locale(&headers),
         )
         .await?;
-    svc.store.commit().await?;
     Ok(Json((&a).into()))
 }
 
@@ -310,10 +298,9 @@ async fn end_session(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
-    if !svc.sessions.end_sid(&tenant, &c.account_id, &sid)? {
+    if !svc.sessions.sign_out_device(&tenant, &c.account_id, &sid).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session"));
     }
-    svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -324,8 +311,7 @@ async fn end_other_sessions(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let n = svc.sessions.end_all(&tenant, &c.account_id, c.sid.as_deref())?;
-    svc.store.commit().await?;
+    let n = svc.sessions.sign_out_others(&tenant, &c.account_id, c.sid.as_deref()).await?;
     Ok(Json(serde_json::json!({ "ended": n })))
 }
 
@@ -350,16 +336,12 @@ async fn email_link(
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();
-    Ok(Json(
-        svc.accounts
-            .send_email_link(&tenant, &settings, &c.account_id, proof, &body.email, &ip, locale(&headers), &url)
-            .await?,
-    ))
+    Ok(Json(accounts.send_email_link(&c.account_id, proof, &body.email, &ip, locale(&headers), &url).await?))
 }
 
 #[derive(Deserialize)]
@@ -376,7 +358,6 @@ async fn email_link_confirm(
     JsonBody(body): JsonBody<LinkToken>,
 ) -> ApiResult<Json<AccountView>> {
     let a = svc.accounts.confirm_email_link(&tenant, &body.token, locale(&headers)).await?;
-    svc.store.commit().await?;
     Ok(Json((&a).into()))
 }
 

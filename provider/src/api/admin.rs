@@ -41,8 +41,7 @@ async fn add_tenant(
     State(svc): State<AppState>,
     JsonBody(t): JsonBody<NewTenant>,
 ) -> ApiResult<(StatusCode, Json<Tenant>)> {
-    let tenant = svc.tenants.create(&svc.keys, &t.id, &t.display_name)?;
-    svc.store.commit().await?;
+    let tenant = svc.tenants.create_durably(&svc.keys, &t.id, &t.display_name).await?;
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -51,8 +50,7 @@ async fn put_settings(
     Path(tenant): Path<String>,
     JsonBody(settings): JsonBody<TenantSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
-    let t = svc.tenants.set_settings(&tenant, settings)?;
-    svc.store.commit().await?;
+    let t = svc.tenants.set_settings_durably(&tenant, settings).await?;
     Ok(Json(t.settings))
 }
 
@@ -71,8 +69,7 @@ async fn audit(
     Path(tenant): Path<String>,
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<latchkey_core::audit::AuditEvent>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(latchkey_core::audit::recent(&svc.store, &tenant, q.limit.unwrap_or(100).min(1000))?))
+    Ok(Json(svc.tenants.audit(&tenant, q.limit.unwrap_or(100).min(1000))?))
 }
 
 async fn list_tenants(State(svc): State<AppState>) -> ApiResult<Json<Vec<Tenant>>> {
@@ -125,8 +122,7 @@ async fn add_client(
     JsonBody(new): JsonBody<NewClient>,
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
     svc.tenants.get(&tenant)?;
-    let (client, shown) = svc.clients.create(svc.clock.as_ref(), &tenant, new)?;
-    svc.store.commit().await?;
+    let (client, shown) = svc.clients.create_durably(svc.clock.as_ref(), &tenant, new).await?;
     Ok((StatusCode::CREATED, Json(ClientView::new(client, shown))))
 }
 
@@ -139,8 +135,7 @@ async fn remove_client(
     State(svc): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    svc.clients.remove(&tenant, &id)?;
-    svc.store.commit().await?;
+    svc.clients.remove_durably(&tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,7 +173,6 @@ async fn add_user(
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     svc.tenants.get(&tenant)?;
     let account = svc.accounts.create(&tenant, new).await?;
-    svc.store.commit().await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
@@ -189,8 +183,7 @@ async fn list_users(State(svc): State<AppState>, Path(tenant): Path<String>) -> 
 
 async fn rotate_keys(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     svc.tenants.get(&tenant)?;
-    let kids = svc.keys.rotate(&tenant)?;
-    svc.store.commit().await?;
+    let kids = svc.keys.rotate_durably(&tenant).await?;
     Ok(Json(json!({ "active_kids": kids })))
 }
 

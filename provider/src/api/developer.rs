@@ -49,7 +49,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Json<DeveloperView>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let types = svc.tenants.get(&tenant)?.settings.developer.types;
+    let types = svc.developers.types(&tenant)?;
     Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id)?, types)))
 }
 
@@ -60,19 +60,12 @@ async fn submit(
     JsonBody(body): JsonBody<Submit>,
 ) -> ApiResult<Json<DeveloperView>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let settings = svc.tenants.get(&tenant)?.settings;
     let facts = crate::web::http::facts(&headers, None, None);
-    let s = svc.developers.submit_with_policy(
-        &svc.policy,
-        &facts,
-        &tenant,
-        &settings,
-        &c.account_id,
-        &body.developer_type,
-        &body.fields,
-    )?;
-    svc.store.commit().await?;
-    Ok(Json(DeveloperView::new(s, settings.developer.types)))
+    let s = svc
+        .developers
+        .submit_durably(&svc.policy, &facts, &tenant, &c.account_id, &body.developer_type, &body.fields)
+        .await?;
+    Ok(Json(DeveloperView::new(s, svc.developers.types(&tenant)?)))
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
-use latchkey_core::device::{Device, Devices, NewDevice};
+use latchkey_core::device::{Device, NewDevice};
 use serde::Serialize;
 
 use crate::api::caller::caller;
@@ -28,10 +28,9 @@ async fn list(
     headers: HeaderMap,
 ) -> ApiResult<Json<DevicesView>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let devices = Devices::new(svc.store.clone());
     Ok(Json(DevicesView {
-        count: devices.count(&tenant, &c.account_id)?,
-        devices: devices.list(&tenant, &c.account_id)?,
+        count: svc.devices.count(&tenant, &c.account_id)?,
+        devices: svc.devices.list(&tenant, &c.account_id)?,
     }))
 }
 
@@ -47,16 +46,7 @@ async fn bind(
     let c = caller(&svc, &tenant, &headers)?;
     let dev = svc.developers.facts(&tenant, &c.account_id)?;
     let facts = crate::web::http::facts(&headers, None, None);
-    let device = Devices::new(svc.store.clone()).bind_with_policy(
-        &svc.policy,
-        &facts,
-        &tenant,
-        &c.account_id,
-        &dev,
-        new,
-        svc.now(),
-    )?;
-    svc.store.commit().await?;
+    let device = svc.devices.bind_durably(&svc.policy, &facts, &tenant, &c.account_id, &dev, new, svc.now()).await?;
     Ok((StatusCode::CREATED, Json(device)))
 }
 
@@ -66,8 +56,7 @@ async fn unbind(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
-    Devices::new(svc.store.clone()).unbind(&tenant, &c.account_id, &device_id)?;
-    svc.store.commit().await?;
+    svc.devices.unbind_durably(&tenant, &c.account_id, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,8 +40,7 @@ async fn install(
     let wasm = STANDARD
         .decode(body.wasm.trim())
         .map_err(|_| ApiError::bad_request("invalid_request", "wasm is not base64"))?;
-    let installed = svc.policy.install(&tenant, &wasm, body.config)?;
-    svc.store.commit().await?;
+    let installed = svc.policy.install_durably(&tenant, &wasm, body.config).await?;
     tracing::info!(tenant, plugin = %installed.name, hash = %installed.hash, "plugin installed");
     Ok((StatusCode::CREATED, Json(installed)))
 }
@@ -52,8 +51,7 @@ async fn list(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiRes
 }
 
 async fn remove(State(svc): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    svc.policy.remove(&tenant, &name)?;
-    svc.store.commit().await?;
+    svc.policy.remove_durably(&tenant, &name).await?;
     tracing::info!(tenant, plugin = %name, "plugin removed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -63,8 +61,7 @@ async fn configure(
     Path((tenant, name)): Path<(String, String)>,
     JsonBody(config): JsonBody<Value>,
 ) -> ApiResult<StatusCode> {
-    svc.policy.configure(&tenant, &name, config)?;
-    svc.store.commit().await?;
+    svc.policy.configure_durably(&tenant, &name, config).await?;
     tracing::info!(tenant, plugin = %name, "plugin configured");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,8 +48,8 @@ struct CodeRequest {
 /// starts with `difficulty` zero bits, then send `"{id}:{nonce}"` as `captcha`
 /// before `expires_at`. Each answer works once.
 async fn captcha(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Challenge>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    Ok(Json(svc.accounts.captchas().issue(&tenant, settings.sign_in.captcha_difficulty)?))
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    Ok(Json(accounts.captcha()?))
 }
 
 async fn send_code(
@@ -59,7 +59,7 @@ async fn send_code(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let (ip, locale) = (peer.ip().to_string(), locale(&headers));
     let ask = Ask { ip: &ip, locale, captcha: body.captcha.as_deref() };
     let sent = match Purpose::parse(&body.purpose)? {
@@ -67,10 +67,10 @@ async fn send_code(
             let channel =
                 body.channel.ok_or_else(|| ApiError::bad_request("invalid_request", "channel is required"))?;
             let to = Destination { channel, address: body.to };
-            svc.accounts.send_register_code(&tenant, &settings, &to, &ip, locale).await?
+            accounts.send_register_code(&to, &ip, locale).await?
         }
-        Purpose::SignIn => svc.accounts.send_sign_in_code(&tenant, &settings, &body.to, &ip, locale).await?,
-        Purpose::Recover => svc.accounts.start_recovery(&tenant, &settings, &body.to, &ask).await?,
+        Purpose::SignIn => accounts.send_sign_in_code(&body.to, &ip, locale).await?,
+        Purpose::Recover => accounts.start_recovery(&body.to, &ask).await?,
         _ => return Err(ApiError::bad_request("unknown_purpose", "this purpose belongs to the account API")),
     };
     Ok(Json(sent))
@@ -83,10 +83,8 @@ async fn register(
     headers: HeaderMap,
     JsonBody(reg): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let done =
-        svc.accounts.register(&tenant, &settings, &crate::web::http::facts(&headers, Some(peer), None), reg).await?;
-    svc.store.commit().await?;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let done = accounts.register(&crate::web::http::facts(&headers, Some(peer), None), reg).await?;
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }
 
@@ -114,13 +112,9 @@ async fn recover(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RecoverFinish>,
 ) -> ApiResult<StatusCode> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc
-        .accounts
-        .finish_recovery(&tenant, &settings, &body.identifier, &body.code, &body.new_password, locale(&headers))
-        .await?;
-    svc.sessions.end_all(&tenant, &account, None)?;
-    svc.store.commit().await?;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let account = accounts.finish_recovery(&body.identifier, &body.code, &body.new_password, locale(&headers)).await?;
+    svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -131,10 +125,10 @@ async fn account_names(
     headers: HeaderMap,
     JsonBody(body): JsonBody<MobileRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
-    Ok(Json(svc.accounts.send_account_names(&tenant, &settings, &body.mobile, &ask).await?))
+    Ok(Json(accounts.send_account_names(&body.mobile, &ask).await?))
 }
 
 /// A recovery link: `{"email", "captcha"}`; `captcha` is a solved challenge from
@@ -166,10 +160,10 @@ async fn account_name_by_id(
     headers: HeaderMap,
     JsonBody(body): JsonBody<AccountById>,
 ) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
-    Ok(Json(svc.accounts.send_account_name_by_id(&tenant, &settings, &body.account_id, &body.mobile, &ask).await?))
+    Ok(Json(accounts.send_account_name_by_id(&body.account_id, &body.mobile, &ask).await?))
 }
 
 async fn recover_link(
@@ -179,11 +173,11 @@ async fn recover_link(
     headers: HeaderMap,
     JsonBody(body): JsonBody<EmailRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
-    Ok(Json(svc.accounts.start_recovery_link(&tenant, &settings, &body.email, &ask, &url).await?))
+    Ok(Json(accounts.start_recovery_link(&body.email, &ask, &url).await?))
 }
 
 #[derive(Deserialize)]
@@ -199,13 +193,9 @@ async fn recover_link_finish(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RecoverLinkFinish>,
 ) -> ApiResult<StatusCode> {
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc
-        .accounts
-        .finish_recovery_link(&tenant, &settings, &body.token, &body.new_password, locale(&headers))
-        .await?;
-    svc.sessions.end_all(&tenant, &account, None)?;
-    svc.store.commit().await?;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let account = accounts.finish_recovery_link(&body.token, &body.new_password, locale(&headers)).await?;
+    svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

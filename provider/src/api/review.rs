@@ -56,8 +56,7 @@ async fn approve(
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?
     };
     svc.tenants.get(&tenant)?;
-    let s = svc.developers.approve(&tenant, &account_id, &reviewer(body.reviewer)?)?;
-    svc.store.commit().await?;
+    let s = svc.developers.approve_durably(&tenant, &account_id, &reviewer(body.reviewer)?).await?;
     Ok(Json(s))
 }
 
@@ -67,8 +66,7 @@ async fn reject(
     JsonBody(body): JsonBody<Reject>,
 ) -> ApiResult<Json<Submission>> {
     svc.tenants.get(&tenant)?;
-    let s = svc.developers.reject(&tenant, &account_id, &reviewer(body.reviewer)?, &body.reason)?;
-    svc.store.commit().await?;
+    let s = svc.developers.reject_durably(&tenant, &account_id, &reviewer(body.reviewer)?, &body.reason).await?;
     Ok(Json(s))
 }
 

@@ -26,8 +26,7 @@ async fn put(
     if config.id != id {
         return Err(ApiError::bad_request("invalid_input", "the id in the body differs from the URL"));
     }
-    let saved = svc.upstreams.put(&tenant, config, svc.now())?;
-    svc.store.commit().await?;
+    let saved = svc.upstreams.put_durably(&tenant, config, svc.now()).await?;
     Ok(Json(saved))
 }
 
@@ -39,10 +38,9 @@ async fn get_one(
 }
 
 async fn remove(State(svc): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
-    if !svc.upstreams.remove(&tenant, &id)? {
+    if !svc.upstreams.remove_durably(&tenant, &id).await? {
         return Err(latchkey_core::Error::NotFound("upstream").into());
     }
-    svc.store.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -16,15 +16,16 @@ use serde_json::{Value, json};
 use crate::state::{AppState, Services};
 use crate::web::cookies;
 use crate::web::error::ApiResult;
-use crate::web::http::FormBody;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::page::Page;
+use crate::web::paths;
 use crate::web::respond;
 
 /// The browser's session in the tenant, or the answer that sends the person to sign in.
 pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Result<Session, Response>> {
     Ok(match cookies::session_of(svc, tenant, headers)? {
         Some((_, session)) => Ok(session),
-        None => Err(respond::found(&format!("/t/{tenant}/login"))),
+        None => Err(respond::found(&paths::tenant(tenant, paths::LOGIN))),
     })
 }
 
@@ -63,7 +64,7 @@ pub(crate) fn kind_text(page: &Page, kind: Kind) -> &'static str {
 /// the person away after a sensitive change.
 pub fn safe_next(tenant: &str, next: Option<&str>) -> Option<String> {
     let next = next?;
-    let inside = next.starts_with(&format!("/t/{tenant}/"))
+    let inside = next.starts_with(&paths::tenant(tenant, "/"))
         && next.bytes().all(|b| b.is_ascii_graphic())
         && !next.contains("/../")
         && !next.contains('\\');
@@ -83,13 +84,9 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Query(q): Query<AccountQuery>,
+    Holder { session, account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
     let devices = svc.sessions.list(&tenant, &account.id)?;
     let channels: Vec<Value> = account
         .bindings
@@ -134,7 +131,7 @@ async fn show(
             "email": account.email().map(|b| mask(b.kind, &b.value)),
             "channels": channels, "devices": devices, "others": devices.len() > 1,
             "password_changed_at": when(account.password_changed_at), "info": info,
-            "base": format!("/t/{tenant}"),
+            "base": paths::tenant(&tenant, ""),
         }),
     ))
 }
@@ -147,39 +144,26 @@ struct EndForm {
     ui_locales: Option<String>,
 }
 
+crate::posted_form!(EndForm);
+
 /// Signs one device out (R29).
-async fn end_one(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<EndForm>,
-) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
+async fn end_one(State(svc): State<AppState>, posted: HolderForm<EndForm>) -> ApiResult<Response> {
+    let HolderForm { page, holder, form } = posted;
     // Another account's sid ends nothing: sessions are looked up under this account.
-    svc.sessions.end_sid(&tenant, &session.account_id, form.sid.as_deref().unwrap_or(""))?;
-    svc.store.commit().await?;
-    Ok(Redirect::to(&page.keep_locale(&format!("/t/{tenant}/account?done=ended"))).into_response())
+    svc.sessions.sign_out_device(&holder.tenant, &holder.account.id, form.sid.as_deref().unwrap_or("")).await?;
+    Ok(Redirect::to(&page.keep_locale(&account_done(&holder.tenant, "ended"))).into_response())
 }
 
 /// Signs every other device out (R29); this one stays.
-async fn end_others(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<EndForm>,
-) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    svc.sessions.end_all(&tenant, &session.account_id, Some(&session.sid))?;
-    svc.store.commit().await?;
-    Ok(Redirect::to(&page.keep_locale(&format!("/t/{tenant}/account?done=ended_all"))).into_response())
+async fn end_others(State(svc): State<AppState>, posted: HolderForm<EndForm>) -> ApiResult<Response> {
+    let HolderForm { page, holder, .. } = posted;
+    svc.sessions.sign_out_others(&holder.tenant, &holder.account.id, Some(&holder.session.sid)).await?;
+    Ok(Redirect::to(&page.keep_locale(&account_done(&holder.tenant, "ended_all"))).into_response())
+}
+
+/// The account center with a confirmation line.
+fn account_done(tenant: &str, what: &str) -> String {
+    format!("{}?done={what}", paths::tenant(tenant, paths::ACCOUNT))
 }
 
 pub fn router() -> axum::Router<AppState> {

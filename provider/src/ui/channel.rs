@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::state::AppState;
-use crate::ui::account::{holder, kind_text, posted_by_holder, safe_next};
+use crate::ui::account::{kind_text, safe_next};
 use crate::web::error::ApiResult;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::feedback::{failure, fill};
-use crate::web::http::FormBody;
 use crate::web::page::Page;
 use crate::web::paths;
 
@@ -54,6 +54,8 @@ struct ChannelQuery {
 struct SendQuery {
     channel: Option<Channel>,
 }
+
+crate::posted_form!(ChannelForm);
 
 /// The one form of the page; the send-code buttons post it to `.../code`.
 #[derive(Deserialize)]
@@ -127,7 +129,7 @@ fn render(
         (Kind::Mobile, true) => "change_mobile",
         (Kind::Mobile, false) => "add_mobile",
     };
-    let base = format!("/t/{tenant}");
+    let base = paths::tenant(tenant, "");
     let skip = next.map(str::to_string).unwrap_or_else(|| format!("{base}/account"));
     page.render(
         svc,
@@ -150,13 +152,9 @@ async fn show(
     Path((tenant, kind)): Path<(String, Kind)>,
     headers: HeaderMap,
     Query(q): Query<ChannelQuery>,
+    Holder { account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
     let next = safe_next(&tenant, q.next.as_deref());
     let view = View { welcome: q.welcome.is_some(), ..View::default() };
     Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
@@ -177,16 +175,13 @@ async fn send_code(
     State(svc): State<AppState>,
     Path((tenant, kind)): Path<(String, Kind)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Query(q): Query<SendQuery>,
-    FormBody(form): FormBody<ChannelForm>,
+    posted: HolderForm<ChannelForm>,
 ) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let HolderForm { page, holder, form } = posted;
+    let session = holder.session;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let target = match form.target {
@@ -195,16 +190,12 @@ async fn send_code(
     };
     let channel = q.channel.unwrap_or(default_channel(kind));
     let ip = peer.ip().to_string();
-    match svc
-        .accounts
-        .send_channel_code(&tenant, &settings, &session.account_id, kind, target, channel, &ip, page.locale.tag())
-        .await
-    {
+    match accounts.send_channel_code(&session.account_id, kind, target, channel, &ip, page.locale.tag()).await {
         Ok(_) => {
             let key = if channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
             view.info = Some(page.text(key).to_string());
         }
-        Err(e) => refused(&page, &settings, &mut view, e)?,
+        Err(e) => refused(&page, settings, &mut view, e)?,
     }
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
@@ -213,23 +204,17 @@ async fn send_code(
 async fn submit(
     State(svc): State<AppState>,
     Path((tenant, kind)): Path<(String, Kind)>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<ChannelForm>,
+    posted: HolderForm<ChannelForm>,
 ) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let HolderForm { page, holder, form } = posted;
+    let session = holder.session;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let current_code = Some(view.current_code).filter(|c| !c.is_empty());
-    let changed = svc
-        .accounts
+    let changed = accounts
         .change_channel(
-            &tenant,
-            &settings,
             &session.account_id,
             kind,
             current_code,
@@ -241,12 +226,12 @@ async fn submit(
         .await;
     match changed {
         Ok(_) => {
-            svc.store.commit().await?;
-            let to = next.unwrap_or_else(|| format!("/t/{tenant}/account?done={}", kind.as_str()));
+            let to =
+                next.unwrap_or_else(|| format!("{}?done={}", paths::tenant(&tenant, paths::ACCOUNT), kind.as_str()));
             Ok(Redirect::to(&page.keep_locale(&to)).into_response())
         }
         Err(e) => {
-            refused(&page, &settings, &mut view, e)?;
+            refused(&page, settings, &mut view, e)?;
             let account = svc.accounts.get(&tenant, &session.account_id)?;
             Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
         }
@@ -259,35 +244,22 @@ async fn send_link(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<ChannelForm>,
+    posted: HolderForm<ChannelForm>,
 ) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let HolderForm { page, holder, form } = posted;
+    let session = holder.session;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
     let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();
-    match svc
-        .accounts
-        .send_email_link(
-            &tenant,
-            &settings,
-            &session.account_id,
-            password_proof(&form),
-            view.value,
-            &ip,
-            page.locale.tag(),
-            &url,
-        )
+    match accounts
+        .send_email_link(&session.account_id, password_proof(&form), view.value, &ip, page.locale.tag(), &url)
         .await
     {
         Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),
-        Err(e) => refused(&page, &settings, &mut view, e)?,
+        Err(e) => refused(&page, settings, &mut view, e)?,
     }
     let account = svc.accounts.get(&tenant, &session.account_id)?;
     Ok(render(&svc, &tenant, &page, &account, Kind::Email, next.as_deref(), view))

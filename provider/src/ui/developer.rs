@@ -15,11 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::{AppState, Services};
-use crate::ui::account::holder;
 use crate::web::error::ApiResult;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::feedback;
-use crate::web::http::FormBody;
 use crate::web::page::Page;
+use crate::web::paths;
 
 /// Prefix of the form inputs that carry identity fields (`field.company_name`).
 const FIELD_PREFIX: &str = "field.";
@@ -51,7 +51,7 @@ struct Outcome<'a> {
 /// Renders the page for the account's submission `s`.
 fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcome<'_>) -> ApiResult<Response> {
     let Outcome { status, posted, error, info } = out;
-    let types = svc.tenants.get(tenant)?.settings.developer.types;
+    let types = svc.developers.types(tenant)?;
     let types: Vec<Value> = types
         .iter()
         .map(|ty| {
@@ -90,7 +90,7 @@ fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcom
             "type_text": s.developer_type.as_deref().map(|n| label(page, &format!("dev_type_{n}"), n)),
             "reason": reason, "current": current, "types": types,
             "editable": s.state != ReviewState::Approved,
-            "error": error, "info": info, "base": format!("/t/{tenant}"),
+            "error": error, "info": info, "base": paths::tenant(tenant, ""),
         }),
     ))
 }
@@ -100,12 +100,9 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Query(q): Query<DevQuery>,
+    Holder { session, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let s = svc.developers.get(&tenant, &session.account_id)?;
     let info = (q.done.as_deref() == Some("submitted")).then(|| page.text("dev_submitted"));
     render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info })
@@ -116,33 +113,16 @@ async fn submit(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    HolderForm { page, holder, form }: HolderForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
+    let session = holder.session;
     let type_name = form.get("developer_type").cloned().unwrap_or_default();
     let fields: BTreeMap<String, String> =
         form.iter().filter_map(|(k, v)| k.strip_prefix(FIELD_PREFIX).map(|k| (k.to_string(), v.clone()))).collect();
-    let settings = svc.tenants.get(&tenant)?.settings;
     let facts = crate::web::http::facts(&headers, None, None);
-    match svc.developers.submit_with_policy(
-        &svc.policy,
-        &facts,
-        &tenant,
-        &settings,
-        &session.account_id,
-        &type_name,
-        &fields,
-    ) {
+    match svc.developers.submit_durably(&svc.policy, &facts, &tenant, &session.account_id, &type_name, &fields).await {
         Ok(_) => {
-            svc.store.commit().await?;
-            let to = page.keep_locale(&format!("/t/{tenant}/account/developer?done=submitted"));
+            let to = page.keep_locale(&format!("{}?done=submitted", paths::tenant(&tenant, paths::DEVELOPER)));
             Ok(Redirect::to(&to).into_response())
         }
         Err(e) => {
@@ -152,7 +132,7 @@ async fn submit(
                     (StatusCode::FORBIDDEN, page.text("dev_locked").to_string())
                 }
                 e => {
-                    let f = feedback::failure(&page, &settings.password, e)?;
+                    let f = feedback::failure(&page, &latchkey_core::settings::PasswordPolicy::default(), e)?;
                     (f.status, f.text)
                 }
             };

@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use latchkey_core::Error;
 use latchkey_core::device::guesses::Guesser;
-use latchkey_core::device::{Approval, Devices, LIMIT_REACHED, PendingView};
+use latchkey_core::device::{Approval, LIMIT_REACHED, PendingView};
 use latchkey_core::session::Session;
 use serde::Deserialize;
 use serde_json::json;
@@ -42,7 +42,7 @@ struct DecisionForm {
 }
 
 fn action(tenant: &str) -> String {
-    format!("/t/{tenant}{}", paths::DEVICE)
+    paths::tenant(tenant, paths::DEVICE)
 }
 
 /// The page text for a user code that cannot be decided.
@@ -63,10 +63,9 @@ async fn check(
     peer: SocketAddr,
     typed: &str,
 ) -> ApiResult<Result<PendingView, Response>> {
-    let rules = svc.tenants.get(tenant)?.settings.device_codes;
     let ip = peer.ip().to_string();
     let who = Guesser { account_id: &session.account_id, ip: &ip };
-    match Devices::new(svc.store.clone()).check_user_code(tenant, &rules, &who, typed, svc.now()).await {
+    match svc.devices.check_typed_code(tenant, &who, typed, svc.now()).await {
         Ok(p) => Ok(Ok(p)),
         Err(Error::RateLimited { retry_after }) => {
             let text = page.text("device_code_throttled");
@@ -93,7 +92,7 @@ fn enter(svc: &Services, tenant: &str, page: &Page, status: StatusCode, typed: &
 }
 
 fn sign_in_first(svc: &Services, tenant: &str, page: &Page) -> Response {
-    let login = page.keep_locale(&format!("/t/{tenant}/login"));
+    let login = page.keep_locale(&paths::tenant(tenant, paths::LOGIN));
     page.render(svc, StatusCode::OK, "device.html", json!({ "mode": "signin", "login": login }))
 }
 
@@ -166,32 +165,20 @@ async fn decide(
         Ok(p) => p,
         Err(resp) => return Ok(resp),
     };
-    let devices = Devices::new(svc.store.clone());
     let now = svc.now();
     let result = if form.decision == "allow" {
         let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or_default();
         let dev = svc.developers.facts(&tenant, &session.account_id)?;
         let facts = crate::web::http::facts(&headers, None, None);
-        devices
-            .approve_with_policy(
-                &svc.policy,
-                &facts,
-                &tenant,
-                &form.user_code,
-                approval(&session),
-                &dev,
-                &client_name,
-                now,
-            )
+        svc.devices
+            .approve_durably(&svc.policy, &facts, &tenant, &form.user_code, approval(&session), &dev, &client_name, now)
+            .await
             .map(|_| "device_approved")
     } else {
-        devices.deny(&tenant, &form.user_code, now).map(|()| "device_denied")
+        svc.devices.deny_durably(&tenant, &form.user_code, now).await.map(|()| "device_denied")
     };
     match result {
-        Ok(done) => {
-            svc.store.commit().await?;
-            Ok(page.message(&svc, StatusCode::OK, "device_title", page.text(done), None))
-        }
+        Ok(done) => Ok(page.message(&svc, StatusCode::OK, "device_title", page.text(done), None)),
         Err(Error::PluginDenied { reason, message }) => {
             Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", &message, Some(&reason)))
         }

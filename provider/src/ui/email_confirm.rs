@@ -13,8 +13,8 @@ use serde_json::json;
 
 use crate::state::AppState;
 use crate::web::error::ApiResult;
+use crate::web::extract::CsrfForm;
 use crate::web::feedback::failure;
-use crate::web::http::FormBody;
 use crate::web::page::{Page, private_url};
 use crate::web::paths;
 
@@ -23,6 +23,8 @@ struct ConfirmQuery {
     token: Option<String>,
     ui_locales: Option<String>,
 }
+
+crate::posted_form!(ConfirmForm);
 
 #[derive(Deserialize)]
 struct ConfirmForm {
@@ -56,27 +58,19 @@ async fn show(
 async fn confirm(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<ConfirmForm>,
+    CsrfForm { page, form }: CsrfForm<ConfirmForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.ui_locales.as_deref());
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let settings = svc.tenants.get(&tenant)?.settings;
     match svc.accounts.confirm_email_link(&tenant, &form.token, page.locale.tag()).await {
-        Ok(_) => {
-            svc.store.commit().await?;
-            Ok(page.render(
-                &svc,
-                StatusCode::OK,
-                "done.html",
-                json!({
-                    "title": page.text("email_added"), "text": page.text("email_added_text"),
-                    "link": page.keep_locale(&format!("/t/{tenant}/account")), "link_text": page.text("account_center"),
-                }),
-            ))
-        }
+        Ok(_) => Ok(page.render(
+            &svc,
+            StatusCode::OK,
+            "done.html",
+            json!({
+                "title": page.text("email_added"), "text": page.text("email_added_text"),
+                "link": page.keep_locale(&paths::tenant(&tenant, paths::ACCOUNT)), "link_text": page.text("account_center"),
+            }),
+        )),
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
         // Added meanwhile with codes: the link is used up and changes nothing.
         Err(Error::Invalid { field: "email", .. }) => {

@@ -16,12 +16,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
-use crate::ui::account::{holder, posted_by_holder, safe_next};
+use crate::ui::account::safe_next;
 use crate::ui::signed_in::urlencode;
 use crate::web::error::ApiResult;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::feedback::{failure, password_rules};
-use crate::web::http::FormBody;
 use crate::web::page::Page;
+use crate::web::paths;
 
 /// How the person proves who they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -40,6 +41,8 @@ struct PasswordQuery {
     /// The language the linking app asks for.
     ui_locales: Option<String>,
 }
+
+crate::posted_form!(PasswordForm);
 
 #[derive(Deserialize)]
 struct PasswordForm {
@@ -109,8 +112,8 @@ fn render(
             "method": if method == Method::Code { "code" } else { "password" }, "has_password": has_password,
             "methods": methods, "code": view.code, "error": view.error, "info": view.info,
             "next": next.unwrap_or(""), "next_q": urlencode(next.unwrap_or("")), "password_rules": password_rules(page, &settings.password),
-            "cancel": page.keep_locale(&next.map(str::to_string).unwrap_or_else(|| format!("/t/{tenant}/account"))),
-            "base": format!("/t/{tenant}"),
+            "cancel": page.keep_locale(&next.map(str::to_string).unwrap_or_else(|| paths::tenant(tenant, paths::ACCOUNT))),
+            "base": paths::tenant(tenant, ""),
         }),
     )
 }
@@ -120,14 +123,10 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Query(q): Query<PasswordQuery>,
+    Holder { account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
     let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
     let next = safe_next(&tenant, q.next.as_deref());
     let view = View::new(q.method.unwrap_or(Method::Password));
     Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
@@ -138,63 +137,54 @@ async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<PasswordForm>,
+    posted: HolderForm<PasswordForm>,
 ) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let HolderForm { page, holder, form } = posted;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
+    let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());
     let via = form.via.unwrap_or(0);
     let address = code_methods(&account).get(via).map(|(_, v)| v.clone()).unwrap_or_default();
     let mut view = View { via: Some(via), ..View::new(Method::Code) };
     let ip = peer.ip().to_string();
-    match svc.accounts.send_identity_code(&tenant, &settings, &account.id, &address, &ip, page.locale.tag()).await {
+    match accounts.send_identity_code(&account.id, &address, &ip, page.locale.tag()).await {
         Ok(_) => view.info = Some(page.text("code_sent").to_string()),
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
+    Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view))
 }
 
 async fn submit(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<PasswordForm>,
+    posted: HolderForm<PasswordForm>,
 ) -> ApiResult<Response> {
-    let (page, session) =
-        match posted_by_holder(&svc, &tenant, &headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-            Ok(v) => v,
-            Err(refused) => return Ok(refused),
-        };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let HolderForm { page, holder, form } = posted;
+    let session = holder.session;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
+    let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());
     let method = form.method.unwrap_or(Method::Password);
     let mut view = View { via: form.via, code: form.code.clone(), ..View::new(method) };
     if form.password != form.password2 {
         (view.error, view.status) = (Some(page.text("passwords_differ").to_string()), StatusCode::BAD_REQUEST);
-        return Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view));
+        return Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view));
     }
     let address = code_methods(&account).get(form.via.unwrap_or(0)).map(|(_, v)| v.clone()).unwrap_or_default();
     let proof = match method {
         Method::Password => Proof::Password(&form.current_password),
         Method::Code => Proof::Code { address: &address, code: form.code.trim() },
     };
-    match svc.accounts.change_password(&tenant, &settings, &account.id, proof, &form.password, page.locale.tag()).await
-    {
+    match accounts.change_password(&account.id, proof, &form.password, page.locale.tag()).await {
         Ok(()) => {
             // Other devices end (R23); this one stays signed in.
-            svc.sessions.end_all(&tenant, &account.id, Some(&session.sid))?;
-            svc.store.commit().await?;
-            let link = page.keep_locale(&next.unwrap_or_else(|| format!("/t/{tenant}/account")));
+            svc.sessions.sign_out_others(&tenant, &account.id, Some(&session.sid)).await?;
+            let link = page.keep_locale(&next.unwrap_or_else(|| paths::tenant(&tenant, paths::ACCOUNT)));
             Ok(page.render(
                 &svc,
                 StatusCode::OK,
@@ -208,7 +198,7 @@ async fn submit(
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.error, view.status) = (Some(f.text), f.status);
-            Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
+            Ok(render(&svc, &tenant, &page, settings, &account, next.as_deref(), view))
         }
     }
 }

@@ -167,7 +167,7 @@ fn render(
             "step": view.step.as_str(), "identifier": view.identifier, "mobile": view.mobile,
             "email": view.email, "token": view.token, "about_link": view.about_link,
             "error": view.error, "info": view.info, "flow": flow.unwrap_or(""),
-            "password_rules": password_rules(page, &settings.password), "base": format!("/t/{tenant}"),
+            "password_rules": password_rules(page, &settings.password), "base": paths::tenant(tenant, ""),
             "captcha": captcha, "link_captcha": link_captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
@@ -199,10 +199,11 @@ async fn send_code(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
-    let view = match svc.accounts.start_recovery(&tenant, &settings, &form.identifier, &ask).await {
+    let view = match accounts.start_recovery(&form.identifier, &ask).await {
         Ok(_) => View {
             identifier: &form.identifier,
             info: Some(page.text("recover_code_sent").to_string()),
@@ -213,7 +214,7 @@ async fn send_code(
             View { identifier: &form.identifier, error: Some(f.text), status: f.status, ..View::new(Step::Start) }
         }
     };
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 async fn submit(
@@ -227,7 +228,8 @@ async fn submit(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         identifier: &form.identifier,
         error: Some(error),
@@ -236,18 +238,14 @@ async fn submit(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, &settings, flow, view);
+        return render(&svc, &tenant, &page, settings, flow, view);
     }
     let code = form.code.trim();
-    match svc
-        .accounts
-        .finish_recovery(&tenant, &settings, &form.identifier, code, &form.password, page.locale.tag())
-        .await
-    {
+    match accounts.finish_recovery(&form.identifier, code, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, &settings, flow, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status))
         }
     }
 }
@@ -261,11 +259,10 @@ async fn password_changed(
     flow: Option<&str>,
     account_id: &str,
 ) -> ApiResult<Response> {
-    svc.sessions.end_all(tenant, account_id, None)?;
-    svc.store.commit().await?;
+    svc.sessions.sign_out_others(tenant, account_id, None).await?;
     let login = match flow {
-        Some(id) => format!("/t/{tenant}/login?flow={id}"),
-        None => format!("/t/{tenant}/login"),
+        Some(id) => format!("{}?flow={id}", paths::tenant(tenant, paths::LOGIN)),
+        None => paths::tenant(tenant, paths::LOGIN),
     };
     Ok(page.render(
         svc,
@@ -292,12 +289,13 @@ async fn send_link(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { email: &form.email, about_link: true, ..View::new(Step::Start) };
-    match svc.accounts.start_recovery_link(&tenant, &settings, &form.email, &ask, &url).await {
+    match accounts.start_recovery_link(&form.email, &ask, &url).await {
         Ok(sent) => {
             let minutes = sent.expires_in.div_ceil(60).to_string();
             view.info = Some(fill(page.text("recover_link_sent"), &[("m", &minutes)]));
@@ -307,7 +305,7 @@ async fn send_link(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 /// The page a recovery link opens: the new-password form while the link is good.
@@ -338,7 +336,8 @@ async fn finish_link(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         token: &form.token,
         error: Some(error),
@@ -347,15 +346,15 @@ async fn finish_link(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, &settings, None, view);
+        return render(&svc, &tenant, &page, settings, None, view);
     }
-    match svc.accounts.finish_recovery_link(&tenant, &settings, &form.token, &form.password, page.locale.tag()).await {
+    match accounts.finish_recovery_link(&form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
         // The password was refused before the link was used: it still works.
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, &settings, None, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status))
         }
     }
 }
@@ -384,18 +383,19 @@ async fn send_account_names(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
     let mut view = View { mobile: &form.mobile, ..View::new(Step::Account) };
-    match svc.accounts.send_account_names(&tenant, &settings, &form.mobile, &ask).await {
+    match accounts.send_account_names(&form.mobile, &ask).await {
         Ok(_) => view.info = Some(page.text("account_names_sent").to_string()),
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view)
 }
 
 pub fn router() -> axum::Router<AppState> {

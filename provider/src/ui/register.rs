@@ -13,7 +13,6 @@ use latchkey_core::Error;
 use latchkey_core::account::registration::{RegisterBy, Registration};
 use latchkey_core::account::signin::SignedIn;
 use latchkey_core::code::{Channel, Destination};
-use latchkey_core::grant::request;
 use latchkey_core::settings::TenantSettings;
 use serde::Deserialize;
 use serde_json::json;
@@ -118,11 +117,11 @@ fn render(
     view: View<'_>,
 ) -> ApiResult<Response> {
     let t = svc.tenants.get(tenant)?;
-    let saved = match flow {
-        Some(id) => request::load_flow(&svc.store, tenant, id, svc.now())?,
+    let client_id = match flow {
+        Some(id) => svc.accounts.flow_client(tenant, id)?,
         None => None,
     };
-    let client_name = saved.as_ref().and_then(|f| svc.clients.get(tenant, &f.request.client_id).ok()).map(|c| c.name);
+    let client_name = client_id.and_then(|id| svc.clients.get(tenant, &id).ok()).map(|c| c.name);
     let status = view.status.unwrap_or(if view.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK });
     Ok(page.render(
         svc,
@@ -133,7 +132,7 @@ fn render(
             "by": by.as_str(), "name": view.name, "mobile": view.mobile, "email": view.email,
             "error": view.error, "info": view.info, "take_over_offer": view.take_over_offer,
             "password_rules": password_rules(page, &settings.password),
-            "open": settings.registration.enabled, "base": format!("/t/{tenant}"),
+            "open": settings.registration.enabled, "base": paths::tenant(tenant, ""),
         }),
     ))
 }
@@ -162,7 +161,8 @@ async fn send_code(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let by = form.by();
     let to = match by {
         By::Email => Destination::email(&form.email),
@@ -172,7 +172,7 @@ async fn send_code(
         }
     };
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
-    match svc.accounts.send_register_code(&tenant, &settings, &to, &peer.ip().to_string(), page.locale.tag()).await {
+    match accounts.send_register_code(&to, &peer.ip().to_string(), page.locale.tag()).await {
         Ok(_) => {
             let key = if to.channel == Channel::Voice { "code_sent_voice" } else { "code_sent" };
             view.info = Some(page.text(key).to_string());
@@ -182,7 +182,7 @@ async fn send_code(
             (view.status, view.error) = (Some(f.status), Some(f.text));
         }
     }
-    render(&svc, &tenant, &page, &settings, flow, by, view)
+    render(&svc, &tenant, &page, settings, flow, by, view)
 }
 
 async fn submit(
@@ -197,12 +197,13 @@ async fn submit(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let settings = accounts.settings();
     let by = form.by();
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
     if form.password != form.password2 {
         view.error = Some(page.text("passwords_differ").to_string());
-        return render(&svc, &tenant, &page, &settings, flow, by, view);
+        return render(&svc, &tenant, &page, settings, flow, by, view);
     }
     let reg = Registration {
         by: match by {
@@ -215,9 +216,8 @@ async fn submit(
         take_over: form.take_over.is_some(),
     };
     let facts = crate::web::http::facts(&headers, Some(peer), None);
-    match svc.accounts.register(&tenant, &settings, &facts, reg).await {
+    match accounts.register(&facts, reg).await {
         Ok(done) => {
-            svc.store.commit().await?;
             let needs_email = done.account.email().is_none();
             let signed = SignedIn { account: done.account, password_expired: false, amr: vec!["pwd".into()] };
             let from = origin(&headers, Some(peer));
@@ -238,12 +238,12 @@ async fn submit(
             view.take_over_offer = true;
             view.status = Some(StatusCode::CONFLICT);
             view.error = Some(page.text("taken_mobile_recycled").to_string());
-            render(&svc, &tenant, &page, &settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view)
         }
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.status, view.error) = (Some(f.status), Some(f.text));
-            render(&svc, &tenant, &page, &settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view)
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::state::{AppState, Services};
 use crate::ui::account::when;
 use crate::web::cookies;
 use crate::web::error::ApiResult;
+use crate::web::extract::CsrfForm;
 use crate::web::http::{FormBody, cookie};
 use crate::web::page::Page;
 use crate::web::respond;
@@ -87,21 +88,15 @@ async fn login_form(State(svc): State<AppState>, headers: HeaderMap, Query(q): Q
 /// Checks the admin token as the admin API does, then sets the admin session.
 async fn login(
     State(svc): State<AppState>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    CsrfForm { page, form }: CsrfForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let next = safe_next(form.get("next").map(String::as_str));
     let token = form.get("token").map(String::as_str).unwrap_or("");
     if token.is_empty() || !secret::eq(&secret::digest(token), &svc.admin_token_digest) {
         let error = page.text("review_token_wrong");
         return Ok(login_page(&svc, &page, StatusCode::UNAUTHORIZED, next, Some(error)));
     }
-    let (value, age) = svc.admin_sessions.start()?;
-    svc.store.commit().await?;
+    let (value, age) = svc.admin_sessions.sign_in().await?;
     let mut resp = match next {
         Some(to) => respond::found(&page.keep_locale(&to)),
         None => page.message(&svc, StatusCode::OK, "review_title", page.text("review_signed_in"), None),
@@ -114,15 +109,10 @@ async fn login(
 async fn logout(
     State(svc): State<AppState>,
     headers: HeaderMap,
-    FormBody(form): FormBody<BTreeMap<String, String>>,
+    CsrfForm { page, .. }: CsrfForm<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, form.get("ui_locales").map(String::as_str));
-    if !Page::csrf_ok(&headers, form.get("csrf").map(String::as_str)) {
-        return Ok(page.csrf_refused(&svc));
-    }
     if let Some(c) = cookie(&headers, cookies::ADMIN) {
-        svc.admin_sessions.end(&c)?;
-        svc.store.commit().await?;
+        svc.admin_sessions.sign_out(&c).await?;
     }
     let mut resp = login_page(&svc, &page, StatusCode::OK, None, None);
     resp.headers_mut().append(header::SET_COOKIE, admin_cookie("", 0, svc.secure_cookies));
@@ -219,17 +209,14 @@ async fn decide(
     }
     svc.tenants.get(tenant)?;
     let (result, done) = match action {
-        Action::Approve => (svc.developers.approve(tenant, account_id, REVIEWER), "approved"),
+        Action::Approve => (svc.developers.approve_durably(tenant, account_id, REVIEWER).await, "approved"),
         Action::Reject => {
             let reason = form.get("reason").map(String::as_str).unwrap_or("");
-            (svc.developers.reject(tenant, account_id, REVIEWER, reason), "rejected")
+            (svc.developers.reject_durably(tenant, account_id, REVIEWER, reason).await, "rejected")
         }
     };
     match result {
-        Ok(_) => {
-            svc.store.commit().await?;
-            Ok(respond::found(&page.keep_locale(&format!("{}?done={done}", reviews_path(tenant)))))
-        }
+        Ok(_) => Ok(respond::found(&page.keep_locale(&format!("{}?done={done}", reviews_path(tenant))))),
         Err(e) => {
             let (status, key) = match e {
                 Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "review_reason_invalid"),

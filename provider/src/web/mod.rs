@@ -6,6 +6,7 @@
 pub mod cookies;
 pub mod csrf;
 pub mod error;
+pub mod extract;
 pub mod feedback;
 pub mod http;
 pub mod i18n;

@@ -34,3 +34,12 @@ pub fn next_after_sign_in(tenant: &str, flow: Option<&str>) -> String {
         None => format!("/t/{tenant}/account"),
     }
 }
+
+/// The sign-in page, under the tenant.
+pub const LOGIN: &str = "/login";
+/// The account center, under the tenant.
+pub const ACCOUNT: &str = "/account";
+/// The account center's Security section, under the tenant.
+pub const SECURITY: &str = "/account/security";
+/// The account center's developer page, under the tenant.
+pub const DEVELOPER: &str = "/account/developer";

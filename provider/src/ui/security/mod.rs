@@ -9,28 +9,29 @@ mod recovery;
 mod totp;
 mod two_step;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use latchkey_core::Error;
-use latchkey_core::account::password::Proof;
-use latchkey_core::account::second_factor::{Enrolled, Factor, available};
+use latchkey_core::account::second_factor::{Factor, available};
+use latchkey_core::account::security::Holder as Who;
 use latchkey_core::account::{Account, Kind};
-use latchkey_core::audit::{self, AuditEvent};
 use latchkey_core::settings::PasswordPolicy;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::{AppState, Services};
-use crate::ui::account::{holder, posted_by_holder, when};
+use crate::ui::account::when;
 use crate::web::error::ApiResult;
+use crate::web::extract::{Holder, HolderForm};
 use crate::web::feedback::{failure, fill};
 use crate::web::page::Page;
+use crate::web::paths;
 
 /// The Security page of a tenant.
 fn home(tenant: &str) -> String {
-    format!("/t/{tenant}/account/security")
+    paths::tenant(tenant, paths::SECURITY)
 }
 
 /// Back to the Security page with a confirmation line.
@@ -38,55 +39,9 @@ fn done(page: &Page, tenant: &str, what: &str) -> Response {
     Redirect::to(&page.keep_locale(&format!("{}?done={what}", home(tenant)))).into_response()
 }
 
-/// How the account is named to an authenticator app or a passkey: its name, else
-/// its email or mobile, else its id.
-fn holder_label(account: &Account) -> String {
-    account
-        .name
-        .clone()
-        .or_else(|| account.email().map(|b| b.value.clone()))
-        .or_else(|| account.mobile().map(|b| b.value.clone()))
-        .unwrap_or_else(|| account.id.clone())
-}
-
-/// Checks the current password (the identity check of this section).
-async fn prove(svc: &Services, tenant: &str, account: &Account, password: &str) -> Result<(), Error> {
-    let settings = svc.tenants.get(tenant)?.settings;
-    svc.accounts.prove(tenant, &settings, account, Proof::Password(password)).await
-}
-
-/// Refuses a removal that would leave 2-step verification on with nothing but
-/// recovery codes to give: `after` is what remains enrolled.
-fn keeps_a_factor(account: &Account, after: &Enrolled) -> Result<(), Error> {
-    if account.two_step && available(account, after, &[]).iter().all(|f| *f == Factor::RecoveryCode) {
-        return Err(Error::Refused("last_second_factor"));
-    }
-    Ok(())
-}
-
-/// Appends a security event by the account holder. A failure to record is logged,
-/// not shown: the change itself is done.
-fn record(
-    svc: &Services,
-    tenant: &str,
-    account_id: &str,
-    action: &str,
-    subject: Option<&str>,
-    ip: &str,
-    detail: Value,
-) {
-    let event = AuditEvent {
-        at: svc.now(),
-        actor: account_id.to_string(),
-        action: action.to_string(),
-        subject: subject.map(str::to_string),
-        ip: (!ip.is_empty()).then(|| ip.to_string()),
-        client: None,
-        detail,
-    };
-    if let Err(e) = audit::record(&svc.store, tenant, &event) {
-        tracing::warn!(tenant, account = account_id, action, error = %e, "audit event not recorded");
-    }
+/// The holder of a posted form, as the Security operations take them.
+fn who<'a>(page: &'a Page, holder: &'a Holder, ip: &'a str) -> Who<'a> {
+    Who { account: &holder.account, ip, locale: page.locale.tag() }
 }
 
 fn factor_key(f: Factor) -> &'static str {
@@ -114,7 +69,7 @@ impl Note {
 fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: Note) -> ApiResult<Response> {
     let totp = svc.totps.status(tenant, &account.id)?;
     let codes = svc.recovery_codes.remaining(tenant, &account.id)?;
-    let enrolled = svc.enrolled(tenant, &account.id)?;
+    let enrolled = svc.security.enrolled(tenant, &account.id)?;
     let factors = available(account, &enrolled, &[]);
     let usable = factors.iter().any(|f| *f != Factor::RecoveryCode);
     let factors: Vec<&str> = factors.into_iter().map(|f| page.text(factor_key(f))).collect();
@@ -153,8 +108,8 @@ fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: 
             "info": note.info.map(|k| page.text(k)),
             "error": note.error,
             "done_url": page.keep_locale(&format!("{}?done=passkey_added", home(tenant))),
-            "account_url": page.keep_locale(&format!("/t/{tenant}/account")),
-            "base": format!("/t/{tenant}"),
+            "account_url": page.keep_locale(&paths::tenant(tenant, paths::ACCOUNT)),
+            "base": paths::tenant(tenant, ""),
         }),
     ))
 }
@@ -192,36 +147,15 @@ struct SecurityForm {
     ui_locales: Option<String>,
 }
 
-/// The start of every form of this section: page, CSRF, session (else to sign-in),
-/// then the account. `Err` is the answer to send.
-fn posted(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-    form: &SecurityForm,
-) -> ApiResult<Result<(Page, Account), Response>> {
-    Ok(match posted_by_holder(svc, tenant, headers, form.ui_locales.as_deref(), form.csrf.as_deref())? {
-        Ok((page, session)) => Ok((page, svc.accounts.get(tenant, &session.account_id)?)),
-        Err(refused) => Err(refused),
-    })
-}
+crate::posted_form!(SecurityForm);
 
-/// `posted`, then the identity check of a sensitive change (the current password); a
-/// wrong password is answered with the section's page.
-async fn posted_and_proved(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-    form: &SecurityForm,
-) -> ApiResult<Result<(Page, Account), Response>> {
-    let (page, account) = match posted(svc, tenant, headers, form)? {
-        Ok(v) => v,
-        Err(answer) => return Ok(Err(answer)),
-    };
-    if let Err(e) = prove(svc, tenant, &account, &form.current_password).await {
-        return Ok(Err(refused(svc, tenant, &page, &account, e)?));
+/// The answer to a posted form: `then` on success, else the Security page saying why
+/// the change was refused.
+fn answer(svc: &Services, form: &HolderForm<SecurityForm>, outcome: Result<Response, Error>) -> ApiResult<Response> {
+    match outcome {
+        Ok(r) => Ok(r),
+        Err(e) => refused(svc, &form.holder.tenant, &form.page, &form.holder.account, e),
     }
-    Ok(Ok((page, account)))
 }
 
 #[derive(Deserialize)]
@@ -234,16 +168,12 @@ struct SecurityQuery {
 
 async fn show(
     State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    headers: axum::http::HeaderMap,
     Query(q): Query<SecurityQuery>,
+    holder: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let session = match holder(&svc, &tenant, &headers)? {
-        Ok(s) => s,
-        Err(to_login) => return Ok(to_login),
-    };
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let Holder { tenant, account, .. } = holder;
     let info = match q.done.as_deref() {
         Some("totp_on") => Some("sec_done_totp_on"),
         Some("totp_removed") => Some("sec_done_totp_removed"),

@@ -2,24 +2,22 @@
 //! `navigator.credentials.create` (the first after the identity check); the contacts
 //! are told. A passkey is removed with a form, after the identity check.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use latchkey_core::account::Account;
-use latchkey_core::account::second_factor::Enrolled;
-use latchkey_core::code::Notice;
+use latchkey_core::account::security::Holder as Who;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{SecurityForm, done, holder_label, keeps_a_factor, posted_and_proved, prove, record, refused};
+use super::{SecurityForm, answer, done, who};
 use crate::state::{AppState, Services};
 use crate::web::cookies;
 use crate::web::error::{ApiError, ApiResult};
-use crate::web::http::{FormBody, JsonBody};
+use crate::web::extract::{ClientIp, HolderForm};
+use crate::web::http::JsonBody;
 use crate::web::page::Page;
 
 /// The header the page's script puts its CSRF token in.
@@ -79,11 +77,8 @@ async fn start(
     JsonBody(body): JsonBody<StartBody>,
 ) -> ApiResult<Json<Value>> {
     let (_, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
-    prove(&svc, &tenant, &account, &body.current_password).await?;
     let rp = svc.relying_party(&tenant)?;
-    let name = holder_label(&account);
-    let (ceremony, options) = svc.passkeys.start_registration(&tenant, &rp, &account.id, &name, &name)?;
-    svc.store.commit().await?;
+    let (ceremony, options) = svc.security.start_passkey(&tenant, &rp, &account, &body.current_password).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })))
 }
 
@@ -91,51 +86,27 @@ async fn start(
 async fn finish(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     JsonBody(body): JsonBody<FinishBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let (page, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
     let rp = svc.relying_party(&tenant)?;
-    let added =
-        svc.passkeys.finish_registration(&tenant, &rp, &account.id, &body.ceremony, body.credential, &body.label);
-    // The ceremony is used up either way.
-    svc.store.commit().await?;
-    let info = added?;
-    let detail = json!({ "label": info.label });
-    record(&svc, &tenant, &account.id, "passkey_added", Some(&info.id), &peer.ip().to_string(), detail);
-    svc.store.commit().await?;
-    let notice = Notice::PasskeyAdded { label: info.label.clone() };
-    svc.accounts.notify(&tenant, &account, notice, page.locale.tag()).await;
+    let who = Who { account: &account, ip: &ip, locale: page.locale.tag() };
+    let info = svc.security.finish_passkey(&tenant, &rp, who, &body.ceremony, body.credential, &body.label).await?;
     Ok((StatusCode::CREATED, Json(json!({ "passkey": info }))))
 }
 
 /// Removes one passkey, after the identity check.
 async fn remove(
     State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<SecurityForm>,
+    ClientIp(ip): ClientIp,
+    posted: HolderForm<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    let listed = svc.passkeys.list(&tenant, &account.id)?;
-    let Some(passkey) = listed.iter().find(|p| p.id == form.id) else {
-        return refused(&svc, &tenant, &page, &account, latchkey_core::Error::NotFound("passkey"));
-    };
-    let now = svc.enrolled(&tenant, &account.id)?;
-    if let Err(e) = keeps_a_factor(&account, &Enrolled { passkeys: now.passkeys.saturating_sub(1), ..now }) {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
-    if svc.passkeys.remove(&tenant, &account.id, &passkey.id)? {
-        let detail = json!({ "label": passkey.label });
-        record(&svc, &tenant, &account.id, "passkey_removed", Some(&passkey.id), &peer.ip().to_string(), detail);
-    }
-    svc.store.commit().await?;
-    Ok(done(&page, &tenant, "passkey_removed"))
+    let HolderForm { page, holder, form } = &posted;
+    let who = who(page, holder, &ip);
+    let removed = svc.security.remove_passkey(&holder.tenant, who, &form.current_password, &form.id).await;
+    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "passkey_removed")))
 }
 
 pub fn router() -> axum::Router<AppState> {

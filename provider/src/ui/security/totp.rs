@@ -3,20 +3,18 @@
 //! with its first code, and the contacts are told (R38); removed after the identity
 //! check.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
-use latchkey_core::code::Notice;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{SecurityForm, done, holder_label, keeps_a_factor, posted, posted_and_proved, record, refused};
+use super::{SecurityForm, answer, done, who};
 use crate::state::AppState;
 use crate::ui::qr;
 use crate::web::error::ApiResult;
-use crate::web::http::FormBody;
+use crate::web::extract::{ClientIp, HolderForm};
+use crate::web::paths;
 
 /// The key in groups of four, as apps ask for it to be typed.
 fn grouped(secret: &str) -> String {
@@ -26,75 +24,47 @@ fn grouped(secret: &str) -> String {
 
 /// Starts (or restarts) the setup after the identity check: a fresh key, shown once
 /// on this page.
-async fn start(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<SecurityForm>,
-) -> ApiResult<Response> {
-    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    let issuer = svc.tenants.get(&tenant)?.display_name;
-    let enrolment = match svc.totps.begin(&tenant, &account.id, &issuer, &holder_label(&account)) {
-        Ok(e) => e,
-        Err(e) => return refused(&svc, &tenant, &page, &account, e),
-    };
-    svc.store.commit().await?;
-    Ok(page.render(
+async fn start(State(svc): State<AppState>, posted: HolderForm<SecurityForm>) -> ApiResult<Response> {
+    let HolderForm { page, holder, form } = &posted;
+    let tenant = &holder.tenant;
+    let begun = svc.security.begin_totp(tenant, &holder.account, &form.current_password).await;
+    answer(
         &svc,
-        StatusCode::OK,
-        "security_totp.html",
-        json!({
-            "qr": qr::svg(&enrolment.uri), "uri": enrolment.uri, "secret": grouped(&enrolment.secret),
-            "cancel": page.keep_locale(&super::home(&tenant)), "base": format!("/t/{tenant}"),
+        &posted,
+        begun.map(|enrolment| {
+            page.render(
+                &svc,
+                StatusCode::OK,
+                "security_totp.html",
+                json!({
+                    "qr": qr::svg(&enrolment.uri), "uri": enrolment.uri, "secret": grouped(&enrolment.secret),
+                    "cancel": page.keep_locale(&super::home(tenant)), "base": paths::tenant(tenant, ""),
+                }),
+            )
         }),
-    ))
+    )
 }
 
 /// Finishes the setup with the app's first code.
 async fn confirm(
     State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<SecurityForm>,
+    ClientIp(ip): ClientIp,
+    posted: HolderForm<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted(&svc, &tenant, &headers, &form)? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    if let Err(e) = svc.totps.confirm(&tenant, &account.id, &form.code) {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
-    record(&svc, &tenant, &account.id, "totp_enabled", None, &peer.ip().to_string(), Value::Null);
-    svc.store.commit().await?;
-    svc.accounts.notify(&tenant, &account, Notice::TotpEnabled, page.locale.tag()).await;
-    Ok(done(&page, &tenant, "totp_on"))
+    let HolderForm { page, holder, form } = &posted;
+    let confirmed = svc.security.confirm_totp(&holder.tenant, who(page, holder, &ip), &form.code).await;
+    answer(&svc, &posted, confirmed.map(|()| done(page, &holder.tenant, "totp_on")))
 }
 
 /// Removes the authenticator app, after the identity check.
 async fn remove(
     State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<SecurityForm>,
+    ClientIp(ip): ClientIp,
+    posted: HolderForm<SecurityForm>,
 ) -> ApiResult<Response> {
-    let (page, account) = match posted_and_proved(&svc, &tenant, &headers, &form).await? {
-        Ok(v) => v,
-        Err(answer) => return Ok(answer),
-    };
-    let after = latchkey_core::account::second_factor::Enrolled { totp: false, ..svc.enrolled(&tenant, &account.id)? };
-    if let Err(e) = keeps_a_factor(&account, &after) {
-        return refused(&svc, &tenant, &page, &account, e);
-    }
-    if svc.totps.remove(&tenant, &account.id)? {
-        record(&svc, &tenant, &account.id, "totp_removed", None, &peer.ip().to_string(), Value::Null);
-    }
-    svc.store.commit().await?;
-    Ok(done(&page, &tenant, "totp_removed"))
+    let HolderForm { page, holder, form } = &posted;
+    let removed = svc.security.remove_totp(&holder.tenant, who(page, holder, &ip), &form.current_password).await;
+    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "totp_removed")))
 }
 
 pub fn router() -> axum::Router<AppState> {

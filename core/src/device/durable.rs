@@ -1,0 +1,72 @@
+//! The device operations the edges call, each one whole: it reads the tenant's
+//! settings itself, writes, and is durable before it returns (R13, RFC 8628).
+
+use super::guesses::Guesser;
+use super::{Approval, DeveloperFacts, Device, Devices, NewDevice, PendingView};
+use crate::error::Result;
+use crate::policy::{Facts, PolicyHost};
+use crate::tenant::settings_of;
+
+impl Devices {
+    /// The pending authorization behind a typed user code under the tenant's
+    /// device-code rules (see `check_user_code`); durable before it answers.
+    pub async fn check_typed_code(
+        &self,
+        tenant: &str,
+        who: &Guesser<'_>,
+        typed: &str,
+        now: u64,
+    ) -> Result<PendingView> {
+        let rules = settings_of(&self.store, tenant)?.device_codes;
+        self.check_user_code(tenant, &rules, who, typed, now).await
+    }
+
+    /// Binds a device after the device-binding hook (see `bind_with_policy`), durably.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn bind_durably(
+        &self,
+        policy: &PolicyHost,
+        facts: &Facts,
+        tenant: &str,
+        account_id: &str,
+        dev: &DeveloperFacts,
+        new: NewDevice,
+        now: u64,
+    ) -> Result<Device> {
+        let device = self.bind_with_policy(policy, facts, tenant, account_id, dev, new, now)?;
+        self.store.commit().await?;
+        Ok(device)
+    }
+
+    /// Unbinds one of the account's devices (see `unbind`), durably.
+    pub async fn unbind_durably(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
+        let device = self.unbind(tenant, account_id, device_id)?;
+        self.store.commit().await?;
+        Ok(device)
+    }
+
+    /// Approves a device authorization after the device-binding hook (see
+    /// `approve_with_policy`), durably.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn approve_durably(
+        &self,
+        policy: &PolicyHost,
+        facts: &Facts,
+        tenant: &str,
+        typed: &str,
+        approval: Approval,
+        dev: &DeveloperFacts,
+        client_name: &str,
+        now: u64,
+    ) -> Result<Device> {
+        let device = self.approve_with_policy(policy, facts, tenant, typed, approval, dev, client_name, now)?;
+        self.store.commit().await?;
+        Ok(device)
+    }
+
+    /// Denies a device authorization (see `deny`), durably.
+    pub async fn deny_durably(&self, tenant: &str, typed: &str, now: u64) -> Result<()> {
+        self.deny(tenant, typed, now)?;
+        self.store.commit().await
+    }
+}

@@ -335,6 +335,9 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
 }
 
 #[cfg(test)]
+mod validate_tests;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 
@@ -467,6 +470,80 @@ mod tests {
                 false,
                 Next::Issue,
             ),
+        ];
+        for (case, f, s, first_party, consented, want) in table {
+            assert_eq!(next(&f, s, &client(first_party), consented, NOW), want, "{case}");
+        }
+    }
+
+    /// The flow after the person signed in during it (session `sid-alice`), or after a
+    /// step-up turned out impossible.
+    fn signed_in_here(mut f: Flow) -> Flow {
+        f.signed_in = Some("sid-alice".into());
+        f
+    }
+
+    fn step_up_skipped(mut f: Flow) -> Flow {
+        f.step_up_skipped = true;
+        f
+    }
+
+    #[test]
+    fn p2_next_step_table_prompt_max_age_acr_and_consent() {
+        let alice = session("alice", NOW - 100, "1");
+        let other = session("bob", NOW - 100, "1");
+        let table: Vec<Case<'_>> = vec![
+            (
+                "prompt=login, signed in here",
+                signed_in_here(flow("login", None, None, None)),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            (
+                "prompt=login, another session signed in here",
+                signed_in_here(flow("login", None, None, None)),
+                Some(&other),
+                true,
+                false,
+                Next::SignIn,
+            ),
+            ("select_account", flow("select_account", None, None, None), Some(&alice), true, false, Next::SignIn),
+            (
+                "select_account, signed in here",
+                signed_in_here(flow("select_account", None, None, None)),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            ("prompt=login, no session", flow("login", None, None, None), None, true, false, Next::SignIn),
+            ("max_age exactly reached", flow("", None, Some(100), None), Some(&alice), true, false, Next::Issue),
+            ("max_age one second short", flow("", None, Some(99), None), Some(&alice), true, false, Next::SignIn),
+            ("max_age=0", flow("", None, Some(0), None), Some(&alice), true, false, Next::SignIn),
+            (
+                "max_age passed, prompt=none",
+                flow("none", None, Some(50), None),
+                Some(&alice),
+                true,
+                false,
+                Next::Fail("login_required"),
+            ),
+            ("prompt=consent, consented", flow("consent", None, None, None), Some(&alice), false, true, Next::Consent),
+            ("prompt=consent, first party", flow("consent", None, None, None), Some(&alice), true, false, Next::Issue),
+            (
+                "acr 2 wanted, step-up skipped",
+                step_up_skipped(flow("", None, None, Some("2"))),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            ("acr 2 wanted, prompt=none", flow("none", None, None, Some("2")), Some(&alice), true, false, Next::Issue),
+            ("acr 2 wanted, no session", flow("", None, None, Some("2")), None, true, false, Next::SignIn),
+            ("acr 1 wanted", flow("", None, None, Some("1")), Some(&alice), true, false, Next::Issue),
+            ("acr 2 wanted, third party", flow("", None, None, Some("2")), Some(&alice), false, false, Next::StepUp),
         ];
         for (case, f, s, first_party, consented, want) in table {
             assert_eq!(next(&f, s, &client(first_party), consented, NOW), want, "{case}");

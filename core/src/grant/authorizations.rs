@@ -13,6 +13,7 @@ use crate::grant::authorized::Authorized;
 use crate::grant::code::{self, CodeRecord};
 use crate::grant::consent::{self, Consent};
 use crate::grant::family::{self, Family, Grant};
+use crate::grant::oauth_error::OAuthCode;
 use crate::grant::request::{self, AuthRequest, AuthorizeError, AuthorizeParams, Flow, Next};
 use crate::keys::Keys;
 use crate::seal::Sealer;
@@ -112,7 +113,7 @@ impl Authorizations {
             self.store.commit().await?;
             return Ok(Authorized::ErrorToClient {
                 to: saved.request.redirect(),
-                error: "access_denied",
+                error: OAuthCode::AccessDenied,
                 description: "the user denied the request".into(),
             });
         }

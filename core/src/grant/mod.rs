@@ -8,12 +8,14 @@ pub mod code;
 pub mod consent;
 pub mod family;
 pub mod id_token_hint;
+pub mod oauth_error;
 pub mod request;
 pub mod revoked;
 pub mod tokens;
 
 pub use authorizations::Authorizations;
 pub use authorized::Authorized;
+pub use oauth_error::{OAuthCode, OAuthError};
 pub use tokens::Tokens;
 
 /// Splits a space-separated scope string into distinct scopes, in order.

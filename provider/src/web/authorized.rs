@@ -27,10 +27,10 @@ pub fn render(svc: &Services, tenant: &str, headers: &HeaderMap, page: &Page, ou
             page.message(svc, StatusCode::NOT_FOUND, "error", "unknown tenant", Some("invalid_request"))
         }
         Authorized::ErrorPage { error, description } => {
-            page.message(svc, StatusCode::BAD_REQUEST, "error", &description, Some(error))
+            page.message(svc, StatusCode::BAD_REQUEST, "error", &description, Some(error.as_str()))
         }
         Authorized::ErrorToClient { to, error, description } => {
-            respond::error_to_client(svc, tenant, &to, error, &description)
+            respond::error_to_client(svc, tenant, &to, error.as_str(), &description)
         }
         Authorized::SignIn { flow_id } => respond::found(&format!("/t/{tenant}/login?flow={flow_id}")),
         Authorized::StepUp { flow_id, .. } => respond::found(&paths::next_after_sign_in(tenant, Some(&flow_id))),

@@ -178,7 +178,7 @@ async fn p2_consent_deny_ends_the_flow_and_answers_access_denied() {
     let flow = flow_of(&k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap());
     let out = k.auth.consent(T, &flow, Some(&cookie), false).await.unwrap();
     let Authorized::ErrorToClient { to, error, .. } = &out else { panic!("{out:?}") };
-    assert_eq!((to.redirect_uri.as_str(), *error, to.state.as_deref()), (CB, "access_denied", Some("s1")));
+    assert_eq!((to.redirect_uri.as_str(), error.as_str(), to.state.as_deref()), (CB, "access_denied", Some("s1")));
     assert!(k.auth.flow(T, &flow).unwrap().is_none(), "the denied flow is gone");
     let scopes = vec!["openid".to_string()];
     assert!(!consent::covers(&k.store, T, "alice", "third", &scopes).unwrap(), "nothing remembered");
@@ -200,10 +200,10 @@ async fn p2_unknown_tenant_and_untrusted_client_get_pages() {
     let k = kit();
     assert!(matches!(k.auth.authorize("nope", params("web"), None).await.unwrap(), Authorized::UnknownTenant));
     let out = k.auth.authorize(T, params("ghost"), None).await.unwrap();
-    assert!(matches!(out, Authorized::ErrorPage { error: "invalid_client", .. }), "{out:?}");
+    assert!(matches!(out, Authorized::ErrorPage { error: OAuthCode::InvalidClient, .. }), "{out:?}");
     let p = AuthorizeParams { prompt: Some("none".into()), ..params("web") };
     let out = k.auth.authorize(T, p, None).await.unwrap();
-    assert!(matches!(out, Authorized::ErrorToClient { error: "login_required", .. }), "{out:?}");
+    assert!(matches!(out, Authorized::ErrorToClient { error: OAuthCode::LoginRequired, .. }), "{out:?}");
 }
 
 /// A record in the sessions tree that no longer reads as a session, so a code

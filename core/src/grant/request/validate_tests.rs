@@ -67,10 +67,10 @@ enum Want {
 fn outcome(r: std::result::Result<(AuthRequest, Client), AuthorizeError>) -> (Want, Option<AuthRequest>) {
     match r {
         Ok((req, _)) => (Want::Ok, Some(req)),
-        Err(AuthorizeError::Page { error, description }) => (Want::Page(error, leak(description)), None),
+        Err(AuthorizeError::Page { error, description }) => (Want::Page(error.as_str(), leak(description)), None),
         Err(AuthorizeError::Redirect { to, error, description }) => {
             assert_eq!(to.redirect_uri, CB, "an error goes to the registered URI only");
-            (Want::Redirect(error, leak(description)), None)
+            (Want::Redirect(error.as_str(), leak(description)), None)
         }
     }
 }

@@ -76,3 +76,91 @@ impl Tokens {
         Ok(json!({ "active": false }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Clients, GrantType, NewClient};
+    use crate::clock::ManualClock;
+    use crate::grant::family::Grant;
+    use crate::seal::Sealer;
+
+    const T: &str = "t";
+
+    struct Kit {
+        tokens: Tokens,
+        store: Store,
+        mine: Client,
+        other: Client,
+        now: u64,
+        _dir: tempfile::TempDir,
+    }
+
+    fn kit() -> Kit {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
+        let sealer = Arc::new(Sealer::new([9; 32]));
+        let keys = Arc::new(Keys::new(store.clone(), clock.clone(), sealer.clone(), 3600));
+        keys.ensure(T).unwrap();
+        let clients = Clients::new(store.clone(), sealer);
+        let make = |id: &str| NewClient {
+            id: id.into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            ..NewClient::default()
+        };
+        let (mine, _) = clients.create(clock.as_ref(), T, make("mine")).unwrap();
+        let (other, _) = clients.create(clock.as_ref(), T, make("other")).unwrap();
+        let now = clock.now();
+        Kit {
+            tokens: Tokens::new(store.clone(), clock, keys, "https://id.example"),
+            store,
+            mine,
+            other,
+            now,
+            _dir: dir,
+        }
+    }
+
+    /// A refresh token of `client`'s new family: (token, family).
+    fn refresh_of(k: &Kit, client: &Client) -> (String, String) {
+        let fam = family::open(&k.store, T, &client.id, "alice", k.now + 3600).unwrap();
+        let grant = Grant {
+            family: fam.clone(),
+            client_id: client.id.clone(),
+            account_id: "alice".into(),
+            scopes: vec!["openid".into()],
+            auth_time: k.now,
+            amr: vec!["pwd".into()],
+            acr: "1".into(),
+            sid: "sid".into(),
+            nonce: None,
+        };
+        (family::issue_refresh(&k.store, T, &grant, k.now, 3600).unwrap(), fam)
+    }
+
+    #[tokio::test]
+    async fn p2_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
+        let k = kit();
+        let (token, fam) = refresh_of(&k, &k.mine);
+        k.tokens.revoke(T, &k.other.id, &token).await.unwrap();
+        assert!(family::is_live(&k.store, T, &fam, k.now).unwrap(), "another client cannot revoke it");
+        k.tokens.revoke(T, &k.mine.id, "not-a-token").await.unwrap();
+        k.tokens.revoke(T, &k.mine.id, &token).await.unwrap();
+        assert!(!family::is_live(&k.store, T, &fam, k.now).unwrap(), "its client revokes the family");
+    }
+
+    #[tokio::test]
+    async fn p2_introspection_tells_a_client_about_its_own_live_tokens_only() {
+        let k = kit();
+        let (token, _) = refresh_of(&k, &k.mine);
+        let own = k.tokens.introspect(T, &k.mine, &token).unwrap();
+        assert_eq!((own["active"].as_bool(), own["client_id"].as_str()), (Some(true), Some("mine")));
+        assert_eq!(own["iss"].as_str(), Some("https://id.example/t/t"));
+        assert_eq!(k.tokens.introspect(T, &k.other, &token).unwrap(), json!({ "active": false }));
+        assert_eq!(k.tokens.introspect(T, &k.mine, "unknown").unwrap(), json!({ "active": false }));
+        k.tokens.revoke(T, &k.mine.id, &token).await.unwrap();
+        assert_eq!(k.tokens.introspect(T, &k.mine, &token).unwrap(), json!({ "active": false }), "revoked");
+    }
+}

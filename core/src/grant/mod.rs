@@ -4,6 +4,7 @@
 pub mod account_families;
 pub mod authorizations;
 pub mod authorized;
+pub mod claims;
 pub mod code;
 pub mod consent;
 pub mod family;

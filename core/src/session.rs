@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::secret;
-use crate::store::{GLOBAL, Record, Store};
+use crate::store::{GLOBAL, Record, Store, Tx, TxResult};
 use crate::tenant::Tenant;
 
 /// How stale `last_seen` may get before a use writes it again.
@@ -51,6 +51,22 @@ impl Record for Session {
     const VERSION: u32 = 1;
     fn expires_at(&self) -> Option<u64> {
         Some(self.expires_at)
+    }
+}
+
+/// [`Sessions::touch`] inside a transaction over [`Session`]: notes that `client`
+/// got tokens in the session behind `cookie`; a session no longer alive is left as is.
+pub(crate) fn touch_in(tx: &Tx<'_>, tenant: &str, cookie: &str, client: &str, now: u64) -> TxResult<()> {
+    let k = secret::digest(cookie);
+    match tx.get::<Session>(tenant, &k)? {
+        Some(mut s) if s.alive(now) => {
+            s.last_seen = now;
+            if !s.clients.iter().any(|c| c == client) {
+                s.clients.push(client.to_string());
+            }
+            tx.put(tenant, &k, &s)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -175,6 +191,13 @@ impl Sessions {
         if let Some(s) = &ended {
             self.store.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid))?;
         }
+        Ok(ended)
+    }
+
+    /// Signs out: ends the session behind a cookie, durable before it returns.
+    pub async fn sign_out(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
+        let ended = self.end(tenant, cookie)?;
+        self.store.commit().await?;
         Ok(ended)
     }
 

@@ -11,6 +11,7 @@ use latchkey_core::credential::password::Passwords;
 use latchkey_core::credential::recovery_codes::RecoveryCodes;
 use latchkey_core::credential::totp::Totps;
 use latchkey_core::developer::Developers;
+use latchkey_core::grant::{Authorizations, Tokens};
 use latchkey_core::keys::Keys;
 use latchkey_core::seal::Sealer;
 use latchkey_core::session::Sessions;
@@ -46,7 +47,11 @@ pub struct Services {
     pub sessions: Sessions,
     /// Devices bound to accounts and device authorizations (R13, RFC 8628).
     pub devices: latchkey_core::device::Devices,
-    pub keys: Keys,
+    pub keys: Arc<Keys>,
+    /// Authorization requests: validate, decide the next step, issue the code (P2).
+    pub authorizations: Authorizations,
+    /// Token revocation and introspection.
+    pub tokens: Tokens,
     pub codes: Arc<Codes>,
     /// Second factors (R20): authenticator apps, recovery codes, passkeys.
     pub totps: Totps,
@@ -88,6 +93,7 @@ impl Services {
         let policy = Arc::new(latchkey_core::policy::PolicyHost::new(store.clone(), clock.clone(), wasm));
         // Seals TOTP seeds and signing keys; keep it with the data directory (losing it loses every seed).
         let sealer = Arc::new(Sealer::from_key_file(&config.data_dir.join("seal.key"))?);
+        let keys = Arc::new(Keys::new(store.clone(), clock.clone(), sealer.clone(), KEY_RETIRE_GRACE));
 
         let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()));
         Ok(Services {
@@ -100,7 +106,15 @@ impl Services {
             developers: Developers::new(store.clone(), clock.clone()),
             devices: latchkey_core::device::Devices::new(store.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
-            keys: Keys::new(store.clone(), clock.clone(), sealer.clone(), KEY_RETIRE_GRACE),
+            authorizations: Authorizations::new(
+                store.clone(),
+                clock.clone(),
+                keys.clone(),
+                sealer.clone(),
+                &config.public_url(),
+            ),
+            tokens: Tokens::new(store.clone(), clock.clone(), keys.clone(), &config.public_url()),
+            keys,
             codes,
             totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
             upstreams: latchkey_core::federation::upstream::Upstreams::new(store.clone(), sealer.clone()),

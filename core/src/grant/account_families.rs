@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::audit::{self, AuditEvent};
 use crate::error::Result;
 use crate::grant::family;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 /// One family of an account, under `{account_id}/{family_id}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,6 +35,13 @@ pub(crate) fn note(store: &Store, tenant: &str, account_id: &str, family_id: &st
         let expires_at = old.map_or(expires_at, |o| o.expires_at.max(expires_at));
         Ok((Some(AccountFamily { expires_at }), ()))
     })
+}
+
+/// [`note`] inside a transaction over [`AccountFamily`].
+pub(crate) fn note_in(tx: &Tx<'_>, tenant: &str, account_id: &str, family_id: &str, expires_at: u64) -> TxResult<()> {
+    let k = key(account_id, family_id);
+    let expires_at = tx.get::<AccountFamily>(tenant, &k)?.map_or(expires_at, |o| o.expires_at.max(expires_at));
+    tx.put(tenant, &k, &AccountFamily { expires_at })
 }
 
 /// Why every token of an account is revoked, as the audit records it.

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::grant::family::{self, Grant};
 use crate::keys::b64;
 use crate::secret;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 /// How long a code can be redeemed.
 pub const CODE_LIFETIME: u64 = 60;
@@ -43,16 +43,32 @@ pub fn issue(
     now: u64,
 ) -> Result<String> {
     let code = secret::token();
-    let rec = CodeRecord {
+    store.put(tenant, &secret::digest(&code), &record(grant, redirect_uri, code_challenge, now))?;
+    Ok(code)
+}
+
+/// Stores `code` for a grant inside a transaction over [`CodeRecord`].
+pub(crate) fn issue_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    code: &str,
+    grant: Grant,
+    redirect_uri: &str,
+    code_challenge: Option<String>,
+    now: u64,
+) -> TxResult<()> {
+    tx.put(tenant, &secret::digest(code), &record(grant, redirect_uri, code_challenge, now))
+}
+
+fn record(grant: Grant, redirect_uri: &str, code_challenge: Option<String>, now: u64) -> CodeRecord {
+    CodeRecord {
         grant,
         redirect_uri: redirect_uri.to_string(),
         code_challenge,
         valid_until: now + CODE_LIFETIME,
         redeemed: false,
         expires_at: now + REMEMBER,
-    };
-    store.put(tenant, &secret::digest(&code), &rec)?;
-    Ok(code)
+    }
 }
 
 /// S256: base64url(SHA-256(verifier)) == challenge, compared in constant time.

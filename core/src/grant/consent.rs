@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Consent {
@@ -38,4 +38,24 @@ pub fn grant(store: &Store, tenant: &str, account: &str, client: &str, scopes: &
         c.granted_at = now;
         Ok((Some(c), ()))
     })
+}
+
+/// [`grant`] inside a transaction over [`Consent`].
+pub(crate) fn grant_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    account: &str,
+    client: &str,
+    scopes: &[String],
+    now: u64,
+) -> TxResult<()> {
+    let k = id(account, client);
+    let mut c = tx.get::<Consent>(tenant, &k)?.unwrap_or_default();
+    for s in scopes {
+        if !c.scopes.contains(s) {
+            c.scopes.push(s.clone());
+        }
+    }
+    c.granted_at = now;
+    tx.put(tenant, &k, &c)
 }

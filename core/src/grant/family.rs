@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::grant::{account_families, revoked};
 use crate::secret;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 /// What an authorization granted; carried from code to refresh token to refresh token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +80,27 @@ pub fn open(store: &Store, tenant: &str, client_id: &str, account_id: &str, expi
     store.put(tenant, &id, &fam)?;
     account_families::note(store, tenant, account_id, &id, expires_at)?;
     Ok(id)
+}
+
+/// Starts family `id` for a new authorization inside a transaction over
+/// [`Family`] and [`account_families::AccountFamily`].
+pub(crate) fn open_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    id: &str,
+    client_id: &str,
+    account_id: &str,
+    expires_at: u64,
+) -> TxResult<()> {
+    let fam = Family {
+        client_id: client_id.into(),
+        account_id: account_id.into(),
+        revoked: false,
+        access: Vec::new(),
+        expires_at,
+    };
+    tx.put(tenant, id, &fam)?;
+    account_families::note_in(tx, tenant, account_id, id, expires_at)
 }
 
 /// Notes an access token issued in the family, so revoking the family revokes it.

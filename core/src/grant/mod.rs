@@ -2,12 +2,22 @@
 //! families, remembered consent, revoked access tokens and ID-token hints.
 
 pub mod account_families;
+pub mod authorizations;
+pub mod authorized;
+pub mod claims;
 pub mod code;
 pub mod consent;
 pub mod family;
 pub mod id_token_hint;
+pub mod oauth_error;
 pub mod request;
 pub mod revoked;
+pub mod tokens;
+
+pub use authorizations::Authorizations;
+pub use authorized::Authorized;
+pub use oauth_error::{OAuthCode, OAuthError};
+pub use tokens::Tokens;
 
 /// Splits a space-separated scope string into distinct scopes, in order.
 pub fn split_scope(scope: &str) -> Vec<String> {

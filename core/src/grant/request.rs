@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Clients, GrantType};
 use crate::error::Result;
+use crate::grant::oauth_error::OAuthCode;
 use crate::grant::{id_token_hint, split_scope};
 use crate::keys::KeyRing;
 use crate::secret;
@@ -78,8 +79,8 @@ pub struct AuthRequest {
 /// URI cannot be trusted) or sent back to the client.
 #[derive(Debug, Clone)]
 pub enum AuthorizeError {
-    Page { error: &'static str, description: String },
-    Redirect { to: Redirect, error: &'static str, description: String },
+    Page { error: OAuthCode, description: String },
+    Redirect { to: Redirect, error: OAuthCode, description: String },
 }
 
 /// Where and how to answer the client.
@@ -117,12 +118,16 @@ pub fn validate(
     p: AuthorizeParams,
 ) -> std::result::Result<(AuthRequest, Client), AuthorizeError> {
     let page = |error, description: &str| AuthorizeError::Page { error, description: description.to_string() };
-    let client_id =
-        p.client_id.clone().filter(|c| !c.is_empty()).ok_or_else(|| page("invalid_request", "client_id is missing"))?;
-    let client = clients.get(tenant, &client_id).map_err(|_| page("invalid_client", "unknown client"))?;
-    let redirect_uri = p.redirect_uri.clone().ok_or_else(|| page("invalid_request", "redirect_uri is missing"))?;
+    let client_id = p
+        .client_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| page(OAuthCode::InvalidRequest, "client_id is missing"))?;
+    let client = clients.get(tenant, &client_id).map_err(|_| page(OAuthCode::InvalidClient, "unknown client"))?;
+    let redirect_uri =
+        p.redirect_uri.clone().ok_or_else(|| page(OAuthCode::InvalidRequest, "redirect_uri is missing"))?;
     if !client.has_redirect_uri(&redirect_uri) {
-        return Err(page("invalid_request", "redirect_uri is not registered for this client"));
+        return Err(page(OAuthCode::InvalidRequest, "redirect_uri is not registered for this client"));
     }
     let mode = match p.response_mode.as_deref() {
         None | Some("") | Some("query") => Ok(ResponseMode::Query),
@@ -139,39 +144,41 @@ pub fn validate(
         error,
         description: description.to_string(),
     };
-    let response_mode = mode.map_err(|d| fail("invalid_request", d))?;
+    let response_mode = mode.map_err(|d| fail(OAuthCode::InvalidRequest, d))?;
     match p.response_type.as_deref() {
         Some("code") => {}
-        None => return Err(fail("invalid_request", "response_type is missing")),
-        Some(_) => return Err(fail("unsupported_response_type", "only response_type=code is supported")),
+        None => return Err(fail(OAuthCode::InvalidRequest, "response_type is missing")),
+        Some(_) => return Err(fail(OAuthCode::UnsupportedResponseType, "only response_type=code is supported")),
     }
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(fail("unauthorized_client", "this client may not use the authorization code flow"));
+        return Err(fail(OAuthCode::UnauthorizedClient, "this client may not use the authorization code flow"));
     }
-    let state = limited(p.state, 2048).map_err(|d| fail("invalid_request", &d))?;
-    let nonce = limited(p.nonce, 512).map_err(|d| fail("invalid_request", &d))?;
-    let login_hint = limited(p.login_hint, 256).map_err(|d| fail("invalid_request", &d))?;
-    let ui_locales = limited(p.ui_locales, 128).map_err(|d| fail("invalid_request", &d))?;
-    let acr_values = limited(p.acr_values, 256).map_err(|d| fail("invalid_request", &d))?;
-    let scope = limited(p.scope, 1024).map_err(|d| fail("invalid_request", &d))?.unwrap_or_default();
+    let state = limited(p.state, 2048).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?;
+    let nonce = limited(p.nonce, 512).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?;
+    let login_hint = limited(p.login_hint, 256).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?;
+    let ui_locales = limited(p.ui_locales, 128).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?;
+    let acr_values = limited(p.acr_values, 256).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?;
+    let scope = limited(p.scope, 1024).map_err(|d| fail(OAuthCode::InvalidRequest, &d))?.unwrap_or_default();
     let scopes = split_scope(&scope);
     if scopes.iter().any(|s| !s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')) {
-        return Err(fail("invalid_scope", "malformed scope"));
+        return Err(fail(OAuthCode::InvalidScope, "malformed scope"));
     }
     let code_challenge = match (p.code_challenge.filter(|c| !c.is_empty()), p.code_challenge_method.as_deref()) {
         (None, None) if client.is_public() => {
-            return Err(fail("invalid_request", "PKCE (code_challenge, S256) is required for public clients"));
+            return Err(fail(OAuthCode::InvalidRequest, "PKCE (code_challenge, S256) is required for public clients"));
         }
         (None, None) => None,
-        (None, Some(_)) => return Err(fail("invalid_request", "code_challenge_method without code_challenge")),
+        (None, Some(_)) => return Err(fail(OAuthCode::InvalidRequest, "code_challenge_method without code_challenge")),
         (Some(c), Some("S256")) => {
             let well_formed = c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !well_formed {
-                return Err(fail("invalid_request", "code_challenge must be a base64url SHA-256 digest"));
+                return Err(fail(OAuthCode::InvalidRequest, "code_challenge must be a base64url SHA-256 digest"));
             }
             Some(c)
         }
-        (Some(_), _) => return Err(fail("invalid_request", "code_challenge_method must be S256 (plain is refused)")),
+        (Some(_), _) => {
+            return Err(fail(OAuthCode::InvalidRequest, "code_challenge_method must be S256 (plain is refused)"));
+        }
     };
     let mut prompt = Prompt::default();
     for v in p.prompt.as_deref().unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
@@ -180,25 +187,25 @@ pub fn validate(
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             "select_account" => prompt.select_account = true,
-            _ => return Err(fail("invalid_request", "unknown prompt value")),
+            _ => return Err(fail(OAuthCode::InvalidRequest, "unknown prompt value")),
         }
     }
     if prompt.none && (prompt.login || prompt.consent || prompt.select_account) {
-        return Err(fail("invalid_request", "prompt=none cannot be combined with other values"));
+        return Err(fail(OAuthCode::InvalidRequest, "prompt=none cannot be combined with other values"));
     }
-    let hint_sub = match limited(p.id_token_hint, 8192).map_err(|d| fail("invalid_request", &d))? {
+    let hint_sub = match limited(p.id_token_hint, 8192).map_err(|d| fail(OAuthCode::InvalidRequest, &d))? {
         None => None,
         Some(h) => Some(
             id_token_hint::verify(ring, issuer, &h)
-                .map_err(|_| fail("invalid_request", "id_token_hint is not an ID token of this issuer"))?
+                .map_err(|_| fail(OAuthCode::InvalidRequest, "id_token_hint is not an ID token of this issuer"))?
                 .sub,
         ),
     };
     let max_age = match p.max_age.as_deref().filter(|m| !m.is_empty()) {
         None => None,
-        Some(m) => {
-            Some(m.parse::<u64>().map_err(|_| fail("invalid_request", "max_age must be a non-negative integer"))?)
-        }
+        Some(m) => Some(
+            m.parse::<u64>().map_err(|_| fail(OAuthCode::InvalidRequest, "max_age must be a non-negative integer"))?,
+        ),
     };
     let req = AuthRequest {
         client_id,
@@ -304,7 +311,7 @@ pub enum Next {
     /// Issue the code.
     Issue,
     /// Answer the client with this error (prompt=none could not be honoured).
-    Fail(&'static str),
+    Fail(OAuthCode),
 }
 
 /// Decides the next step of a flow from the session (if any) and whether consent is
@@ -321,7 +328,7 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
     let hinted_other = |s: &Session| req.hint_sub.as_deref().is_some_and(|sub| sub != s.account_id);
     let needs_sign_in = session.is_none_or(|s| !fresh_enough(s) || (req.prompt.none && hinted_other(s)));
     if needs_sign_in {
-        return if req.prompt.none { Next::Fail("login_required") } else { Next::SignIn };
+        return if req.prompt.none { Next::Fail(OAuthCode::LoginRequired) } else { Next::SignIn };
     }
     let weak = session.is_some_and(|s| s.acr != "2");
     if weak && level::wants_two_factors(req.acr_values.as_deref()) && !flow.step_up_skipped && !req.prompt.none {
@@ -329,10 +336,13 @@ pub fn next(flow: &Flow, session: Option<&Session>, client: &Client, consented: 
     }
     let needs_consent = !client.first_party && (!consented || req.prompt.consent);
     if needs_consent {
-        return if req.prompt.none { Next::Fail("consent_required") } else { Next::Consent };
+        return if req.prompt.none { Next::Fail(OAuthCode::ConsentRequired) } else { Next::Consent };
     }
     Next::Issue
 }
+
+#[cfg(test)]
+mod validate_tests;
 
 #[cfg(test)]
 mod tests {
@@ -415,7 +425,7 @@ mod tests {
                 None,
                 true,
                 false,
-                Next::Fail("login_required"),
+                Next::Fail(OAuthCode::LoginRequired),
             ),
             ("session, first party", flow("", None, None, None), Some(&alice), true, false, Next::Issue),
             ("session, prompt=none", flow("none", None, None, None), Some(&alice), true, false, Next::Issue),
@@ -430,7 +440,7 @@ mod tests {
                 Some(&alice),
                 false,
                 false,
-                Next::Fail("consent_required"),
+                Next::Fail(OAuthCode::ConsentRequired),
             ),
             ("acr 2 wanted", flow("", None, None, Some("2")), Some(&alice), true, false, Next::StepUp),
             ("acr 2 held", flow("", None, None, Some("2")), Some(&strong), true, false, Next::Issue),
@@ -441,7 +451,7 @@ mod tests {
                 Some(&alice),
                 true,
                 false,
-                Next::Fail("login_required"),
+                Next::Fail(OAuthCode::LoginRequired),
             ),
             (
                 "prompt=none, hint for the user",
@@ -457,7 +467,7 @@ mod tests {
                 None,
                 true,
                 false,
-                Next::Fail("login_required"),
+                Next::Fail(OAuthCode::LoginRequired),
             ),
             (
                 "hint for another user, may sign in",
@@ -467,6 +477,80 @@ mod tests {
                 false,
                 Next::Issue,
             ),
+        ];
+        for (case, f, s, first_party, consented, want) in table {
+            assert_eq!(next(&f, s, &client(first_party), consented, NOW), want, "{case}");
+        }
+    }
+
+    /// The flow after the person signed in during it (session `sid-alice`), or after a
+    /// step-up turned out impossible.
+    fn signed_in_here(mut f: Flow) -> Flow {
+        f.signed_in = Some("sid-alice".into());
+        f
+    }
+
+    fn step_up_skipped(mut f: Flow) -> Flow {
+        f.step_up_skipped = true;
+        f
+    }
+
+    #[test]
+    fn p2_next_step_table_prompt_max_age_acr_and_consent() {
+        let alice = session("alice", NOW - 100, "1");
+        let other = session("bob", NOW - 100, "1");
+        let table: Vec<Case<'_>> = vec![
+            (
+                "prompt=login, signed in here",
+                signed_in_here(flow("login", None, None, None)),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            (
+                "prompt=login, another session signed in here",
+                signed_in_here(flow("login", None, None, None)),
+                Some(&other),
+                true,
+                false,
+                Next::SignIn,
+            ),
+            ("select_account", flow("select_account", None, None, None), Some(&alice), true, false, Next::SignIn),
+            (
+                "select_account, signed in here",
+                signed_in_here(flow("select_account", None, None, None)),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            ("prompt=login, no session", flow("login", None, None, None), None, true, false, Next::SignIn),
+            ("max_age exactly reached", flow("", None, Some(100), None), Some(&alice), true, false, Next::Issue),
+            ("max_age one second short", flow("", None, Some(99), None), Some(&alice), true, false, Next::SignIn),
+            ("max_age=0", flow("", None, Some(0), None), Some(&alice), true, false, Next::SignIn),
+            (
+                "max_age passed, prompt=none",
+                flow("none", None, Some(50), None),
+                Some(&alice),
+                true,
+                false,
+                Next::Fail(OAuthCode::LoginRequired),
+            ),
+            ("prompt=consent, consented", flow("consent", None, None, None), Some(&alice), false, true, Next::Consent),
+            ("prompt=consent, first party", flow("consent", None, None, None), Some(&alice), true, false, Next::Issue),
+            (
+                "acr 2 wanted, step-up skipped",
+                step_up_skipped(flow("", None, None, Some("2"))),
+                Some(&alice),
+                true,
+                false,
+                Next::Issue,
+            ),
+            ("acr 2 wanted, prompt=none", flow("none", None, None, Some("2")), Some(&alice), true, false, Next::Issue),
+            ("acr 2 wanted, no session", flow("", None, None, Some("2")), None, true, false, Next::SignIn),
+            ("acr 1 wanted", flow("", None, None, Some("1")), Some(&alice), true, false, Next::Issue),
+            ("acr 2 wanted, third party", flow("", None, None, Some("2")), Some(&alice), false, false, Next::StepUp),
         ];
         for (case, f, s, first_party, consented, want) in table {
             assert_eq!(next(&f, s, &client(first_party), consented, NOW), want, "{case}");

@@ -1,38 +1,42 @@
-//! The authorization endpoint (GET and POST): validate, then advance the flow. An
-//! unknown client or an unregistered redirect URI gets an error page, never a redirect.
+//! The authorization endpoint (GET and POST) and its resume route (after sign-in or
+//! a step-up): one call to `grant::Authorizations`, then the page or redirect it
+//! comes to. An unknown client or an unregistered redirect URI gets an error page,
+//! never a redirect.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use latchkey_core::grant::request::{self, AuthorizeError, AuthorizeParams, Flow};
+use latchkey_core::grant::Authorized;
+use latchkey_core::grant::request::AuthorizeParams;
+use serde::Deserialize;
 
 use crate::oidc::flow;
 use crate::state::AppState;
+use crate::web::authorized::{self, session_cookie};
 use crate::web::error::ApiResult;
 use crate::web::http::FormBody;
 use crate::web::page::Page;
-use crate::web::respond;
 
 async fn authorize(svc: &AppState, tenant: String, headers: HeaderMap, params: AuthorizeParams) -> ApiResult<Response> {
     let page = Page::new(&headers, params.ui_locales.as_deref());
-    if svc.tenants.get(&tenant).is_err() {
-        return Ok(page.message(svc, StatusCode::NOT_FOUND, "error", "unknown tenant", Some("invalid_request")));
+    let cookie = session_cookie(&headers);
+    let outcome = svc.authorizations.authorize(&tenant, params, cookie.as_deref()).await?;
+    answer(svc, &tenant, &headers, &page, outcome).await
+}
+
+/// Runs a step-up here (it belongs to the sign-in); renders anything else.
+async fn answer(
+    svc: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    page: &Page,
+    outcome: Authorized,
+) -> ApiResult<Response> {
+    match outcome {
+        Authorized::StepUp { flow_id, session } => flow::step_up(svc, tenant, flow_id, &session).await,
+        other => Ok(authorized::render(svc, tenant, headers, page, other)),
     }
-    let ring = svc.keys.ring(&tenant)?;
-    let (req, client) = match request::validate(&svc.clients, &tenant, &ring, &svc.issuer(&tenant), params) {
-        Ok(v) => v,
-        Err(AuthorizeError::Page { error, description }) => {
-            return Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", &description, Some(error)));
-        }
-        Err(AuthorizeError::Redirect { to, error, description }) => {
-            return Ok(respond::error_to_client(svc, &tenant, &to, error, &description));
-        }
-    };
-    let page = Page::new(&headers, req.ui_locales.as_deref());
-    let now = svc.now();
-    let fresh = Flow::new(req, now);
-    flow::advance(svc, &tenant, None, fresh, &client, &headers, &page).await
 }
 
 async fn get_authorize(
@@ -53,22 +57,28 @@ async fn post_authorize(
     authorize(&svc, tenant, headers, params).await
 }
 
-/// Resumes a saved flow (after sign-in or consent).
-pub async fn resume(
-    svc: &AppState,
-    tenant: &str,
-    flow_id: &str,
-    headers: &HeaderMap,
-    page: &Page,
+#[derive(Deserialize)]
+struct FlowQuery {
+    flow: Option<String>,
+}
+
+/// Resumes a saved flow (after sign-in or a step-up).
+async fn resume(
+    State(svc): State<AppState>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<FlowQuery>,
 ) -> ApiResult<Response> {
-    let Some(saved) = request::load_flow(&svc.store, tenant, flow_id, svc.now())? else {
-        return Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", page.text("flow_expired"), None));
-    };
-    let client = svc.clients.get(tenant, &saved.request.client_id)?;
-    flow::advance(svc, tenant, Some(flow_id.to_string()), saved, &client, headers, page).await
+    let flow = q.flow.unwrap_or_default();
+    let cookie = session_cookie(&headers);
+    let outcome = svc.authorizations.resume(&tenant, &flow, cookie.as_deref()).await?;
+    // A missing flow has no language of its own; a consent page takes the flow's.
+    let page = Page::new(&headers, None);
+    answer(&svc, &tenant, &headers, &page, outcome).await
 }
 
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route(&crate::web::paths::route(crate::web::paths::AUTHORIZE), get(get_authorize).post(post_authorize))
+        .route("/t/{tenant}/authorize/resume", get(resume))
 }

@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::client::GrantType;
 use latchkey_core::device::Devices;
-use latchkey_core::grant::split_scope;
+use latchkey_core::grant::{OAuthCode, OAuthError, split_scope};
 use serde::{Deserialize, Serialize};
 
 use crate::oidc::client_auth;
 use crate::state::{AppState, Services};
-use crate::web::error::{ApiError, ApiResult};
+use crate::web::error::ApiResult;
 use crate::web::http::FormBody;
 use crate::web::paths;
 
@@ -58,17 +58,15 @@ async fn device_authorization(
     let client =
         client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     if !client.allows(GrantType::DeviceCode) {
-        return Err(ApiError::bad_request(
-            "unauthorized_client",
-            "this client may not use the device authorization grant",
-        ));
+        let why = "this client may not use the device authorization grant";
+        return Err(OAuthError::new(OAuthCode::UnauthorizedClient, why).into());
     }
     let scope = form.scope.unwrap_or_default();
     let scopes = split_scope(&scope);
     let well_formed = scope.len() <= 1024
         && scopes.iter().all(|s| s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
     if !well_formed {
-        return Err(ApiError::bad_request("invalid_scope", "malformed scope"));
+        return Err(OAuthError::new(OAuthCode::InvalidScope, "malformed scope").into());
     }
     let started = Devices::new(svc.store.clone()).start(
         &tenant,

@@ -96,8 +96,7 @@ async fn logout(
         ));
     }
     if let Some((cookie, _)) = &session {
-        svc.sessions.end(&tenant, cookie)?;
-        svc.store.commit().await?;
+        svc.sessions.sign_out(&tenant, cookie).await?;
     }
     let mut resp = match redirect {
         Some(uri) => match url::Url::parse(&uri) {

@@ -8,11 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use latchkey_core::grant::family;
-use serde_json::{Value, json};
 
+use crate::oidc::client_auth;
 use crate::oidc::revocation::TokenForm;
-use crate::oidc::{client_auth, issuer};
 use crate::state::AppState;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::FormBody;
@@ -29,33 +27,10 @@ async fn introspect(
     if client.is_public() {
         return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
     }
-    let now = svc.now();
-    let answer = |body: Value| -> ApiResult<Response> {
-        let mut resp = Json(body).into_response();
-        resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        Ok(resp)
-    };
-    if let Ok(c) = issuer::verify_access_token(&svc, &tenant, &form.token)
-        && client.may_introspect(c["client_id"].as_str().unwrap_or(""))
-    {
-        return answer(json!({
-            "active": true, "token_type": "Bearer", "scope": c["scope"], "client_id": c["client_id"],
-            "sub": c["sub"], "aud": c["aud"], "iss": c["iss"], "exp": c["exp"], "iat": c["iat"], "jti": c["jti"],
-        }));
-    }
-    if let Some(rt) = family::find(&svc.store, &tenant, &form.token, now)?
-        && !rt.used
-        && client.may_introspect(&rt.grant.client_id)
-        && family::is_live(&svc.store, &tenant, &rt.grant.family, now)?
-    {
-        return answer(json!({
-            "active": true, "token_type": "refresh_token", "scope": rt.grant.scopes.join(" "),
-            "client_id": rt.grant.client_id, "sub": rt.grant.account_id, "iss": svc.issuer(&tenant),
-            "exp": rt.expires_at, "iat": rt.issued_at,
-        }));
-    }
-    answer(json!({ "active": false }))
+    let mut resp = Json(svc.tokens.introspect(&tenant, &client, &form.token)?).into_response();
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(resp)
 }
 
 pub fn router() -> axum::Router<AppState> {

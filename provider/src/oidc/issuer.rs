@@ -126,37 +126,8 @@ pub fn plugin_claims(
     Ok(svc.policy.token_claims(tenant, &facts, &input))
 }
 
-/// Protocol claims a plugin may not set.
-const RESERVED: &[&str] = &[
-    "iss",
-    "sub",
-    "aud",
-    "exp",
-    "iat",
-    "nbf",
-    "jti",
-    "client_id",
-    "scope",
-    "auth_time",
-    "acr",
-    "amr",
-    "sid",
-    "nonce",
-    "azp",
-    "at_hash",
-    "c_hash",
-];
-
-/// Adds plugin claims to a claims object, skipping the reserved ones.
-pub fn merge_extra(target: &mut Value, extra: serde_json::Map<String, Value>) {
-    if let Value::Object(m) = target {
-        for (k, v) in extra {
-            if !RESERVED.contains(&k.as_str()) {
-                m.insert(k, v);
-            }
-        }
-    }
-}
+/// Adds plugin claims to a claims object, skipping the reserved ones (now in core).
+pub use latchkey_core::grant::claims::merge_extra;
 
 fn id_token(
     svc: &Services,

@@ -4,10 +4,9 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use latchkey_core::grant::{family, revoked};
 use serde::Deserialize;
 
-use crate::oidc::{client_auth, issuer};
+use crate::oidc::client_auth;
 use crate::state::AppState;
 use crate::web::error::ApiResult;
 use crate::web::http::FormBody;
@@ -30,18 +29,7 @@ async fn revoke(
 ) -> ApiResult<StatusCode> {
     let client =
         client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
-    let now = svc.now();
-    if let Some(rt) = family::find(&svc.store, &tenant, &form.token, now)? {
-        if rt.grant.client_id == client.id {
-            family::revoke(&svc.store, &tenant, &rt.grant.family)?;
-        }
-    } else if let Ok(claims) = issuer::verify_access_token(&svc, &tenant, &form.token)
-        && claims["client_id"].as_str() == Some(client.id.as_str())
-        && let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_u64())
-    {
-        revoked::revoke(&svc.store, &tenant, jti, exp)?;
-    }
-    svc.store.commit().await?;
+    svc.tokens.revoke(&tenant, &client.id, &form.token).await?;
     Ok(StatusCode::OK)
 }
 

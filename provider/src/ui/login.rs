@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
 use latchkey_core::account::signin::Attempt;
@@ -14,7 +14,6 @@ use latchkey_core::grant::request;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::oidc::authorize;
 use crate::state::AppState;
 use crate::ui::signed_in;
 use crate::web::error::ApiResult;
@@ -223,26 +222,9 @@ async fn submit_code(
     }
 }
 
-#[derive(Deserialize)]
-struct FlowQuery {
-    flow: Option<String>,
-}
-
-async fn resume(
-    State(svc): State<AppState>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<FlowQuery>,
-) -> ApiResult<Response> {
-    let flow = q.flow.unwrap_or_default();
-    let page = page_for(&svc, &tenant, &headers, Some(&flow));
-    authorize::resume(&svc, &tenant, &flow, &headers, &page).await.map(IntoResponse::into_response)
-}
-
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/t/{tenant}/login", get(show).post(submit))
         .route("/t/{tenant}/login/code/send", post(send_code))
         .route("/t/{tenant}/login/code", post(submit_code))
-        .route("/t/{tenant}/authorize/resume", get(resume))
 }

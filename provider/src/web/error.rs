@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::Error;
+use latchkey_core::grant::{OAuthCode, OAuthError};
 use serde_json::json;
 
 /// An error answered as JSON (APIs, token endpoint).
@@ -93,6 +94,20 @@ impl From<Error> for ApiError {
             return ApiError::new(status, "server_error", "the server could not complete the request");
         }
         ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    /// RFC 6749 §5.2: 400, but 401 for a client that could not be authenticated and
+    /// for a bad access token (RFC 6750 §3.1, which makes a missing scope a 403).
+    fn from(e: OAuthError) -> Self {
+        let status = match e.code {
+            OAuthCode::InvalidClient | OAuthCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            OAuthCode::InsufficientScope => StatusCode::FORBIDDEN,
+            OAuthCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.code.as_str(), e.description)
     }
 }
 

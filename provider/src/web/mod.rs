@@ -3,6 +3,7 @@
 //! answers that send a browser back to an app. `oidc/`, `ui/` and `api/` stand on
 //! this and never import each other.
 
+pub mod authorized;
 pub mod cookies;
 pub mod csrf;
 pub mod error;

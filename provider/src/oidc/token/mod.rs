@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::client::{Client, GrantType};
 use latchkey_core::grant::split_scope;
+use latchkey_core::grant::{OAuthCode, OAuthError};
 use serde::Deserialize;
 
 use crate::oidc::client_auth;
@@ -56,15 +57,19 @@ pub enum TokenRequest {
 }
 
 fn required(v: Option<String>, name: &str) -> ApiResult<String> {
-    v.filter(|s| !s.is_empty()).ok_or_else(|| ApiError::bad_request("invalid_request", format!("{name} is missing")))
+    v.filter(|s| !s.is_empty())
+        .ok_or_else(|| OAuthError::new(OAuthCode::InvalidRequest, format!("{name} is missing")).into())
 }
 
 impl TokenRequest {
     pub fn parse(f: TokenForm) -> ApiResult<(GrantType, TokenRequest)> {
-        let grant =
-            f.grant_type.as_deref().ok_or_else(|| ApiError::bad_request("invalid_request", "grant_type is missing"))?;
-        let grant = GrantType::parse(grant)
-            .map_err(|_| ApiError::bad_request("unsupported_grant_type", "grant_type is not supported"))?;
+        let grant = f
+            .grant_type
+            .as_deref()
+            .ok_or_else(|| ApiError::from(OAuthError::new(OAuthCode::InvalidRequest, "grant_type is missing")))?;
+        let grant = GrantType::parse(grant).map_err(|_| {
+            ApiError::from(OAuthError::new(OAuthCode::UnsupportedGrantType, "grant_type is not supported"))
+        })?;
         let req = match grant {
             GrantType::AuthorizationCode => TokenRequest::AuthorizationCode {
                 code: required(f.code, "code")?,
@@ -93,7 +98,7 @@ pub async fn exchange(
     req: TokenRequest,
 ) -> ApiResult<Issued> {
     if !client.allows(grant) {
-        return Err(ApiError::bad_request("unauthorized_client", "this client may not use this grant type"));
+        return Err(OAuthError::new(OAuthCode::UnauthorizedClient, "this client may not use this grant type").into());
     }
     let issued = match req {
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {

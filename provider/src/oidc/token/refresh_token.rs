@@ -4,10 +4,11 @@
 
 use latchkey_core::client::Client;
 use latchkey_core::grant::family::{self, RefreshRefused};
+use latchkey_core::grant::{OAuthCode, OAuthError};
 
 use crate::oidc::issuer::{self, Issued};
 use crate::state::Services;
-use crate::web::error::{ApiError, ApiResult};
+use crate::web::error::ApiResult;
 
 pub fn exchange(
     svc: &Services,
@@ -19,7 +20,7 @@ pub fn exchange(
     match family::rotate(&svc.store, tenant, &client.id, token, scope.as_deref(), svc.now())? {
         Ok(r) => Ok(issuer::for_grant_scoped(svc, tenant, client, &r.grant, &r.scopes)?),
         Err(RefreshRefused::WiderScope) => {
-            Err(ApiError::bad_request("invalid_scope", "a refresh cannot widen the scope"))
+            Err(OAuthError::new(OAuthCode::InvalidScope, "a refresh cannot widen the scope").into())
         }
         Err(RefreshRefused::Invalid | RefreshRefused::Reused) => Err(latchkey_core::Error::InvalidGrant.into()),
     }

@@ -37,7 +37,9 @@ pub struct Services {
     pub secure_cookies: bool,
     pub tenants: Tenants,
     pub clients: Clients,
-    pub accounts: Accounts,
+    pub accounts: Arc<Accounts>,
+    /// The sign-in state machine (R15 to R20).
+    pub signins: latchkey_core::signin::SignIns,
     /// Developer submissions and their review (R11 to R14).
     pub developers: Developers,
     pub sessions: Sessions,
@@ -83,13 +85,22 @@ impl Services {
         let policy = Arc::new(latchkey_core::policy::PolicyHost::new(store.clone(), clock.clone(), wasm));
         // Seals TOTP seeds and signing keys; keep it with the data directory (losing it loses every seed).
         let sealer = Arc::new(Sealer::from_key_file(&config.data_dir.join("seal.key"))?);
+        let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()));
 
         Ok(Services {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
             clients: Clients::new(store.clone(), sealer.clone()),
-            accounts: Accounts::new(store.clone(), clock.clone(), passwords, codes.clone(), policy.clone()),
+            signins: latchkey_core::signin::SignIns::new(
+                store.clone(),
+                clock.clone(),
+                sealer.clone(),
+                accounts.clone(),
+                policy.clone(),
+                config.session_ttl,
+            ),
+            accounts,
             developers: Developers::new(store.clone(), clock.clone()),
             sessions: Sessions::new(store.clone(), clock.clone(), config.session_ttl),
             keys: Keys::new(store.clone(), clock.clone(), sealer.clone(), KEY_RETIRE_GRACE),

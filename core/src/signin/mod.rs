@@ -5,6 +5,8 @@
 pub mod attempts;
 pub mod first_factor;
 pub mod level;
+#[cfg(test)]
+mod machine_tests;
 pub mod pending;
 pub mod remembered;
 pub mod rule;

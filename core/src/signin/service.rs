@@ -302,10 +302,10 @@ impl SignIns {
         let now = self.clock.now();
         let existing_device = browser.device().map(str::to_string);
         let device = existing_device.clone().unwrap_or_else(secret::token);
-        if let Some(old) = browser.session.filter(|c| c.len() <= 64) {
-            if self.sessions.get(tenant, old)?.is_some() {
-                self.sessions.end(tenant, old)?;
-            }
+        if let Some(old) = browser.session.filter(|c| c.len() <= 64)
+            && self.sessions.get(tenant, old)?.is_some()
+        {
+            self.sessions.end(tenant, old)?;
         }
         let account = &done.account;
         let (session_cookie, session) = self.sessions.start(tenant, &account.id, done.amr.clone(), browser.origin)?;

@@ -42,6 +42,8 @@ pub struct Services {
     pub accounts: Arc<Accounts>,
     /// The account center's Security section (R20, R38).
     pub security: latchkey_core::account::security::Security,
+    /// The sign-in state machine (R15 to R20).
+    pub signins: latchkey_core::signin::SignIns,
     /// Developer submissions and their review (R11 to R14).
     pub developers: Developers,
     pub sessions: Sessions,
@@ -102,6 +104,14 @@ impl Services {
             public_url,
             tenants: Tenants::new(store.clone(), clock.clone()),
             clients: Clients::new(store.clone(), sealer.clone()),
+            signins: latchkey_core::signin::SignIns::new(
+                store.clone(),
+                clock.clone(),
+                sealer.clone(),
+                accounts.clone(),
+                policy.clone(),
+                config.session_ttl,
+            ),
             accounts,
             developers: Developers::new(store.clone(), clock.clone()),
             devices: latchkey_core::device::Devices::new(store.clone()),

@@ -1,11 +1,21 @@
 //! What stands between a first factor and a session (R19, R20): failure limits,
 //! second factors and remembered devices, pending sign-ins, and how strong the
-//! result is (`amr`, `acr`; P4).
+//! result is (`amr`, `acr`; P4); the `SignIns` service runs the whole journey.
 
 pub mod attempts;
+pub mod first_factor;
 pub mod level;
+#[cfg(test)]
+mod machine_tests;
 pub mod pending;
 pub mod remembered;
+pub mod rule;
+pub mod second_step;
+pub mod service;
+pub mod step_up;
+
+pub use first_factor::FlowFacts;
+pub use service::{Browser, Completed, Finished, SignInStep, SignIns};
 
 /// Why a second factor is asked for, given everything known after the first.
 #[derive(Debug, Clone, Copy, Default)]

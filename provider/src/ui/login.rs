@@ -8,17 +8,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
-use latchkey_core::account::signin::Attempt;
 use latchkey_core::captcha::Challenge;
-use latchkey_core::grant::request;
+use latchkey_core::signin::{FlowFacts, SignInStep};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::state::AppState;
-use crate::ui::signed_in;
+use crate::ui::signed_in::{self, Held};
 use crate::web::error::ApiResult;
 use crate::web::http::{FormBody, origin};
 use crate::web::page::Page;
+use crate::web::paths;
 
 #[derive(Deserialize)]
 struct LoginQuery {
@@ -65,20 +65,36 @@ pub(crate) fn nonempty(flow: &Option<String>) -> Option<&str> {
 }
 
 pub(crate) fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
-    let ui_locales = flow
-        .and_then(|id| request::load_flow(&svc.store, tenant, id, svc.now()).ok().flatten())
-        .and_then(|f| f.request.ui_locales);
-    Page::new(headers, ui_locales.as_deref())
+    flow_page(svc, tenant, headers, flow).0
+}
+
+/// The page in the flow's language, and the flow (read once for the whole request).
+pub(crate) fn flow_page(
+    svc: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    flow: Option<&str>,
+) -> (Page, Option<FlowFacts>) {
+    let saved = svc.signins.flow(tenant, flow);
+    (Page::new(headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref())), saved)
 }
 
 fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
+    render_in(svc, tenant, page, flow, svc.signins.flow(tenant, flow).as_ref(), view)
+}
+
+/// `render` for a flow already read.
+fn render_in(
+    svc: &AppState,
+    tenant: &str,
+    page: &Page,
+    flow: Option<&str>,
+    saved: Option<&FlowFacts>,
+    view: View<'_>,
+) -> ApiResult<Response> {
     let t = svc.tenants.get(tenant)?;
-    let saved = match flow {
-        Some(id) => request::load_flow(&svc.store, tenant, id, svc.now())?,
-        None => None,
-    };
-    let client_name = saved.as_ref().and_then(|f| svc.clients.get(tenant, &f.request.client_id).ok()).map(|c| c.name);
-    let hint = saved.as_ref().and_then(|f| f.request.login_hint.clone()).unwrap_or_default();
+    let client_name = saved.and_then(|f| svc.clients.get(tenant, &f.client_id).ok()).map(|c| c.name);
+    let hint = saved.and_then(|f| f.login_hint.clone()).unwrap_or_default();
     let status = if view.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     Ok(page.render(
         svc,
@@ -147,32 +163,24 @@ async fn submit(
     FormBody(form): FormBody<LoginForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(csrf_refused(&svc, &page));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let ip = peer.ip().to_string();
-    let client = flow
-        .and_then(|id| request::load_flow(&svc.store, &tenant, id, svc.now()).ok().flatten())
-        .map(|f| f.request.client_id);
-    let attempt = Attempt { ip: &ip, captcha: form.captcha.as_deref(), client: client.as_deref() };
-    match svc.accounts.sign_in(&tenant, &settings, &form.identifier, &form.password, &attempt).await {
-        Ok(signed) => {
-            signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await
+    let from = origin(&headers, Some(peer));
+    let held = Held::of(&headers);
+    let next = paths::next_after_sign_in(&tenant, flow);
+    let (identifier, captcha) = (form.identifier.as_str(), form.captcha.as_deref());
+    let browser = held.browser(&from, &page);
+    let step =
+        svc.signins.password(&tenant, browser, saved.as_ref(), identifier, &form.password, captcha, next).await?;
+    match step {
+        SignInStep::Failed { error, captcha } => {
+            let error = Some(failure(&page, error)?);
+            let view = View { method: "password", identifier, error, captcha, ..View::default() };
+            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
         }
-        Err(e) => {
-            let error = Some(failure(&page, e)?);
-            let due = svc.accounts.captcha_due(&tenant, &settings, &form.identifier, &ip)?;
-            let captcha = challenge_if(&svc, &tenant, due, settings.sign_in.captcha_difficulty)?;
-            render(
-                &svc,
-                &tenant,
-                &page,
-                flow,
-                View { method: "password", identifier: &form.identifier, error, captcha, ..View::default() },
-            )
-        }
+        step => signed_in::render_step(&svc, &tenant, &page, step),
     }
 }
 
@@ -184,18 +192,17 @@ async fn send_code(
     FormBody(form): FormBody<CodeForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(csrf_refused(&svc, &page));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
     let ip = peer.ip().to_string();
-    let (info, error) =
-        match svc.accounts.send_sign_in_code(&tenant, &settings, &form.mobile, &ip, page.locale.tag()).await {
-            Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
-            Err(e) => (None, Some(failure(&page, e)?)),
-        };
-    render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, info, error, ..View::default() })
+    let (info, error) = match svc.signins.send_code_to(&tenant, &form.mobile, &ip, page.locale.tag()).await {
+        Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
+        Err(e) => (None, Some(failure(&page, e)?)),
+    };
+    let view = View { method: "sms", mobile: &form.mobile, info, error, ..View::default() };
+    render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
 }
 
 async fn submit_code(
@@ -206,19 +213,21 @@ async fn submit_code(
     FormBody(form): FormBody<CodeForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(csrf_refused(&svc, &page));
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
-    match svc.accounts.sign_in_with_code(&tenant, &settings, &form.mobile, &form.code) {
-        Ok(signed) => {
-            signed_in::complete(&svc, &tenant, &headers, &origin(&headers, Some(peer)), flow, signed, &page).await
+    let from = origin(&headers, Some(peer));
+    let held = Held::of(&headers);
+    let next = paths::next_after_sign_in(&tenant, flow);
+    let browser = held.browser(&from, &page);
+    match svc.signins.code(&tenant, browser, saved.as_ref(), &form.mobile, &form.code, next).await? {
+        SignInStep::Failed { error, .. } => {
+            let error = Some(failure(&page, error)?);
+            let view = View { method: "sms", mobile: &form.mobile, error, ..View::default() };
+            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
         }
-        Err(e) => {
-            let error = Some(failure(&page, e)?);
-            render(&svc, &tenant, &page, flow, View { method: "sms", mobile: &form.mobile, error, ..View::default() })
-        }
+        step => signed_in::render_step(&svc, &tenant, &page, step),
     }
 }
 

@@ -11,15 +11,15 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
-use latchkey_core::account::signin::Attempt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::AppState;
-use crate::ui::login::page_for;
-use crate::ui::signed_in;
+use crate::ui::login::flow_page;
+use crate::ui::signed_in::{self, Held};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{JsonBody, origin};
+use crate::web::paths;
 
 #[derive(Deserialize)]
 struct Start {
@@ -52,8 +52,7 @@ async fn start(
         return Err(csrf_refused());
     }
     let rp = svc.relying_party(&tenant)?;
-    let (ceremony, options) = svc.accounts.start_passkey_sign_in(&tenant, &svc.passkeys, &rp, &body.identifier)?;
-    svc.store.commit().await?;
+    let (ceremony, options) = svc.signins.start_passkey_sign_in(&tenant, &rp, &body.identifier).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
 
@@ -65,20 +64,18 @@ async fn finish(
     JsonBody(body): JsonBody<Finish>,
 ) -> ApiResult<Response> {
     let flow = body.flow.as_deref().filter(|f| !f.is_empty());
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
     if !crate::web::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
-    let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
     let rp = svc.relying_party(&tenant)?;
-    let attempt = Attempt { ip: &from.ip, ..Attempt::default() };
-    let signed = svc
-        .accounts
-        .sign_in_with_passkey(&tenant, &settings, &svc.passkeys, &rp, &body.ceremony, body.credential, &attempt)
-        .await?;
-    let resp = signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await?;
-    Ok(signed_in::for_script(resp))
+    let held = Held::of(&headers);
+    let next = paths::next_after_sign_in(&tenant, flow);
+    let browser = held.browser(&from, &page);
+    let (ceremony, credential) = (&body.ceremony, body.credential);
+    let step = svc.signins.passkey(&tenant, browser, saved.as_ref(), &rp, ceremony, credential, next).await?;
+    Ok(signed_in::for_script(signed_in::render_step(&svc, &tenant, &page, step)?))
 }
 
 pub fn router() -> axum::Router<AppState> {

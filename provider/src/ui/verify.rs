@@ -10,17 +10,17 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use latchkey_core::Error;
-use latchkey_core::account::second_factor::{Factor, Factors, available};
+use latchkey_core::account::second_factor::{Factor, available};
 use latchkey_core::account::{Account, mask};
 use latchkey_core::captcha::Challenge;
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::signin::level::{self, Method};
-use latchkey_core::signin::pending::{self, PendingSignIn};
+use latchkey_core::signin::pending::PendingSignIn;
+use latchkey_core::signin::second_step::Answered;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::state::{AppState, Services};
-use crate::ui::signed_in::{self, Finished};
+use crate::ui::signed_in::{self, Held};
 use crate::web::cookies;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{FormBody, JsonBody, cookie, origin};
@@ -65,9 +65,7 @@ fn pending_of(
     headers: &HeaderMap,
 ) -> ApiResult<Option<(String, PendingSignIn, Account)>> {
     let Some(token) = cookie(headers, cookies::PENDING) else { return Ok(None) };
-    let Some(p) = pending::get(&svc.store, tenant, &token, svc.now())? else { return Ok(None) };
-    let account = svc.accounts.get(tenant, &p.account_id)?;
-    Ok(Some((token, p, account)))
+    Ok(svc.signins.pending(tenant, &token)?.map(|(p, account)| (token, p, account)))
 }
 
 /// The start of every form of the second step: page, CSRF, then the pending sign-in
@@ -168,76 +166,31 @@ async fn answer(
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
-    let now = svc.now();
-    let view = |method, error: Option<String>| View { method, error, info: None, captcha: None, settings: &settings };
-    if p.owes_captcha {
-        return match svc.accounts.captchas().verify(&tenant, form.captcha.as_deref().unwrap_or("")) {
-            Ok(()) => {
-                let p = pending::modify(&svc.store, &tenant, &token, now, |p| p.owes_captcha = false)?;
-                if p.owes_second_factor {
-                    render(&svc, &tenant, &page, &p, &account, view(None, None))
-                } else {
-                    done(&svc, &tenant, &headers, &from, &token, p, account, false, &page).await
-                }
-            }
-            Err(e) => {
-                signed_in::record(&svc, &tenant, &account.id, "captcha_failed", &from, None, json!({}))?;
-                render(&svc, &tenant, &page, &p, &account, view(None, Some(failure(&page, e)?)))
-            }
+    let held = Held::of(&headers);
+    let browser = held.browser(&from, &page);
+    let (method, answered) = if p.owes_captcha {
+        let answer = form.captcha.as_deref().unwrap_or("");
+        (None, svc.signins.solve_captcha(&tenant, browser, &token, p, account, answer).await?)
+    } else {
+        let Some(factor) = Factor::parse(&form.method) else {
+            return Err(ApiError::bad_request("invalid_request", "unknown second-factor method"));
         };
-    }
-    let Some(factor) = Factor::parse(&form.method) else {
-        return Err(ApiError::bad_request("invalid_request", "unknown second-factor method"));
+        let remember = form.remember.is_some();
+        let answered =
+            svc.signins.answer_factor(&tenant, browser, &token, p, account, factor, &form.code, remember).await?;
+        (Some(factor), answered)
     };
-    let factors = Factors { totps: &svc.totps, recovery_codes: &svc.recovery_codes };
-    let answered = svc
-        .accounts
-        .answer_second_factor(&tenant, &settings, &account, factors, factor, &form.code, &from.ip, page.locale.tag())
-        .await;
     match answered {
-        Err(e @ Error::RateLimited { .. }) => {
-            render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(failure(&page, e)?)))
-        }
-        Ok(method) => {
-            let detail = json!({ "method": factor.as_str() });
-            signed_in::record(&svc, &tenant, &account.id, "second_factor_passed", &from, None, detail)?;
-            if factor == Factor::RecoveryCode {
-                signed_in::record(&svc, &tenant, &account.id, "recovery_code_used", &from, None, json!({}))?;
-            }
-            let mut p = p;
-            p.amr = level::with(&p.amr, method);
-            p.owes_second_factor = false;
-            done(&svc, &tenant, &headers, &from, &token, p, account, form.remember.is_some(), &page).await
-        }
-        Err(e) => {
-            let text = failure(&page, e)?;
-            let detail = json!({ "method": factor.as_str() });
-            signed_in::record(&svc, &tenant, &account.id, "second_factor_failed", &from, None, detail)?;
-            if !pending::wrong_answer(&svc.store, &tenant, &token, now)? {
-                return Ok(expired(&svc, &tenant, &page));
-            }
-            render(&svc, &tenant, &page, &p, &account, view(Some(factor), Some(text)))
+        Answered::SignedIn(done) => Ok(signed_in::started(&svc, &tenant, &page, done)),
+        Answered::Expired => Ok(expired(&svc, &tenant, &page)),
+        Answered::Again { pending, account, error } => {
+            let settings = svc.tenants.get(&tenant)?.settings;
+            let error = error.map(|e| failure(&page, e)).transpose()?;
+            let view = View { method, error, info: None, captcha: None, settings: &settings };
+            render(&svc, &tenant, &page, &pending, &account, view)
         }
     }
-}
-
-/// Ends the pending sign-in and starts the session.
-#[allow(clippy::too_many_arguments)]
-async fn done(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-    from: &latchkey_core::session::Origin,
-    token: &str,
-    p: PendingSignIn,
-    account: Account,
-    remember: bool,
-    page: &Page,
-) -> ApiResult<Response> {
-    pending::end(&svc.store, tenant, token)?;
-    signed_in::finish(svc, tenant, headers, from, Finished::from_pending(account, p, remember), page).await
 }
 
 /// The page text for a failed answer, or the error itself if it is not one.
@@ -266,13 +219,13 @@ async fn send(
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
     let factor = Factor::parse(&form.method);
     let Some(kind) = factor.and_then(Factor::channel).filter(|_| !p.owes_captcha) else {
         return Err(ApiError::bad_request("invalid_request", "codes go by sms or email"));
     };
     let ip = peer.ip().to_string();
-    let sent = svc.accounts.send_second_factor_code(&tenant, &settings, &account, kind, &ip, page.locale.tag()).await;
+    let sent = svc.signins.send_code(&tenant, &account, kind, &ip, page.locale.tag()).await;
+    let settings = svc.tenants.get(&tenant)?.settings;
     let (info, error) = match sent {
         Ok(_) => (Some(page.text("code_sent").to_string()), None),
         Err(e) => (None, Some(failure(&page, e)?)),
@@ -296,8 +249,7 @@ async fn passkey_start(
         return Err(Error::CaptchaRequired.into());
     }
     let rp = svc.relying_party(&tenant)?;
-    let (ceremony, options) = svc.passkeys.start_authentication(&tenant, &rp, &account.id)?;
-    svc.store.commit().await?;
+    let (ceremony, options) = svc.signins.start_passkey(&tenant, &rp, &account.id).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
 
@@ -315,55 +267,14 @@ async fn passkey_finish(
     let Some((token, p, account)) = pending_of(&svc, &tenant, &headers)? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
     let from = origin(&headers, Some(peer));
     let rp = svc.relying_party(&tenant)?;
-    let verified = svc
-        .accounts
-        .answer_passkey_factor(
-            &tenant,
-            &settings,
-            &account,
-            &svc.passkeys,
-            &rp,
-            &body.ceremony,
-            body.credential,
-            &from.ip,
-        )
-        .await;
-    match verified {
-        Err(e @ Error::RateLimited { .. }) => Err(e.into()),
-        Ok(()) => {
-            signed_in::record(
-                &svc,
-                &tenant,
-                &account.id,
-                "second_factor_passed",
-                &from,
-                None,
-                json!({ "method": "passkey" }),
-            )?;
-            let mut p = p;
-            p.amr = level::with(&p.amr, Method::Passkey);
-            p.owes_second_factor = false;
-            let resp = done(&svc, &tenant, &headers, &from, &token, p, account, body.remember, &page).await?;
-            Ok(signed_in::for_script(resp))
-        }
-        Err(e) => {
-            signed_in::record(
-                &svc,
-                &tenant,
-                &account.id,
-                "second_factor_failed",
-                &from,
-                None,
-                json!({ "method": "passkey" }),
-            )?;
-            pending::wrong_answer(&svc.store, &tenant, &token, svc.now())?;
-            svc.store.commit().await?;
-            Err(e.into())
-        }
-    }
+    let held = Held::of(&headers);
+    let browser = held.browser(&from, &page);
+    let (ceremony, credential, remember) = (&body.ceremony, body.credential, body.remember);
+    let done =
+        svc.signins.answer_passkey(&tenant, browser, &token, p, account, &rp, ceremony, credential, remember).await?;
+    Ok(signed_in::for_script(signed_in::started(&svc, &tenant, &page, done)))
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -1,0 +1,366 @@
+//! The sign-in service (`SignIns`): after a first factor it runs the tenant's
+//! sign-in hook and the second-factor rule (R20, W1), stores what the sign-in still
+//! owes, and once nothing is owed starts the session (ending the browser's old one),
+//! marks the authorization flow signed in (R18), remembers the device, audits,
+//! sends a new-device notice (R38) and takes the account's notices (R9). Each
+//! operation is durable before it returns; it answers a [`SignInStep`] the edge renders.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::account::second_factor::{Enrolled, available};
+use crate::account::signin::SignedIn;
+use crate::account::{Account, Accounts};
+use crate::audit::{self, AuditEvent};
+use crate::captcha::Challenge;
+use crate::clock::Clock;
+use crate::code::Notice;
+use crate::credential::passkey::Passkeys;
+use crate::credential::recovery_codes::RecoveryCodes;
+use crate::credential::totp::Totps;
+use crate::error::{Error, Result};
+use crate::grant::request;
+use crate::policy::{Facts, PolicyHost, SignInInput};
+use crate::seal::Sealer;
+use crate::secret;
+use crate::session::{Origin, Sessions};
+use crate::settings::TenantSettings;
+use crate::signin::first_factor::FlowFacts;
+use crate::signin::pending::{self, PendingSignIn};
+use crate::signin::rule::{self, Outcome};
+use crate::signin::{Need, level, remembered};
+use crate::store::Store;
+use crate::tenant::Tenants;
+
+/// The browser's side of a sign-in step: where it comes from and the cookies it holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Browser<'a> {
+    pub origin: &'a Origin,
+    /// The device cookie (R38), if any.
+    pub device: Option<&'a str>,
+    /// The "remember this device" cookie (R20), if any.
+    pub remember: Option<&'a str>,
+    /// The session cookie the browser holds in the tenant, if any (ended on sign-in).
+    pub session: Option<&'a str>,
+    /// The page language, for notices.
+    pub locale: &'a str,
+}
+
+impl Browser<'_> {
+    /// The device cookie when it has the shape this server gives.
+    fn device(&self) -> Option<&str> {
+        self.device.filter(|d| d.len() == 43)
+    }
+}
+
+/// What a sign-in step answers; the edge renders it.
+#[derive(Debug)]
+pub enum SignInStep {
+    /// A tenant plugin refused (W1): 403 with its message.
+    Denied { reason: String, message: String },
+    /// A second factor is required and the account has none (R20).
+    NoSecondFactor,
+    /// The sign-in owes a CAPTCHA or a second factor: the browser keeps `token`
+    /// (the pending sign-in) and goes to the page that collects it.
+    Owes { token: String },
+    /// Signed in.
+    SignedIn(Completed),
+    /// The first factor was refused (`error`); the next try must solve `captcha` if given (R19).
+    Failed { error: Error, captcha: Option<Challenge> },
+}
+
+/// A started session and what to tell the browser.
+#[derive(Debug)]
+pub struct Completed {
+    /// The session cookie value.
+    pub session_cookie: String,
+    /// A new device cookie to set (the browser had none).
+    pub device_cookie: Option<String>,
+    /// A "remember this device" cookie and its age in seconds.
+    pub remember: Option<(String, u64)>,
+    /// Where to go once the page (if any) is read.
+    pub next: String,
+    /// Notices to show before going on (R9).
+    pub notices: Vec<Notice>,
+    /// The password is older than the tenant allows: suggest a change (R4).
+    pub password_expired: bool,
+}
+
+/// A sign-in with nothing left to prove.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub account: Account,
+    pub amr: Vec<String>,
+    /// Notices a pending sign-in stored by an older version carried (R9); the
+    /// account's own are taken when the session starts.
+    pub notices: Vec<Notice>,
+    pub password_expired: bool,
+    pub flow: Option<String>,
+    pub next: String,
+    /// Remember this device for the second factor (R20).
+    pub remember: bool,
+}
+
+impl Finished {
+    /// The finished form of a pending sign-in; `remember` only where it was offered.
+    pub fn from_pending(account: Account, p: PendingSignIn, remember: bool) -> Finished {
+        Finished {
+            account,
+            amr: p.amr,
+            notices: p.notices,
+            password_expired: p.password_expired,
+            flow: p.flow,
+            next: p.next,
+            remember: remember && p.may_remember,
+        }
+    }
+}
+
+/// The sign-in state machine.
+pub struct SignIns {
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) accounts: Arc<Accounts>,
+    policy: Arc<PolicyHost>,
+    sessions: Sessions,
+    tenants: Tenants,
+    pub(super) totps: Totps,
+    pub(super) passkeys: Passkeys,
+    pub(super) recovery_codes: RecoveryCodes,
+}
+
+impl SignIns {
+    /// Builds the service over the same store as the others; `session_ttl` as for `Sessions`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        sealer: Arc<Sealer>,
+        accounts: Arc<Accounts>,
+        policy: Arc<PolicyHost>,
+        session_ttl: u64,
+    ) -> Self {
+        SignIns {
+            sessions: Sessions::new(store.clone(), clock.clone(), session_ttl),
+            tenants: Tenants::new(store.clone(), clock.clone()),
+            totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
+            passkeys: Passkeys::new(store.clone(), clock.clone(), sealer.clone()),
+            recovery_codes: RecoveryCodes::new(store.clone(), clock.clone(), sealer),
+            store,
+            clock,
+            accounts,
+            policy,
+        }
+    }
+
+    /// What the account has enrolled besides its mobile and email.
+    pub(super) fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
+        Ok(Enrolled {
+            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id)?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+        })
+    }
+
+    pub(super) fn settings(&self, tenant: &str) -> Result<TenantSettings> {
+        Ok(self.tenants.get(tenant)?.settings)
+    }
+
+    /// Continues after a first factor for `signed`, in the authorization `flow` if
+    /// any, going to `next` once signed in: the plugin hook, the second-factor rule,
+    /// then the pending sign-in or the session.
+    pub async fn after_first_factor(
+        &self,
+        tenant: &str,
+        browser: Browser<'_>,
+        flow: Option<&str>,
+        signed: SignedIn,
+        next: String,
+    ) -> Result<SignInStep> {
+        let settings = self.settings(tenant)?;
+        let facts = self.flow(tenant, flow);
+        // A flow id that no longer loads is still carried on (and marked if it comes back).
+        let facts = match (facts, flow) {
+            (Some(f), _) => Some(f),
+            (None, Some(id)) => Some(FlowFacts { id: id.to_string(), ..FlowFacts::default() }),
+            (None, None) => None,
+        };
+        self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next).await
+    }
+
+    /// `after_first_factor` for a flow already read and the tenant's settings.
+    pub(super) async fn continue_after(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        browser: Browser<'_>,
+        flow: Option<&FlowFacts>,
+        signed: SignedIn,
+        next: String,
+    ) -> Result<SignInStep> {
+        let now = self.clock.now();
+        let client_id = flow.map(|f| f.client_id.clone()).filter(|c| !c.is_empty());
+        let account = &signed.account;
+        let facts = Facts {
+            client_id: client_id.clone(),
+            ip: browser.origin.ip.clone(),
+            user_agent: browser.origin.user_agent.clone(),
+        };
+        let input = SignInInput {
+            account_id: account.id.clone(),
+            method: signed.amr.first().cloned().unwrap_or_default(),
+            new_device: browser.device().is_none_or(|d| !account.known_devices.contains(&secret::digest(d))),
+        };
+        let decision = self.policy.sign_in(tenant, &facts, &input);
+        let remembered = match browser.remember {
+            Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now)?,
+            None => false,
+        };
+        let acr_values = flow.and_then(|f| f.acr_values.as_deref());
+        let need = Need {
+            two_step_on: account.two_step,
+            tenant_requires: settings.sign_in.require_second_factor,
+            plugin_requires: false,
+            app_requires: level::wants_two_factors(acr_values),
+            remembered,
+            already_two: level::acr(&signed.amr) == "2",
+        };
+        let remember_allowed = settings.sign_in.remember_device_days > 0;
+        let has_factor = || Ok(!available(account, &self.enrolled(tenant, &account.id)?, &signed.amr).is_empty());
+        let outcome = rule::after_first_factor(decision, need, remember_allowed, has_factor)?;
+        let origin = browser.origin;
+        match outcome {
+            Outcome::Denied { reason, message } => {
+                let detail = json!({ "reason": reason });
+                self.record(tenant, &account.id, "sign_in_denied", origin, client_id, detail)?;
+                self.store.commit().await?;
+                Ok(SignInStep::Denied { reason, message })
+            }
+            Outcome::NoSecondFactor => {
+                self.record(tenant, &account.id, "sign_in_no_second_factor", origin, client_id, json!({}))?;
+                self.store.commit().await?;
+                Ok(SignInStep::NoSecondFactor)
+            }
+            Outcome::Complete => {
+                let done = Finished {
+                    account: signed.account,
+                    amr: signed.amr,
+                    notices: Vec::new(),
+                    password_expired: signed.password_expired,
+                    flow: flow.map(|f| f.id.clone()),
+                    next,
+                    remember: false,
+                };
+                let completed = self.start_session(tenant, browser, done, client_id, settings).await?;
+                Ok(SignInStep::SignedIn(completed))
+            }
+            Outcome::Owes { captcha, second_factor, may_remember } => {
+                let pending = PendingSignIn {
+                    account_id: account.id.clone(),
+                    amr: signed.amr,
+                    flow: flow.map(|f| f.id.clone()),
+                    next,
+                    owes_captcha: captcha,
+                    owes_second_factor: second_factor,
+                    may_remember,
+                    notices: Vec::new(),
+                    password_expired: signed.password_expired,
+                    failures: 0,
+                    expires_at: now + pending::LIFETIME,
+                };
+                Ok(SignInStep::Owes { token: self.owe(tenant, &pending).await? })
+            }
+        }
+    }
+
+    /// Stores a pending sign-in, durably; returns the browser's token for it.
+    pub async fn owe(&self, tenant: &str, pending: &PendingSignIn) -> Result<String> {
+        let token = pending::start(&self.store, tenant, pending)?;
+        self.store.commit().await?;
+        Ok(token)
+    }
+
+    /// Starts the session of a sign-in with nothing left to prove.
+    pub async fn finish(&self, tenant: &str, browser: Browser<'_>, done: Finished) -> Result<Completed> {
+        let now = self.clock.now();
+        let settings = self.settings(tenant)?;
+        let flow = done.flow.as_deref();
+        let client_id = flow
+            .and_then(|id| request::load_flow(&self.store, tenant, id, now).ok().flatten())
+            .map(|f| f.request.client_id);
+        self.start_session(tenant, browser, done, client_id, &settings).await
+    }
+
+    pub(super) async fn start_session(
+        &self,
+        tenant: &str,
+        browser: Browser<'_>,
+        done: Finished,
+        client_id: Option<String>,
+        settings: &TenantSettings,
+    ) -> Result<Completed> {
+        let now = self.clock.now();
+        let existing_device = browser.device().map(str::to_string);
+        let device = existing_device.clone().unwrap_or_else(secret::token);
+        if let Some(old) = browser.session.filter(|c| c.len() <= 64)
+            && self.sessions.get(tenant, old)?.is_some()
+        {
+            self.sessions.end(tenant, old)?;
+        }
+        let account = &done.account;
+        let (session_cookie, session) = self.sessions.start(tenant, &account.id, done.amr.clone(), browser.origin)?;
+        if let Some(id) = done.flow.as_deref() {
+            request::mark_signed_in(&self.store, tenant, id, &session.sid)?;
+        }
+        let days = settings.sign_in.remember_device_days;
+        let remember = if done.remember {
+            let token = remembered::remember(&self.store, tenant, &account.id, account.security_epoch, days, now)?;
+            Some((token, days * 24 * 3600))
+        } else {
+            None
+        };
+        let detail = json!({ "amr": done.amr, "acr": session.acr });
+        self.record(tenant, &account.id, "sign_in", browser.origin, client_id, detail)?;
+        let new_device = self.accounts.note_device(tenant, &account.id, &secret::digest(&device))?;
+        self.store.commit().await?;
+        // R9: taken only now that the session has started, so a sign-in refused or
+        // abandoned before this point leaves them on the account.
+        let mut notices = done.notices;
+        notices.extend(self.accounts.take_notices(tenant, &account.id).await?);
+        if new_device {
+            let origin = browser.origin;
+            let notice = Notice::NewDeviceSignIn { user_agent: origin.user_agent.clone(), ip: origin.ip.clone() };
+            self.accounts.notify(tenant, account, notice, browser.locale).await;
+        }
+        Ok(Completed {
+            session_cookie,
+            device_cookie: if existing_device.is_none() { Some(device) } else { None },
+            remember,
+            next: done.next,
+            notices,
+            password_expired: done.password_expired,
+        })
+    }
+
+    /// Records a security event of the sign-in (who, what, when, IP, client).
+    pub(super) fn record(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        action: &str,
+        origin: &Origin,
+        client: Option<String>,
+        detail: Value,
+    ) -> Result<()> {
+        let event = AuditEvent {
+            at: self.clock.now(),
+            actor: account_id.to_string(),
+            action: action.to_string(),
+            subject: None,
+            ip: Some(origin.ip.clone()),
+            client,
+            detail,
+        };
+        audit::record(&self.store, tenant, &event)
+    }
+}

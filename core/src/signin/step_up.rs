@@ -1,0 +1,45 @@
+//! Step-up (P4): an app asked for `acr` 2 and the browser's session has one factor.
+//! The signed-in person owes a second factor on a pending sign-in, like any other;
+//! with none set up, the flow goes on with what the session has.
+
+use crate::account::second_factor::available;
+use crate::error::Result;
+use crate::grant::request;
+use crate::session::Session;
+use crate::signin::pending::{self, PendingSignIn};
+use crate::signin::service::SignIns;
+
+/// What a step-up leads to.
+#[derive(Debug)]
+pub enum StepUp {
+    /// No second factor to give: the flow is marked so and goes on (acr 1).
+    Skipped,
+    /// The browser keeps `token` (the pending sign-in) and goes to the second step.
+    Owes { token: String },
+}
+
+impl SignIns {
+    /// Steps the `session` up to two factors for flow `flow_id`, going to `next` after; durable.
+    pub async fn step_up(&self, tenant: &str, flow_id: &str, session: &Session, next: String) -> Result<StepUp> {
+        let account = self.accounts.get(tenant, &session.account_id)?;
+        if available(&account, &self.enrolled(tenant, &account.id)?, &session.amr).is_empty() {
+            request::skip_step_up(&self.store, tenant, flow_id)?;
+            self.store.commit().await?;
+            return Ok(StepUp::Skipped);
+        }
+        let pending = PendingSignIn {
+            account_id: account.id.clone(),
+            amr: session.amr.clone(),
+            next,
+            flow: Some(flow_id.to_string()),
+            owes_captcha: false,
+            owes_second_factor: true,
+            may_remember: false,
+            notices: Vec::new(),
+            password_expired: false,
+            failures: 0,
+            expires_at: self.clock.now() + pending::LIFETIME,
+        };
+        Ok(StepUp::Owes { token: self.owe(tenant, &pending).await? })
+    }
+}

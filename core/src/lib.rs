@@ -17,6 +17,7 @@ pub mod grant;
 pub mod identifier;
 pub mod jwt;
 pub mod keys;
+pub mod limit;
 pub mod policy;
 pub mod redirect_uri;
 pub mod seal;

@@ -27,6 +27,7 @@ pub mod settings;
 pub mod signin;
 pub mod store;
 pub mod tenant;
+pub mod token_record;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

@@ -126,14 +126,6 @@ pub(super) fn release(store: &Store, tenant: &str, who: &Guesser<'_>, now: u64) 
 
 /// Records a wrong or refused try in the tenant's audit log.
 pub(super) fn audit(store: &Store, tenant: &str, who: &Guesser<'_>, action: &str, now: u64) -> Result<()> {
-    let event = AuditEvent {
-        at: now,
-        actor: who.account_id.to_string(),
-        action: action.to_string(),
-        subject: None,
-        ip: Some(who.ip.to_string()),
-        client: None,
-        detail: serde_json::Value::Null,
-    };
+    let event = AuditEvent::new(now, who.account_id, action).ip(Some(who.ip));
     audit::record(store, tenant, &event)
 }

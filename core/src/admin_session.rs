@@ -1,7 +1,8 @@
 //! Admin page sessions (O4): signing in on `/admin/login` with the admin token
 //! starts a session with a random cookie value; the store keeps only its digest and
 //! when it ends (8 hours after sign-in). Signing out removes it. A cookie derived
-//! from the admin token, or any value not issued here, opens nothing.
+//! from the admin token, or any value not issued here, opens nothing. The records
+//! are `token_record`s: keyed by the digest of the cookie.
 
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::secret;
 use crate::store::{GLOBAL, Record, Store};
+use crate::token_record;
 
 /// How long an admin page session lasts, in seconds.
 pub const LIFETIME: u64 = 8 * 3600;
@@ -45,26 +46,18 @@ impl AdminSessions {
     /// its lifetime. The caller checked the admin token and commits.
     pub fn start(&self) -> Result<(String, u64)> {
         let now = self.clock.now();
-        let cookie = secret::token();
-        self.store.put(
-            GLOBAL,
-            &secret::digest(&cookie),
-            &AdminSession { created_at: now, expires_at: now + LIFETIME },
-        )?;
-        Ok((cookie, LIFETIME))
+        let session = AdminSession { created_at: now, expires_at: now + LIFETIME };
+        Ok((token_record::issue(&self.store, GLOBAL, &session)?, LIFETIME))
     }
 
     /// True if `cookie` is a live admin session.
     pub fn valid(&self, cookie: &str) -> Result<bool> {
-        if cookie.is_empty() || cookie.len() > 64 {
-            return Ok(false);
-        }
-        Ok(self.store.get_live::<AdminSession>(GLOBAL, &secret::digest(cookie), self.clock.now())?.is_some())
+        Ok(token_record::get_live::<AdminSession>(&self.store, GLOBAL, cookie, self.clock.now())?.is_some())
     }
 
     /// Ends the session behind `cookie` (nothing if there is none).
     pub fn end(&self, cookie: &str) -> Result<()> {
-        self.store.remove::<AdminSession>(GLOBAL, &secret::digest(cookie)).map(|_| ())
+        token_record::remove::<AdminSession>(&self.store, GLOBAL, cookie).map(|_| ())
     }
 
     /// Starts a session (see `start`), durably: the caller checked the admin token.

@@ -1,5 +1,11 @@
 //! Append-only security events per tenant (who, what, when, from where). Issue 4
 //! records plugin changes and plugin failures here; issue 5 adds sign-in events.
+//!
+//! One way to write an event: build it with `AuditEvent::new` and its setters, then
+//! `record` it. Error policy: an audit write that fails fails the operation it
+//! belongs to (the caller returns the error before answering, so nothing security
+//! relevant happens unrecorded). The only exception is a policy hook's own failure
+//! report (`policy::PolicyHost`), whose answer is already a denial: it logs instead.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -29,6 +35,46 @@ pub struct AuditEvent {
     pub detail: Value,
 }
 
+impl AuditEvent {
+    /// An event at `at` by `actor`; subject, IP, client and detail are added with
+    /// the setters below.
+    pub fn new(at: u64, actor: &str, action: &str) -> AuditEvent {
+        AuditEvent {
+            at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: None,
+            ip: None,
+            client: None,
+            detail: Value::Null,
+        }
+    }
+
+    /// Whom or what the event is about.
+    pub fn subject(mut self, subject: Option<&str>) -> AuditEvent {
+        self.subject = subject.map(str::to_string);
+        self
+    }
+
+    /// The request's IP.
+    pub fn ip(mut self, ip: Option<&str>) -> AuditEvent {
+        self.ip = ip.map(str::to_string);
+        self
+    }
+
+    /// The client the request came through.
+    pub fn client(mut self, client: Option<&str>) -> AuditEvent {
+        self.client = client.map(str::to_string);
+        self
+    }
+
+    /// Free-form details (never a secret).
+    pub fn detail(mut self, detail: Value) -> AuditEvent {
+        self.detail = detail;
+        self
+    }
+}
+
 impl Record for AuditEvent {
     const TREE: &'static str = "audit";
     const VERSION: u32 = 1;
@@ -38,7 +84,8 @@ impl Record for AuditEvent {
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 /// Appends an event; keys sort by time (then by order within this process), so a
-/// scan reads them in order.
+/// scan reads them in order. An error here fails the caller's operation (see the
+/// module's error policy); the caller makes the event durable with its other writes.
 pub fn record(store: &Store, tenant: &str, event: &AuditEvent) -> Result<()> {
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
     let id = format!("{:020}-{seq:016}-{}", event.at, secret::token_of(6));
@@ -49,4 +96,26 @@ pub fn record(store: &Store, tenant: &str, event: &AuditEvent) -> Result<()> {
 pub fn recent(store: &Store, tenant: &str, limit: usize) -> Result<Vec<AuditEvent>> {
     let all = store.scan::<AuditEvent>(tenant, "")?;
     Ok(all.into_iter().rev().take(limit).map(|(_, e)| e).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn o4_events_built_and_recorded_read_back_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let first = AuditEvent::new(10, "acct1", "device_code_wrong").ip(Some("10.0.0.1"));
+        let second = AuditEvent::new(11, "admin", "plugin_installed")
+            .subject(Some("p"))
+            .client(Some("web"))
+            .detail(serde_json::json!({ "hook": "sign-in" }));
+        record(&store, "t", &first).unwrap();
+        record(&store, "t", &second).unwrap();
+        assert_eq!((first.ip.as_deref(), second.ip.as_deref()), (Some("10.0.0.1"), None));
+        assert_eq!(recent(&store, "t", 10).unwrap(), vec![second.clone(), first.clone()]);
+        assert_eq!(recent(&store, "t", 1).unwrap(), vec![second]);
+        assert!(recent(&store, "other", 10).unwrap().is_empty());
+    }
 }

@@ -20,6 +20,10 @@ use crate::error::{Error, Result};
 use crate::settings::TenantSettings;
 use crate::store::{Record, Store};
 
+// The developer types are tenant settings (this module depends on `settings`, never
+// the other way); re-exported so callers keep naming them from here.
+pub use crate::settings::{DeveloperSettings, DeveloperType, Entitlements};
+
 /// Longest value of one identity field, in characters.
 pub const MAX_FIELD_CHARS: usize = 200;
 /// Longest rejection reason, in characters.
@@ -28,62 +32,6 @@ pub const MAX_REASON_CHARS: usize = 500;
 pub const IDENTITY_LOCKED: &str = "identity_locked";
 /// The refusal when a review decision is asked for a submission that is not pending.
 pub const NOT_PENDING: &str = "review_not_pending";
-
-/// The developer types a tenant offers (R11). Default: `enterprise` and `personal`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DeveloperSettings {
-    pub types: Vec<DeveloperType>,
-}
-
-/// One developer type: its name, the identity fields it requires, its entitlements.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeveloperType {
-    /// Stable name, shown to apps as the `developer_type` claim.
-    pub name: String,
-    /// Names of the fields a submission of this type must fill (all required).
-    pub fields: Vec<String>,
-    #[serde(default)]
-    pub entitlements: Entitlements,
-}
-
-/// What a developer type is entitled to (R13, R14).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Entitlements {
-    /// Devices the developer may bind (sub-devices behind a gateway count); `None` = unlimited.
-    pub device_quota: Option<u64>,
-    /// Support entitlements.
-    pub support: bool,
-}
-
-impl Default for DeveloperSettings {
-    fn default() -> Self {
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        DeveloperSettings {
-            types: vec![
-                DeveloperType {
-                    name: "enterprise".into(),
-                    fields: names(&["company_name", "address", "contact_number", "licence_number"]),
-                    entitlements: Entitlements { device_quota: None, support: true },
-                },
-                DeveloperType {
-                    name: "personal".into(),
-                    fields: names(&["real_name", "id_number"]),
-                    entitlements: Entitlements { device_quota: Some(300), support: false },
-                },
-            ],
-        }
-    }
-}
-
-impl DeveloperSettings {
-    /// The type called `name`.
-    pub fn find(&self, name: &str) -> Option<&DeveloperType> {
-        self.types.iter().find(|t| t.name == name)
-    }
-}
 
 impl DeveloperType {
     /// Checks a submission's fields against this type (R11): every required field

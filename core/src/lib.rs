@@ -17,6 +17,7 @@ pub mod grant;
 pub mod identifier;
 pub mod jwt;
 pub mod keys;
+pub mod limit;
 pub mod policy;
 pub mod redirect_uri;
 pub mod seal;
@@ -26,6 +27,7 @@ pub mod settings;
 pub mod signin;
 pub mod store;
 pub mod tenant;
+pub mod token_record;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

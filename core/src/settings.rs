@@ -1,9 +1,9 @@
-//! Per-tenant rules: one-time codes, password policy, registration. Every field has
-//! a default, so a tenant without settings gets the documented behaviour.
+//! Per-tenant rules: one-time codes, password policy, registration, developer types.
+//! A leaf module: it imports no other domain module (`developer` depends on it, not
+//! the reverse). Every field has a default, so a tenant without settings gets the
+//! documented behaviour.
 
 use serde::{Deserialize, Serialize};
-
-use crate::developer::DeveloperSettings;
 
 /// All settings of a tenant.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -235,5 +235,72 @@ impl RegistrationRules {
         let allowed = self.allowed_mobile_prefixes.is_empty()
             || self.allowed_mobile_prefixes.iter().any(|p| phone.starts_with(p));
         allowed && !self.denied_mobile_prefixes.iter().any(|p| phone.starts_with(p))
+    }
+}
+
+/// The developer types a tenant offers (R11). Default: `enterprise` and `personal`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeveloperSettings {
+    pub types: Vec<DeveloperType>,
+}
+
+/// One developer type: its name, the identity fields it requires, its entitlements.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeveloperType {
+    /// Stable name, shown to apps as the `developer_type` claim.
+    pub name: String,
+    /// Names of the fields a submission of this type must fill (all required).
+    pub fields: Vec<String>,
+    #[serde(default)]
+    pub entitlements: Entitlements,
+}
+
+/// What a developer type is entitled to (R13, R14).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Entitlements {
+    /// Devices the developer may bind (sub-devices behind a gateway count); `None` = unlimited.
+    pub device_quota: Option<u64>,
+    /// Support entitlements.
+    pub support: bool,
+}
+
+impl Default for DeveloperSettings {
+    fn default() -> Self {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        DeveloperSettings {
+            types: vec![
+                DeveloperType {
+                    name: "enterprise".into(),
+                    fields: names(&["company_name", "address", "contact_number", "licence_number"]),
+                    entitlements: Entitlements { device_quota: None, support: true },
+                },
+                DeveloperType {
+                    name: "personal".into(),
+                    fields: names(&["real_name", "id_number"]),
+                    entitlements: Entitlements { device_quota: Some(300), support: false },
+                },
+            ],
+        }
+    }
+}
+
+impl DeveloperSettings {
+    /// The type called `name`.
+    pub fn find(&self, name: &str) -> Option<&DeveloperType> {
+        self.types.iter().find(|t| t.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The settings stay a leaf: no `crate::` import, so no cycle can run through them.
+    #[test]
+    fn settings_import_no_domain_module() {
+        let source = include_str!("settings.rs");
+        let needle = ["use ", "crate::"].concat();
+        assert!(!source.contains(&needle), "settings.rs must not import another domain module");
     }
 }

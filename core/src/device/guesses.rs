@@ -5,16 +5,16 @@
 //! `backoff_after` wrong codes in a row each further try waits twice as long (up to
 //! `backoff_max`), an account takes at most `max_failures_per_hour`, an IP at most
 //! `max_ip_failures_per_hour`. A try that finds a real code gives its reservation
-//! back. Wrong and refused tries are audited.
+//! back. Wrong and refused tries are audited. The reserve/settle protocol is the
+//! shared `limit::Limiter`; here are the user-code window and its rule.
 
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{self, AuditEvent};
 use crate::error::{Error, Result};
+use crate::limit::{HOUR, InFlight, Limiter, Outcome, Reservation, Window, backoff};
 use crate::settings::DeviceCodeSettings;
-use crate::store::{Record, Store, abort};
-
-const HOUR: u64 = 3600;
+use crate::store::{Record, Store};
 
 /// Who is typing a user code: the signed-in account and the request's IP.
 pub struct Guesser<'a> {
@@ -40,23 +40,66 @@ impl Record for UserCodeGuesses {
     }
 }
 
+impl Window for UserCodeGuesses {
+    type Rules = ();
+
+    /// The tries of the last hour; none once an hour passed since the last one.
+    fn at(self, now: u64) -> UserCodeGuesses {
+        let mut g = if self.last + HOUR > now { self } else { UserCodeGuesses::default() };
+        g.recent.retain(|t| t + HOUR > now);
+        g
+    }
+
+    /// A reserved try counts as wrong until it is given back.
+    fn hold(&mut self, held: InFlight) {
+        self.recent.push(held.at);
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.last = held.at;
+    }
+
+    /// A wrong code keeps the try; any other outcome gives back the one reserved then.
+    fn settle(&mut self, held: InFlight, outcome: Outcome, _rules: &(), _now: u64) {
+        if outcome == Outcome::Failed {
+            return;
+        }
+        if let Some(at) = self.recent.iter().rposition(|t| *t == held.at) {
+            self.recent.remove(at);
+        }
+        self.in_a_row = self.in_a_row.saturating_sub(1);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.recent.is_empty() && self.in_a_row == 0
+    }
+}
+
 fn account_key(account_id: &str) -> String {
     format!("a/{account_id}")
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("ip/{}", ip.chars().take(64).collect::<String>())
-}
-
-fn live(old: Option<UserCodeGuesses>, now: u64) -> UserCodeGuesses {
-    let mut g = old.filter(|g| g.last + HOUR > now).unwrap_or_default();
-    g.recent.retain(|t| t + HOUR > now);
-    g
+fn limiter(store: &Store) -> Limiter<'_, UserCodeGuesses, UserCodeGuesses> {
+    Limiter::new(store)
 }
 
 /// Seconds until the oldest try of the hour ages out.
 fn until_hour_ends(g: &UserCodeGuesses, now: u64) -> u64 {
     g.recent.first().map_or(1, |t| (t + HOUR).saturating_sub(now).max(1))
+}
+
+/// Whether one more try may go given the account's and the IP's tries.
+fn admit(rules: &DeviceCodeSettings, account: &UserCodeGuesses, ip: &UserCodeGuesses, now: u64) -> Result<()> {
+    if ip.recent.len() >= rules.max_ip_failures_per_hour.max(1) as usize {
+        return Err(Error::RateLimited { retry_after: until_hour_ends(ip, now) });
+    }
+    if account.recent.len() >= rules.max_failures_per_hour.max(1) as usize {
+        return Err(Error::RateLimited { retry_after: until_hour_ends(account, now) });
+    }
+    if let Some(wait) = backoff(account.in_a_row, rules.backoff_after, rules.backoff_max)
+        && now < account.last + wait
+    {
+        return Err(Error::RateLimited { retry_after: account.last + wait - now });
+    }
+    Ok(())
 }
 
 /// Reserves one try for `who`, or refuses with `rate_limited` and when to retry.
@@ -67,58 +110,22 @@ pub(super) fn reserve(
     who: &Guesser<'_>,
     now: u64,
 ) -> Result<()> {
-    let (akey, ikey) = (account_key(who.account_id), ip_key(who.ip));
-    store.transaction(&[UserCodeGuesses::TREE], |tx| {
-        let mut account = live(tx.get::<UserCodeGuesses>(tenant, &akey)?, now);
-        let mut ip = live(tx.get::<UserCodeGuesses>(tenant, &ikey)?, now);
-        if ip.recent.len() >= rules.max_ip_failures_per_hour.max(1) as usize {
-            return abort(Error::RateLimited { retry_after: until_hour_ends(&ip, now) });
-        }
-        if account.recent.len() >= rules.max_failures_per_hour.max(1) as usize {
-            return abort(Error::RateLimited { retry_after: until_hour_ends(&account, now) });
-        }
-        if let Some(over) = account.in_a_row.checked_sub(rules.backoff_after) {
-            let wait = 2u64.saturating_pow(over).min(rules.backoff_max.max(1));
-            if now < account.last + wait {
-                return abort(Error::RateLimited { retry_after: account.last + wait - now });
-            }
-        }
-        for g in [&mut account, &mut ip] {
-            g.recent.push(now);
-            g.in_a_row = g.in_a_row.saturating_add(1);
-            g.last = now;
-        }
-        tx.put(tenant, &akey, &account)?;
-        tx.put(tenant, &ikey, &ip)?;
-        Ok(())
-    })
+    let limiter = limiter(store);
+    let (_kept, ()) = limiter.reserve(tenant, account_key(who.account_id), Some(who.ip), now, |account, ip| {
+        admit(rules, account, ip.unwrap_or(&UserCodeGuesses::default()), now)
+    })?;
+    Ok(())
 }
 
-/// Gives back a reservation made at `now` whose code turned out right.
+/// Gives back a reservation made at `now` whose code turned out right (found by
+/// when it was reserved, as the windows keep no reservation ids).
 pub(super) fn release(store: &Store, tenant: &str, who: &Guesser<'_>, now: u64) -> Result<()> {
-    for key in [account_key(who.account_id), ip_key(who.ip)] {
-        store.update::<UserCodeGuesses, _>(tenant, &key, |old| {
-            let Some(mut g) = old else { return Ok((None, ())) };
-            if let Some(at) = g.recent.iter().rposition(|t| *t == now) {
-                g.recent.remove(at);
-            }
-            g.in_a_row = g.in_a_row.saturating_sub(1);
-            Ok((Some(g), ()))
-        })?;
-    }
-    Ok(())
+    let held = Reservation::rebuilt(account_key(who.account_id), Some(who.ip), InFlight { id: 0, at: now });
+    limiter(store).settle(tenant, held, Outcome::Released, &(), now)
 }
 
 /// Records a wrong or refused try in the tenant's audit log.
 pub(super) fn audit(store: &Store, tenant: &str, who: &Guesser<'_>, action: &str, now: u64) -> Result<()> {
-    let event = AuditEvent {
-        at: now,
-        actor: who.account_id.to_string(),
-        action: action.to_string(),
-        subject: None,
-        ip: Some(who.ip.to_string()),
-        client: None,
-        detail: serde_json::Value::Null,
-    };
+    let event = AuditEvent::new(now, who.account_id, action).ip(Some(who.ip));
     audit::record(store, tenant, &event)
 }

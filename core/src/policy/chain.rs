@@ -99,3 +99,6 @@ impl Chain {
         (merged, failures)
     }
 }
+
+#[cfg(test)]
+mod tests;

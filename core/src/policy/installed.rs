@@ -101,14 +101,8 @@ impl PolicyHost {
             }
             Ok(())
         })?;
-        self.audit(
-            tenant,
-            "admin",
-            "plugin_installed",
-            Some(&entry.name),
-            None,
-            serde_json::json!({ "hash": entry.hash, "version": entry.version }),
-        );
+        let detail = serde_json::json!({ "hash": entry.hash, "version": entry.version });
+        self.audit_change(tenant, "plugin_installed", &entry.name, detail)?;
         Ok(entry)
     }
 
@@ -119,8 +113,7 @@ impl PolicyHost {
             list.retain(|p| p.name != name);
             if list.len() == before { Err(Error::NotFound("plugin")) } else { Ok(()) }
         })?;
-        self.audit(tenant, "admin", "plugin_removed", Some(name), None, serde_json::Value::Null);
-        Ok(())
+        self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null)
     }
 
     /// Replaces a plugin's configuration.
@@ -135,8 +128,7 @@ impl PolicyHost {
             }
             None => Err(Error::NotFound("plugin")),
         })?;
-        self.audit(tenant, "admin", "plugin_configured", Some(name), None, serde_json::Value::Null);
-        Ok(())
+        self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null)
     }
 
     /// The tenant's plugins, in chain order.
@@ -191,25 +183,22 @@ impl PolicyHost {
         Ok(chain)
     }
 
-    /// Records an event in the tenant's audit log; a failure to record is logged.
-    fn audit(
-        &self,
-        tenant: &str,
-        actor: &str,
-        action: &str,
-        subject: Option<&str>,
-        facts: Option<&Facts>,
-        detail: serde_json::Value,
-    ) {
-        let event = crate::audit::AuditEvent {
-            at: self.clock.now(),
-            actor: actor.to_string(),
-            action: action.to_string(),
-            subject: subject.map(str::to_string),
-            ip: facts.map(|f| f.ip.clone()).filter(|ip| !ip.is_empty()),
-            client: facts.and_then(|f| f.client_id.clone()),
-            detail,
-        };
+    /// Audits an admin's change of the chain; a failed write fails the change's call
+    /// (`audit`'s error policy).
+    fn audit_change(&self, tenant: &str, action: &str, plugin: &str, detail: serde_json::Value) -> Result<()> {
+        let event =
+            crate::audit::AuditEvent::new(self.clock.now(), "admin", action).subject(Some(plugin)).detail(detail);
+        crate::audit::record(&self.store, tenant, &event)
+    }
+
+    /// Audits a plugin's failure (`policy_error`). A failure to record is logged: the
+    /// exception in `audit`'s error policy, as the hook's answer is already a denial
+    /// (or claims left out) and hooks answer decisions, not errors.
+    fn audit_failure(&self, tenant: &str, facts: &Facts, hook: &str, detail: &str) {
+        let event = crate::audit::AuditEvent::new(self.clock.now(), "policy", crate::policy::POLICY_ERROR)
+            .ip(Some(facts.ip.as_str()).filter(|ip| !ip.is_empty()))
+            .client(facts.client_id.as_deref())
+            .detail(serde_json::json!({ "hook": hook, "detail": detail }));
         if let Err(e) = crate::audit::record(&self.store, tenant, &event) {
             tracing::error!(tenant, error = %e, "audit event not recorded");
         }
@@ -220,14 +209,7 @@ impl PolicyHost {
         if let Decision::Deny { reason, message } = &d
             && reason == crate::policy::POLICY_ERROR
         {
-            self.audit(
-                tenant,
-                "policy",
-                "policy_error",
-                None,
-                Some(facts),
-                serde_json::json!({ "hook": hook, "detail": message }),
-            );
+            self.audit_failure(tenant, facts, hook, message);
         }
         d
     }
@@ -292,14 +274,7 @@ impl PolicyHost {
                 let (claims, failures) = c.token_claims(tenant, facts, now, input);
                 for f in failures {
                     tracing::warn!(tenant, failure = %f, "token-claims plugin failed");
-                    self.audit(
-                        tenant,
-                        "policy",
-                        "policy_error",
-                        None,
-                        Some(facts),
-                        serde_json::json!({ "hook": "token-claims", "detail": f }),
-                    );
+                    self.audit_failure(tenant, facts, "token-claims", &f);
                 }
                 claims
             }

@@ -10,7 +10,8 @@
 //! still in flight, and records this one) and settled after (`settle`). So a burst
 //! of parallel guesses meets the same backoff, cap and CAPTCHA as guesses one after
 //! another. A reservation never settled (a crash, a dropped request) ages out after
-//! `RESERVATION_TTL`.
+//! `RESERVATION_TTL`. The reserve/settle protocol is the shared `limit::Limiter`;
+//! this module holds the sign-in windows and their rule (`decide`).
 
 use std::sync::Arc;
 
@@ -18,23 +19,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::limit::{HOUR, Limiter, Reservation, Window, backoff};
+pub use crate::limit::{InFlight, Outcome};
 use crate::secret;
 use crate::settings::SignInSettings;
-use crate::store::{Record, Store, abort};
-
-const HOUR: u64 = 3600;
+use crate::store::{Record, Store};
 
 /// Seconds an unsettled try holds its place. Long enough for the slowest check (a
 /// password hash waiting for a free hashing thread), short enough that a crashed
 /// request locks nobody out.
 pub const RESERVATION_TTL: u64 = 10;
-
-/// A try whose secret is being checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InFlight {
-    pub id: u64,
-    pub at: u64,
-}
 
 fn live_flights(v: &mut Vec<InFlight>, now: u64) {
     v.retain(|r| r.at + RESERVATION_TTL > now);
@@ -65,7 +59,9 @@ impl Record for Failures {
     }
 }
 
-impl Failures {
+impl Window for Failures {
+    type Rules = SignInSettings;
+
     /// The record as of `now`: failures older than an hour and stale reservations gone.
     fn at(mut self, now: u64) -> Failures {
         if self.last + HOUR <= now {
@@ -75,6 +71,33 @@ impl Failures {
         self.recent.retain(|t| t + HOUR > now);
         live_flights(&mut self.in_flight, now);
         self
+    }
+
+    fn hold(&mut self, held: InFlight) {
+        self.in_flight.push(held);
+    }
+
+    /// A failure is kept (at most the hourly cap of them), a success clears the
+    /// failures, a released try leaves them as they were.
+    fn settle(&mut self, held: InFlight, outcome: Outcome, rules: &SignInSettings, now: u64) {
+        self.in_flight.retain(|r| r.id != held.id);
+        match outcome {
+            Outcome::Failed => {
+                let cap = rules.failures_per_hour() as usize;
+                self.recent.push(now);
+                if self.recent.len() > cap {
+                    let extra = self.recent.len() - cap;
+                    self.recent.drain(..extra);
+                }
+                self.in_a_row = self.in_a_row.saturating_add(1);
+                self.last = now;
+            }
+            Outcome::Succeeded => {
+                self.recent.clear();
+                self.in_a_row = 0;
+            }
+            Outcome::Released => {}
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -100,7 +123,9 @@ impl Record for IpFailures {
     }
 }
 
-impl IpFailures {
+impl Window for IpFailures {
+    type Rules = SignInSettings;
+
     /// The record as of `now`: a new window once the last one ended.
     fn at(mut self, now: u64) -> IpFailures {
         if self.window_start + HOUR <= now {
@@ -111,6 +136,24 @@ impl IpFailures {
         self
     }
 
+    fn hold(&mut self, held: InFlight) {
+        self.in_flight.push(held);
+    }
+
+    /// Only a failure counts against the IP; a success does not clear its count.
+    fn settle(&mut self, held: InFlight, outcome: Outcome, _rules: &SignInSettings, _now: u64) {
+        self.in_flight.retain(|r| r.id != held.id);
+        if outcome == Outcome::Failed {
+            self.count = self.count.saturating_add(1);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0 && self.in_flight.is_empty()
+    }
+}
+
+impl IpFailures {
     /// Failures and tries in flight.
     fn tries(&self) -> u32 {
         self.count.saturating_add(u32::try_from(self.in_flight.len()).unwrap_or(u32::MAX))
@@ -156,22 +199,9 @@ pub enum Captcha {
 #[derive(Debug)]
 #[must_use = "settle the ticket with the outcome of the check"]
 pub struct Ticket {
-    key: String,
-    ip: Option<String>,
-    id: u64,
+    reservation: Reservation,
     /// A solved CAPTCHA must come with this try: the caller checks the answer.
     pub captcha: bool,
-}
-
-/// How a reserved try ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The secret was wrong: a failure of the subject and of the IP.
-    Failed,
-    /// The secret was right: the subject's failures are cleared (not the IP's).
-    Succeeded,
-    /// The secret was not judged (a refused CAPTCHA, a server error): nothing counts.
-    Released,
 }
 
 /// What a try may do given the subject's and the IP's records as of `now` (see
@@ -196,7 +226,7 @@ fn decide(rules: &SignInSettings, f: &Failures, ip: Option<&IpFailures>, now: u6
         return Err(Error::RateLimited { retry_after: retry_after.max(1) });
     }
     let tries = f.in_a_row.saturating_add(u32::try_from(flying).unwrap_or(u32::MAX));
-    if let Some(wait) = backoff(rules, tries) {
+    if let Some(wait) = backoff(tries, rules.backoff_after, rules.backoff_max) {
         let latest = f.in_flight.iter().map(|r| r.at).fold(f.last, u64::max);
         let until = latest + wait;
         if now < until {
@@ -213,11 +243,13 @@ pub struct Attempts {
     clock: Arc<dyn Clock>,
 }
 
-const TREES: &[&str] = &[Failures::TREE, IpFailures::TREE];
-
 impl Attempts {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Attempts { store, clock }
+    }
+
+    fn limiter(&self) -> Limiter<'_, Failures, IpFailures> {
+        Limiter::new(&self.store)
     }
 
     /// Whether a try would be let through now: `rate_limited` (with when to retry)
@@ -226,10 +258,10 @@ impl Attempts {
     /// inside a session) counts against the subject only.
     pub fn check(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<Gate> {
         let now = self.clock.now();
-        let f = self.store.get::<Failures>(tenant, &who.key())?.unwrap_or_default().at(now);
+        let f = self.limiter().subject(tenant, &who.key(), now)?;
         let w = match ip {
             "" => None,
-            ip => Some(self.store.get::<IpFailures>(tenant, &ip_key(ip))?.unwrap_or_default().at(now)),
+            ip => Some(self.limiter().source(tenant, ip, now)?),
         };
         decide(rules, &f, w.as_ref(), now)
     }
@@ -247,96 +279,31 @@ impl Attempts {
         captcha: Captcha,
     ) -> Result<Ticket> {
         let now = self.clock.now();
-        let key = who.key();
-        let ip = (!ip.is_empty()).then(|| ip_key(ip));
-        let id: u64 = rand::random();
-        let due = self.store.transaction(TREES, |tx| {
-            let mut f = tx.get::<Failures>(tenant, &key)?.unwrap_or_default().at(now);
-            let mut w = match &ip {
-                Some(k) => Some(tx.get::<IpFailures>(tenant, k)?.unwrap_or_default().at(now)),
-                None => None,
-            };
-            let gate = match decide(rules, &f, w.as_ref(), now) {
-                Ok(gate) => gate,
-                Err(e) => return abort(e),
-            };
-            let due = match captcha {
-                Captcha::NotAsked => false,
-                Captcha::Missing if gate.captcha => return abort(Error::CaptchaRequired),
-                Captcha::Missing | Captcha::Answered => gate.captcha,
-            };
-            f.in_flight.push(InFlight { id, at: now });
-            tx.put(tenant, &key, &f)?;
-            if let (Some(k), Some(w)) = (&ip, w.as_mut()) {
-                w.in_flight.push(InFlight { id, at: now });
-                tx.put(tenant, k, w)?;
+        let ip = (!ip.is_empty()).then_some(ip);
+        let (reservation, due) = self.limiter().reserve(tenant, who.key(), ip, now, |f, w| {
+            let gate = decide(rules, f, w, now)?;
+            match captcha {
+                Captcha::NotAsked => Ok(false),
+                Captcha::Missing if gate.captcha => Err(Error::CaptchaRequired),
+                Captcha::Missing | Captcha::Answered => Ok(gate.captcha),
             }
-            Ok(due)
         })?;
-        Ok(Ticket { key, ip, id, captcha: due })
+        Ok(Ticket { reservation, captcha: due })
     }
 
     /// After the check: ends the reservation with its outcome. A failure counts
     /// against the subject and the IP even if the reservation aged out meanwhile.
     /// The caller makes a failure durable (`Store::commit`) before answering.
     pub fn settle(&self, tenant: &str, rules: &SignInSettings, ticket: Ticket, outcome: Outcome) -> Result<()> {
-        let now = self.clock.now();
-        let cap = rules.failures_per_hour() as usize;
-        let failed = outcome == Outcome::Failed;
-        self.store.transaction(TREES, |tx| {
-            let mut f = tx.get::<Failures>(tenant, &ticket.key)?.unwrap_or_default().at(now);
-            f.in_flight.retain(|r| r.id != ticket.id);
-            match outcome {
-                Outcome::Failed => {
-                    f.recent.push(now);
-                    if f.recent.len() > cap {
-                        let extra = f.recent.len() - cap;
-                        f.recent.drain(..extra);
-                    }
-                    f.in_a_row = f.in_a_row.saturating_add(1);
-                    f.last = now;
-                }
-                Outcome::Succeeded => {
-                    f.recent.clear();
-                    f.in_a_row = 0;
-                }
-                Outcome::Released => {}
-            }
-            if f.is_empty() {
-                tx.remove::<Failures>(tenant, &ticket.key)?;
-            } else {
-                tx.put(tenant, &ticket.key, &f)?;
-            }
-            let Some(k) = &ticket.ip else { return Ok(()) };
-            let mut w = tx.get::<IpFailures>(tenant, k)?.unwrap_or_default().at(now);
-            w.in_flight.retain(|r| r.id != ticket.id);
-            if failed {
-                w.count = w.count.saturating_add(1);
-            }
-            if w.count == 0 && w.in_flight.is_empty() {
-                tx.remove::<IpFailures>(tenant, k)
-            } else {
-                tx.put(tenant, k, &w)
-            }
-        })
+        self.limiter().settle(tenant, ticket.reservation, outcome, rules, self.clock.now())
     }
 
     /// Whether sign-ins from `ip` need a CAPTCHA whoever they are for.
     pub fn ip_needs_captcha(&self, tenant: &str, rules: &SignInSettings, ip: &str) -> Result<bool> {
         let now = self.clock.now();
-        let w = self.store.get::<IpFailures>(tenant, &ip_key(ip))?.unwrap_or_default().at(now);
+        let w = self.limiter().source(tenant, ip, now)?;
         Ok(w.tries() >= rules.captcha_after_ip_failures)
     }
-}
-
-fn ip_key(ip: &str) -> String {
-    format!("ip/{}", ip.chars().take(64).collect::<String>())
-}
-
-/// Seconds the next try must wait after `in_a_row` failures, if any.
-fn backoff(rules: &SignInSettings, in_a_row: u32) -> Option<u64> {
-    let over = in_a_row.checked_sub(rules.backoff_after)?;
-    Some(2u64.saturating_pow(over).min(rules.backoff_max.max(1)))
 }
 
 #[cfg(test)]

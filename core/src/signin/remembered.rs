@@ -1,14 +1,17 @@
 //! "Remember this device" (R20): after a second factor, a browser may skip it for
 //! the tenant's number of days. The cookie is a random token; the store keeps its
 //! digest with the account's security epoch, which a password change bumps, so a
-//! new password forgets every remembered device at once.
+//! new password forgets every remembered device at once. The records are
+//! `token_record`s: keyed by the digest of the cookie.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::secret;
 use crate::store::{Record, Store};
+use crate::token_record;
 
+/// One remembered browser of an account, stored under the digest of its cookie.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RememberedDevice {
     pub account_id: String,
@@ -27,17 +30,12 @@ impl Record for RememberedDevice {
 
 /// Remembers a device for `days`; returns the cookie value.
 pub fn remember(store: &Store, tenant: &str, account_id: &str, epoch: u32, days: u64, now: u64) -> Result<String> {
-    let token = secret::token();
     let device = RememberedDevice { account_id: account_id.to_string(), epoch, expires_at: now + days * 24 * 3600 };
-    store.put(tenant, &secret::digest(&token), &device)?;
-    Ok(token)
+    token_record::issue(store, tenant, &device)
 }
 
 /// Whether the cookie value remembers this device for the account at its current epoch.
 pub fn is_remembered(store: &Store, tenant: &str, token: &str, account_id: &str, epoch: u32, now: u64) -> Result<bool> {
-    if token.len() != 43 {
-        return Ok(false);
-    }
-    let device = store.get_live::<RememberedDevice>(tenant, &secret::digest(token), now)?;
+    let device = token_record::get_live::<RememberedDevice>(store, tenant, token, now)?;
     Ok(device.is_some_and(|d| secret::eq(&d.account_id, account_id) && d.epoch == epoch))
 }

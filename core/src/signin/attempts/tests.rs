@@ -1,5 +1,6 @@
 use super::*;
 use crate::clock::ManualClock;
+use crate::limit::ip_key;
 
 fn setup() -> (Arc<Attempts>, Arc<ManualClock>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -26,6 +26,7 @@ pub mod session;
 pub mod settings;
 pub mod signin;
 pub mod store;
+pub mod sweep;
 pub mod tenant;
 pub mod token_record;
 

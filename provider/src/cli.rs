@@ -306,7 +306,7 @@ fn serve(args: ServeArgs, data: Option<PathBuf>) -> anyhow::Result<()> {
         if !running.deliveries_settled(std::time::Duration::from_secs(15)).await {
             tracing::warn!("shutting down with deliveries still in flight");
         }
-        running.state.store.commit().await?;
+        running.state.flush().await?;
         Ok(())
     })
 }

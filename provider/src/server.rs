@@ -12,8 +12,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use latchkey_core::client::NewClient;
-use latchkey_core::grant::{code::CodeRecord, family, request::Flow, revoked::Revoked};
-use latchkey_core::session::Session;
 use latchkey_core::{Clock, Store, secret};
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -125,23 +123,7 @@ fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
 }
 
 fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
-    let now = svc.now();
-    Ok(svc.store.sweep_expired::<CodeRecord>(now)?
-        + svc.store.sweep_expired::<Flow>(now)?
-        + svc.store.sweep_expired::<Session>(now)?
-        + svc.store.sweep_expired::<latchkey_core::session::AccountSession>(now)?
-        + svc.store.sweep_expired::<Revoked>(now)?
-        + svc.store.sweep_expired::<family::RefreshToken>(now)?
-        + svc.store.sweep_expired::<family::Family>(now)?
-        + svc.store.sweep_expired::<latchkey_core::grant::account_families::AccountFamily>(now)?
-        + svc.store.sweep_expired::<latchkey_core::device::DeviceAuthorization>(now)?
-        + svc.store.sweep_expired::<latchkey_core::device::UserCode>(now)?
-        + svc.store.sweep_expired::<latchkey_core::credential::passkey::PasskeyCeremony>(now)?
-        + svc.store.sweep_expired::<latchkey_core::captcha::Challenge>(now)?
-        + svc.store.sweep_expired::<latchkey_core::signin::attempts::Failures>(now)?
-        + svc.store.sweep_expired::<latchkey_core::signin::attempts::IpFailures>(now)?
-        + svc.store.sweep_expired::<latchkey_core::signin::pending::PendingSignIn>(now)?
-        + svc.store.sweep_expired::<latchkey_core::signin::remembered::RememberedDevice>(now)?)
+    svc.sweep_expired()
 }
 
 /// The whole HTTP application.
@@ -193,7 +175,7 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         // Data written before signing keys were sealed: seal them now.
         svc.keys.seal_plain(&tenant.id)?;
     }
-    svc.store.commit().await?;
+    svc.flush().await?;
     // Everything the start created (store files, seal.key, admin-token) is private.
     crate::data_dir::tighten(&config.data_dir)?;
     let state = AppState(Arc::new(svc));

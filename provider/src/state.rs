@@ -170,4 +170,15 @@ impl Services {
     pub fn now(&self) -> u64 {
         self.clock.now()
     }
+
+    /// Removes the records that expired (the periodic sweep; `core::sweep` has the list).
+    pub fn sweep_expired(&self) -> latchkey_core::Result<usize> {
+        latchkey_core::sweep::expired(&self.store, self.now())
+    }
+
+    /// Makes everything written so far durable: after the first-start bootstrap, and at
+    /// shutdown. Requests never need it: every service operation is durable when it returns.
+    pub async fn flush(&self) -> latchkey_core::Result<()> {
+        self.store.commit().await
+    }
 }

@@ -9,8 +9,9 @@ use crate::error::{Error, Result};
 use crate::secret;
 use crate::store::{Record, Store};
 
+/// A link sent by mail, stored under the digest of its token until used or expired.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct LinkRecord {
+pub struct LinkRecord {
     purpose: Purpose,
     account_id: String,
     address: String,

@@ -3,6 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
@@ -10,8 +11,17 @@ use crate::keys::{KeyRing, SigningKey, b64};
 
 /// Signs `claims` as a JWT with header `typ`.
 pub fn sign(key: &SigningKey, typ: &str, claims: &Value) -> Result<String> {
-    let header = json!({ "alg": key.alg.as_str(), "kid": key.kid, "typ": typ });
-    let mut out = format!("{}.{}", b64(&serde_json::to_vec(&header)?), b64(&serde_json::to_vec(claims)?));
+    sign_with_header(key, &json!({ "alg": key.alg.as_str(), "kid": key.kid, "typ": typ }), claims)
+}
+
+/// Signs `claims` as a JWT whose header has no `typ`, only `alg` and `kid` (the
+/// header openidconnect writes on ID tokens).
+pub fn sign_untyped(key: &SigningKey, claims: &impl Serialize) -> Result<String> {
+    sign_with_header(key, &json!({ "alg": key.alg.as_str(), "kid": key.kid }), claims)
+}
+
+fn sign_with_header(key: &SigningKey, header: &Value, claims: &impl Serialize) -> Result<String> {
+    let mut out = format!("{}.{}", b64(&serde_json::to_vec(header)?), b64(&serde_json::to_vec(claims)?));
     let sig = key.sign(out.as_bytes())?;
     out.push('.');
     out.push_str(&b64(&sig));

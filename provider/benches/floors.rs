@@ -1,7 +1,8 @@
 //! Cost floors of the two hot paths, on one core: the argon2id verification a password
 //! sign-in pays (default OWASP parameters: 19 MiB, t=2, p=1), and one JWT signature per
 //! algorithm (RS256, ES256, EdDSA) through `latchkey_core::jwt::sign` with a tenant's
-//! keys, plus an ID token built the way the provider builds it (openidconnect, `at_hash`).
+//! keys, plus an ID token through openidconnect (`at_hash`): the same bytes core's
+//! `grant::id_token::sign` writes for the provider (`oidc::issuer` tests compare them).
 //! No request can be cheaper than these; `scripts/load.sh` prints its rates next to them.
 //!
 //! Run: `cargo bench -p latchkey --bench floors` (add `-- --quick`, or a filter such as

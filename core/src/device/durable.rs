@@ -2,12 +2,28 @@
 //! settings itself, writes, and is durable before it returns (R13, RFC 8628).
 
 use super::guesses::Guesser;
-use super::{Approval, DeveloperFacts, Device, Devices, NewDevice, PendingView};
+use super::{Approval, DeveloperFacts, Device, Devices, NewDevice, PendingView, Started};
 use crate::error::Result;
 use crate::policy::{Facts, PolicyHost};
 use crate::tenant::settings_of;
 
 impl Devices {
+    /// Starts a device authorization (see `start`, RFC 8628 §3.1), durably: the device
+    /// may poll with its code as soon as it has the answer.
+    pub async fn start_durably(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        scopes: Vec<String>,
+        device_id: Option<String>,
+        device_name: Option<String>,
+        now: u64,
+    ) -> Result<Started> {
+        let started = self.start(tenant, client_id, scopes, device_id, device_name, now)?;
+        self.store.commit().await?;
+        Ok(started)
+    }
+
     /// The pending authorization behind a typed user code under the tenant's
     /// device-code rules (see `check_user_code`); durable before it answers.
     pub async fn check_typed_code(

@@ -63,10 +63,15 @@ pub const RESERVED: &[&str] = &[
 /// Adds plugin claims to a claims object, skipping the reserved ones (W2).
 pub fn merge_extra(target: &mut Value, extra: Map<String, Value>) {
     if let Value::Object(m) = target {
-        for (k, v) in extra {
-            if !RESERVED.contains(&k.as_str()) {
-                m.insert(k, v);
-            }
+        merge_into(m, extra);
+    }
+}
+
+/// Adds plugin claims to a claims map, skipping the reserved ones (W2).
+pub fn merge_into(target: &mut Map<String, Value>, extra: Map<String, Value>) {
+    for (k, v) in extra {
+        if !RESERVED.contains(&k.as_str()) {
+            target.insert(k, v);
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Grants: validated authorization requests, authorization codes, refresh-token
-//! families, remembered consent, revoked access tokens and ID-token hints.
+//! families, remembered consent, token issuance, revoked access tokens and ID-token
+//! hints.
 
 pub mod account_families;
 pub mod authorizations;
@@ -8,14 +9,21 @@ pub mod claims;
 pub mod code;
 pub mod consent;
 pub mod family;
+pub mod id_token;
 pub mod id_token_hint;
+pub mod issue;
+#[cfg(test)]
+mod issue_tests;
 pub mod oauth_error;
 pub mod request;
 pub mod revoked;
 pub mod tokens;
+#[cfg(test)]
+mod tokens_kit;
 
 pub use authorizations::Authorizations;
 pub use authorized::Authorized;
+pub use issue::{Exchanged, Issued, UserInfoRefused};
 pub use oauth_error::{OAuthCode, OAuthError};
 pub use tokens::Tokens;
 

@@ -1,33 +1,65 @@
-//! What a client does with a token it holds, besides using it: revoke it (RFC 7009)
-//! or introspect it (RFC 7662). Revocation is durable before it returns.
+//! The token service: issuance lives in `grant::issue`; here is what a client does
+//! with a token it holds besides using it: revoke it (RFC 7009) or introspect it
+//! (RFC 7662). Revocation is durable before it returns.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::account::Accounts;
 use crate::client::Client;
 use crate::clock::Clock;
+use crate::developer::Developers;
+use crate::device::Devices;
 use crate::error::Result;
 use crate::grant::{family, revoked};
 use crate::keys::Keys;
+use crate::policy::PolicyHost;
 use crate::store::Store;
+use crate::tenant::Tenants;
 
-/// Revokes and introspects the tenants' access and refresh tokens.
+/// Issues, revokes and introspects the tenants' access, ID and refresh tokens.
 pub struct Tokens {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    keys: Arc<Keys>,
-    public_url: String,
+    pub(super) store: Store,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) keys: Arc<Keys>,
+    pub(super) public_url: String,
+    /// The accounts whose claims tokens carry.
+    pub(super) accounts: Arc<Accounts>,
+    /// The token-claims plugins (W2).
+    pub(super) policy: Arc<PolicyHost>,
+    pub(super) tenants: Tenants,
+    pub(super) developers: Developers,
+    pub(super) devices: Devices,
 }
 
 impl Tokens {
-    /// The service over the store and the tenants' `keys`; `public_url` makes the
+    /// The service over the store, the tenants' `keys`, the `accounts` whose claims
+    /// tokens carry and the `policy` plugins that add claims; `public_url` makes the
     /// tenants' issuer URLs.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, keys: Arc<Keys>, public_url: &str) -> Self {
-        Tokens { store, clock, keys, public_url: public_url.to_string() }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keys: Arc<Keys>,
+        accounts: Arc<Accounts>,
+        policy: Arc<PolicyHost>,
+        public_url: &str,
+    ) -> Self {
+        Tokens {
+            tenants: Tenants::new(store.clone(), clock.clone()),
+            developers: Developers::new(store.clone(), clock.clone()),
+            devices: Devices::new(store.clone()),
+            store,
+            clock,
+            keys,
+            public_url: public_url.to_string(),
+            accounts,
+            policy,
+        }
     }
 
-    fn issuer(&self, tenant: &str) -> String {
+    /// The issuer URL of a tenant.
+    pub(super) fn issuer(&self, tenant: &str) -> String {
         format!("{}/t/{tenant}", self.public_url)
     }
 
@@ -80,70 +112,12 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::{Clients, GrantType, NewClient};
-    use crate::clock::ManualClock;
-    use crate::grant::family::Grant;
-    use crate::seal::Sealer;
-
-    const T: &str = "t";
-
-    struct Kit {
-        tokens: Tokens,
-        store: Store,
-        mine: Client,
-        other: Client,
-        now: u64,
-        _dir: tempfile::TempDir,
-    }
-
-    fn kit() -> Kit {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
-        let sealer = Arc::new(Sealer::new([9; 32]));
-        let keys = Arc::new(Keys::new(store.clone(), clock.clone(), sealer.clone(), 3600));
-        keys.ensure(T).unwrap();
-        let clients = Clients::new(store.clone(), sealer);
-        let make = |id: &str| NewClient {
-            id: id.into(),
-            redirect_uris: vec!["https://app.example/cb".into()],
-            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            ..NewClient::default()
-        };
-        let (mine, _) = clients.create(clock.as_ref(), T, make("mine")).unwrap();
-        let (other, _) = clients.create(clock.as_ref(), T, make("other")).unwrap();
-        let now = clock.now();
-        Kit {
-            tokens: Tokens::new(store.clone(), clock, keys, "https://id.example"),
-            store,
-            mine,
-            other,
-            now,
-            _dir: dir,
-        }
-    }
-
-    /// A refresh token of `client`'s new family: (token, family).
-    fn refresh_of(k: &Kit, client: &Client) -> (String, String) {
-        let fam = family::open(&k.store, T, &client.id, "alice", k.now + 3600).unwrap();
-        let grant = Grant {
-            family: fam.clone(),
-            client_id: client.id.clone(),
-            account_id: "alice".into(),
-            scopes: vec!["openid".into()],
-            auth_time: k.now,
-            amr: vec!["pwd".into()],
-            acr: "1".into(),
-            sid: "sid".into(),
-            nonce: None,
-        };
-        (family::issue_refresh(&k.store, T, &grant, k.now, 3600).unwrap(), fam)
-    }
+    use crate::grant::tokens_kit::{T, kit};
 
     #[tokio::test]
     async fn p2_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
-        let k = kit();
-        let (token, fam) = refresh_of(&k, &k.mine);
+        let k = kit().await;
+        let (token, fam) = k.refresh_of(&k.mine);
         k.tokens.revoke(T, &k.other.id, &token).await.unwrap();
         assert!(family::is_live(&k.store, T, &fam, k.now).unwrap(), "another client cannot revoke it");
         k.tokens.revoke(T, &k.mine.id, "not-a-token").await.unwrap();
@@ -153,8 +127,8 @@ mod tests {
 
     #[tokio::test]
     async fn p2_introspection_tells_a_client_about_its_own_live_tokens_only() {
-        let k = kit();
-        let (token, _) = refresh_of(&k, &k.mine);
+        let k = kit().await;
+        let (token, _) = k.refresh_of(&k.mine);
         let own = k.tokens.introspect(T, &k.mine, &token).unwrap();
         assert_eq!((own["active"].as_bool(), own["client_id"].as_str()), (Some(true), Some("mine")));
         assert_eq!(own["iss"].as_str(), Some("https://id.example/t/t"));

@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::client::GrantType;
-use latchkey_core::device::Devices;
 use latchkey_core::grant::{OAuthCode, OAuthError, split_scope};
 use serde::{Deserialize, Serialize};
 
@@ -68,15 +67,8 @@ async fn device_authorization(
     if !well_formed {
         return Err(OAuthError::new(OAuthCode::InvalidScope, "malformed scope").into());
     }
-    let started = Devices::new(svc.store.clone()).start(
-        &tenant,
-        &client.id,
-        scopes,
-        form.device_id,
-        form.device_name,
-        svc.now(),
-    )?;
-    svc.store.commit().await?;
+    let started =
+        svc.devices.start_durably(&tenant, &client.id, scopes, form.device_id, form.device_name, svc.now()).await?;
     let uri = verification_uri(&svc, &tenant);
     let body = DeviceAuthorizationResponse {
         verification_uri_complete: format!("{uri}?user_code={}", started.user_code),

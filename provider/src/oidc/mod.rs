@@ -1,7 +1,6 @@
 //! OpenID Connect and OAuth 2 endpoints, one file per endpoint.
 
 pub mod authorize;
-pub mod claims;
 pub mod client_auth;
 pub mod device_authorization;
 pub mod discovery;

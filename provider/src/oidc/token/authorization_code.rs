@@ -1,13 +1,12 @@
 //! authorization_code grant: redeem the code (single use, PKCE), issue tokens.
 
 use latchkey_core::client::Client;
-use latchkey_core::grant::code;
 
-use crate::oidc::issuer::{self, Issued};
+use crate::oidc::issuer::Issued;
 use crate::state::Services;
 use crate::web::error::ApiResult;
 
-pub fn exchange(
+pub async fn exchange(
     svc: &Services,
     tenant: &str,
     client: &Client,
@@ -15,6 +14,5 @@ pub fn exchange(
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
 ) -> ApiResult<Issued> {
-    let grant = code::redeem(&svc.store, tenant, &client.id, code, redirect_uri, verifier, svc.now())?;
-    Ok(issuer::for_grant(svc, tenant, client, &grant)?)
+    Ok(svc.tokens.exchange_code(tenant, client, code, redirect_uri, verifier).await?)
 }

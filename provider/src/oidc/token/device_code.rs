@@ -3,17 +3,11 @@
 //! tokens exactly once, or `access_denied` / `expired_token`.
 
 use latchkey_core::client::Client;
-use latchkey_core::device::Devices;
-use latchkey_core::grant::family;
 
-use crate::oidc::issuer::{self, Issued};
+use crate::oidc::issuer::Issued;
 use crate::state::Services;
 use crate::web::error::ApiResult;
 
-pub fn exchange(svc: &Services, tenant: &str, client: &Client, device_code: &str) -> ApiResult<Issued> {
-    let now = svc.now();
-    let redeemed = Devices::new(svc.store.clone()).poll(tenant, &client.id, device_code, now)?;
-    let horizon = now + client.lifetimes.refresh_token.max(client.lifetimes.access_token);
-    let family = family::open(&svc.store, tenant, &client.id, &redeemed.approval.account_id, horizon)?;
-    Ok(issuer::for_grant(svc, tenant, client, &redeemed.into_grant(family))?)
+pub async fn exchange(svc: &Services, tenant: &str, client: &Client, device_code: &str) -> ApiResult<Issued> {
+    Ok(svc.tokens.device_code(tenant, client, device_code).await?)
 }

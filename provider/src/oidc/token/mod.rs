@@ -100,23 +100,19 @@ pub async fn exchange(
     if !client.allows(grant) {
         return Err(OAuthError::new(OAuthCode::UnauthorizedClient, "this client may not use this grant type").into());
     }
-    let issued = match req {
+    // Each grant is durable before it answers, refusals included (a reused code or
+    // refresh token has revoked its family before the `invalid_grant`): core commits.
+    match req {
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
             authorization_code::exchange(svc, tenant, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
+                .await
         }
         TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::exchange(svc, tenant, client, &refresh_token, scope)
+            refresh_token::exchange(svc, tenant, client, &refresh_token, scope).await
         }
         TokenRequest::ClientCredentials { scope } => client_credentials::exchange(svc, tenant, client, &scope),
-        TokenRequest::DeviceCode { device_code } => device_code::exchange(svc, tenant, client, &device_code),
-    };
-    // Client credentials write nothing; every other grant's writes are acknowledged,
-    // refusals included: a reused code or refresh token has just revoked its family,
-    // and that revocation is durable before the `invalid_grant` answer.
-    if grant != GrantType::ClientCredentials {
-        svc.store.commit().await?;
+        TokenRequest::DeviceCode { device_code } => device_code::exchange(svc, tenant, client, &device_code).await,
     }
-    issued
 }
 
 async fn token(

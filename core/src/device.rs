@@ -502,7 +502,7 @@ impl Devices {
         };
         self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
             if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id))?.is_some() {
-                return abort(Error::IdentifierTaken("device id"));
+                return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
             }
             if let Some(g) = &device.gateway {
                 let gkey = device_key(account_id, g);

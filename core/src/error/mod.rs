@@ -1,7 +1,9 @@
 //! The domain error: stable, greppable codes that the provider maps to HTTP.
 
+mod kind;
 mod refusal;
 
+pub use kind::IdentifierKind;
 pub use refusal::Refusal;
 
 /// A domain failure. `code()` is the stable string users and apps see.
@@ -10,7 +12,7 @@ pub enum Error {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("this {0} is already taken")]
-    IdentifierTaken(&'static str),
+    IdentifierTaken(IdentifierKind),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("the identifier or password is wrong")]

@@ -11,6 +11,8 @@ use serde_json::json;
 
 pub mod page;
 pub mod table;
+#[cfg(test)]
+mod tests;
 
 pub use table::{Entry, Text};
 
@@ -27,8 +29,8 @@ pub struct ApiError {
     /// (RFC 6750 §3: no error code when no token was sent; the scope that was missing).
     pub challenge: Option<&'static str>,
     /// What a page says for this error (the table's message); `None` for an error made
-    /// at the edge, whose code is its message key.
-    pub text: Option<Text>,
+    /// at the edge, whose code is its message key. Boxed: the error stays small.
+    pub text: Option<Box<Text>>,
 }
 
 /// Carried by every error answer so that a page route can render it as a page
@@ -45,7 +47,15 @@ pub struct ErrorAnswer {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ApiError { status, code, description: description.into(), retry_after: None, reason: None, challenge: None, text: None }
+        ApiError {
+            status,
+            code,
+            description: description.into(),
+            retry_after: None,
+            reason: None,
+            challenge: None,
+            text: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
@@ -93,7 +103,7 @@ impl From<Error> for ApiError {
             }
             e => ApiError::new(status, code, e.to_string()),
         };
-        err.text = Some(text);
+        err.text = Some(Box::new(text));
         err
     }
 }
@@ -122,7 +132,7 @@ impl IntoResponse for ApiError {
             body["reason"] = json!(r);
         }
         let mut resp = (self.status, Json(body)).into_response();
-        let text = self.text.unwrap_or(Text::Key(self.code, Vec::new()));
+        let text = self.text.map_or_else(|| Text::Key(self.code, Vec::new()), |t| *t);
         resp.extensions_mut().insert(ErrorAnswer { code: self.code, text, description: self.description });
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

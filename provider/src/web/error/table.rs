@@ -2,7 +2,7 @@
 //! and a localized message key, so JSON answers and pages agree.
 
 use axum::http::StatusCode;
-use latchkey_core::{Error, Refusal};
+use latchkey_core::{Error, IdentifierKind, Refusal};
 
 /// What the edge answers for one domain error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,10 +106,10 @@ pub fn text(e: &Error) -> Text {
             // A tenant plugin's own reason reaches the person as it is (W2).
             other => Text::Key("denied_other", vec![("reason", other.to_string())]),
         },
-        Error::IdentifierTaken(what) => match *what {
-            "mobile" => key("taken_mobile"),
-            "email" => key("taken_email"),
-            "account name" => key("taken_account_name"),
+        Error::IdentifierTaken(kind) => match kind {
+            IdentifierKind::Mobile => key("taken_mobile"),
+            IdentifierKind::Email => key("taken_email"),
+            IdentifierKind::AccountName => key("taken_account_name"),
             _ => key("taken_other"),
         },
         Error::Invalid { field, .. } => match *field {

@@ -271,7 +271,7 @@ impl Clients {
     pub fn create(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<(Client, Option<String>)> {
         let (client, shown) = self.build(tenant, new, clock.now())?;
         if !self.store.insert_new(tenant, &client.id, &client)? {
-            return Err(Error::IdentifierTaken("client id"));
+            return Err(Error::IdentifierTaken(crate::IdentifierKind::ClientId));
         }
         Ok((client, shown))
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::settings::TenantSettings;
 use crate::store::{Record, Store};
 
@@ -30,8 +30,6 @@ pub const MAX_FIELD_CHARS: usize = 200;
 pub const MAX_REASON_CHARS: usize = 500;
 /// The denial reason when an approved developer tries to change identity fields.
 pub const IDENTITY_LOCKED: &str = "identity_locked";
-/// The refusal when a review decision is asked for a submission that is not pending.
-pub const NOT_PENDING: &str = "review_not_pending";
 
 impl DeveloperType {
     /// Checks a submission's fields against this type (R11): every required field
@@ -130,7 +128,7 @@ impl Submission {
     /// Applies a review decision; only a pending submission can be decided.
     pub fn decide(&mut self, decision: Decision, reviewer: &str, now: u64) -> Result<()> {
         if self.state != ReviewState::Pending {
-            return Err(Error::Refused(NOT_PENDING));
+            return Err(Error::Refused(Refusal::ReviewNotPending));
         }
         self.state = match decision {
             Decision::Approve => ReviewState::Approved,
@@ -356,7 +354,7 @@ mod tests {
         assert_eq!(s.state, ReviewState::Rejected { reason: "blurred licence".into() });
         assert_eq!(s.decided_by.as_deref(), Some("rev"));
         assert!(
-            matches!(s.decide(Decision::Approve, "rev", 4), Err(Error::Refused(NOT_PENDING))),
+            matches!(s.decide(Decision::Approve, "rev", 4), Err(Error::Refused(Refusal::ReviewNotPending))),
             "only pending is decided"
         );
         s.resubmit("enterprise", fields(&[("company_name", "B")]), 5).unwrap();

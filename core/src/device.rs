@@ -18,7 +18,7 @@ pub mod guesses;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::grant::family::Grant;
 use crate::policy::{DeviceBindingInput, Facts, PolicyHost};
 use crate::secret;
@@ -36,8 +36,6 @@ pub const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 pub const USER_CODE_LEN: usize = 8;
 /// The denial reason when a binding would pass the account's device limit (R13).
 pub const LIMIT_REACHED: &str = "device_limit_reached";
-/// The refusal when a gateway that still has sub-devices is unbound.
-pub const GATEWAY_IN_USE: &str = "gateway_has_sub_devices";
 
 /// RFC 8628 §3.5 error codes, carried by `Error::DeviceFlow`.
 pub mod rfc {
@@ -504,7 +502,7 @@ impl Devices {
         };
         self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
             if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id))?.is_some() {
-                return abort(Error::IdentifierTaken("device id"));
+                return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
             }
             if let Some(g) = &device.gateway {
                 let gkey = device_key(account_id, g);
@@ -538,7 +536,7 @@ impl Devices {
         self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
             let Some(device) = tx.get::<Device>(tenant, &key)? else { return abort(Error::NotFound("device")) };
             if device.sub_devices > 0 {
-                return abort(Error::Refused(GATEWAY_IN_USE));
+                return abort(Error::Refused(Refusal::GatewayHasSubDevices));
             }
             if let Some(g) = &device.gateway {
                 let gkey = device_key(account_id, g);
@@ -687,7 +685,7 @@ mod tests {
             "another account's"
         );
         assert!(matches!(d.bind("t", "acc", direct("l1"), None, 1), Err(Error::IdentifierTaken(_))));
-        assert!(matches!(d.unbind("t", "acc", "gw"), Err(Error::Refused(GATEWAY_IN_USE))));
+        assert!(matches!(d.unbind("t", "acc", "gw"), Err(Error::Refused(Refusal::GatewayHasSubDevices))));
         d.unbind("t", "acc", "l1").unwrap();
         d.unbind("t", "acc", "l2").unwrap();
         d.unbind("t", "acc", "gw").unwrap();
@@ -768,7 +766,7 @@ impl Devices {
                 other => return other,
             }
         }
-        Err(Error::Refused("device bindings changed too fast; try again"))
+        Err(Error::Refused(Refusal::BindingsChanging))
     }
 
     /// Approves a device authorization after the device-binding hook allows it.
@@ -793,6 +791,6 @@ impl Devices {
                 other => return other,
             }
         }
-        Err(Error::Refused("device bindings changed too fast; try again"))
+        Err(Error::Refused(Refusal::BindingsChanging))
     }
 }

@@ -42,13 +42,13 @@ impl Identifier {
         }
     }
 
-    /// The kind, as used in error messages.
-    pub fn kind(&self) -> &'static str {
+    /// The kind, as carried by `Error::IdentifierTaken`.
+    pub fn kind(&self) -> crate::IdentifierKind {
         match self {
-            Identifier::Email(_) => "email",
-            Identifier::Phone(_) => "mobile",
-            Identifier::Name(_) => "account name",
-            Identifier::AccountId(_) => "account id",
+            Identifier::Email(_) => crate::IdentifierKind::Email,
+            Identifier::Phone(_) => crate::IdentifierKind::Mobile,
+            Identifier::Name(_) => crate::IdentifierKind::AccountName,
+            Identifier::AccountId(_) => crate::IdentifierKind::AccountId,
         }
     }
 }

@@ -59,7 +59,7 @@ impl Tenants {
         // Keys first: a tenant record never exists without its keys.
         keys.ensure(id)?;
         if !self.store.insert_new(GLOBAL, id, &tenant)? {
-            return Err(Error::IdentifierTaken("tenant"));
+            return Err(Error::IdentifierTaken(crate::IdentifierKind::Tenant));
         }
         Ok(tenant)
     }

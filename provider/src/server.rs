@@ -131,7 +131,9 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to("/demo") }))
         .merge(oidc::router())
-        .merge(ui::router())
+        .merge(
+            ui::router().layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::error::page::as_page)),
+        )
         .merge(demo::router())
         .merge(api::admin::router(state.clone()))
         .merge(api::account::router())

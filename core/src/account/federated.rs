@@ -4,7 +4,7 @@
 
 use crate::account::{Account, Accounts, Binding, Kind, Roles, insert_in};
 use crate::code::Notice;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::federation::UpstreamIdentity;
 use crate::federation::link::{self, AccountLink, Link};
 use crate::identifier::{parse_email, parse_phone};
@@ -90,7 +90,7 @@ impl Accounts {
         }
         let other_ways = usize::from(account.password.is_some()) + passkeys + links.len() - 1;
         if other_ways == 0 {
-            return Err(Error::Refused("last_sign_in_method"));
+            return Err(Error::Refused(Refusal::LastSignInMethod));
         }
         link::remove(&self.store, tenant, account_id, upstream, subject)?;
         Ok(())

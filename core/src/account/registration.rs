@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index};
 use crate::code::{Destination, Notice, Purpose, Sent};
 use crate::credential::policy;
-use crate::error::{Error, Result};
+use crate::error::{Error, IdentifierKind, Result};
 use crate::grant::account_families;
 use crate::identifier::{Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::{Facts, PasswordInput, RegistrationInput};
@@ -119,12 +119,12 @@ impl Accounts {
         if let Some(n) = &name
             && self.find_login(tenant, &Identifier::Name(n.clone()))?.is_some()
         {
-            return Err(Error::IdentifierTaken("account name"));
+            return Err(Error::IdentifierTaken(IdentifierKind::AccountName));
         }
         if let Some(e) = &email
             && self.store.get::<index::IdentifierIndex>(tenant, &format!("email:{e}"))?.is_some()
         {
-            return Err(Error::IdentifierTaken("email"));
+            return Err(Error::IdentifierTaken(IdentifierKind::Email));
         }
         // The mobile: who holds its login role, and how many accounts it is bound to.
         let holder = match &mobile {
@@ -134,7 +134,7 @@ impl Accounts {
         let by_mobile = matches!(reg.by, RegisterBy::Mobile { .. });
         let take_over = holder.is_some() && by_mobile;
         if take_over && !(reg.take_over && settings.registration.allow_number_takeover) {
-            return Err(Error::IdentifierTaken("mobile"));
+            return Err(Error::IdentifierTaken(IdentifierKind::Mobile));
         }
         let cap = settings.registration.max_accounts_per_mobile;
         if let Some(m) = &mobile

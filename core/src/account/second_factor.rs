@@ -11,7 +11,7 @@ use crate::code::{Notice, Purpose, Sent};
 use crate::credential::passkey::{Passkeys, Rp};
 use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::Totps;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::settings::TenantSettings;
 use crate::signin::attempts::Subject;
 use crate::signin::level::Method;
@@ -209,7 +209,7 @@ impl Accounts {
     ) -> Result<bool> {
         let account = self.get(tenant, account_id)?;
         if on && available(&account, enrolled, &[]).iter().all(|f| *f == Factor::RecoveryCode) {
-            return Err(Error::Refused("no_second_factor"));
+            return Err(Error::Refused(Refusal::NoSecondFactor));
         }
         let changed = self.modify(tenant, account_id, |a| Ok(std::mem::replace(&mut a.two_step, on) != on))?;
         if changed {

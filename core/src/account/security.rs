@@ -15,7 +15,7 @@ use crate::code::Notice;
 use crate::credential::passkey::{PasskeyInfo, Passkeys, Rp};
 use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::{Enrolment, Totps};
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::seal::Sealer;
 use crate::store::Store;
 use crate::tenant::Tenants;
@@ -46,7 +46,7 @@ pub struct Security {
 /// recovery codes to give: `after` is what remains enrolled.
 pub fn keeps_a_factor(account: &Account, after: &Enrolled) -> Result<()> {
     if account.two_step && available(account, after, &[]).iter().all(|f| *f == Factor::RecoveryCode) {
-        return Err(Error::Refused("last_second_factor"));
+        return Err(Error::Refused(Refusal::LastSecondFactor));
     }
     Ok(())
 }
@@ -332,7 +332,7 @@ mod tests {
         let account = k.accounts.get(T, &k.account.id).unwrap();
         let who = Holder { account: &account, ..k.who() };
         let refused = k.security.remove_totp(T, who, PASSWORD).await;
-        assert!(matches!(refused, Err(Error::Refused("last_second_factor"))), "{refused:?}");
+        assert!(matches!(refused, Err(Error::Refused(Refusal::LastSecondFactor))), "{refused:?}");
         assert!(k.security.enrolled(T, &k.account.id).unwrap().totp, "still enrolled");
         assert!(k.audited("totp_removed").is_empty());
         // With 2-step verification off, the app may go.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
@@ -147,7 +147,7 @@ impl Totps {
             created_at: self.clock.now(),
         };
         self.store.update::<TotpRecord, _>(tenant, account_id, |old| match old {
-            Some(r) if r.confirmed => Err(Error::Refused("totp_already_enabled")),
+            Some(r) if r.confirmed => Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
             _ => Ok((Some(record.clone()), ())),
         })?;
         Ok(enrolment)
@@ -172,7 +172,7 @@ impl Totps {
         self.store.update::<TotpRecord, _>(tenant, account_id, |old| {
             let mut record = match old {
                 Some(r) if r.confirmed == confirmed => r,
-                Some(r) if r.confirmed => return Err(Error::Refused("totp_already_enabled")),
+                Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
                 _ if confirmed => return Err(Error::NotFound("authenticator")),
                 _ => return Err(Error::NotFound("authenticator enrolment")),
             };
@@ -367,8 +367,8 @@ mod tests {
             assert!(matches!(totps.confirm(T, A, &old), Err(Error::CodeInvalid)));
         }
         totps.confirm(T, A, &new).unwrap();
-        assert!(matches!(totps.begin(T, A, "Latchkey", "ada"), Err(Error::Refused("totp_already_enabled"))));
-        assert!(matches!(totps.confirm(T, A, &new), Err(Error::Refused("totp_already_enabled"))));
+        assert!(matches!(totps.begin(T, A, "Latchkey", "ada"), Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
+        assert!(matches!(totps.confirm(T, A, &new), Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
     }
 
     #[tokio::test]

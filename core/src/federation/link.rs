@@ -68,7 +68,7 @@ pub(crate) fn put_in(tx: &Tx<'_>, tenant: &str, link: &Link) -> TxResult<()> {
     if let Some(existing) = tx.get::<Link>(tenant, &k)?
         && existing.account_id != link.account_id
     {
-        return abort(Error::IdentifierTaken("third-party account"));
+        return abort(Error::IdentifierTaken(crate::IdentifierKind::ThirdPartyAccount));
     }
     tx.put(tenant, &k, link)?;
     tx.put(tenant, &format!("{}/{k}", link.account_id), &AccountLink {})

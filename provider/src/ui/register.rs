@@ -9,11 +9,11 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
-use latchkey_core::Error;
 use latchkey_core::account::registration::{RegisterBy, Registration};
 use latchkey_core::account::signin::SignedIn;
 use latchkey_core::code::{Channel, Destination};
 use latchkey_core::settings::TenantSettings;
+use latchkey_core::{Error, IdentifierKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -232,7 +232,9 @@ async fn submit(
                 signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await
             }
         }
-        Err(Error::IdentifierTaken("mobile")) if by == By::Mobile && settings.registration.allow_number_takeover => {
+        Err(Error::IdentifierTaken(IdentifierKind::Mobile))
+            if by == By::Mobile && settings.registration.allow_number_takeover =>
+        {
             // R9: the number signs another account in. Its new owner, holding the code,
             // may take the number over; the old account is told at its next sign-in.
             view.take_over_offer = true;

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use latchkey_core::Error;
 use latchkey_core::settings::PasswordPolicy;
 
+use crate::web::error::{Text, table};
 use crate::web::page::Page;
 
 /// A refusal shown on the page that was submitted.
@@ -35,68 +36,27 @@ pub fn password_rules(page: &Page, policy: &PasswordPolicy) -> String {
     format!("{}{}{}", page.text("pw_rules"), parts.join(page.text("list_sep")), page.text("sentence_end"))
 }
 
-/// The page text for a refusal, or the error itself when it is the server's fault
-/// (answered as a 500 without details).
+/// The page text for a refusal (from the edge table, `web::error::table`), or the
+/// error itself when it is the server's fault (answered as a 500 without details).
 pub fn failure(page: &Page, policy: &PasswordPolicy, e: Error) -> Result<Failure, Error> {
-    let status = match &e {
-        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::BadCredentials => StatusCode::UNAUTHORIZED,
-        Error::PolicyDenied { .. } | Error::PluginDenied { .. } | Error::Refused(_) => StatusCode::FORBIDDEN,
-        Error::ProofRequired | Error::ReauthenticationRequired => StatusCode::FORBIDDEN,
-        Error::IdentifierTaken(_) => StatusCode::CONFLICT,
-        Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let key = match e {
-        Error::BadCredentials => "current_password_wrong",
-        Error::SeveralAccounts(_) => "several_accounts",
-        Error::CodeInvalid | Error::CodeExpired | Error::CodeAttemptsExceeded => "code_wrong",
-        Error::CaptchaRequired => "captcha_required",
-        Error::CaptchaFailed => "captcha_failed",
-        Error::ProofRequired => "proof_required",
-        Error::ReauthenticationRequired => "reauthentication_required",
-        Error::Delivery(cause) => {
-            tracing::warn!(%cause, "message delivery failed");
-            "delivery_failed"
+    if e.is_internal() {
+        return Err(e);
+    }
+    if let Error::Delivery(cause) = &e {
+        tracing::warn!(%cause, "message delivery failed");
+    }
+    let status = table::status(&e);
+    let text = match table::text(&e) {
+        Text::Verbatim(message) => message,
+        Text::Key("invalid_password", _) => {
+            format!("{} {}", page.text("invalid_password"), password_rules(page, policy))
         }
-        Error::RateLimited { retry_after } => {
-            let text = fill(page.text("rate_limited_in"), &[("s", &retry_after.to_string())]);
-            return Ok(Failure { status, text });
+        Text::Key(key, values) => {
+            let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            fill(page.text(key), &values)
         }
-        // A tenant plugin's own message reaches the person as it is (W2).
-        Error::PluginDenied { message, .. } => return Ok(Failure { status, text: message }),
-        Error::PolicyDenied { reason } => match reason.as_str() {
-            "mobile_range_not_allowed" => "denied_mobile_range",
-            "too_many_accounts_for_mobile" => "denied_too_many_accounts",
-            "registration_closed" => "denied_registration_closed",
-            // A tenant plugin's own reason reaches the person as it is (W2).
-            other => return Ok(Failure { status, text: fill(page.text("denied_other"), &[("reason", other)]) }),
-        },
-        Error::IdentifierTaken(what) => match what {
-            "mobile" => "taken_mobile",
-            "email" => "taken_email",
-            "account name" => "taken_account_name",
-            _ => "taken_other",
-        },
-        Error::Invalid { field, .. } => match field {
-            "mobile" => "invalid_mobile",
-            "email" => "invalid_email",
-            "account_name" => "invalid_account_name",
-            "identifier" => "invalid_identifier",
-            "value" => "invalid_same_value",
-            "current_code" => "invalid_current_code",
-            "address" => "invalid_address",
-            "password" => {
-                let text = format!("{} {}", page.text("invalid_password"), password_rules(page, policy));
-                return Ok(Failure { status, text });
-            }
-            other => return Ok(Failure { status, text: fill(page.text("invalid_field"), &[("field", other)]) }),
-        },
-        e if e.is_internal() => return Err(e),
-        _ => "try_again",
     };
-    Ok(Failure { status, text: page.text(key).to_string() })
+    Ok(Failure { status, text })
 }
 
 #[cfg(test)]

@@ -118,9 +118,6 @@ fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: 
 /// errors (a 500 without details).
 fn refused(svc: &Services, tenant: &str, page: &Page, account: &Account, e: Error) -> ApiResult<Response> {
     let (status, key) = match &e {
-        Error::Refused("no_second_factor") => (StatusCode::FORBIDDEN, "sec_no_second_factor"),
-        Error::Refused("last_second_factor") => (StatusCode::FORBIDDEN, "sec_last_factor"),
-        Error::Refused("totp_already_enabled") => (StatusCode::CONFLICT, "sec_totp_already"),
         Error::CodeInvalid => (StatusCode::BAD_REQUEST, "sec_totp_code_wrong"),
         Error::NotFound("authenticator enrolment") => (StatusCode::BAD_REQUEST, "sec_totp_not_started"),
         _ => {

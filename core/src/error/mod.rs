@@ -1,12 +1,18 @@
 //! The domain error: stable, greppable codes that the provider maps to HTTP.
 
+mod kind;
+mod refusal;
+
+pub use kind::IdentifierKind;
+pub use refusal::Refusal;
+
 /// A domain failure. `code()` is the stable string users and apps see.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("this {0} is already taken")]
-    IdentifierTaken(&'static str),
+    IdentifierTaken(IdentifierKind),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("the identifier or password is wrong")]
@@ -24,8 +30,9 @@ pub enum Error {
     /// A tenant plugin's denial: its reason code and its message for the person.
     #[error("{message}")]
     PluginDenied { reason: String, message: String },
+    /// A well-formed request a rule refuses; the kind carries the stable code.
     #[error("the request was refused: {0}")]
-    Refused(&'static str),
+    Refused(Refusal),
     /// A device-flow poll that is not (yet) an answer; carries the RFC 8628 §3.5 code.
     #[error("device authorization: {0}")]
     DeviceFlow(&'static str),
@@ -83,7 +90,7 @@ impl Error {
             Error::InvalidGrant => "invalid_grant",
             Error::UnauthorizedClient => "unauthorized_client",
             Error::InvalidToken => "invalid_token",
-            Error::Refused(_) => "refused",
+            Error::Refused(r) => r.code(),
             Error::DeviceFlow(code) => code,
             Error::PolicyDenied { .. } | Error::PluginDenied { .. } => "policy_denied",
             Error::RateLimited { .. } => "rate_limited",

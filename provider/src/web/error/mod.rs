@@ -1,5 +1,6 @@
-//! The one error type at the HTTP edge: maps domain errors to a status, an RFC 6749
-//! style body `{"error", "error_description"}` and, for pages, a localized page.
+//! The one error type at the HTTP edge: maps domain errors through `table` to a
+//! status, an RFC 6749 style body `{"error", "error_description"}` and, on page
+//! routes (`page`), a localized page.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -7,6 +8,13 @@ use axum::response::{IntoResponse, Response};
 use latchkey_core::Error;
 use latchkey_core::grant::{OAuthCode, OAuthError};
 use serde_json::json;
+
+pub mod page;
+pub mod table;
+#[cfg(test)]
+mod tests;
+
+pub use table::{Entry, Text};
 
 /// An error answered as JSON (APIs, token endpoint).
 #[derive(Debug)]
@@ -20,11 +28,34 @@ pub struct ApiError {
     /// A `WWW-Authenticate` challenge that replaces the one derived from the code
     /// (RFC 6750 §3: no error code when no token was sent; the scope that was missing).
     pub challenge: Option<&'static str>,
+    /// What a page says for this error (the table's message); `None` for an error made
+    /// at the edge, whose code is its message key. Boxed: the error stays small.
+    pub text: Option<Box<Text>>,
+}
+
+/// Carried by every error answer so that a page route can render it as a page
+/// (`page::as_page`) from the same table entry.
+#[derive(Debug, Clone)]
+pub struct ErrorAnswer {
+    /// The stable code.
+    pub code: &'static str,
+    /// The page text.
+    pub text: Text,
+    /// The English description of the JSON answer, shown when the key has no text.
+    pub description: String,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        ApiError { status, code, description: description.into(), retry_after: None, reason: None, challenge: None }
+        ApiError {
+            status,
+            code,
+            description: description.into(),
+            retry_after: None,
+            reason: None,
+            challenge: None,
+            text: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, description: impl Into<String>) -> Self {
@@ -51,49 +82,29 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::IdentifierTaken(_) => StatusCode::CONFLICT,
-            Error::Invalid { .. } | Error::InvalidGrant | Error::UnauthorizedClient => StatusCode::BAD_REQUEST,
-            // RFC 8628 §3.5: every answer to a device poll but tokens is a 400.
-            Error::DeviceFlow(_) => StatusCode::BAD_REQUEST,
-            Error::BadCredentials | Error::InvalidClient | Error::InvalidToken => StatusCode::UNAUTHORIZED,
-            Error::Refused(_) | Error::PolicyDenied { .. } | Error::PluginDenied { .. } => StatusCode::FORBIDDEN,
-            Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::CodeInvalid
-            | Error::CodeExpired
-            | Error::CodeAttemptsExceeded
-            | Error::UnknownPurpose
-            | Error::SeveralAccounts(_)
-            | Error::CaptchaRequired
-            | Error::CaptchaFailed => StatusCode::BAD_REQUEST,
-            Error::PasskeyRejected => StatusCode::UNAUTHORIZED,
-            Error::Delivery(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Storage(_) | Error::Crypto(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            Error::ProofRequired | Error::ReauthenticationRequired => StatusCode::FORBIDDEN,
+        let Entry { status, code, text } = table::entry(&e);
+        let mut err = match &e {
+            Error::Delivery(cause) => {
+                tracing::warn!(%cause, "message delivery failed");
+                ApiError::new(status, code, "the message could not be delivered; try again later")
+            }
+            Error::PluginDenied { reason, message } => {
+                ApiError { reason: Some(reason.clone()), ..ApiError::new(status, code, message.clone()) }
+            }
+            Error::PolicyDenied { reason } => {
+                ApiError { reason: Some(reason.clone()), ..ApiError::new(status, code, e.to_string()) }
+            }
+            Error::RateLimited { retry_after } => {
+                ApiError { retry_after: Some(*retry_after), ..ApiError::new(status, code, e.to_string()) }
+            }
+            e if e.is_internal() => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::new(status, code, "the server could not complete the request")
+            }
+            e => ApiError::new(status, code, e.to_string()),
         };
-        if let Error::Delivery(cause) = &e {
-            tracing::warn!(%cause, "message delivery failed");
-            return ApiError::new(status, e.code(), "the message could not be delivered; try again later");
-        }
-        if let Error::PluginDenied { reason, message } = &e {
-            let mut err = ApiError::new(status, e.code(), message.clone());
-            err.reason = Some(reason.clone());
-            return err;
-        }
-        if let Error::PolicyDenied { reason } = &e {
-            let mut err = ApiError::new(status, e.code(), e.to_string());
-            err.reason = Some(reason.clone());
-            return err;
-        }
-        if let Error::RateLimited { retry_after } = e {
-            return ApiError { retry_after: Some(retry_after), ..ApiError::new(status, e.code(), e.to_string()) };
-        }
-        if e.is_internal() {
-            tracing::error!(error = %e, "internal error");
-            return ApiError::new(status, "server_error", "the server could not complete the request");
-        }
-        ApiError::new(status, e.code(), e.to_string())
+        err.text = Some(Box::new(text));
+        err
     }
 }
 
@@ -113,7 +124,7 @@ impl From<OAuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.code, "error_description": self.description });
+        let mut body = json!({ "error": self.code, "error_description": self.description.clone() });
         if let Some(r) = self.retry_after {
             body["retry_after"] = json!(r);
         }
@@ -121,6 +132,8 @@ impl IntoResponse for ApiError {
             body["reason"] = json!(r);
         }
         let mut resp = (self.status, Json(body)).into_response();
+        let text = self.text.map_or_else(|| Text::Key(self.code, Vec::new()), |t| *t);
+        resp.extensions_mut().insert(ErrorAnswer { code: self.code, text, description: self.description });
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.code == "invalid_client" && self.status == StatusCode::UNAUTHORIZED {

@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::secret;
 use crate::store::{Record, Store};
+use crate::token_record;
 
 pub const LIFETIME: u64 = 10 * 60;
 
@@ -44,14 +44,11 @@ impl Record for Detour {
 
 /// Stores a detour under `state` (a fresh `secret::token()`).
 pub fn put(store: &Store, tenant: &str, state: &str, detour: &Detour) -> Result<()> {
-    store.put(tenant, &secret::digest(state), detour)
+    token_record::put(store, tenant, state, detour)
 }
 
 /// Takes the detour of `state` (it cannot be used again).
 pub fn take(store: &Store, tenant: &str, state: &str, now: u64) -> Result<Option<Detour>> {
-    if state.len() != 43 {
-        return Ok(None);
-    }
-    let d = store.remove::<Detour>(tenant, &secret::digest(state))?;
+    let d = token_record::remove::<Detour>(store, tenant, state)?;
     Ok(d.filter(|d| d.expires_at > now))
 }

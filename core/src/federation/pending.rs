@@ -1,15 +1,16 @@
 //! A third-party sign-in that is not finished: a first sign-in choosing between a
 //! new account and a link, or an account that must add a mobile or email first
-//! (R17). The browser holds a random token in a cookie; the store keeps its digest.
+//! (R17). The browser holds a random token in a cookie; the store keeps its digest
+//! (`token_record`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Account, Kind};
 use crate::error::{Error, Result};
 use crate::federation::UpstreamIdentity;
-use crate::secret;
 use crate::settings::RequireContact;
 use crate::store::{Record, Store};
+use crate::token_record;
 
 pub const LIFETIME: u64 = 15 * 60;
 
@@ -36,25 +37,24 @@ impl Record for FederatedSignIn {
     }
 }
 
+/// Stores a new pending federated sign-in; returns the cookie value.
 pub fn start(store: &Store, tenant: &str, p: &FederatedSignIn) -> Result<String> {
-    let token = secret::token();
-    store.put(tenant, &secret::digest(&token), p)?;
-    Ok(token)
+    token_record::issue(store, tenant, p)
 }
 
+/// The live pending federated sign-in behind a cookie value.
 pub fn get(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<FederatedSignIn>> {
-    if token.len() != 43 {
-        return Ok(None);
-    }
-    store.get_live(tenant, &secret::digest(token), now)
+    token_record::get_live(store, tenant, token, now)
 }
 
+/// Replaces the pending federated sign-in behind a cookie value.
 pub fn put(store: &Store, tenant: &str, token: &str, p: &FederatedSignIn) -> Result<()> {
-    store.put(tenant, &secret::digest(token), p)
+    token_record::put(store, tenant, token, p)
 }
 
+/// Ends the pending federated sign-in behind a cookie value.
 pub fn end(store: &Store, tenant: &str, token: &str) -> Result<()> {
-    store.remove::<FederatedSignIn>(tenant, &secret::digest(token)).map(|_| ())
+    token_record::remove::<FederatedSignIn>(store, tenant, token).map(|_| ())
 }
 
 /// The contact the tenant requires that the account lacks (R17), if any.
@@ -72,4 +72,38 @@ pub fn missing_contact(rule: RequireContact, account: &Account) -> Option<Requir
 /// `not_found` unless the sign-in has reached an account.
 pub fn account_of(p: &FederatedSignIn) -> Result<&str> {
     p.account_id.as_deref().ok_or(Error::NotFound("account"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::federation::UpstreamIdentity;
+
+    fn record(expires_at: u64) -> FederatedSignIn {
+        FederatedSignIn {
+            identity: UpstreamIdentity { upstream: "up".into(), subject: "s".into(), ..Default::default() },
+            candidate: None,
+            account_id: None,
+            amr: vec!["fed".into()],
+            flow: None,
+            expires_at,
+        }
+    }
+
+    /// R17: the pending federated sign-in opens only with the browser's token (not
+    /// its digest, which is all the store keeps), only while it lives, and not after
+    /// it ended.
+    #[tokio::test]
+    async fn r17_pending_federated_sign_in_opens_only_with_its_live_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let token = start(&store, "t", &record(100)).unwrap();
+        assert!(get(&store, "t", &token, 50).unwrap().is_some());
+        assert!(get(&store, "t", &crate::secret::digest(&token), 50).unwrap().is_none());
+        assert!(get(&store, "t", &token, 100).unwrap().is_none(), "expired");
+        put(&store, "t", &token, &record(200)).unwrap();
+        assert!(get(&store, "t", &token, 150).unwrap().is_some());
+        end(&store, "t", &token).unwrap();
+        assert!(get(&store, "t", &token, 150).unwrap().is_none(), "ended");
+    }
 }

@@ -3,6 +3,10 @@
 //! result is (`amr`, `acr`; P4); the `SignIns` service runs the whole journey.
 
 pub mod attempts;
+pub mod federated;
+pub mod federated_first;
+#[cfg(test)]
+mod federated_tests;
 pub mod first_factor;
 pub mod level;
 #[cfg(test)]
@@ -14,6 +18,7 @@ pub mod second_step;
 pub mod service;
 pub mod step_up;
 
+pub use federated::{FederatedStep, Linked, NextPath};
 pub use first_factor::FlowFacts;
 pub use service::{Browser, Completed, Finished, SignInStep, SignIns};
 

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::code::Notice;
 use crate::error::{Error, Result};
-use crate::secret;
 use crate::store::{Record, Store};
+use crate::token_record;
 
 pub const LIFETIME: u64 = 10 * 60;
 /// Wrong second-factor answers before the person must start again.
@@ -48,17 +48,12 @@ impl Record for PendingSignIn {
 
 /// Stores a pending sign-in; returns the cookie value.
 pub fn start(store: &Store, tenant: &str, pending: &PendingSignIn) -> Result<String> {
-    let token = secret::token();
-    store.put(tenant, &secret::digest(&token), pending)?;
-    Ok(token)
+    token_record::issue(store, tenant, pending)
 }
 
 /// The live pending sign-in behind a cookie value.
 pub fn get(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<PendingSignIn>> {
-    if token.len() != 43 {
-        return Ok(None);
-    }
-    store.get_live(tenant, &secret::digest(token), now)
+    token_record::get_live(store, tenant, token, now)
 }
 
 /// Applies `f` to the live pending sign-in; `not_found` if there is none.
@@ -69,7 +64,7 @@ pub fn modify(
     now: u64,
     f: impl Fn(&mut PendingSignIn),
 ) -> Result<PendingSignIn> {
-    store.update::<PendingSignIn, _>(tenant, &secret::digest(token), |old| {
+    token_record::update::<PendingSignIn, _>(store, tenant, token, |old| {
         let mut p = old.filter(|p| p.expires_at > now).ok_or(Error::NotFound("sign-in"))?;
         f(&mut p);
         Ok((Some(p.clone()), p))
@@ -87,6 +82,7 @@ pub fn wrong_answer(store: &Store, tenant: &str, token: &str, now: u64) -> Resul
     Ok(true)
 }
 
+/// Ends the pending sign-in behind a cookie value.
 pub fn end(store: &Store, tenant: &str, token: &str) -> Result<()> {
-    store.remove::<PendingSignIn>(tenant, &secret::digest(token)).map(|_| ())
+    token_record::remove::<PendingSignIn>(store, tenant, token).map(|_| ())
 }

@@ -20,6 +20,7 @@ use crate::credential::passkey::Passkeys;
 use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::Totps;
 use crate::error::{Error, Result};
+use crate::federation::upstream::Upstreams;
 use crate::grant::request;
 use crate::policy::{Facts, PolicyHost, SignInInput};
 use crate::seal::Sealer;
@@ -128,6 +129,7 @@ pub struct SignIns {
     pub(super) totps: Totps,
     pub(super) passkeys: Passkeys,
     pub(super) recovery_codes: RecoveryCodes,
+    pub(super) upstreams: Upstreams,
 }
 
 impl SignIns {
@@ -145,6 +147,7 @@ impl SignIns {
             tenants: Tenants::new(store.clone(), clock.clone()),
             totps: Totps::new(store.clone(), clock.clone(), sealer.clone()),
             passkeys: Passkeys::new(store.clone(), clock.clone(), sealer.clone()),
+            upstreams: Upstreams::new(store.clone(), sealer.clone()),
             recovery_codes: RecoveryCodes::new(store.clone(), clock.clone(), sealer),
             store,
             clock,

@@ -6,7 +6,6 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use latchkey_core::account::signin::SignedIn;
-use latchkey_core::audit::{self, AuditEvent};
 use latchkey_core::code::{Message, MessageKind};
 use latchkey_core::session::Origin;
 pub use latchkey_core::signin::Finished;
@@ -21,6 +20,7 @@ use crate::web::http::{cookie, set_cookie};
 use crate::web::page::Page;
 use crate::web::paths;
 use crate::web::respond;
+pub use crate::web::sign_in::owes;
 
 /// Continues after a first factor for `signed`.
 pub async fn complete(
@@ -99,16 +99,6 @@ pub fn render_step(svc: &Services, tenant: &str, page: &Page, step: SignInStep) 
     })
 }
 
-/// Sends the browser, holding the pending sign-in's token, to the page that collects what it owes.
-pub fn owes(svc: &Services, tenant: &str, token: &str) -> Response {
-    let mut resp = respond::found(&format!("/t/{tenant}/login/verify"));
-    resp.headers_mut().append(
-        header::SET_COOKIE,
-        set_cookie(cookies::PENDING, token, &cookies::session_path(tenant), None, svc.secure_cookies),
-    );
-    resp
-}
-
 /// Starts the session and answers the browser.
 pub async fn finish(
     svc: &Services,
@@ -174,28 +164,6 @@ pub fn started(svc: &Services, tenant: &str, page: &Page, done: Completed) -> Re
         );
     }
     resp
-}
-
-/// Records a security event of the sign-in (who, what, when, IP, client).
-pub fn record(
-    svc: &Services,
-    tenant: &str,
-    account_id: &str,
-    action: &str,
-    origin: &Origin,
-    client: Option<String>,
-    detail: serde_json::Value,
-) -> ApiResult<()> {
-    let event = AuditEvent {
-        at: svc.now(),
-        actor: account_id.to_string(),
-        action: action.to_string(),
-        subject: None,
-        ip: Some(origin.ip.clone()),
-        client,
-        detail,
-    };
-    Ok(audit::record(&svc.store, tenant, &event)?)
 }
 
 /// For a page script (passkeys): a redirect becomes `{"redirect": url}` with the same

@@ -14,4 +14,5 @@ pub mod i18n;
 pub mod page;
 pub mod paths;
 pub mod respond;
+pub mod sign_in;
 pub mod templates;

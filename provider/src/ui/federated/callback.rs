@@ -9,23 +9,20 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use latchkey_core::Error;
-use latchkey_core::federation::detour::{self, Purpose};
-use latchkey_core::federation::first::Outcome;
-use latchkey_core::federation::link;
-use latchkey_core::federation::pending::{self, FederatedSignIn};
-use latchkey_core::secret;
+use latchkey_core::federation::detour::Purpose;
+use latchkey_core::signin::Linked;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{callback_url, proceed};
+use super::{answer, callback_url};
 use crate::federation::client::FederationError;
 use crate::state::{AppState, Services};
-use crate::ui::signed_in;
+use crate::ui::signed_in::Held;
 use crate::web::cookies;
 use crate::web::error::ApiResult;
 use crate::web::http::{FormBody, cookie, origin, set_cookie};
 use crate::web::page::Page;
+use crate::web::paths;
 use crate::web::respond;
 
 #[derive(Deserialize, Default)]
@@ -98,9 +95,8 @@ async fn handle(
     let page = Page::new(headers, None);
     let config = svc.upstreams.get(tenant, upstream)?;
     let state = p.state.unwrap_or_default();
-    let ours = cookie(headers, cookies::DETOUR).is_some_and(|c| secret::eq(&c, &state));
-    let detour = if ours { detour::take(&svc.store, tenant, &state, svc.now())? } else { None };
-    let Some(detour) = detour.filter(|d| d.upstream == upstream) else {
+    let held = cookie(headers, cookies::DETOUR);
+    let Some(detour) = svc.signins.federated_return(tenant, upstream, &state, held.as_deref()).await? else {
         return Ok(page.message(
             svc,
             StatusCode::BAD_REQUEST,
@@ -109,7 +105,6 @@ async fn handle(
             Some("invalid_state"),
         ));
     };
-    svc.store.commit().await?;
     if let Some(error) = p.error {
         let shown: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
         let text = crate::web::feedback::fill(
@@ -141,64 +136,22 @@ async fn handle(
     match detour.purpose {
         Purpose::Link { account_id } => {
             let signed_in_as = cookies::session_of(svc, tenant, headers)?.map(|(_, s)| s.account_id);
-            if signed_in_as.as_deref() != Some(account_id.as_str()) {
-                return Ok(respond::found(&format!("/t/{tenant}/login")));
-            }
-            let linked =
-                svc.accounts.link_federated(tenant, &account_id, &identity, &config.display_name, page.locale.tag());
-            let done = match linked.await {
-                Ok(_) => "linked",
-                Err(Error::IdentifierTaken(_)) => "link_taken",
-                Err(e) => return Err(e.into()),
-            };
-            signed_in::record(
-                svc,
-                tenant,
-                &account_id,
-                "federated_linked",
-                &from,
-                None,
-                json!({ "upstream": upstream }),
-            )?;
-            svc.store.commit().await?;
-            Ok(respond::found(&format!("/t/{tenant}/account/linked?done={done}")))
+            let linked = svc
+                .signins
+                .federated_link(tenant, &account_id, signed_in_as.as_deref(), &identity, &from, page.locale.tag())
+                .await?;
+            Ok(respond::found(&match linked {
+                Linked::NotSignedIn => format!("/t/{tenant}/login"),
+                Linked::Linked => format!("/t/{tenant}/account/linked?done=linked"),
+                Linked::Taken => format!("/t/{tenant}/account/linked?done=link_taken"),
+            }))
         }
         Purpose::SignIn => {
-            let outcome = svc.accounts.federated(tenant, &identity)?;
-            let now = svc.now();
-            let mut pending = FederatedSignIn {
-                identity,
-                candidate: None,
-                account_id: None,
-                amr: vec!["fed".into()],
-                flow: detour.flow,
-                expires_at: now + pending::LIFETIME,
-            };
-            let token = pending::start(&svc.store, tenant, &pending)?;
-            let mut resp = match outcome {
-                Outcome::Linked(l) => {
-                    link::touch(&svc.store, tenant, &l.upstream, &l.subject, now)?;
-                    let account = svc.accounts.get(tenant, &l.account_id)?;
-                    proceed(svc, tenant, headers, peer, &token, pending, account, &page).await?
-                }
-                Outcome::Unknown { candidate } => {
-                    pending.candidate = candidate.map(|m| (m.account_id, m.kind, m.value));
-                    pending::put(&svc.store, tenant, &token, &pending)?;
-                    svc.store.commit().await?;
-                    let mut r = respond::found(&format!("/t/{tenant}/federation/first"));
-                    r.headers_mut().append(
-                        header::SET_COOKIE,
-                        set_cookie(
-                            cookies::FEDERATED_PENDING,
-                            &token,
-                            &cookies::session_path(tenant),
-                            None,
-                            svc.secure_cookies,
-                        ),
-                    );
-                    r
-                }
-            };
+            let held = Held::of(headers);
+            let browser = held.browser(&from, &page);
+            let next = paths::next_after_sign_in;
+            let step = svc.signins.federated_callback(tenant, browser, identity, detour.flow, next).await?;
+            let mut resp = answer(svc, tenant, &page, step)?;
             resp.headers_mut().append(
                 header::SET_COOKIE,
                 set_cookie(cookies::DETOUR, "", &cookies::session_path(tenant), Some(0), svc.secure_cookies),

@@ -10,22 +10,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
-use latchkey_core::account::channels::{CodeTarget, default_channel};
-use latchkey_core::account::password::Proof;
-use latchkey_core::account::signin::Attempt;
-use latchkey_core::account::{Kind, mask};
-use latchkey_core::federation::pending::{self, FederatedSignIn};
+use latchkey_core::account::mask;
+use latchkey_core::federation::pending::FederatedSignIn;
+use latchkey_core::session::Origin;
 use latchkey_core::settings::RequireContact;
+use latchkey_core::signin::FederatedStep;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::proceed;
+use super::answer;
 use crate::state::{AppState, Services};
-use crate::ui::signed_in;
+use crate::ui::signed_in::Held;
 use crate::web::cookies;
 use crate::web::error::ApiResult;
 use crate::web::http::{FormBody, cookie, origin};
 use crate::web::page::Page;
+use crate::web::paths;
 
 #[derive(Deserialize, Default)]
 struct Form {
@@ -45,10 +45,11 @@ struct Form {
 /// The browser's unfinished third-party sign-in: (cookie value, record).
 fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, FederatedSignIn)>> {
     let Some(token) = cookie(headers, cookies::FEDERATED_PENDING) else { return Ok(None) };
-    Ok(pending::get(&svc.store, tenant, &token, svc.now())?.map(|p| (token, p)))
+    Ok(svc.signins.federated_pending(tenant, &token)?.map(|p| (token, p)))
 }
 
-fn expired(svc: &Services, tenant: &str, page: &Page) -> Response {
+/// The page for a browser whose pending third-party sign-in is gone.
+pub(super) fn expired(svc: &Services, tenant: &str, page: &Page) -> Response {
     let text = format!("{} /t/{tenant}/login", page.text("sign_in_expired"));
     page.message(svc, StatusCode::BAD_REQUEST, "error", &text, Some("sign_in_expired"))
 }
@@ -109,23 +110,24 @@ fn render(
     ))
 }
 
-/// The page again with the text for a failed step (a 4xx), or the error itself.
-fn refused(svc: &Services, tenant: &str, page: &Page, p: &FederatedSignIn, e: Error) -> ApiResult<Response> {
-    let (status, text) = failure(page, e)?;
-    render(svc, tenant, page, p, status, Some(text), None)
-}
-
-/// The page again after sending a code: "code sent", or why not.
-fn sent_or_refused(
-    svc: &Services,
-    tenant: &str,
-    page: &Page,
-    p: &FederatedSignIn,
-    sent: Result<(), Error>,
-) -> ApiResult<Response> {
-    match sent {
-        Ok(()) => render(svc, tenant, page, p, StatusCode::OK, None, Some(page.text("code_sent").to_string())),
-        Err(e) => refused(svc, tenant, page, p, e),
+/// Answers a step of the first sign-in: the page again (with the failure, or
+/// "code sent"), a refusal, or on to the next page.
+fn respond(svc: &Services, tenant: &str, page: &Page, p: &FederatedSignIn, step: FederatedStep) -> ApiResult<Response> {
+    match step {
+        FederatedStep::Refused(e) => {
+            let (status, text) = failure(page, e)?;
+            render(svc, tenant, page, p, status, Some(text), None)
+        }
+        FederatedStep::Sent => {
+            render(svc, tenant, page, p, StatusCode::OK, None, Some(page.text("code_sent").to_string()))
+        }
+        FederatedStep::NoCreate => {
+            Ok(page.message(svc, StatusCode::FORBIDDEN, "error", page.text("federation_no_create"), Some("refused")))
+        }
+        FederatedStep::NoCandidate => {
+            Ok(page.message(svc, StatusCode::BAD_REQUEST, "error", page.text("federation_no_candidate"), None))
+        }
+        other => answer(svc, tenant, page, other),
     }
 }
 
@@ -154,6 +156,32 @@ async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: 
     }
 }
 
+/// A posted step's common facts: the page, the pending sign-in (cookie, record) and
+/// the browser; `Err` is the answer to send.
+struct Posted {
+    page: Page,
+    token: String,
+    p: FederatedSignIn,
+    held: Held,
+    origin: Origin,
+}
+
+fn posted_step(
+    svc: &Services,
+    tenant: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    csrf: Option<&str>,
+) -> ApiResult<Result<Posted, Response>> {
+    Ok(posted(svc, tenant, headers, csrf)?.map(|(page, token, p)| Posted {
+        page,
+        token,
+        p,
+        held: Held::of(headers),
+        origin: origin(headers, Some(peer)),
+    }))
+}
+
 async fn create(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
@@ -161,31 +189,14 @@ async fn create(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, token, p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    if p.account_id.is_some() || !svc.upstreams.get(&tenant, &p.identity.upstream)?.create_accounts {
-        return Ok(page.message(
-            &svc,
-            StatusCode::FORBIDDEN,
-            "error",
-            page.text("federation_no_create"),
-            Some("refused"),
-        ));
-    }
-    let account = svc.accounts.create_federated(&tenant, &p.identity)?;
-    let detail = json!({ "upstream": p.identity.upstream });
-    signed_in::record(
-        &svc,
-        &tenant,
-        &account.id,
-        "federated_account_created",
-        &origin(&headers, Some(peer)),
-        None,
-        detail,
-    )?;
-    proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await
+    let browser = s.held.browser(&s.origin, &s.page);
+    let next = paths::next_after_sign_in;
+    let step = svc.signins.federated_create(&tenant, browser, &s.token, s.p.clone(), next).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 async fn link_by_password(
@@ -195,38 +206,15 @@ async fn link_by_password(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, token, mut p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let ip = peer.ip().to_string();
-    let attempt = Attempt { ip: &ip, captcha: None, client: None };
-    let signed = match svc.accounts.sign_in(&tenant, &settings, &f.identifier, &f.password, &attempt).await {
-        Ok(s) => s,
-        Err(e) => return refused(&svc, &tenant, &page, &p, e),
-    };
-    linked(&svc, &tenant, &headers, peer, &p, &signed.account.id, &page).await?;
-    p.amr.push("pwd".into());
-    proceed(&svc, &tenant, &headers, peer, &token, p, signed.account, &page).await
-}
-
-/// Links the pending identity to `account_id` (its contacts are told) and records it.
-async fn linked(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    p: &FederatedSignIn,
-    account_id: &str,
-    page: &Page,
-) -> ApiResult<()> {
-    let upstream = &p.identity.upstream;
-    let name = svc.upstreams.get(tenant, upstream).map_or_else(|_| upstream.clone(), |u| u.display_name);
-    svc.accounts.link_federated(tenant, account_id, &p.identity, &name, page.locale.tag()).await?;
-    let detail = json!({ "upstream": p.identity.upstream });
-    signed_in::record(svc, tenant, account_id, "federated_linked", &origin(headers, Some(peer)), None, detail)?;
-    Ok(())
+    let browser = s.held.browser(&s.origin, &s.page);
+    let proof = (f.identifier.as_str(), f.password.as_str());
+    let next = paths::next_after_sign_in;
+    let step = svc.signins.federated_link_by_password(&tenant, browser, &s.token, s.p.clone(), proof, next).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 async fn send_link_code(
@@ -236,17 +224,13 @@ async fn send_link_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, _, p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let Some((account_id, _, value)) = p.candidate.clone() else {
-        return Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", page.text("federation_no_candidate"), None));
-    };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let ip = peer.ip().to_string();
-    let sent = svc.accounts.send_identity_code(&tenant, &settings, &account_id, &value, &ip, page.locale.tag()).await;
-    sent_or_refused(&svc, &tenant, &page, &p, sent.map(|_| ()))
+    let browser = s.held.browser(&s.origin, &s.page);
+    let step = svc.signins.federated_send_link_code(&tenant, browser, &s.p).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 async fn link_by_code(
@@ -256,22 +240,14 @@ async fn link_by_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, token, p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let Some((account_id, _, value)) = p.candidate.clone() else {
-        return Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", page.text("federation_no_candidate"), None));
-    };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &account_id)?;
-    if let Err(e) =
-        svc.accounts.prove(&tenant, &settings, &account, Proof::Code { address: &value, code: &f.code }).await
-    {
-        return refused(&svc, &tenant, &page, &p, e);
-    }
-    linked(&svc, &tenant, &headers, peer, &p, &account_id, &page).await?;
-    proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await
+    let browser = s.held.browser(&s.origin, &s.page);
+    let next = paths::next_after_sign_in;
+    let step = svc.signins.federated_link_by_code(&tenant, browser, &s.token, s.p.clone(), &f.code, next).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 async fn send_contact_code(
@@ -281,21 +257,14 @@ async fn send_contact_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, _, p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let (Some(account_id), Some(kind)) = (p.account_id.clone(), Kind::from_name(&f.kind)) else {
-        return Ok(expired(&svc, &tenant, &page));
-    };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let ip = peer.ip().to_string();
-    let target = CodeTarget::New(f.value.clone());
-    let sent = svc
-        .accounts
-        .send_channel_code(&tenant, &settings, &account_id, kind, target, default_channel(kind), &ip, page.locale.tag())
-        .await;
-    sent_or_refused(&svc, &tenant, &page, &p, sent.map(|_| ()))
+    let browser = s.held.browser(&s.origin, &s.page);
+    let contact = (f.kind.as_str(), f.value.as_str());
+    let step = svc.signins.federated_send_contact_code(&tenant, browser, &s.p, contact).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 async fn add_contact(
@@ -305,22 +274,15 @@ async fn add_contact(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let (page, token, p) = match posted(&svc, &tenant, &headers, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let (Some(account_id), Some(kind)) = (p.account_id.clone(), Kind::from_name(&f.kind)) else {
-        return Ok(expired(&svc, &tenant, &page));
-    };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let changed = svc
-        .accounts
-        .add_first_contact(&tenant, &settings, &account_id, kind, &f.value, &f.code, page.locale.tag())
-        .await;
-    match changed {
-        Ok(account) => proceed(&svc, &tenant, &headers, peer, &token, p, account, &page).await,
-        Err(e) => refused(&svc, &tenant, &page, &p, e),
-    }
+    let browser = s.held.browser(&s.origin, &s.page);
+    let contact = (f.kind.as_str(), f.value.as_str(), f.code.as_str());
+    let next = paths::next_after_sign_in;
+    let step = svc.signins.federated_add_contact(&tenant, browser, &s.token, s.p.clone(), contact, next).await?;
+    respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -16,7 +16,6 @@ use serde_json::json;
 
 use crate::state::{AppState, Services};
 use crate::ui::account::{holder, posted_by_holder};
-use crate::ui::signed_in;
 use crate::web::error::ApiResult;
 use crate::web::feedback::failure;
 use crate::web::http::{FormBody, origin};
@@ -152,15 +151,9 @@ async fn unlink(
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let passkeys = svc.passkeys.count(&tenant, &session.account_id)?;
-    match svc.accounts.unlink_federated(&tenant, &session.account_id, &f.upstream, &f.subject, passkeys) {
-        Ok(()) => {
-            let detail = json!({ "upstream": f.upstream });
-            let from = origin(&headers, Some(peer));
-            signed_in::record(&svc, &tenant, &session.account_id, "federated_unlinked", &from, None, detail)?;
-            svc.store.commit().await?;
-            Ok(respond::found(&format!("/t/{tenant}/account/linked?done=unlinked")))
-        }
+    let from = origin(&headers, Some(peer));
+    match svc.signins.federated_unlink(&tenant, &session.account_id, &f.upstream, &f.subject, &from).await {
+        Ok(()) => Ok(respond::found(&format!("/t/{tenant}/account/linked?done=unlinked"))),
         Err(Error::Refused(_)) => {
             render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method"))
         }

@@ -7,69 +7,43 @@ mod first;
 mod linked;
 mod start;
 
-use axum::http::HeaderMap;
+use axum::http::header::SET_COOKIE;
 use axum::response::Response;
-use latchkey_core::account::Account;
-use latchkey_core::federation::pending::{self, FederatedSignIn};
-use latchkey_core::signin::level::Method;
+use latchkey_core::signin::FederatedStep;
 
 use crate::state::{AppState, Services};
 use crate::ui::signed_in;
 use crate::web::cookies;
 use crate::web::error::ApiResult;
-use crate::web::http::origin;
+use crate::web::http::set_cookie;
 use crate::web::page::Page;
+use crate::web::respond;
 
 /// The callback URL an upstream sends the person back to.
 pub fn callback_url(svc: &Services, tenant: &str, upstream: &str) -> String {
     format!("{}/t/{tenant}/federation/{upstream}/callback", svc.public_url)
 }
 
-/// The sign-in reached `account`: unless the tenant still requires a contact the
-/// account lacks (then that page), continue like any sign-in (hook, second factor,
-/// session) with the methods proven.
-#[allow(clippy::too_many_arguments)]
-async fn proceed(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-    peer: std::net::SocketAddr,
-    token: &str,
-    mut p: FederatedSignIn,
-    account: Account,
-    page: &Page,
-) -> ApiResult<Response> {
-    let settings = svc.tenants.get(tenant)?.settings;
-    p.account_id = Some(account.id.clone());
+/// Answers a federated step that leaves the current page: the first-sign-in or the
+/// contact page (the browser keeps the pending sign-in's token), or the sign-in
+/// going on like any other (the pending cookie cleared). The steps a first-sign-in
+/// page shows itself never reach here; should one, the sign-in has expired.
+fn answer(svc: &Services, tenant: &str, page: &Page, step: FederatedStep) -> ApiResult<Response> {
     let path = cookies::session_path(tenant);
-    if pending::missing_contact(settings.federation.require_contact, &account).is_some() {
-        pending::put(&svc.store, tenant, token, &p)?;
-        svc.store.commit().await?;
-        let mut resp = crate::web::respond::found(&format!("/t/{tenant}/federation/contact"));
-        resp.headers_mut().append(
-            axum::http::header::SET_COOKIE,
-            crate::web::http::set_cookie(cookies::FEDERATED_PENDING, token, &path, None, svc.secure_cookies),
-        );
-        return Ok(resp);
-    }
-    pending::end(&svc.store, tenant, token)?;
-    let methods: Vec<Method> = p
-        .amr
-        .iter()
-        .filter_map(|a| match a.as_str() {
-            "pwd" => Some(Method::Password),
-            "fed" => Some(Method::Federated),
-            _ => None,
-        })
-        .collect();
-    let signed = svc.accounts.signed_in(tenant, &settings, account, &methods)?;
-    let mut resp =
-        signed_in::complete(svc, tenant, headers, &origin(headers, Some(peer)), p.flow.as_deref(), signed, page)
-            .await?;
-    resp.headers_mut().append(
-        axum::http::header::SET_COOKIE,
-        crate::web::http::set_cookie(cookies::FEDERATED_PENDING, "", &path, Some(0), svc.secure_cookies),
-    );
+    let (to, token) = match step {
+        FederatedStep::First { token } => ("/federation/first", token),
+        FederatedStep::Contact { token } => ("/federation/contact", token),
+        FederatedStep::Step(step) => {
+            let mut resp = signed_in::render_step(svc, tenant, page, step)?;
+            resp.headers_mut()
+                .append(SET_COOKIE, set_cookie(cookies::FEDERATED_PENDING, "", &path, Some(0), svc.secure_cookies));
+            return Ok(resp);
+        }
+        _ => return Ok(first::expired(svc, tenant, page)),
+    };
+    let mut resp = respond::found(&format!("/t/{tenant}{to}"));
+    resp.headers_mut()
+        .append(SET_COOKIE, set_cookie(cookies::FEDERATED_PENDING, &token, &path, None, svc.secure_cookies));
     Ok(resp)
 }
 

@@ -69,8 +69,7 @@ pub(super) async fn leave(
         Err(e) => return Ok(super::callback::upstream_failed(svc, page, &config.display_name, e)),
     };
     let detour = Detour { pkce_verifier: started.pkce_verifier, ..placeholder };
-    detour::put(&svc.store, tenant, &state, &detour)?;
-    svc.store.commit().await?;
+    svc.signins.federated_leave(tenant, &state, &detour).await?;
     let mut resp = respond::found(&started.url);
     resp.headers_mut().append(
         header::SET_COOKIE,

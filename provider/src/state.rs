@@ -33,7 +33,8 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Services {
-    pub store: Store,
+    /// Only the services built here use it: handlers never name the store (issue 11).
+    store: Store,
     pub clock: Arc<dyn Clock>,
     pub public_url: String,
     pub secure_cookies: bool,

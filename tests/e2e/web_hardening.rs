@@ -69,7 +69,7 @@ async fn o_signing_keys_are_sealed_at_rest() {
     assert!(r.status().is_success(), "{}", r.status());
     let jwks: Value = no_redirects().get(s.t("/jwks")).send().await.unwrap().json().await.unwrap();
     assert!(jwks["keys"].as_array().unwrap().len() >= 3, "{jwks}");
-    s.running.state.store.commit().await.unwrap();
+    s.running.state.flush().await.unwrap();
     let bytes = all_bytes(&s.data_dir().join("store"));
     assert!(contains(&bytes, "\"sealed\":\""), "the key records are in the files");
     assert!(!contains(&bytes, "\"pkcs8\""), "no plain PKCS#8 field in the store files");

@@ -35,7 +35,17 @@ use url::Url;
 
 const TENANT: &str = "default";
 const SECRET: &str = "0123456789abcdef-secret";
-const EMAIL: &str = "load@example.com";
+/// The sign-ins spread over this many accounts: a sign-in reserves its account's
+/// failure budget while the password is checked (R19), so one account signed in by
+/// every worker at once would measure the limiter's refusals, not sign-ins.
+const ACCOUNTS: usize = 64;
+/// The next account a sign-in uses (round robin over `ACCOUNTS`).
+static NEXT_ACCOUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The email of load account `i`.
+fn email(i: usize) -> String {
+    format!("load{i}@example.com")
+}
 const PASSWORD: &str = "correct horse battery";
 const REDIRECT_URI: &str = "http://127.0.0.1:9/cb";
 /// Longest any one HTTP request may take before it counts as an error.
@@ -192,14 +202,14 @@ async fn run(args: Args) -> anyhow::Result<u64> {
     Ok(errors)
 }
 
-/// Registers the two clients and the user through the admin API.
+/// Registers the two clients and the load accounts through the admin API.
 async fn setup(base: &Url, admin_token: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build()?;
-    let calls = [
+    let mut calls = vec![
         ("clients", json!({ "id": "svc", "secret": SECRET, "grant_types": ["client_credentials"] })),
         ("clients", json!({ "id": "web", "secret": SECRET, "redirect_uris": [REDIRECT_URI], "first_party": true })),
-        ("users", json!({ "email": EMAIL, "password": PASSWORD })),
     ];
+    calls.extend((0..ACCOUNTS).map(|i| ("users", json!({ "email": email(i), "password": PASSWORD }))));
     for (what, body) in calls {
         let url = base.join(&format!("/admin/tenants/{TENANT}/{what}"))?;
         let resp = http.post(url).bearer_auth(admin_token).json(&body).send().await?;
@@ -249,7 +259,8 @@ async fn sign_in(base: Url) -> Result<(), String> {
     let csrf = hidden(&html, "csrf").ok_or("login page: no csrf field")?;
     let flow = hidden(&html, "flow").ok_or("login page: no flow field")?;
 
-    let form = [("csrf", csrf), ("flow", flow), ("identifier", EMAIL), ("password", PASSWORD)];
+    let account = email(NEXT_ACCOUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % ACCOUNTS);
+    let form = [("csrf", csrf), ("flow", flow), ("identifier", account.as_str()), ("password", PASSWORD)];
     let resp =
         http.post(url(&format!("/t/{TENANT}/login"))?).form(&form).send().await.map_err(|e| format!("login: {e}"))?;
     let resume = redirect(&resp, "login", &format!("/t/{TENANT}/authorize/resume?flow="))?;

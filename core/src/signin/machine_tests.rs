@@ -14,6 +14,7 @@ use crate::policy::wasm::{Limits, WasmHost};
 use crate::seal::Sealer;
 use crate::session::Origin;
 use crate::settings::TenantSettings;
+use crate::signin::journey::{self, Journey};
 use crate::signin::second_step::Answered;
 use crate::signin::{Browser, SignInStep, SignIns};
 use crate::store::{GLOBAL, Store};
@@ -68,6 +69,11 @@ async fn kit(two_step: bool) -> Kit {
     Kit { signins, accounts, store, account_id: account.id, _dir: dir }
 }
 
+/// The journey record behind `token`, as the store holds it.
+fn stored(k: &Kit, token: &str) -> Option<Journey> {
+    journey::get(&k.store, T, token, 0).unwrap()
+}
+
 fn browser(origin: &Origin) -> Browser<'_> {
     Browser { origin, device: None, remember: None, session: None, locale: "en" }
 }
@@ -82,14 +88,12 @@ async fn r9_r20_notices_wait_for_the_completed_sign_in_and_wrong_answers_are_dur
     let SignInStep::Owes { token } = step else { panic!("a second factor is owed: {step:?}") };
     assert_eq!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.len(), 1, "notices stay at the first factor");
 
-    let (p, account) = k.signins.pending(T, &token).unwrap().unwrap();
-    assert!(p.owes_second_factor && !p.owes_captcha);
+    let p = k.signins.pending(T, &token).unwrap().unwrap();
+    assert!(!p.owes_captcha() && !p.methods.is_empty(), "owes a second factor");
     let before = k.store.commits();
-    let answered =
-        k.signins.answer_factor(T, browser(&origin), &token, p, account, Factor::Sms, "000000", false).await.unwrap();
+    let answered = k.signins.answer_factor(T, browser(&origin), p, Factor::Sms, "000000", false).await.unwrap();
     assert!(matches!(answered, Answered::Again { error: Some(_), .. }), "{answered:?}");
-    let (p, _) = k.signins.pending(T, &token).unwrap().unwrap();
-    assert_eq!(p.failures, 1, "the wrong answer counts against the pending sign-in");
+    assert_eq!(stored(&k, &token).unwrap().failures, 1, "the wrong answer counts against the journey");
     assert!(k.store.commits() > before + 1, "and is flushed after it is counted");
     assert_eq!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.len(), 1);
 

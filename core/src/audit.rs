@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::secret;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,9 +87,18 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 /// scan reads them in order. An error here fails the caller's operation (see the
 /// module's error policy); the caller makes the event durable with its other writes.
 pub fn record(store: &Store, tenant: &str, event: &AuditEvent) -> Result<()> {
+    store.put(tenant, &new_id(event), event)
+}
+
+/// A fresh event id (see [`record`]), drawn outside a transaction that may re-run.
+pub fn new_id(event: &AuditEvent) -> String {
     let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let id = format!("{:020}-{seq:016}-{}", event.at, secret::token_of(6));
-    store.put(tenant, &id, event)
+    format!("{:020}-{seq:016}-{}", event.at, secret::token_of(6))
+}
+
+/// [`record`] inside a transaction over [`AuditEvent`], under an id from [`new_id`].
+pub fn record_in(tx: &Tx<'_>, tenant: &str, id: &str, event: &AuditEvent) -> TxResult<()> {
+    tx.put(tenant, id, event)
 }
 
 /// The newest `limit` events, newest first.

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::secret;
+use crate::settings::SessionSettings;
 use crate::store::{GLOBAL, Record, Store, Tx, TxResult};
 use crate::tenant::Tenant;
 
@@ -70,6 +71,28 @@ pub(crate) fn touch_in(tx: &Tx<'_>, tenant: &str, cookie: &str, client: &str, no
     }
 }
 
+/// The trees a session start or end writes.
+pub const TREES: &[&str] = &[Session::TREE, AccountSession::TREE];
+
+/// Stores `session` (from [`Sessions::prepare`]) behind `cookie`, with its account
+/// index, inside a transaction over [`TREES`].
+pub fn start_in(tx: &Tx<'_>, tenant: &str, cookie: &str, session: &Session) -> TxResult<()> {
+    let key = secret::digest(cookie);
+    let index = AccountSession { key: key.clone(), expires_at: session.expires_at };
+    tx.put(tenant, &key, session)?;
+    tx.put(tenant, &format!("{}/{}", session.account_id, session.sid), &index)
+}
+
+/// Ends the session behind `cookie` if it is still alive at `now`, with its
+/// account index, inside a transaction over [`TREES`]; returns it.
+pub fn end_live_in(tx: &Tx<'_>, tenant: &str, cookie: &str, now: u64) -> TxResult<Option<Session>> {
+    let key = secret::digest(cookie);
+    let Some(s) = tx.get::<Session>(tenant, &key)?.filter(|s| s.alive(now)) else { return Ok(None) };
+    tx.remove::<Session>(tenant, &key)?;
+    tx.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid))?;
+    Ok(Some(s))
+}
+
 /// Index: account -> its sessions, under `{account}/{sid}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountSession {
@@ -112,10 +135,24 @@ impl Sessions {
         amr: Vec<String>,
         origin: &Origin,
     ) -> Result<(String, Session)> {
+        let rules = self.store.get::<Tenant>(GLOBAL, tenant)?.map(|t| t.settings.sessions).unwrap_or_default();
+        let (cookie, session) = self.prepare(account_id, amr, origin, &rules);
+        self.store.transaction(TREES, |tx| start_in(tx, tenant, &cookie, &session))?;
+        Ok((cookie, session))
+    }
+
+    /// A new session for `account_id` under the tenant's session `rules`, not
+    /// stored yet ([`start_in`] stores it): the cookie value and the record.
+    pub fn prepare(
+        &self,
+        account_id: &str,
+        amr: Vec<String>,
+        origin: &Origin,
+        rules: &SessionSettings,
+    ) -> (String, Session) {
         let now = self.clock.now();
         let cookie = secret::token();
         let acr = crate::signin::level::acr(&amr).to_string();
-        let rules = self.store.get::<Tenant>(GLOBAL, tenant)?.map(|t| t.settings.sessions).unwrap_or_default();
         let lifetime = match rules.lifetime {
             0 => self.ttl,
             l => l.min(self.ttl),
@@ -135,14 +172,7 @@ impl Sessions {
             ip: origin.ip.clone(),
             clients: Vec::new(),
         };
-        let key = secret::digest(&cookie);
-        self.store.put(tenant, &key, &session)?;
-        self.store.put(
-            tenant,
-            &format!("{account_id}/{}", session.sid),
-            &AccountSession { key, expires_at: session.expires_at },
-        )?;
-        Ok((cookie, session))
+        (cookie, session)
     }
 
     /// The live session behind a cookie value: not past its lifetime and not idle

@@ -9,7 +9,6 @@ use crate::device::guesses::UserCodeGuesses;
 use crate::device::{DeviceAuthorization, UserCode};
 use crate::error::Result;
 use crate::federation::detour::Detour;
-use crate::federation::pending::FederatedSignIn;
 use crate::grant::account_families::AccountFamily;
 use crate::grant::code::CodeRecord;
 use crate::grant::family::{Family, RefreshToken};
@@ -17,7 +16,7 @@ use crate::grant::request::Flow;
 use crate::grant::revoked::Revoked;
 use crate::session::{AccountSession, Session};
 use crate::signin::attempts::{Failures, IpFailures};
-use crate::signin::pending::PendingSignIn;
+use crate::signin::journey::Journey;
 use crate::signin::remembered::RememberedDevice;
 use crate::store::Store;
 
@@ -37,9 +36,8 @@ pub fn expired(store: &Store, now: u64) -> Result<usize> {
         + store.sweep_expired::<Challenge>(now)?
         + store.sweep_expired::<Failures>(now)?
         + store.sweep_expired::<IpFailures>(now)?
-        + store.sweep_expired::<PendingSignIn>(now)?
+        + store.sweep_expired::<Journey>(now)?
         + store.sweep_expired::<RememberedDevice>(now)?
-        + store.sweep_expired::<FederatedSignIn>(now)?
         + store.sweep_expired::<Detour>(now)?
         + store.sweep_expired::<LinkRecord>(now)?
         + store.sweep_expired::<AdminSession>(now)?

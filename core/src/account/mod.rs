@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::identifier::{ACCOUNT_ID_LEN, Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::PolicyHost;
 use crate::signin::attempts::Attempts;
-use crate::store::{Record, Store, abort};
+use crate::store::{Record, Store, Tx, TxResult, abort};
 pub use index::{BindingCount, BindingIndex, IdentifierIndex};
 
 /// Mobile number or email.
@@ -347,6 +347,20 @@ impl Accounts {
             a.known_devices.truncate(20);
             Ok(!first_ever)
         })
+    }
+
+    /// [`Accounts::note_device`] inside a transaction over [`Account`], at `now`.
+    pub fn note_device_in(tx: &Tx<'_>, tenant: &str, account_id: &str, device: &str, now: u64) -> TxResult<bool> {
+        let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
+        let first_ever = a.known_devices.is_empty();
+        if a.known_devices.iter().any(|d| d == device) {
+            return Ok(false);
+        }
+        a.known_devices.insert(0, device.to_string());
+        a.known_devices.truncate(20);
+        a.updated_at = now;
+        tx.put(tenant, account_id, &a)?;
+        Ok(!first_ever)
     }
 
     /// Replaces an account record (no identifier changes) atomically.

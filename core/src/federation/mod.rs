@@ -6,7 +6,6 @@
 pub mod detour;
 pub mod first;
 pub mod link;
-pub mod pending;
 pub mod upstream;
 
 use serde::{Deserialize, Serialize};

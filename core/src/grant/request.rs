@@ -12,7 +12,7 @@ use crate::keys::KeyRing;
 use crate::secret;
 use crate::session::Session;
 use crate::signin::level;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 /// How long a pending authorization waits for the person.
 pub const FLOW_LIFETIME: u64 = 30 * 60;
@@ -273,6 +273,17 @@ pub fn mark_signed_in(store: &Store, tenant: &str, id: &str, sid: &str) -> Resul
             (),
         ))
     })
+}
+
+/// [`mark_signed_in`] inside a transaction over [`Flow`]: a flow that is gone is left so.
+pub fn mark_signed_in_in(tx: &Tx<'_>, tenant: &str, id: &str, sid: &str) -> TxResult<()> {
+    match tx.get::<Flow>(tenant, id)? {
+        Some(mut f) => {
+            f.signed_in = Some(sid.to_string());
+            tx.put(tenant, id, &f)
+        }
+        None => Ok(()),
+    }
 }
 
 pub fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Option<Flow>> {

@@ -7,16 +7,17 @@
 
 use serde_json::json;
 
-use crate::account::Account;
+use crate::account::{Account, Kind};
 use crate::audit::{self, AuditEvent};
 use crate::error::{Error, Result};
 use crate::federation::UpstreamIdentity;
 use crate::federation::detour::{self, Detour};
 use crate::federation::first::Outcome;
 use crate::federation::link;
-use crate::federation::pending::{self, FederatedSignIn};
 use crate::secret;
 use crate::session::Origin;
+use crate::settings::RequireContact;
+use crate::signin::journey::{self, Journey, State};
 use crate::signin::level::Method;
 use crate::signin::{Browser, SignInStep, SignIns};
 
@@ -47,6 +48,41 @@ pub enum FederatedStep {
     NoCreate,
     /// No existing account to link by code.
     NoCandidate,
+}
+
+/// A third-party sign-in waiting for the person's choice or a contact, as its
+/// pages see it; the edge hands it back to take the next step. The journey inside
+/// is core's.
+#[derive(Debug, Clone)]
+pub struct FederatedPending {
+    pub(super) token: String,
+    pub(super) journey: Journey,
+    pub(super) identity: UpstreamIdentity,
+}
+
+impl FederatedPending {
+    /// The upstream the person came back from.
+    pub fn upstream(&self) -> &str {
+        &self.identity.upstream
+    }
+
+    /// The name the upstream gave, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.identity.name.as_deref()
+    }
+
+    /// The existing account a link by code would reach: its address (kind, value).
+    pub fn candidate(&self) -> Option<(Kind, &str)> {
+        match &self.journey.state {
+            State::ChoosingAccount { candidate: Some((_, kind, value)), .. } => Some((*kind, value.as_str())),
+            _ => None,
+        }
+    }
+
+    /// The sign-in reached its account and owes the contact the tenant requires.
+    pub fn owes_contact(&self) -> bool {
+        matches!(self.journey.state, State::OwesContact { .. })
+    }
 }
 
 /// How linking from the account center ended.
@@ -99,32 +135,41 @@ impl SignIns {
     ) -> Result<FederatedStep> {
         let now = self.clock.now();
         let outcome = self.accounts.federated(tenant, &identity)?;
-        let mut p = FederatedSignIn {
-            identity,
-            candidate: None,
+        let j = |state| Journey {
             account_id: None,
             amr: vec!["fed".into()],
             flow,
-            expires_at: now + pending::LIFETIME,
+            next: String::new(),
+            failures: 0,
+            expires_at: now + journey::FEDERATED_LIFETIME,
+            state,
         };
         match outcome {
             Outcome::Linked(l) => {
                 link::touch(&self.store, tenant, &l.upstream, &l.subject, now)?;
                 let account = self.accounts.get(tenant, &l.account_id)?;
-                self.proceed(tenant, browser, None, p, account, next).await
+                let j = j(State::ChoosingAccount { identity: identity.clone(), candidate: None });
+                self.proceed(tenant, browser, None, j, &identity, account, next).await
             }
             Outcome::Unknown { candidate } => {
-                p.candidate = candidate.map(|m| (m.account_id, m.kind, m.value));
-                let token = pending::start(&self.store, tenant, &p)?;
+                let candidate = candidate.map(|m| (m.account_id, m.kind, m.value));
+                let token = journey::issue(&self.store, tenant, &j(State::ChoosingAccount { identity, candidate }))?;
                 self.store.commit().await?;
                 Ok(FederatedStep::First { token })
             }
         }
     }
 
-    /// The live pending federated sign-in behind the browser's cookie, if any.
-    pub fn federated_pending(&self, tenant: &str, token: &str) -> Result<Option<FederatedSignIn>> {
-        pending::get(&self.store, tenant, token, self.clock.now())
+    /// The live third-party sign-in behind the browser's cookie, if any.
+    pub fn federated_pending(&self, tenant: &str, token: &str) -> Result<Option<FederatedPending>> {
+        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now())? else { return Ok(None) };
+        let Some(identity) = j.identity().cloned() else { return Ok(None) };
+        Ok(Some(FederatedPending { token: token.to_string(), journey: j, identity }))
+    }
+
+    /// The contact rule of the tenant (R17), for the page that asks for it.
+    pub fn required_contact(&self, tenant: &str) -> Result<RequireContact> {
+        Ok(self.settings(tenant)?.federation.require_contact)
     }
 
     /// Links `identity` to the signed-in account that asked to (the detour's
@@ -199,34 +244,35 @@ impl SignIns {
     }
 
     /// The sign-in reached `account`: unless the tenant still requires a contact the
-    /// account lacks (then `Contact`, the pending sign-in kept under `token` or a new
-    /// one), it goes on like any sign-in with the methods proven.
+    /// account lacks (then `Contact`, the journey kept under `token` or a new one,
+    /// in one write), it goes on like any sign-in with the methods proven, its next
+    /// write ending the journey behind `token`.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn proceed(
         &self,
         tenant: &str,
         browser: Browser<'_>,
         token: Option<&str>,
-        mut p: FederatedSignIn,
+        mut j: Journey,
+        identity: &UpstreamIdentity,
         account: Account,
         next: NextPath,
     ) -> Result<FederatedStep> {
         let settings = self.settings(tenant)?;
-        p.account_id = Some(account.id.clone());
-        if pending::missing_contact(settings.federation.require_contact, &account).is_some() {
+        j.account_id = Some(account.id.clone());
+        if missing_contact(settings.federation.require_contact, &account).is_some() {
+            j.state = State::OwesContact { identity: identity.clone() };
             let token = match token {
                 Some(t) => {
-                    pending::put(&self.store, tenant, t, &p)?;
+                    journey::put(&self.store, tenant, t, &j)?;
                     t.to_string()
                 }
-                None => pending::start(&self.store, tenant, &p)?,
+                None => journey::issue(&self.store, tenant, &j)?,
             };
             self.store.commit().await?;
             return Ok(FederatedStep::Contact { token });
         }
-        if let Some(t) = token {
-            pending::end(&self.store, tenant, t)?;
-        }
-        let methods: Vec<Method> = p
+        let methods: Vec<Method> = j
             .amr
             .iter()
             .filter_map(|a| match a.as_str() {
@@ -236,8 +282,22 @@ impl SignIns {
             })
             .collect();
         let signed = self.accounts.signed_in(tenant, &settings, account, &methods)?;
-        let flow = p.flow.as_deref();
-        let step = self.after_first_factor(tenant, browser, flow, signed, next(tenant, flow)).await?;
+        let flow = j.flow.as_deref();
+        let facts = self.flow_or_id(tenant, flow);
+        let next = next(tenant, flow);
+        let step = self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, token).await?;
         Ok(FederatedStep::Step(step))
     }
+}
+
+/// The contact the tenant requires that the account lacks (R17), if any.
+pub fn missing_contact(rule: RequireContact, account: &Account) -> Option<RequireContact> {
+    let has = |k: Kind| account.bindings.iter().any(|b| b.kind == k && b.verified);
+    let missing = match rule {
+        RequireContact::None => false,
+        RequireContact::Mobile => !has(Kind::Mobile),
+        RequireContact::Email => !has(Kind::Email),
+        RequireContact::Either => !has(Kind::Mobile) && !has(Kind::Email),
+    };
+    missing.then_some(rule)
 }

@@ -2,17 +2,18 @@
 //! account (if the upstream allows it), or link an existing account after proving
 //! it is yours (its password, or a code to the email or mobile the upstream
 //! verified); then, if the tenant requires a mobile or email the account lacks, add
-//! it with a code. Each step takes the browser's pending federated sign-in (its
-//! cookie `token` and the record `federated_pending` read), is durable before it
-//! returns, and ends in `proceed` or a [`FederatedStep`] the page shows.
+//! it with a code. Each step takes the browser's [`FederatedPending`] (what
+//! `federated_pending` read behind its cookie), is durable before it returns, and
+//! ends in `proceed` or a [`FederatedStep`] the page shows.
 
 use crate::account::Kind;
 use crate::account::channels::{CodeTarget, default_channel};
 use crate::account::password::Proof;
 use crate::account::signin::Attempt;
 use crate::error::Result;
-use crate::federation::pending::FederatedSignIn;
-use crate::signin::federated::{FederatedStep, NextPath};
+use crate::federation::UpstreamIdentity;
+use crate::signin::federated::{FederatedPending, FederatedStep, NextPath};
+use crate::signin::journey::State;
 use crate::signin::{Browser, SignIns};
 
 impl SignIns {
@@ -22,16 +23,15 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        p: FederatedSignIn,
+        p: FederatedPending,
         next: NextPath,
     ) -> Result<FederatedStep> {
-        if p.account_id.is_some() || !self.upstreams.get(tenant, &p.identity.upstream)?.create_accounts {
+        if p.journey.account_id.is_some() || !self.upstreams.get(tenant, &p.identity.upstream)?.create_accounts {
             return Ok(FederatedStep::NoCreate);
         }
         let account = self.accounts.create_federated(tenant, &p.identity)?;
         self.federated_event(tenant, &account.id, "federated_account_created", browser.origin, &p.identity.upstream)?;
-        self.proceed(tenant, browser, Some(token), p, account, next).await
+        self.go_on(tenant, browser, p, account, next).await
     }
 
     /// Links the pending subject to the account `identifier` and `password` sign
@@ -41,8 +41,7 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        mut p: FederatedSignIn,
+        mut p: FederatedPending,
         (identifier, password): (&str, &str),
         next: NextPath,
     ) -> Result<FederatedStep> {
@@ -52,9 +51,9 @@ impl SignIns {
             Ok(s) => s,
             Err(e) => return self.refused(e).await,
         };
-        self.linked(tenant, browser, &p, &signed.account.id).await?;
-        p.amr.push("pwd".into());
-        self.proceed(tenant, browser, Some(token), p, signed.account, next).await
+        self.linked(tenant, browser, &p.identity, &signed.account.id).await?;
+        p.journey.amr.push("pwd".into());
+        self.go_on(tenant, browser, p, signed.account, next).await
     }
 
     /// Sends a code to the candidate account's address the upstream verified.
@@ -62,9 +61,11 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        p: &FederatedSignIn,
+        p: &FederatedPending,
     ) -> Result<FederatedStep> {
-        let Some((account_id, _, value)) = &p.candidate else { return Ok(FederatedStep::NoCandidate) };
+        let State::ChoosingAccount { candidate: Some((account_id, _, value)), .. } = &p.journey.state else {
+            return Ok(FederatedStep::NoCandidate);
+        };
         let settings = self.settings(tenant)?;
         let ip = &browser.origin.ip;
         let sent = self.accounts.send_identity_code(tenant, &settings, account_id, value, ip, browser.locale).await;
@@ -77,19 +78,20 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        p: FederatedSignIn,
+        p: FederatedPending,
         code: &str,
         next: NextPath,
     ) -> Result<FederatedStep> {
-        let Some((account_id, _, value)) = p.candidate.clone() else { return Ok(FederatedStep::NoCandidate) };
+        let State::ChoosingAccount { candidate: Some((account_id, _, value)), .. } = p.journey.state.clone() else {
+            return Ok(FederatedStep::NoCandidate);
+        };
         let settings = self.settings(tenant)?;
         let account = self.accounts.get(tenant, &account_id)?;
         if let Err(e) = self.accounts.prove(tenant, &settings, &account, Proof::Code { address: &value, code }).await {
             return self.refused(e).await;
         }
-        self.linked(tenant, browser, &p, &account_id).await?;
-        self.proceed(tenant, browser, Some(token), p, account, next).await
+        self.linked(tenant, browser, &p.identity, &account_id).await?;
+        self.go_on(tenant, browser, p, account, next).await
     }
 
     /// Sends a code to the new mobile or email (`kind`, `value`) the account must add.
@@ -97,10 +99,10 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        p: &FederatedSignIn,
+        p: &FederatedPending,
         (kind, value): (&str, &str),
     ) -> Result<FederatedStep> {
-        let (Some(account_id), Some(kind)) = (p.account_id.as_deref(), Kind::from_name(kind)) else {
+        let (Some(account_id), Some(kind)) = (p.journey.account_id.as_deref(), Kind::from_name(kind)) else {
             return Ok(FederatedStep::Expired);
         };
         let settings = self.settings(tenant)?;
@@ -119,27 +121,45 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        p: FederatedSignIn,
+        p: FederatedPending,
         (kind, value, code): (&str, &str, &str),
         next: NextPath,
     ) -> Result<FederatedStep> {
-        let (Some(account_id), Some(kind)) = (p.account_id.clone(), Kind::from_name(kind)) else {
+        let (Some(account_id), Some(kind)) = (p.journey.account_id.clone(), Kind::from_name(kind)) else {
             return Ok(FederatedStep::Expired);
         };
         let settings = self.settings(tenant)?;
         let changed =
             self.accounts.add_first_contact(tenant, &settings, &account_id, kind, value, code, browser.locale);
         match changed.await {
-            Ok(account) => self.proceed(tenant, browser, Some(token), p, account, next).await,
+            Ok(account) => self.go_on(tenant, browser, p, account, next).await,
             Err(e) => self.refused(e).await,
         }
     }
 
-    /// Links the pending identity to `account_id` (its contacts are told), audited.
-    async fn linked(&self, tenant: &str, browser: Browser<'_>, p: &FederatedSignIn, account_id: &str) -> Result<()> {
-        self.link_and_tell(tenant, account_id, &p.identity, browser.locale).await?;
-        self.federated_event(tenant, account_id, "federated_linked", browser.origin, &p.identity.upstream)
+    /// Links the pending `identity` to `account_id` (its contacts are told), audited.
+    async fn linked(
+        &self,
+        tenant: &str,
+        browser: Browser<'_>,
+        identity: &UpstreamIdentity,
+        account_id: &str,
+    ) -> Result<()> {
+        self.link_and_tell(tenant, account_id, identity, browser.locale).await?;
+        self.federated_event(tenant, account_id, "federated_linked", browser.origin, &identity.upstream)
+    }
+
+    /// `proceed` with the browser's journey.
+    async fn go_on(
+        &self,
+        tenant: &str,
+        browser: Browser<'_>,
+        p: FederatedPending,
+        account: crate::account::Account,
+        next: NextPath,
+    ) -> Result<FederatedStep> {
+        let FederatedPending { token, journey, identity } = p;
+        self.proceed(tenant, browser, Some(&token), journey, &identity, account, next).await
     }
 
     /// A failed step, with what it counted (a wrong try) made durable first.

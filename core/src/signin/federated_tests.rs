@@ -107,8 +107,8 @@ async fn r17_unknown_subject_waits_for_a_choice_then_signs_in_by_its_link() {
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
     let p = k.signins.federated_pending(T, &token).unwrap().expect("stored");
-    assert!(p.account_id.is_none());
-    let step = k.signins.federated_create(T, browser(&o), &token, p, next).await.unwrap();
+    assert!(!p.owes_contact(), "no account reached yet");
+    let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     let FederatedStep::Step(SignInStep::SignedIn(done)) = step else { panic!("expected SignedIn, got {step:?}") };
     assert_eq!(done.next, "/t/account");
     assert!(k.signins.federated_pending(T, &token).unwrap().is_none(), "the pending sign-in ends");
@@ -126,7 +126,7 @@ async fn r17_no_account_is_created_when_the_upstream_may_not_create() {
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
     let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
-    let step = k.signins.federated_create(T, browser(&o), &token, p, next).await.unwrap();
+    let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     assert!(matches!(step, FederatedStep::NoCreate), "{step:?}");
     assert!(
         k.accounts
@@ -144,15 +144,15 @@ async fn r17_a_required_contact_is_owed_before_the_sign_in_goes_on() {
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
     let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
-    let step = k.signins.federated_create(T, browser(&o), &token, p, next).await.unwrap();
+    let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     let FederatedStep::Contact { token: kept } = step else { panic!("expected Contact, got {step:?}") };
     assert_eq!(kept, token);
     let p = k.signins.federated_pending(T, &token).unwrap().expect("kept");
-    assert!(p.account_id.is_some());
+    assert!(p.owes_contact(), "now with its account");
     // A known subject without the contact owes it too, under a new pending sign-in.
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::Contact { token } = step else { panic!("expected Contact, got {step:?}") };
-    assert!(k.signins.federated_pending(T, &token).unwrap().is_some_and(|p| p.account_id.is_some()));
+    assert!(k.signins.federated_pending(T, &token).unwrap().is_some_and(|p| p.owes_contact()));
 }
 
 /// R17: the detour comes back once, only to the browser holding its state, only
@@ -201,11 +201,11 @@ async fn r17_link_by_password_refuses_a_wrong_one_and_links_with_the_right_one()
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
     let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
-    let step = k.signins.federated_link_by_password(T, browser(&o), &token, p.clone(), (MOBILE, "wrong"), next);
+    let step = k.signins.federated_link_by_password(T, browser(&o), p.clone(), (MOBILE, "wrong"), next);
     let step = step.await.unwrap();
     assert!(matches!(step, FederatedStep::Refused(Error::BadCredentials)), "{step:?}");
     assert!(k.signins.federated_pending(T, &token).unwrap().is_some(), "the choice stays");
-    let step = k.signins.federated_link_by_password(T, browser(&o), &token, p, (MOBILE, PASSWORD), next);
+    let step = k.signins.federated_link_by_password(T, browser(&o), p, (MOBILE, PASSWORD), next);
     let FederatedStep::Step(SignInStep::SignedIn(_)) = step.await.unwrap() else { panic!("expected SignedIn") };
     let linked = k.accounts.links(T, &account.id).unwrap();
     assert_eq!(linked.len(), 1);
@@ -221,7 +221,7 @@ async fn r28_link_needs_the_asking_account_and_the_last_way_in_stays() {
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
     let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
-    k.signins.federated_create(T, browser(&o), &token, p, next).await.unwrap();
+    k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     let crate::federation::first::Outcome::Linked(l) = k.accounts.federated(T, &identity("s1")).unwrap() else {
         panic!("linked")
     };

@@ -78,7 +78,7 @@ impl SignIns {
         let ip = browser.origin.ip.as_str();
         let attempt = Attempt { ip, captcha, client: flow.map(|f| f.client_id.as_str()) };
         match self.accounts.sign_in(tenant, &settings, identifier, password, &attempt).await {
-            Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next).await,
+            Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next, None).await,
             Err(e) if !is_refusal(&e) => Err(e),
             Err(error) => {
                 let captcha = match self.accounts.captcha_due(tenant, &settings, identifier, ip)? {
@@ -102,7 +102,7 @@ impl SignIns {
     ) -> Result<SignInStep> {
         let settings = self.settings(tenant)?;
         match self.accounts.sign_in_with_code(tenant, &settings, mobile, code) {
-            Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next).await,
+            Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next, None).await,
             Err(e) if !is_refusal(&e) => Err(e),
             Err(error) => Ok(SignInStep::Failed { error, captcha: None }),
         }
@@ -140,7 +140,7 @@ impl SignIns {
             .accounts
             .sign_in_with_passkey(tenant, &settings, &self.passkeys, rp, ceremony, credential, &attempt)
             .await?;
-        self.continue_after(tenant, &settings, browser, flow, signed, next).await
+        self.continue_after(tenant, &settings, browser, flow, signed, next, None).await
     }
 
     /// Sends a sign-in code to a mobile number (R16; the same answer whether or not

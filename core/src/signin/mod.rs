@@ -1,5 +1,6 @@
 //! What stands between a first factor and a session (R19, R20): failure limits,
-//! second factors and remembered devices, pending sign-ins, and how strong the
+//! second factors and remembered devices, the journey record of an unfinished
+//! sign-in (`journey`), and how strong the
 //! result is (`amr`, `acr`; P4); the `SignIns` service runs the whole journey.
 
 pub mod attempts;
@@ -8,18 +9,19 @@ pub mod federated_first;
 #[cfg(test)]
 mod federated_tests;
 pub mod first_factor;
+pub mod journey;
 pub mod level;
 #[cfg(test)]
 mod machine_tests;
-pub mod pending;
 pub mod remembered;
 pub mod rule;
 pub mod second_step;
 pub mod service;
 pub mod step_up;
 
-pub use federated::{FederatedStep, Linked, NextPath};
+pub use federated::{FederatedPending, FederatedStep, Linked, NextPath};
 pub use first_factor::FlowFacts;
+pub use second_step::{Answered, SecondStep};
 pub use service::{Browser, Completed, Finished, SignInStep, SignIns};
 
 /// Why a second factor is asked for, given everything known after the first.

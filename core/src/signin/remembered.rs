@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::secret;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 use crate::token_record;
 
 /// One remembered browser of an account, stored under the digest of its cookie.
@@ -28,10 +28,15 @@ impl Record for RememberedDevice {
     }
 }
 
-/// Remembers a device for `days`; returns the cookie value.
-pub fn remember(store: &Store, tenant: &str, account_id: &str, epoch: u32, days: u64, now: u64) -> Result<String> {
-    let device = RememberedDevice { account_id: account_id.to_string(), epoch, expires_at: now + days * 24 * 3600 };
-    token_record::issue(store, tenant, &device)
+/// A device to remember for `days` (not stored yet; [`remember_in`] stores it).
+pub fn remembered(account_id: &str, epoch: u32, days: u64, now: u64) -> RememberedDevice {
+    RememberedDevice { account_id: account_id.to_string(), epoch, expires_at: now + days * 24 * 3600 }
+}
+
+/// Remembers `device` behind `token` (a fresh `secret::token()`, the cookie value)
+/// inside a transaction over [`RememberedDevice`].
+pub fn remember_in(tx: &Tx<'_>, tenant: &str, token: &str, device: &RememberedDevice) -> TxResult<()> {
+    tx.put(tenant, &secret::digest(token), device)
 }
 
 /// Whether the cookie value remembers this device for the account at its current epoch.

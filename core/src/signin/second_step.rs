@@ -1,19 +1,44 @@
 //! The second step of a sign-in (R20): the CAPTCHA a plugin asked for (R19), then
-//! a second factor, on the pending sign-in the browser holds. A wrong answer counts
-//! against the pending sign-in (it ends after five) and is durable, with its audit
-//! event, before the answer is returned.
+//! a second factor, on the journey the browser holds. The edge sees a
+//! [`SecondStep`] (what the page shows), never the record. A wrong answer counts
+//! against the journey (it ends after five) in one write with its audit event,
+//! durable before the answer is returned.
 
 use serde_json::json;
 
 use crate::account::Account;
 use crate::account::Kind;
-use crate::account::second_factor::{Factor, Factors};
+use crate::account::second_factor::{Factor, Factors, available};
 use crate::code::Sent;
 use crate::credential::passkey::Rp;
 use crate::error::{Error, Result};
+use crate::signin::journey::{self, Journey, State};
 use crate::signin::level::{self, Method};
-use crate::signin::pending::{self, PendingSignIn};
-use crate::signin::service::{Browser, Completed, Finished, SignIns};
+use crate::signin::service::{Browser, Completed, Finished, STEP_TREES, SignIns};
+
+/// A sign-in that owes a CAPTCHA or a second factor, as the second-step page sees
+/// it; the edge hands it back to answer. The journey inside is core's.
+#[derive(Debug, Clone)]
+pub struct SecondStep {
+    token: String,
+    journey: Journey,
+    /// The account signing in.
+    pub account: Account,
+    /// The second factors the account can give now, best first.
+    pub methods: Vec<Factor>,
+}
+
+impl SecondStep {
+    /// A CAPTCHA comes first (R19, W1).
+    pub fn owes_captcha(&self) -> bool {
+        matches!(self.journey.state, State::OwesCaptcha { .. })
+    }
+
+    /// The person may tick "remember this device" (R20).
+    pub fn may_remember(&self) -> bool {
+        self.journey.offer().is_some_and(|o| o.may_remember)
+    }
+}
 
 /// What an answer on the second step leads to.
 #[derive(Debug)]
@@ -21,8 +46,8 @@ pub enum Answered {
     /// Nothing left to prove: signed in.
     SignedIn(Completed),
     /// The page again, for what is still owed; with the refusal when the answer was wrong.
-    Again { pending: Box<PendingSignIn>, account: Box<Account>, error: Option<Error> },
-    /// The pending sign-in is gone (too many wrong answers).
+    Again { step: Box<SecondStep>, error: Option<Error> },
+    /// The journey is gone (too many wrong answers).
     Expired,
 }
 
@@ -43,36 +68,49 @@ pub fn is_refusal(e: &Error) -> bool {
 }
 
 impl SignIns {
-    /// The live pending sign-in behind the browser's token, with its account.
-    pub fn pending(&self, tenant: &str, token: &str) -> Result<Option<(PendingSignIn, Account)>> {
-        let Some(p) = pending::get(&self.store, tenant, token, self.clock.now())? else { return Ok(None) };
-        let account = self.accounts.get(tenant, &p.account_id)?;
-        Ok(Some((p, account)))
+    /// The live journey behind the browser's token when it owes a CAPTCHA or a
+    /// second factor, with its account.
+    pub fn pending(&self, tenant: &str, token: &str) -> Result<Option<SecondStep>> {
+        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now())? else { return Ok(None) };
+        if !j.owes_a_step() {
+            return Ok(None);
+        }
+        let account = self.accounts.get(tenant, j.account()?)?;
+        self.second_step(tenant, token, j, account).map(Some)
     }
 
-    /// Checks the CAPTCHA the pending sign-in owes (`p`, read by [`SignIns::pending`]).
+    /// The page's view of journey `j` behind `token`.
+    fn second_step(&self, tenant: &str, token: &str, j: Journey, account: Account) -> Result<SecondStep> {
+        let methods = available(&account, &self.enrolled(tenant, &account.id)?, &j.amr);
+        Ok(SecondStep { token: token.to_string(), journey: j, account, methods })
+    }
+
+    /// Checks the CAPTCHA the journey owes (`step`, read by [`SignIns::pending`]);
+    /// a solved one moves the journey on to its second factor (one write) or signs in.
     pub async fn solve_captcha(
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        p: PendingSignIn,
-        account: Account,
+        step: SecondStep,
         answer: &str,
     ) -> Result<Answered> {
+        let SecondStep { token, journey: j, account, .. } = step;
         match self.accounts.captchas().verify(tenant, answer) {
-            Ok(()) => {
-                let p = pending::modify(&self.store, tenant, token, self.clock.now(), |p| p.owes_captcha = false)?;
-                if p.owes_second_factor {
+            Ok(()) => match j.state {
+                State::OwesCaptcha { then: Some(offer), password_expired } => {
+                    let to = State::OwesSecondFactor { offer, password_expired };
+                    let moved = self.move_to(tenant, &token, to)?;
                     self.store.commit().await?;
-                    return Ok(Answered::Again { pending: Box::new(p), account: Box::new(account), error: None });
+                    let step = self.second_step(tenant, &token, moved, account)?;
+                    Ok(Answered::Again { step: Box::new(step), error: None })
                 }
-                self.done(tenant, browser, token, p, account, false).await.map(Answered::SignedIn)
-            }
+                _ => self.done(tenant, browser, &token, j, account, false).await.map(Answered::SignedIn),
+            },
             Err(e) => {
                 self.record(tenant, &account.id, "captcha_failed", browser.origin, None, json!({}))?;
                 self.store.commit().await?;
-                Ok(Answered::Again { pending: Box::new(p), account: Box::new(account), error: Some(e) })
+                let step = self.second_step(tenant, &token, j, account)?;
+                Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
         }
     }
@@ -84,13 +122,12 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        mut p: PendingSignIn,
-        account: Account,
+        step: SecondStep,
         factor: Factor,
         code: &str,
         remember: bool,
     ) -> Result<Answered> {
+        let SecondStep { token, journey: mut j, account, .. } = step;
         let settings = self.settings(tenant)?;
         let factors = Factors { totps: &self.totps, recovery_codes: &self.recovery_codes };
         let ip = browser.origin.ip.as_str();
@@ -99,34 +136,33 @@ impl SignIns {
         let detail = json!({ "method": factor.as_str() });
         match answered.await {
             Err(e @ Error::RateLimited { .. }) => {
-                Ok(Answered::Again { pending: Box::new(p), account: Box::new(account), error: Some(e) })
+                let step = self.second_step(tenant, &token, j, account)?;
+                Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
             Ok(method) => {
                 self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail)?;
                 if factor == Factor::RecoveryCode {
                     self.record(tenant, &account.id, "recovery_code_used", browser.origin, None, json!({}))?;
                 }
-                p.amr = level::with(&p.amr, method);
-                p.owes_second_factor = false;
-                self.done(tenant, browser, token, p, account, remember).await.map(Answered::SignedIn)
+                j.amr = level::with(&j.amr, method);
+                self.done(tenant, browser, &token, j, account, remember).await.map(Answered::SignedIn)
             }
             Err(e) if !is_refusal(&e) => Err(e),
             Err(e) => {
-                self.record(tenant, &account.id, "second_factor_failed", browser.origin, None, detail)?;
-                let alive = pending::wrong_answer(&self.store, tenant, token, self.clock.now())?;
-                self.store.commit().await?;
-                if !alive {
+                let event = self.event(&account.id, "second_factor_failed", browser.origin, None, detail);
+                if !self.wrong_answer(tenant, &token, &event).await? {
                     return Ok(Answered::Expired);
                 }
-                Ok(Answered::Again { pending: Box::new(p), account: Box::new(account), error: Some(e) })
+                let step = self.second_step(tenant, &token, j, account)?;
+                Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
         }
     }
 
-    /// Starts a passkey ceremony for the pending sign-in's account; returns its id and
-    /// the browser's options.
-    pub async fn start_passkey(&self, tenant: &str, rp: &Rp, account_id: &str) -> Result<(String, serde_json::Value)> {
-        let started = self.passkeys.start_authentication(tenant, rp, account_id)?;
+    /// Starts a passkey ceremony for the journey's account; returns its id and the
+    /// browser's options.
+    pub async fn start_passkey(&self, tenant: &str, rp: &Rp, step: &SecondStep) -> Result<(String, serde_json::Value)> {
+        let started = self.passkeys.start_authentication(tenant, rp, &step.account.id)?;
         self.store.commit().await?;
         Ok(started)
     }
@@ -138,14 +174,13 @@ impl SignIns {
         &self,
         tenant: &str,
         browser: Browser<'_>,
-        token: &str,
-        mut p: PendingSignIn,
-        account: Account,
+        step: SecondStep,
         rp: &Rp,
         ceremony: &str,
         credential: serde_json::Value,
         remember: bool,
     ) -> Result<Completed> {
+        let SecondStep { token, journey: mut j, account, .. } = step;
         let settings = self.settings(tenant)?;
         let ip = browser.origin.ip.as_str();
         let verified = self
@@ -157,36 +192,57 @@ impl SignIns {
             Err(e @ Error::RateLimited { .. }) => Err(e),
             Ok(()) => {
                 self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail)?;
-                p.amr = level::with(&p.amr, Method::Passkey);
-                p.owes_second_factor = false;
-                self.done(tenant, browser, token, p, account, remember).await
+                j.amr = level::with(&j.amr, Method::Passkey);
+                self.done(tenant, browser, &token, j, account, remember).await
             }
             Err(e) => {
-                self.record(tenant, &account.id, "second_factor_failed", browser.origin, None, detail)?;
-                pending::wrong_answer(&self.store, tenant, token, self.clock.now())?;
-                self.store.commit().await?;
+                let event = self.event(&account.id, "second_factor_failed", browser.origin, None, detail);
+                self.wrong_answer(tenant, &token, &event).await?;
                 Err(e)
             }
         }
     }
 
     /// Sends a second-factor code to the account's verified mobile or email (R37 limits).
-    pub async fn send_code(&self, tenant: &str, account: &Account, kind: Kind, ip: &str, locale: &str) -> Result<Sent> {
+    pub async fn send_code(&self, tenant: &str, step: &SecondStep, kind: Kind, ip: &str, locale: &str) -> Result<Sent> {
         let settings = self.settings(tenant)?;
-        self.accounts.send_second_factor_code(tenant, &settings, account, kind, ip, locale).await
+        self.accounts.send_second_factor_code(tenant, &settings, &step.account, kind, ip, locale).await
     }
 
-    /// Ends the pending sign-in and starts the session.
+    /// Counts a wrong answer on the journey behind `token` with its audit `event`,
+    /// in one write, durably; returns whether the journey is still alive.
+    async fn wrong_answer(&self, tenant: &str, token: &str, event: &crate::audit::AuditEvent) -> Result<bool> {
+        let now = self.clock.now();
+        let id = crate::audit::new_id(event);
+        let alive = self.store.transaction(STEP_TREES, |tx| {
+            crate::audit::record_in(tx, tenant, &id, event)?;
+            journey::wrong_answer_in(tx, tenant, token, now)
+        })?;
+        self.store.commit().await?;
+        Ok(alive)
+    }
+
+    /// Moves the live journey behind `token` to state `to` (one write); `not_found`
+    /// if it is gone. The caller commits.
+    fn move_to(&self, tenant: &str, token: &str, to: State) -> Result<Journey> {
+        let now = self.clock.now();
+        crate::token_record::update::<Journey, _>(&self.store, tenant, token, |old| {
+            let mut j = old.filter(|j| j.expires_at > now).ok_or(Error::NotFound("sign-in"))?;
+            j.state = to.clone();
+            Ok((Some(j.clone()), j))
+        })
+    }
+
+    /// Starts the session, ending the journey in the same transaction.
     async fn done(
         &self,
         tenant: &str,
         browser: Browser<'_>,
         token: &str,
-        p: PendingSignIn,
+        j: Journey,
         account: Account,
         remember: bool,
     ) -> Result<Completed> {
-        pending::end(&self.store, tenant, token)?;
-        self.finish(tenant, browser, Finished::from_pending(account, p, remember)).await
+        self.finish(tenant, browser, Finished::of_journey(account, token, j, remember)).await
     }
 }

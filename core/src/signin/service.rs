@@ -1,9 +1,11 @@
 //! The sign-in service (`SignIns`): after a first factor it runs the tenant's
 //! sign-in hook and the second-factor rule (R20, W1), stores what the sign-in still
 //! owes, and once nothing is owed starts the session (ending the browser's old one),
-//! marks the authorization flow signed in (R18), remembers the device, audits,
+//! marks the authorization flow signed in (R18), remembers the device, audits and
+//! notes the device, all in one transaction that also ends the journey; then it
 //! sends a new-device notice (R38) and takes the account's notices (R9). Each
-//! operation is durable before it returns; it answers a [`SignInStep`] the edge renders.
+//! step is one write, durable before it returns; it answers a [`SignInStep`] the
+//! edge renders.
 
 use std::sync::Arc;
 
@@ -21,17 +23,18 @@ use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::Totps;
 use crate::error::{Error, Result};
 use crate::federation::upstream::Upstreams;
-use crate::grant::request;
+use crate::grant::request::{self, Flow};
 use crate::policy::{Facts, PolicyHost, SignInInput};
 use crate::seal::Sealer;
 use crate::secret;
-use crate::session::{Origin, Sessions};
+use crate::session::{self, AccountSession, Origin, Session, Sessions};
 use crate::settings::TenantSettings;
 use crate::signin::first_factor::FlowFacts;
-use crate::signin::pending::{self, PendingSignIn};
+use crate::signin::journey::{self, Journey, Offer, State};
+use crate::signin::remembered::RememberedDevice;
 use crate::signin::rule::{self, Outcome};
 use crate::signin::{Need, level, remembered};
-use crate::store::Store;
+use crate::store::{Record, Store};
 use crate::tenant::Tenants;
 
 /// The browser's side of a sign-in step: where it comes from and the cookies it holds.
@@ -63,7 +66,7 @@ pub enum SignInStep {
     /// A second factor is required and the account has none (R20).
     NoSecondFactor,
     /// The sign-in owes a CAPTCHA or a second factor: the browser keeps `token`
-    /// (the pending sign-in) and goes to the page that collects it.
+    /// (its journey) and goes to the page that collects it.
     Owes { token: String },
     /// Signed in.
     SignedIn(Completed),
@@ -93,30 +96,43 @@ pub struct Completed {
 pub struct Finished {
     pub account: Account,
     pub amr: Vec<String>,
-    /// Notices a pending sign-in stored by an older version carried (R9); the
-    /// account's own are taken when the session starts.
-    pub notices: Vec<Notice>,
     pub password_expired: bool,
     pub flow: Option<String>,
     pub next: String,
     /// Remember this device for the second factor (R20).
     pub remember: bool,
+    /// The browser's journey token this sign-in ends with the session start, if any.
+    pub journey: Option<String>,
 }
 
 impl Finished {
-    /// The finished form of a pending sign-in; `remember` only where it was offered.
-    pub fn from_pending(account: Account, p: PendingSignIn, remember: bool) -> Finished {
+    /// The finished form of the journey behind `token`; `remember` only where it was offered.
+    pub(super) fn of_journey(account: Account, token: &str, j: Journey, remember: bool) -> Finished {
         Finished {
             account,
-            amr: p.amr,
-            notices: p.notices,
-            password_expired: p.password_expired,
-            flow: p.flow,
-            next: p.next,
-            remember: remember && p.may_remember,
+            password_expired: j.password_expired(),
+            remember: remember && j.offer().is_some_and(|o| o.may_remember),
+            amr: j.amr,
+            flow: j.flow,
+            next: j.next,
+            journey: Some(token.to_string()),
         }
     }
 }
+
+/// The trees a session start writes (see [`SignIns::start_session`]).
+const START_TREES: &[&str] = &[
+    Session::TREE,
+    AccountSession::TREE,
+    Flow::TREE,
+    RememberedDevice::TREE,
+    AuditEvent::TREE,
+    Account::TREE,
+    Journey::TREE,
+];
+
+/// The trees of a step that audits and moves a journey on.
+pub(super) const STEP_TREES: &[&str] = &[AuditEvent::TREE, Journey::TREE];
 
 /// The sign-in state machine.
 pub struct SignIns {
@@ -181,17 +197,24 @@ impl SignIns {
         next: String,
     ) -> Result<SignInStep> {
         let settings = self.settings(tenant)?;
-        let facts = self.flow(tenant, flow);
-        // A flow id that no longer loads is still carried on (and marked if it comes back).
-        let facts = match (facts, flow) {
+        let facts = self.flow_or_id(tenant, flow);
+        self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, None).await
+    }
+
+    /// The facts of flow `flow`; a flow id that no longer loads is still carried
+    /// on (and marked if it comes back).
+    pub(super) fn flow_or_id(&self, tenant: &str, flow: Option<&str>) -> Option<FlowFacts> {
+        match (self.flow(tenant, flow), flow) {
             (Some(f), _) => Some(f),
             (None, Some(id)) => Some(FlowFacts { id: id.to_string(), ..FlowFacts::default() }),
             (None, None) => None,
-        };
-        self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next).await
+        }
     }
 
-    /// `after_first_factor` for a flow already read and the tenant's settings.
+    /// `after_first_factor` for a flow already read and the tenant's settings;
+    /// `ending` is the browser's journey this step ends in the same write (a
+    /// federated sign-in going on), if any.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn continue_after(
         &self,
         tenant: &str,
@@ -200,6 +223,7 @@ impl SignIns {
         flow: Option<&FlowFacts>,
         signed: SignedIn,
         next: String,
+        ending: Option<&str>,
     ) -> Result<SignInStep> {
         let now = self.clock.now();
         let client_id = flow.map(|f| f.client_id.clone()).filter(|c| !c.is_empty());
@@ -235,52 +259,75 @@ impl SignIns {
         match outcome {
             Outcome::Denied { reason, message } => {
                 let detail = json!({ "reason": reason });
-                self.record(tenant, &account.id, "sign_in_denied", origin, client_id, detail)?;
-                self.store.commit().await?;
+                let event = self.event(&account.id, "sign_in_denied", origin, client_id, detail);
+                self.audit_and_end(tenant, &event, ending).await?;
                 Ok(SignInStep::Denied { reason, message })
             }
             Outcome::NoSecondFactor => {
-                self.record(tenant, &account.id, "sign_in_no_second_factor", origin, client_id, json!({}))?;
-                self.store.commit().await?;
+                let event = self.event(&account.id, "sign_in_no_second_factor", origin, client_id, json!({}));
+                self.audit_and_end(tenant, &event, ending).await?;
                 Ok(SignInStep::NoSecondFactor)
             }
             Outcome::Complete => {
                 let done = Finished {
                     account: signed.account,
                     amr: signed.amr,
-                    notices: Vec::new(),
                     password_expired: signed.password_expired,
                     flow: flow.map(|f| f.id.clone()),
                     next,
                     remember: false,
+                    journey: ending.map(str::to_string),
                 };
                 let completed = self.start_session(tenant, browser, done, client_id, settings).await?;
                 Ok(SignInStep::SignedIn(completed))
             }
             Outcome::Owes { captcha, second_factor, may_remember } => {
-                let pending = PendingSignIn {
-                    account_id: account.id.clone(),
+                let offer = second_factor.then_some(Offer { may_remember });
+                let password_expired = signed.password_expired;
+                let state = match (captcha, offer) {
+                    (false, Some(offer)) => State::OwesSecondFactor { offer, password_expired },
+                    (_, then) => State::OwesCaptcha { then, password_expired },
+                };
+                let journey = Journey {
+                    account_id: Some(account.id.clone()),
                     amr: signed.amr,
                     flow: flow.map(|f| f.id.clone()),
                     next,
-                    owes_captcha: captcha,
-                    owes_second_factor: second_factor,
-                    may_remember,
-                    notices: Vec::new(),
-                    password_expired: signed.password_expired,
                     failures: 0,
-                    expires_at: now + pending::LIFETIME,
+                    expires_at: now + journey::OWED_LIFETIME,
+                    state,
                 };
-                Ok(SignInStep::Owes { token: self.owe(tenant, &pending).await? })
+                Ok(SignInStep::Owes { token: self.owe(tenant, &journey, ending).await? })
             }
         }
     }
 
-    /// Stores a pending sign-in, durably; returns the browser's token for it.
-    pub async fn owe(&self, tenant: &str, pending: &PendingSignIn) -> Result<String> {
-        let token = pending::start(&self.store, tenant, pending)?;
+    /// Stores a new journey (ending the one behind `ending`, if any) in one
+    /// transaction, durably; returns the browser's token for it.
+    pub(super) async fn owe(&self, tenant: &str, j: &Journey, ending: Option<&str>) -> Result<String> {
+        let token = secret::token();
+        self.store.transaction(&[Journey::TREE], |tx| {
+            if let Some(old) = ending {
+                journey::end_in(tx, tenant, old)?;
+            }
+            journey::put_in(tx, tenant, &token, j)
+        })?;
         self.store.commit().await?;
         Ok(token)
+    }
+
+    /// Records `event` and ends the journey behind `ending` (if any) in one
+    /// transaction, durably.
+    async fn audit_and_end(&self, tenant: &str, event: &AuditEvent, ending: Option<&str>) -> Result<()> {
+        let id = audit::new_id(event);
+        self.store.transaction(STEP_TREES, |tx| {
+            audit::record_in(tx, tenant, &id, event)?;
+            match ending {
+                Some(t) => journey::end_in(tx, tenant, t),
+                None => Ok(()),
+            }
+        })?;
+        self.store.commit().await
     }
 
     /// Starts the session of a sign-in with nothing left to prove.
@@ -305,31 +352,41 @@ impl SignIns {
         let now = self.clock.now();
         let existing_device = browser.device().map(str::to_string);
         let device = existing_device.clone().unwrap_or_else(secret::token);
-        if let Some(old) = browser.session.filter(|c| c.len() <= 64)
-            && self.sessions.get(tenant, old)?.is_some()
-        {
-            self.sessions.end(tenant, old)?;
-        }
+        let device_digest = secret::digest(&device);
+        let old = browser.session.filter(|c| c.len() <= 64);
         let account = &done.account;
-        let (session_cookie, session) = self.sessions.start(tenant, &account.id, done.amr.clone(), browser.origin)?;
-        if let Some(id) = done.flow.as_deref() {
-            request::mark_signed_in(&self.store, tenant, id, &session.sid)?;
-        }
+        let (session_cookie, session) =
+            self.sessions.prepare(&account.id, done.amr.clone(), browser.origin, &settings.sessions);
         let days = settings.sign_in.remember_device_days;
-        let remember = if done.remember {
-            let token = remembered::remember(&self.store, tenant, &account.id, account.security_epoch, days, now)?;
-            Some((token, days * 24 * 3600))
-        } else {
-            None
-        };
+        let remember = done
+            .remember
+            .then(|| (secret::token(), remembered::remembered(&account.id, account.security_epoch, days, now)));
         let detail = json!({ "amr": done.amr, "acr": session.acr });
-        self.record(tenant, &account.id, "sign_in", browser.origin, client_id, detail)?;
-        let new_device = self.accounts.note_device(tenant, &account.id, &secret::digest(&device))?;
+        let event = self.event(&account.id, "sign_in", browser.origin, client_id, detail);
+        let event_id = audit::new_id(&event);
+        // One transaction: a sign-in is all of these or none of them.
+        let new_device = self.store.transaction(START_TREES, |tx| {
+            if let Some(old) = old {
+                session::end_live_in(tx, tenant, old, now)?;
+            }
+            session::start_in(tx, tenant, &session_cookie, &session)?;
+            if let Some(id) = done.flow.as_deref() {
+                request::mark_signed_in_in(tx, tenant, id, &session.sid)?;
+            }
+            if let Some((token, device)) = &remember {
+                remembered::remember_in(tx, tenant, token, device)?;
+            }
+            audit::record_in(tx, tenant, &event_id, &event)?;
+            if let Some(t) = done.journey.as_deref() {
+                journey::end_in(tx, tenant, t)?;
+            }
+            Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now)
+        })?;
         self.store.commit().await?;
+        let remember = remember.map(|(token, _)| (token, days * 24 * 3600));
         // R9: taken only now that the session has started, so a sign-in refused or
         // abandoned before this point leaves them on the account.
-        let mut notices = done.notices;
-        notices.extend(self.accounts.take_notices(tenant, &account.id).await?);
+        let notices = self.accounts.take_notices(tenant, &account.id).await?;
         if new_device {
             let origin = browser.origin;
             let notice = Notice::NewDeviceSignIn { user_agent: origin.user_agent.clone(), ip: origin.ip.clone() };
@@ -355,7 +412,19 @@ impl SignIns {
         client: Option<String>,
         detail: Value,
     ) -> Result<()> {
-        let event = AuditEvent {
+        audit::record(&self.store, tenant, &self.event(account_id, action, origin, client, detail))
+    }
+
+    /// A security event of the sign-in (who, what, now, IP, client), not recorded yet.
+    pub(super) fn event(
+        &self,
+        account_id: &str,
+        action: &str,
+        origin: &Origin,
+        client: Option<String>,
+        detail: Value,
+    ) -> AuditEvent {
+        AuditEvent {
             at: self.clock.now(),
             actor: account_id.to_string(),
             action: action.to_string(),
@@ -363,7 +432,6 @@ impl SignIns {
             ip: Some(origin.ip.clone()),
             client,
             detail,
-        };
-        audit::record(&self.store, tenant, &event)
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! Step-up (P4): an app asked for `acr` 2 and the browser's session has one factor.
-//! The signed-in person owes a second factor on a pending sign-in, like any other;
+//! The signed-in person owes a second factor on a journey, like any other;
 //! with none set up, the flow goes on with what the session has.
 
 use crate::account::second_factor::available;
 use crate::error::Result;
 use crate::grant::request;
 use crate::session::Session;
-use crate::signin::pending::{self, PendingSignIn};
+use crate::signin::journey::{self, Journey, Offer, State};
 use crate::signin::service::SignIns;
 
 /// What a step-up leads to.
@@ -14,7 +14,7 @@ use crate::signin::service::SignIns;
 pub enum StepUp {
     /// No second factor to give: the flow is marked so and goes on (acr 1).
     Skipped,
-    /// The browser keeps `token` (the pending sign-in) and goes to the second step.
+    /// The browser keeps `token` (the journey) and goes to the second step.
     Owes { token: String },
 }
 
@@ -27,19 +27,15 @@ impl SignIns {
             self.store.commit().await?;
             return Ok(StepUp::Skipped);
         }
-        let pending = PendingSignIn {
-            account_id: account.id.clone(),
+        let journey = Journey {
+            account_id: Some(account.id.clone()),
             amr: session.amr.clone(),
             next,
             flow: Some(flow_id.to_string()),
-            owes_captcha: false,
-            owes_second_factor: true,
-            may_remember: false,
-            notices: Vec::new(),
-            password_expired: false,
             failures: 0,
-            expires_at: self.clock.now() + pending::LIFETIME,
+            expires_at: self.clock.now() + journey::OWED_LIFETIME,
+            state: State::OwesSecondFactor { offer: Offer { may_remember: false }, password_expired: false },
         };
-        Ok(StepUp::Owes { token: self.owe(tenant, &pending).await? })
+        Ok(StepUp::Owes { token: self.owe(tenant, &journey, None).await? })
     }
 }

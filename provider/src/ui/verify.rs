@@ -1,7 +1,7 @@
 //! The second step of a sign-in (R20): a CAPTCHA a tenant plugin asked for (R19),
 //! then a second factor (authenticator app, passkey, SMS or email code, recovery
 //! code), with "remember this device". Wrong answers count against the account's
-//! failure limits and end the pending sign-in after five.
+//! failure limits and end the sign-in after five.
 
 use std::net::SocketAddr;
 
@@ -10,12 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use latchkey_core::Error;
-use latchkey_core::account::second_factor::{Factor, available};
-use latchkey_core::account::{Account, mask};
+use latchkey_core::account::mask;
+use latchkey_core::account::second_factor::Factor;
 use latchkey_core::captcha::Challenge;
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::signin::pending::PendingSignIn;
-use latchkey_core::signin::second_step::Answered;
+use latchkey_core::signin::{Answered, SecondStep};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -58,30 +57,26 @@ struct CsrfOnly {
     csrf: Option<String>,
 }
 
-/// The browser's live pending sign-in: (cookie value, record, account).
-fn pending_of(
-    svc: &Services,
-    tenant: &str,
-    headers: &HeaderMap,
-) -> ApiResult<Option<(String, PendingSignIn, Account)>> {
+/// The browser's live sign-in owing a second step.
+fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<SecondStep>> {
     let Some(token) = cookie(headers, cookies::PENDING) else { return Ok(None) };
-    Ok(svc.signins.pending(tenant, &token)?.map(|(p, account)| (token, p, account)))
+    Ok(svc.signins.pending(tenant, &token)?)
 }
 
-/// The start of every form of the second step: page, CSRF, then the pending sign-in
-/// (else "expired"). `Err` is the answer to send.
+/// The start of every form of the second step: page, CSRF, then the sign-in it
+/// answers (else "expired"). `Err` is the answer to send.
 fn posted(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
     csrf: Option<&str>,
-) -> ApiResult<Result<(Page, String, PendingSignIn, Account), Response>> {
+) -> ApiResult<Result<(Page, SecondStep), Response>> {
     let page = Page::new(headers, None);
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
     Ok(match pending_of(svc, tenant, headers)? {
-        Some((token, p, account)) => Ok((page, token, p, account)),
+        Some(step) => Ok((page, step)),
         None => Err(expired(svc, tenant, &page)),
     })
 }
@@ -100,18 +95,11 @@ struct View<'a> {
     settings: &'a TenantSettings,
 }
 
-fn render(
-    svc: &Services,
-    tenant: &str,
-    page: &Page,
-    p: &PendingSignIn,
-    account: &Account,
-    v: View<'_>,
-) -> ApiResult<Response> {
-    let factors = available(account, &svc.enrolled(tenant, &account.id)?, &p.amr);
+fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>) -> ApiResult<Response> {
+    let factors = &p.methods;
     let method = v.method.filter(|m| factors.contains(m)).or(factors.first().copied());
-    let to = method.and_then(Factor::channel).and_then(|k| account.code_channel(k)).map(|b| mask(b.kind, &b.value));
-    let captcha = match (p.owes_captcha, v.captcha) {
+    let to = method.and_then(Factor::channel).and_then(|k| p.account.code_channel(k)).map(|b| mask(b.kind, &b.value));
+    let captcha = match (p.owes_captcha(), v.captcha) {
         (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty)?),
         (_, c) => c,
     };
@@ -122,9 +110,9 @@ fn render(
         status,
         "verify.html",
         json!({
-            "base": base, "step": if p.owes_captcha { "captcha" } else { "factor" },
+            "base": base, "step": if p.owes_captcha() { "captcha" } else { "factor" },
             "methods": factors.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
-            "method": method.map(Factor::as_str), "to": to, "may_remember": p.may_remember,
+            "method": method.map(Factor::as_str), "to": to, "may_remember": p.may_remember(),
             "remember_days": v.settings.sign_in.remember_device_days,
             "error": v.error, "info": v.info, "captcha": captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
@@ -142,17 +130,10 @@ async fn show(
     Query(q): Query<MethodQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
+    let Some(p) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
     let settings = svc.tenants.get(&tenant)?.settings;
     let method = q.method.as_deref().and_then(Factor::parse);
-    render(
-        &svc,
-        &tenant,
-        &page,
-        &p,
-        &account,
-        View { method, error: None, info: None, captcha: None, settings: &settings },
-    )
+    render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings })
 }
 
 async fn answer(
@@ -162,33 +143,32 @@ async fn answer(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, token, p, account) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
     let from = origin(&headers, Some(peer));
     let held = Held::of(&headers);
     let browser = held.browser(&from, &page);
-    let (method, answered) = if p.owes_captcha {
+    let (method, answered) = if p.owes_captcha() {
         let answer = form.captcha.as_deref().unwrap_or("");
-        (None, svc.signins.solve_captcha(&tenant, browser, &token, p, account, answer).await?)
+        (None, svc.signins.solve_captcha(&tenant, browser, p, answer).await?)
     } else {
         let Some(factor) = Factor::parse(&form.method) else {
             return Err(ApiError::bad_request("invalid_request", "unknown second-factor method"));
         };
         let remember = form.remember.is_some();
-        let answered =
-            svc.signins.answer_factor(&tenant, browser, &token, p, account, factor, &form.code, remember).await?;
+        let answered = svc.signins.answer_factor(&tenant, browser, p, factor, &form.code, remember).await?;
         (Some(factor), answered)
     };
     match answered {
         Answered::SignedIn(done) => Ok(signed_in::started(&svc, &tenant, &page, done)),
         Answered::Expired => Ok(expired(&svc, &tenant, &page)),
-        Answered::Again { pending, account, error } => {
+        Answered::Again { step, error } => {
             let settings = svc.tenants.get(&tenant)?.settings;
             let error = error.map(|e| failure(&page, e)).transpose()?;
             let view = View { method, error, info: None, captcha: None, settings: &settings };
-            render(&svc, &tenant, &page, &pending, &account, view)
+            render(&svc, &tenant, &page, &step, view)
         }
     }
 }
@@ -215,22 +195,22 @@ async fn send(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, _, p, account) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
     let factor = Factor::parse(&form.method);
-    let Some(kind) = factor.and_then(Factor::channel).filter(|_| !p.owes_captcha) else {
+    let Some(kind) = factor.and_then(Factor::channel).filter(|_| !p.owes_captcha()) else {
         return Err(ApiError::bad_request("invalid_request", "codes go by sms or email"));
     };
     let ip = peer.ip().to_string();
-    let sent = svc.signins.send_code(&tenant, &account, kind, &ip, page.locale.tag()).await;
+    let sent = svc.signins.send_code(&tenant, &p, kind, &ip, page.locale.tag()).await;
     let settings = svc.tenants.get(&tenant)?.settings;
     let (info, error) = match sent {
         Ok(_) => (Some(page.text("code_sent").to_string()), None),
         Err(e) => (None, Some(failure(&page, e)?)),
     };
-    render(&svc, &tenant, &page, &p, &account, View { method: factor, error, info, captcha: None, settings: &settings })
+    render(&svc, &tenant, &page, &p, View { method: factor, error, info, captcha: None, settings: &settings })
 }
 
 async fn passkey_start(
@@ -242,14 +222,14 @@ async fn passkey_start(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some((_, p, account)) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
-    if p.owes_captcha {
+    if p.owes_captcha() {
         return Err(Error::CaptchaRequired.into());
     }
     let rp = svc.relying_party(&tenant)?;
-    let (ceremony, options) = svc.signins.start_passkey(&tenant, &rp, &account.id).await?;
+    let (ceremony, options) = svc.signins.start_passkey(&tenant, &rp, &p).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
 
@@ -264,7 +244,7 @@ async fn passkey_finish(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some((token, p, account)) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
     let from = origin(&headers, Some(peer));
@@ -272,8 +252,7 @@ async fn passkey_finish(
     let held = Held::of(&headers);
     let browser = held.browser(&from, &page);
     let (ceremony, credential, remember) = (&body.ceremony, body.credential, body.remember);
-    let done =
-        svc.signins.answer_passkey(&tenant, browser, &token, p, account, &rp, ceremony, credential, remember).await?;
+    let done = svc.signins.answer_passkey(&tenant, browser, p, &rp, ceremony, credential, remember).await?;
     Ok(signed_in::for_script(signed_in::started(&svc, &tenant, &page, done)))
 }
 

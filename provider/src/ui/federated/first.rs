@@ -11,10 +11,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_core::Error;
 use latchkey_core::account::mask;
-use latchkey_core::federation::pending::FederatedSignIn;
 use latchkey_core::session::Origin;
 use latchkey_core::settings::RequireContact;
-use latchkey_core::signin::FederatedStep;
+use latchkey_core::signin::{FederatedPending, FederatedStep};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -42,10 +41,10 @@ struct Form {
     value: String,
 }
 
-/// The browser's unfinished third-party sign-in: (cookie value, record).
-fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, FederatedSignIn)>> {
+/// The browser's unfinished third-party sign-in.
+fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<FederatedPending>> {
     let Some(token) = cookie(headers, cookies::FEDERATED_PENDING) else { return Ok(None) };
-    Ok(svc.signins.federated_pending(tenant, &token)?.map(|p| (token, p)))
+    Ok(svc.signins.federated_pending(tenant, &token)?)
 }
 
 /// The page for a browser whose pending third-party sign-in is gone.
@@ -77,14 +76,14 @@ fn render(
     svc: &Services,
     tenant: &str,
     page: &Page,
-    p: &FederatedSignIn,
+    p: &FederatedPending,
     status: StatusCode,
     error: Option<String>,
     info: Option<String>,
 ) -> ApiResult<Response> {
-    let config = svc.upstreams.get(tenant, &p.identity.upstream)?;
+    let config = svc.upstreams.get(tenant, p.upstream())?;
     let base = format!("/t/{tenant}");
-    if p.account_id.is_some() {
+    if p.owes_contact() {
         let rule = svc.tenants.get(tenant)?.settings.federation.require_contact;
         let kinds: Vec<&str> = match rule {
             RequireContact::Mobile => vec!["mobile"],
@@ -98,13 +97,13 @@ fn render(
             json!({ "base": base, "kinds": kinds, "error": error, "info": info }),
         ));
     }
-    let candidate = p.candidate.as_ref().map(|(_, kind, value)| mask(*kind, value));
+    let candidate = p.candidate().map(|(kind, value)| mask(kind, value));
     Ok(page.render(
         svc,
         status,
         "federation_first.html",
         json!({
-            "base": base, "upstream": config.display_name, "name": p.identity.name,
+            "base": base, "upstream": config.display_name, "name": p.name(),
             "can_create": config.create_accounts, "candidate": candidate, "error": error, "info": info,
         }),
     ))
@@ -112,7 +111,13 @@ fn render(
 
 /// Answers a step of the first sign-in: the page again (with the failure, or
 /// "code sent"), a refusal, or on to the next page.
-fn respond(svc: &Services, tenant: &str, page: &Page, p: &FederatedSignIn, step: FederatedStep) -> ApiResult<Response> {
+fn respond(
+    svc: &Services,
+    tenant: &str,
+    page: &Page,
+    p: &FederatedPending,
+    step: FederatedStep,
+) -> ApiResult<Response> {
     match step {
         FederatedStep::Refused(e) => {
             let (status, text) = failure(page, e)?;
@@ -137,13 +142,13 @@ fn posted(
     tenant: &str,
     headers: &HeaderMap,
     csrf: Option<&str>,
-) -> ApiResult<Result<(Page, String, FederatedSignIn), Response>> {
+) -> ApiResult<Result<(Page, FederatedPending), Response>> {
     let page = Page::new(headers, None);
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
     Ok(match pending_of(svc, tenant, headers)? {
-        Some((token, p)) => Ok((page, token, p)),
+        Some(p) => Ok((page, p)),
         None => Err(expired(svc, tenant, &page)),
     })
 }
@@ -151,17 +156,16 @@ fn posted(
 async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
     match pending_of(&svc, &tenant, &headers)? {
-        Some((_, p)) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, None),
+        Some(p) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, None),
         None => Ok(expired(&svc, &tenant, &page)),
     }
 }
 
-/// A posted step's common facts: the page, the pending sign-in (cookie, record) and
-/// the browser; `Err` is the answer to send.
+/// A posted step's common facts: the page, the pending sign-in and the browser;
+/// `Err` is the answer to send.
 struct Posted {
     page: Page,
-    token: String,
-    p: FederatedSignIn,
+    p: FederatedPending,
     held: Held,
     origin: Origin,
 }
@@ -173,9 +177,8 @@ fn posted_step(
     peer: SocketAddr,
     csrf: Option<&str>,
 ) -> ApiResult<Result<Posted, Response>> {
-    Ok(posted(svc, tenant, headers, csrf)?.map(|(page, token, p)| Posted {
+    Ok(posted(svc, tenant, headers, csrf)?.map(|(page, p)| Posted {
         page,
-        token,
         p,
         held: Held::of(headers),
         origin: origin(headers, Some(peer)),
@@ -195,7 +198,7 @@ async fn create(
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let next = paths::next_after_sign_in;
-    let step = svc.signins.federated_create(&tenant, browser, &s.token, s.p.clone(), next).await?;
+    let step = svc.signins.federated_create(&tenant, browser, s.p.clone(), next).await?;
     respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
@@ -213,7 +216,7 @@ async fn link_by_password(
     let browser = s.held.browser(&s.origin, &s.page);
     let proof = (f.identifier.as_str(), f.password.as_str());
     let next = paths::next_after_sign_in;
-    let step = svc.signins.federated_link_by_password(&tenant, browser, &s.token, s.p.clone(), proof, next).await?;
+    let step = svc.signins.federated_link_by_password(&tenant, browser, s.p.clone(), proof, next).await?;
     respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
@@ -246,7 +249,7 @@ async fn link_by_code(
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let next = paths::next_after_sign_in;
-    let step = svc.signins.federated_link_by_code(&tenant, browser, &s.token, s.p.clone(), &f.code, next).await?;
+    let step = svc.signins.federated_link_by_code(&tenant, browser, s.p.clone(), &f.code, next).await?;
     respond(&svc, &tenant, &s.page, &s.p, step)
 }
 
@@ -281,7 +284,7 @@ async fn add_contact(
     let browser = s.held.browser(&s.origin, &s.page);
     let contact = (f.kind.as_str(), f.value.as_str(), f.code.as_str());
     let next = paths::next_after_sign_in;
-    let step = svc.signins.federated_add_contact(&tenant, browser, &s.token, s.p.clone(), contact, next).await?;
+    let step = svc.signins.federated_add_contact(&tenant, browser, s.p.clone(), contact, next).await?;
     respond(&svc, &tenant, &s.page, &s.p, step)
 }
 

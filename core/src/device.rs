@@ -14,6 +14,9 @@
 
 mod durable;
 pub mod guesses;
+mod poll;
+pub(crate) use poll::Polled;
+pub mod request;
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -313,41 +316,6 @@ impl Devices {
             expires_in: DEVICE_CODE_LIFETIME,
             interval: POLL_INTERVAL,
         })
-    }
-
-    /// The device's poll at the token endpoint (RFC 8628 §3.4, §3.5). Unknown codes,
-    /// codes of another client and spent codes are `invalid_grant`; an approved
-    /// authorization is redeemed exactly once.
-    pub fn poll(&self, tenant: &str, client_id: &str, device_code: &str, now: u64) -> Result<Redeemed> {
-        self.store.update::<DeviceAuthorization, _>(tenant, &secret::digest(device_code), |old| {
-            let Some(mut rec) = old else { return Ok((None, Err(Error::InvalidGrant))) };
-            if rec.client_id != client_id || rec.state == AuthorizationState::Redeemed {
-                return Ok((None, Err(Error::InvalidGrant)));
-            }
-            if now >= rec.valid_until {
-                return Ok((None, Err(Error::DeviceFlow(rfc::EXPIRED_TOKEN))));
-            }
-            match rec.state.clone() {
-                AuthorizationState::Pending => {
-                    let too_soon = rec.last_poll.is_some_and(|t| now < t + rec.interval);
-                    rec.last_poll = Some(now);
-                    if too_soon {
-                        rec.interval += SLOW_DOWN_STEP;
-                        Ok((Some(rec), Err(Error::DeviceFlow(rfc::SLOW_DOWN))))
-                    } else {
-                        Ok((Some(rec), Err(Error::DeviceFlow(rfc::AUTHORIZATION_PENDING))))
-                    }
-                }
-                AuthorizationState::Denied => Ok((None, Err(Error::DeviceFlow(rfc::ACCESS_DENIED)))),
-                AuthorizationState::Approved(approval) => {
-                    let out = Redeemed { client_id: rec.client_id.clone(), scopes: rec.scopes.clone(), approval };
-                    rec.state = AuthorizationState::Redeemed;
-                    rec.last_poll = Some(now);
-                    Ok((Some(rec), Ok(out)))
-                }
-                AuthorizationState::Redeemed => Ok((None, Err(Error::InvalidGrant))),
-            }
-        })?
     }
 
     /// The pending authorization behind a user code a person typed. Unknown, spent

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use latchkey_core::client::{GrantType, NewClient};
+use latchkey_core::grant::TokenRequest;
 use latchkey_core::keys::b64;
 use latchkey_core::{jwt, secret};
 use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
@@ -18,7 +19,6 @@ use serde_json::json;
 
 use crate::oidc::issuer::LatchkeyIdToken;
 use crate::oidc::signing::{jws_alg, public_jwk};
-use crate::oidc::token::{self, TokenRequest};
 use crate::state::{AppState, Services};
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{cookie, set_cookie};
@@ -140,7 +140,7 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
         redirect_uri: Some(format!("{}/demo/callback", svc.public_url)),
         code_verifier: Some(verifier.to_string()),
     };
-    let issued = token::exchange(svc, TENANT, &client, GrantType::AuthorizationCode, req).await?;
+    let issued = svc.tokens.exchange(TENANT, &client, req).await??;
     let id_token = issued.id_token.ok_or_else(|| ApiError::bad_request("invalid_request", "no ID token"))?;
 
     let ring = svc.keys.ring(TENANT)?;

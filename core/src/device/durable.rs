@@ -2,26 +2,35 @@
 //! settings itself, writes, and is durable before it returns (R13, RFC 8628).
 
 use super::guesses::Guesser;
+use super::request;
 use super::{Approval, DeveloperFacts, Device, Devices, NewDevice, PendingView, Started};
+use crate::client::Client;
 use crate::error::Result;
+use crate::grant::OAuthError;
 use crate::policy::{Facts, PolicyHost};
 use crate::tenant::settings_of;
 
 impl Devices {
-    /// Starts a device authorization (see `start`, RFC 8628 §3.1), durably: the device
-    /// may poll with its code as soon as it has the answer.
+    /// Starts a device authorization for an authenticated `client` asking for `scope`
+    /// (RFC 8628 §3.1), durably: the device may poll with its code as soon as it has
+    /// the answer. A client not registered for the grant or a malformed scope is the
+    /// OAuth refusal the device reads (see [`request::check`]), and writes nothing.
     pub async fn start_durably(
         &self,
         tenant: &str,
-        client_id: &str,
-        scopes: Vec<String>,
+        client: &Client,
+        scope: Option<&str>,
         device_id: Option<String>,
         device_name: Option<String>,
         now: u64,
-    ) -> Result<Started> {
-        let started = self.start(tenant, client_id, scopes, device_id, device_name, now)?;
+    ) -> Result<std::result::Result<Started, OAuthError>> {
+        let scopes = match request::check(client, scope) {
+            Ok(scopes) => scopes,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let started = self.start(tenant, &client.id, scopes, device_id, device_name, now)?;
         self.store.commit().await?;
-        Ok(started)
+        Ok(Ok(started))
     }
 
     /// The pending authorization behind a typed user code under the tenant's

@@ -1,10 +1,12 @@
 //! Authorization codes: short-lived, single use, bound to client, redirect URI and
 //! PKCE challenge. A code presented twice revokes what its first use issued.
+//! Redemption is decided by one rule ([`Redemption`]), read once to sign the tokens
+//! and again inside the transaction that takes the code and writes them.
 
 use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::grant::family::{self, Grant};
 use crate::keys::b64;
 use crate::secret;
@@ -78,10 +80,48 @@ fn pkce_ok(challenge: &str, verifier: &str) -> bool {
     valid_verifier && secret::eq(&b64(digest::digest(&digest::SHA256, verifier.as_bytes()).as_ref()), challenge)
 }
 
-/// Redeems a code. Fails with `invalid_grant` if it is unknown, expired, for another
-/// client or redirect URI, or the PKCE verifier is wrong or missing. A second
-/// redemption revokes the family the first one opened.
-pub fn redeem(
+/// What presenting a code comes to, decided from its record.
+#[derive(Debug, Clone)]
+pub(crate) enum Redemption {
+    /// Live, unused, and everything it is bound to matches: it may be redeemed.
+    Fresh(Grant),
+    /// Presented again after its redemption: its family (this id) must be revoked.
+    Reused(String),
+    /// Unknown, expired, another client's, another redirect URI, or a wrong or
+    /// missing PKCE verifier: `invalid_grant`, nothing written.
+    Invalid,
+}
+
+/// The redemption rule over a code's record (see [`Redemption`]). A code presented by
+/// another client is `Invalid` even once used: only its own client can burn a family.
+fn redemption(
+    rec: Option<CodeRecord>,
+    client_id: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: u64,
+) -> Redemption {
+    let Some(rec) = rec else { return Redemption::Invalid };
+    if rec.grant.client_id != client_id {
+        return Redemption::Invalid;
+    }
+    if rec.redeemed {
+        return Redemption::Reused(rec.grant.family);
+    }
+    let pkce = match (&rec.code_challenge, verifier) {
+        (Some(c), Some(v)) => pkce_ok(c, v),
+        (None, None) => true,
+        _ => false,
+    };
+    if rec.valid_until <= now || redirect_uri != Some(rec.redirect_uri.as_str()) || !pkce {
+        return Redemption::Invalid;
+    }
+    Redemption::Fresh(rec.grant)
+}
+
+/// What presenting `code` would come to now, read without a write (the caller signs
+/// the tokens from it before [`redeem_in`] re-decides and writes).
+pub(crate) fn peek(
     store: &Store,
     tenant: &str,
     client_id: &str,
@@ -89,39 +129,35 @@ pub fn redeem(
     redirect_uri: Option<&str>,
     verifier: Option<&str>,
     now: u64,
-) -> Result<Grant> {
-    enum Outcome {
-        Ok(Grant),
-        Reused(String),
-        Invalid,
+) -> Result<Redemption> {
+    let rec = store.get::<CodeRecord>(tenant, &secret::digest(code))?;
+    Ok(redemption(rec, client_id, redirect_uri, verifier, now))
+}
+
+/// Presents `code` inside a transaction over [`CodeRecord`] and
+/// [`family::ISSUE_TREES`]: re-decides its [`Redemption`] (so of concurrent
+/// redemptions exactly one is `Fresh`) and, if `Fresh`, marks it redeemed; if
+/// `Reused`, revokes the family its first redemption issued. The caller writes the
+/// tokens in the same transaction.
+pub(crate) fn redeem_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    client_id: &str,
+    code: &str,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+    now: u64,
+) -> TxResult<Redemption> {
+    let key = secret::digest(code);
+    let rec = tx.get::<CodeRecord>(tenant, &key)?;
+    let out = redemption(rec.clone(), client_id, redirect_uri, verifier, now);
+    match (&out, rec) {
+        (Redemption::Fresh(_), Some(mut rec)) => {
+            rec.redeemed = true;
+            tx.put(tenant, &key, &rec)?;
+        }
+        (Redemption::Reused(fam), _) => family::revoke_in(tx, tenant, fam)?,
+        _ => {}
     }
-    let outcome = store.update::<CodeRecord, _>(tenant, &secret::digest(code), |old| {
-        let Some(mut rec) = old else { return Ok((None, Outcome::Invalid)) };
-        if rec.grant.client_id != client_id {
-            return Ok((None, Outcome::Invalid));
-        }
-        if rec.redeemed {
-            return Ok((None, Outcome::Reused(rec.grant.family.clone())));
-        }
-        let pkce = match (&rec.code_challenge, verifier) {
-            (Some(c), Some(v)) => pkce_ok(c, v),
-            (None, None) => true,
-            _ => false,
-        };
-        if rec.valid_until <= now || redirect_uri != Some(rec.redirect_uri.as_str()) || !pkce {
-            return Ok((None, Outcome::Invalid));
-        }
-        rec.redeemed = true;
-        let g = rec.grant.clone();
-        Ok((Some(rec), Outcome::Ok(g)))
-    })?;
-    match outcome {
-        Outcome::Ok(g) => Ok(g),
-        Outcome::Invalid => Err(Error::InvalidGrant),
-        Outcome::Reused(fam) => {
-            tracing::warn!(tenant, client_id, "authorization code reuse: tokens revoked");
-            family::revoke(store, tenant, &fam)?;
-            Err(Error::InvalidGrant)
-        }
-    }
+    Ok(out)
 }

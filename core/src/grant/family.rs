@@ -103,64 +103,74 @@ pub(crate) fn open_in(
     account_families::note_in(tx, tenant, account_id, id, expires_at)
 }
 
-/// Notes an access token issued in the family, so revoking the family revokes it.
-/// If the family was revoked meanwhile, the token is revoked at once.
-pub fn record_access(store: &Store, tenant: &str, family: &str, jti: &str, exp: u64) -> Result<()> {
-    let (revoked_already, owner) = store.update::<Family, _>(tenant, family, |old| match old {
-        Some(mut f) => {
-            let was = f.revoked;
-            f.access.retain(|(_, e)| *e > exp.saturating_sub(24 * 3600));
-            f.access.push((jti.to_string(), exp));
-            // The account's index of families expires with the family.
-            let owner = (exp > f.expires_at).then(|| (f.account_id.clone(), exp));
-            f.expires_at = f.expires_at.max(exp);
-            Ok((Some(f), (was, owner)))
-        }
-        None => Ok((None, (true, None))),
-    })?;
-    if revoked_already {
-        revoked::revoke(store, tenant, jti, exp)?;
-    } else if let Some((account_id, expires_at)) = owner {
-        account_families::note(store, tenant, &account_id, family, expires_at)?;
+/// The trees a grant's token issue writes: the family (its access tokens and expiry),
+/// the account's index of families, refresh tokens, and revoked access tokens.
+pub(crate) const ISSUE_TREES: &[&str] =
+    &[Family::TREE, account_families::AccountFamily::TREE, RefreshToken::TREE, revoked::Revoked::TREE];
+
+/// Notes an access token issued in the family, so revoking the family revokes it,
+/// inside a transaction over [`ISSUE_TREES`]. If the family was revoked meanwhile
+/// (or is gone), the token is revoked at once.
+pub(crate) fn record_access_in(tx: &Tx<'_>, tenant: &str, family: &str, jti: &str, exp: u64) -> TxResult<()> {
+    let Some(mut f) = tx.get::<Family>(tenant, family)? else { return revoked::revoke_in(tx, tenant, jti, exp) };
+    f.access.retain(|(_, e)| *e > exp.saturating_sub(24 * 3600));
+    f.access.push((jti.to_string(), exp));
+    // The account's index of families expires with the family.
+    let longer = exp > f.expires_at;
+    f.expires_at = f.expires_at.max(exp);
+    tx.put(tenant, family, &f)?;
+    if f.revoked {
+        revoked::revoke_in(tx, tenant, jti, exp)?;
+    } else if longer {
+        account_families::note_in(tx, tenant, &f.account_id, family, exp)?;
     }
     Ok(())
 }
 
-/// Issues a refresh token in the grant's family.
-pub fn issue_refresh(store: &Store, tenant: &str, grant: &Grant, now: u64, lifetime: u64) -> Result<String> {
-    let token = secret::token();
+/// Stores refresh token `token` in the grant's family (the family lives at least as
+/// long), inside a transaction over [`ISSUE_TREES`].
+pub(crate) fn issue_refresh_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    grant: &Grant,
+    token: &str,
+    now: u64,
+    lifetime: u64,
+) -> TxResult<()> {
     let mut g = grant.clone();
     g.nonce = None;
     let rt = RefreshToken { grant: g, issued_at: now, expires_at: now + lifetime, used: false };
-    store.put(tenant, &secret::digest(&token), &rt)?;
-    let expires_at = store.update::<Family, _>(tenant, &grant.family, |old| match old {
-        Some(mut f) => {
-            f.expires_at = f.expires_at.max(now + lifetime);
-            let e = f.expires_at;
-            Ok((Some(f), Some(e)))
-        }
-        None => Ok((None, None)),
-    })?;
-    if let Some(e) = expires_at {
-        account_families::note(store, tenant, &grant.account_id, &grant.family, e)?;
+    tx.put(tenant, &secret::digest(token), &rt)?;
+    if let Some(mut f) = tx.get::<Family>(tenant, &grant.family)? {
+        f.expires_at = f.expires_at.max(now + lifetime);
+        tx.put(tenant, &grant.family, &f)?;
+        account_families::note_in(tx, tenant, &grant.account_id, &grant.family, f.expires_at)?;
     }
+    Ok(())
+}
+
+/// Issues a refresh token in the grant's family, in one transaction.
+pub fn issue_refresh(store: &Store, tenant: &str, grant: &Grant, now: u64, lifetime: u64) -> Result<String> {
+    let token = secret::token();
+    store.transaction(ISSUE_TREES, |tx| issue_refresh_in(tx, tenant, grant, &token, now, lifetime))?;
     Ok(token)
 }
 
-/// Revokes a family and every access token issued in it.
-pub fn revoke(store: &Store, tenant: &str, family: &str) -> Result<()> {
-    let access = store.update::<Family, _>(tenant, family, |old| match old {
-        Some(mut f) => {
-            let access = f.access.clone();
-            f.revoked = true;
-            Ok((Some(f), access))
-        }
-        None => Ok((None, Vec::new())),
-    })?;
-    for (jti, exp) in access {
-        revoked::revoke(store, tenant, &jti, exp)?;
+/// Revokes a family and every access token issued in it, inside a transaction over
+/// [`Family`] and [`revoked::Revoked`].
+pub(crate) fn revoke_in(tx: &Tx<'_>, tenant: &str, family: &str) -> TxResult<()> {
+    let Some(mut f) = tx.get::<Family>(tenant, family)? else { return Ok(()) };
+    f.revoked = true;
+    tx.put(tenant, family, &f)?;
+    for (jti, exp) in &f.access {
+        revoked::revoke_in(tx, tenant, jti, *exp)?;
     }
     Ok(())
+}
+
+/// Revokes a family and every access token issued in it, in one transaction.
+pub fn revoke(store: &Store, tenant: &str, family: &str) -> Result<()> {
+    store.transaction(&[Family::TREE, revoked::Revoked::TREE], |tx| revoke_in(tx, tenant, family))
 }
 
 /// True if the family is live (not revoked, not expired).
@@ -194,47 +204,92 @@ pub enum RefreshRefused {
     WiderScope,
 }
 
-/// Exchanges a refresh token for its grant, marking it used (rotation). A token that
-/// was already used revokes its family. A `requested` scope wider than the grant is
-/// refused before anything is written, so the token stays usable.
-pub fn rotate(
+/// What presenting a refresh token comes to, decided from its record and its family.
+#[derive(Debug, Clone)]
+pub(crate) enum Rotation {
+    /// Live and unused: it may be rotated.
+    Fresh(Refreshed),
+    /// Presented again after rotation: its family (this id) must be revoked.
+    Reused(String),
+    /// Refused without a write.
+    Refused(RefreshRefused),
+}
+
+/// The rotation rule: a token that is unknown, expired, another client's, or of a
+/// family that is not live is `Invalid`; a used one is `Reused`; a `requested` scope
+/// wider than the grant is `WiderScope` (checked before anything is written, so the
+/// token stays usable).
+fn rotation(
+    rt: Option<RefreshToken>,
+    family: impl FnOnce(&str) -> Option<Family>,
+    client_id: &str,
+    requested: Option<&[String]>,
+    now: u64,
+) -> Rotation {
+    let requested = requested.filter(|r| !r.is_empty());
+    let refused = Rotation::Refused;
+    let Some(rt) = rt else { return refused(RefreshRefused::Invalid) };
+    if rt.expires_at <= now || rt.grant.client_id != client_id {
+        return refused(RefreshRefused::Invalid);
+    }
+    if rt.used {
+        return Rotation::Reused(rt.grant.family);
+    }
+    if requested.is_some_and(|r| r.iter().any(|s| !rt.grant.has_scope(s))) {
+        return refused(RefreshRefused::WiderScope);
+    }
+    if !family(&rt.grant.family).is_some_and(|f| !f.revoked && f.expires_at > now) {
+        return refused(RefreshRefused::Invalid);
+    }
+    let scopes = requested.map(<[String]>::to_vec).unwrap_or_else(|| rt.grant.scopes.clone());
+    Rotation::Fresh(Refreshed { grant: rt.grant, scopes })
+}
+
+/// What presenting `token` would come to now, read without a write (the caller signs
+/// the new tokens from it before [`rotate_in`] re-decides and writes).
+pub(crate) fn peek_rotation(
     store: &Store,
     tenant: &str,
     client_id: &str,
     token: &str,
     requested: Option<&[String]>,
     now: u64,
-) -> Result<std::result::Result<Refreshed, RefreshRefused>> {
-    enum Outcome {
-        Fresh(Grant),
-        Reused(String),
-        Refused(RefreshRefused),
+) -> Result<Rotation> {
+    let rt = store.get::<RefreshToken>(tenant, &secret::digest(token))?;
+    let mut failed = None;
+    let family = |id: &str| store.get::<Family>(tenant, id).map_err(|e| failed = Some(e)).ok().flatten();
+    let out = rotation(rt, family, client_id, requested, now);
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
     }
-    let requested = requested.filter(|r| !r.is_empty());
-    let wider = |g: &Grant| requested.is_some_and(|r| r.iter().any(|s| !g.has_scope(s)));
-    let outcome = store.update::<RefreshToken, _>(tenant, &secret::digest(token), |old| match old {
-        Some(rt) if rt.expires_at <= now => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
-        Some(rt) if rt.grant.client_id != client_id => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
-        Some(rt) if rt.used => Ok((None, Outcome::Reused(rt.grant.family.clone()))),
-        Some(rt) if wider(&rt.grant) => Ok((None, Outcome::Refused(RefreshRefused::WiderScope))),
-        Some(mut rt) => {
+}
+
+/// Presents `token` inside a transaction over [`ISSUE_TREES`]: re-decides its
+/// [`Rotation`] and, if `Fresh`, marks it used; if `Reused`, revokes its family (and
+/// its access tokens). The caller writes the new tokens in the same transaction.
+pub(crate) fn rotate_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    client_id: &str,
+    token: &str,
+    requested: Option<&[String]>,
+    now: u64,
+) -> TxResult<Rotation> {
+    let key = secret::digest(token);
+    let rt = tx.get::<RefreshToken>(tenant, &key)?;
+    let fam = match &rt {
+        Some(rt) => tx.get::<Family>(tenant, &rt.grant.family)?,
+        None => None,
+    };
+    let out = rotation(rt.clone(), |_| fam, client_id, requested, now);
+    match (&out, rt) {
+        (Rotation::Fresh(_), Some(mut rt)) => {
             rt.used = true;
-            let g = rt.grant.clone();
-            Ok((Some(rt), Outcome::Fresh(g)))
+            tx.put(tenant, &key, &rt)?;
         }
-        None => Ok((None, Outcome::Refused(RefreshRefused::Invalid))),
-    })?;
-    match outcome {
-        Outcome::Fresh(grant) if is_live(store, tenant, &grant.family, now)? => {
-            let scopes = requested.map(<[String]>::to_vec).unwrap_or_else(|| grant.scopes.clone());
-            Ok(Ok(Refreshed { grant, scopes }))
-        }
-        Outcome::Fresh(_) => Ok(Err(RefreshRefused::Invalid)),
-        Outcome::Refused(r) => Ok(Err(r)),
-        Outcome::Reused(family) => {
-            tracing::warn!(tenant, client_id, "refresh token reuse: family revoked");
-            revoke(store, tenant, &family)?;
-            Ok(Err(RefreshRefused::Reused))
-        }
+        (Rotation::Reused(family), _) => revoke_in(tx, tenant, family)?,
+        _ => {}
     }
+    Ok(out)
 }

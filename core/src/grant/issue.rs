@@ -1,20 +1,20 @@
-//! Token issuance, one [`Tokens`] method per grant (RFC 6749 §4.1.3, §4.4, §6, RFC
-//! 8628 §3.4) and UserInfo: the access token (RFC 9068, ES256), the ID token (the
+//! Token minting and UserInfo: the access token (RFC 9068, ES256), the ID token (the
 //! client's algorithm), the refresh token of the grant's family, and the claims they
-//! carry (scope-released, developer, plugin). A grant that writes is durable before
-//! it answers, refusals included: a reused code or refresh token has revoked its
-//! family, and that revocation is durable before the `invalid_grant`.
+//! carry (scope-released, developer, plugin). The grants themselves (`grant::exchange`)
+//! mint first, then store what they minted with [`write_in`] in the one transaction
+//! that also takes the code, rotates the refresh token or redeems the device code.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, GrantType};
 use crate::error::Result;
-use crate::grant::family::{self, Grant, RefreshRefused};
+use crate::grant::family::{self, Grant};
 use crate::grant::id_token::{self, IdTokenClaims};
 use crate::grant::tokens::Tokens;
-use crate::grant::{OAuthCode, OAuthError, claims, code};
+use crate::grant::{OAuthError, claims};
 use crate::keys::{ACCESS_TOKEN_TYP, Alg};
+use crate::store::{Tx, TxResult};
 use crate::{jwt, policy, secret};
 
 /// Access tokens are signed with ES256: fast, and every JOSE library verifies it.
@@ -33,6 +33,29 @@ pub struct Issued {
     pub scope: String,
 }
 
+/// A grant's tokens, signed before its transaction, and what that transaction
+/// stores of them: the access token's `jti` and expiry on the family, and the
+/// refresh token (if any) with its lifetime from `now`.
+#[derive(Debug, Clone)]
+pub(crate) struct Minted {
+    pub issued: Issued,
+    jti: String,
+    exp: u64,
+    now: u64,
+    refresh_lifetime: u64,
+}
+
+/// Stores what [`Tokens::mint`] signed for `grant`, inside a transaction over
+/// [`family::ISSUE_TREES`]: the access token's `jti` on the family (revoked at once if
+/// the family is), then the refresh token and the family's longer expiry.
+pub(crate) fn write_in(tx: &Tx<'_>, tenant: &str, grant: &Grant, minted: &Minted) -> TxResult<()> {
+    family::record_access_in(tx, tenant, &grant.family, &minted.jti, minted.exp)?;
+    if let Some(token) = &minted.issued.refresh_token {
+        family::issue_refresh_in(tx, tenant, grant, token, minted.now, minted.refresh_lifetime)?;
+    }
+    Ok(())
+}
+
 /// Tokens, or the OAuth refusal the client reads (`invalid_scope`,
 /// `unauthorized_client`). Domain refusals (`invalid_grant`, the device-flow codes)
 /// are the outer [`crate::Error`].
@@ -48,90 +71,6 @@ pub enum UserInfoRefused {
 }
 
 impl Tokens {
-    /// Redeems an authorization code (single use, PKCE, bound redirect URI) and
-    /// issues the grant's tokens. A second redemption revokes what the first issued,
-    /// durably, before the `invalid_grant`.
-    pub async fn exchange_code(
-        &self,
-        tenant: &str,
-        client: &Client,
-        code: &str,
-        redirect_uri: Option<&str>,
-        verifier: Option<&str>,
-    ) -> Result<Issued> {
-        let now = self.clock.now();
-        let issued = code::redeem(&self.store, tenant, &client.id, code, redirect_uri, verifier, now)
-            .and_then(|grant| self.for_grant(tenant, client, &grant, &grant.scopes));
-        self.durable(issued).await
-    }
-
-    /// Rotates a refresh token and issues fresh tokens, optionally narrowed to
-    /// `scope` (this issue only; the next refresh token carries the whole grant). A
-    /// reused token revokes its family durably before the `invalid_grant`; a wider
-    /// scope is `invalid_scope` and leaves the token usable.
-    pub async fn refresh(
-        &self,
-        tenant: &str,
-        client: &Client,
-        token: &str,
-        scope: Option<&[String]>,
-    ) -> Result<Exchanged> {
-        let now = self.clock.now();
-        let issued = match family::rotate(&self.store, tenant, &client.id, token, scope, now) {
-            Ok(Ok(r)) => self.for_grant(tenant, client, &r.grant, &r.scopes).map(Ok),
-            Ok(Err(RefreshRefused::WiderScope)) => {
-                Ok(Err(OAuthError::new(OAuthCode::InvalidScope, "a refresh cannot widen the scope")))
-            }
-            Ok(Err(RefreshRefused::Invalid | RefreshRefused::Reused)) => Err(crate::Error::InvalidGrant),
-            Err(e) => Err(e),
-        };
-        self.durable(issued).await
-    }
-
-    /// A client-credentials access token: a confidential client acts for itself,
-    /// without `openid` or `offline_access` (they need a person). Writes nothing.
-    pub fn client_credentials(&self, tenant: &str, client: &Client, scopes: &[String]) -> Result<Exchanged> {
-        if client.is_public() {
-            let why = "public clients cannot use client_credentials";
-            return Ok(Err(OAuthError::new(OAuthCode::UnauthorizedClient, why)));
-        }
-        if scopes.iter().any(|s| s == "openid" || s == "offline_access") {
-            return Ok(Err(OAuthError::new(OAuthCode::InvalidScope, "openid and offline_access need a user")));
-        }
-        let now = self.clock.now();
-        let exp = now + client.lifetimes.access_token;
-        let scope = scopes.join(" ");
-        let at = self.access_token(
-            tenant,
-            &json!({
-                "iss": self.issuer(tenant), "sub": client.id, "aud": client.id, "client_id": client.id,
-                "exp": exp, "iat": now, "jti": secret::token_of(16), "scope": scope,
-            }),
-        )?;
-        Ok(Ok(Issued {
-            access_token: at,
-            token_type: "Bearer",
-            expires_in: client.lifetimes.access_token,
-            id_token: None,
-            refresh_token: None,
-            scope,
-        }))
-    }
-
-    /// The device's poll (RFC 8628 §3.4, §3.5): `authorization_pending`, `slow_down`,
-    /// `access_denied`, `expired_token` until approved, then the grant's tokens in a
-    /// new family, exactly once. The poll's bookkeeping is durable before it answers.
-    pub async fn device_code(&self, tenant: &str, client: &Client, device_code: &str) -> Result<Issued> {
-        let now = self.clock.now();
-        let issued = self.devices.poll(tenant, &client.id, device_code, now).and_then(|redeemed| {
-            let horizon = now + client.lifetimes.refresh_token.max(client.lifetimes.access_token);
-            let family = family::open(&self.store, tenant, &client.id, &redeemed.approval.account_id, horizon)?;
-            let grant = redeemed.into_grant(family);
-            self.for_grant(tenant, client, &grant, &grant.scopes)
-        });
-        self.durable(issued).await
-    }
-
     /// The UserInfo claims (OIDC Core §5.3) of a bearer access token: what its scopes
     /// release, the developer claims, the plugins' userinfo claims, and `sub`. A bad
     /// token is [`crate::Error::InvalidToken`].
@@ -157,21 +96,28 @@ impl Tokens {
     }
 
     /// Makes what `out`'s operation wrote durable, whatever its outcome.
-    async fn durable<T>(&self, out: Result<T>) -> Result<T> {
+    pub(crate) async fn durable<T>(&self, out: Result<T>) -> Result<T> {
         self.store.commit().await?;
         out
     }
 
-    fn access_token(&self, tenant: &str, claims: &Value) -> Result<String> {
+    pub(crate) fn access_token(&self, tenant: &str, claims: &Value) -> Result<String> {
         let ring = self.keys.ring(tenant)?;
         jwt::sign(ring.active(ACCESS_TOKEN_ALG)?, ACCESS_TOKEN_TYP, claims)
     }
 
-    /// Tokens for a user grant whose access and ID tokens carry `scopes` (the grant's,
-    /// or a subset on refresh); the refresh token carries the whole grant, and only a
-    /// client registered for the refresh_token grant gets one.
-    pub(crate) fn for_grant(&self, tenant: &str, client: &Client, grant: &Grant, scopes: &[String]) -> Result<Issued> {
-        let now = self.clock.now();
+    /// Signs the tokens of a user grant whose access and ID tokens carry `scopes` (the
+    /// grant's, or a subset on refresh); the refresh token carries the whole grant,
+    /// and only a client registered for the refresh_token grant gets one. Writes
+    /// nothing: [`write_in`] stores what was minted, in the grant's transaction.
+    pub(crate) fn mint(
+        &self,
+        tenant: &str,
+        client: &Client,
+        grant: &Grant,
+        scopes: &[String],
+        now: u64,
+    ) -> Result<Minted> {
         let jti = secret::token_of(16);
         let exp = now + client.lifetimes.access_token;
         let scope = scopes.join(" ");
@@ -183,25 +129,21 @@ impl Tokens {
         });
         claims::merge_extra(&mut claims, extra.access_token);
         let at = self.access_token(tenant, &claims)?;
-        family::record_access(&self.store, tenant, &grant.family, &jti, exp)?;
         let id_token = if scopes.iter().any(|s| s == "openid") {
             Some(self.id_token(tenant, client, grant, scopes, &at, extra.id_token)?)
         } else {
             None
         };
-        let refresh_token = if client.allows(GrantType::RefreshToken) {
-            Some(family::issue_refresh(&self.store, tenant, grant, now, client.lifetimes.refresh_token)?)
-        } else {
-            None
-        };
-        Ok(Issued {
+        let refresh_token = client.allows(GrantType::RefreshToken).then(secret::token);
+        let issued = Issued {
             access_token: at,
             token_type: "Bearer",
             expires_in: client.lifetimes.access_token,
             id_token,
             refresh_token,
             scope,
-        })
+        };
+        Ok(Minted { issued, jti, exp, now, refresh_lifetime: client.lifetimes.refresh_token })
     }
 
     /// The ID token claims of a grant: the standard account claims `scopes` release,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::store::{Record, Store};
+use crate::store::{Record, Store, Tx, TxResult};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Revoked {
@@ -20,6 +20,11 @@ impl Record for Revoked {
 
 pub fn revoke(store: &Store, tenant: &str, jti: &str, expires_at: u64) -> Result<()> {
     store.put(tenant, jti, &Revoked { expires_at })
+}
+
+/// [`revoke`] inside a transaction over [`Revoked`].
+pub(crate) fn revoke_in(tx: &Tx<'_>, tenant: &str, jti: &str, expires_at: u64) -> TxResult<()> {
+    tx.put(tenant, jti, &Revoked { expires_at })
 }
 
 pub fn is_revoked(store: &Store, tenant: &str, jti: &str, now: u64) -> Result<bool> {

@@ -1,15 +1,14 @@
 //! The device authorization endpoint (RFC 8628 §3.1, §3.2): a device that cannot
 //! show a browser asks for a device code (to poll the token endpoint with) and a user
 //! code (for the person to enter at `{issuer}/device`). Clients authenticate as at
-//! the token endpoint; public clients may use it; the client must be registered for
-//! the device_code grant.
+//! the token endpoint; public clients may use it. The rules (the client must be
+//! registered for the device_code grant, the scope well formed) are core's
+//! (`device::request`).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use latchkey_core::client::GrantType;
-use latchkey_core::grant::{OAuthCode, OAuthError, split_scope};
 use serde::{Deserialize, Serialize};
 
 use crate::oidc::client_auth;
@@ -56,19 +55,9 @@ async fn device_authorization(
     svc.tenants.get(&tenant)?;
     let client =
         client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
-    if !client.allows(GrantType::DeviceCode) {
-        let why = "this client may not use the device authorization grant";
-        return Err(OAuthError::new(OAuthCode::UnauthorizedClient, why).into());
-    }
-    let scope = form.scope.unwrap_or_default();
-    let scopes = split_scope(&scope);
-    let well_formed = scope.len() <= 1024
-        && scopes.iter().all(|s| s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
-    if !well_formed {
-        return Err(OAuthError::new(OAuthCode::InvalidScope, "malformed scope").into());
-    }
+    let scope = form.scope.as_deref();
     let started =
-        svc.devices.start_durably(&tenant, &client.id, scopes, form.device_id, form.device_name, svc.now()).await?;
+        svc.devices.start_durably(&tenant, &client, scope, form.device_id, form.device_name, svc.now()).await??;
     let uri = verification_uri(&svc, &tenant);
     let body = DeviceAuthorizationResponse {
         verification_uri_complete: format!("{uri}?user_code={}", started.user_code),

@@ -432,3 +432,29 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     assert!(!actions.contains(&"sign_in".to_string()), "{actions:?}");
     assert!(k.store.scan::<Session>(T, "").unwrap().is_empty(), "no session record either");
 }
+
+/// R19, W1: while a journey owes the CAPTCHA a plugin asked for, a right second
+/// factor is `captcha_required` and signs nobody in: no factor is sent, started or
+/// checked before the CAPTCHA is solved, whatever the edge lets through.
+#[tokio::test]
+async fn r19_a_journey_owing_a_captcha_takes_no_second_factor_first() {
+    let k = kit(true).await;
+    let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
+    let secret = enrol_totp(&k);
+    let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
+    let SignInStep::Owes { token } = step else { panic!("owes: {step:?}") };
+    let mut j = stored(&k, &token).unwrap();
+    j.state = State::OwesCaptcha { then: Some(Offer { may_remember: false }), password_expired: false };
+    journey::put(&k.store, T, &token, &j).unwrap();
+
+    let pending = k.signins.pending(T, &token).unwrap().unwrap();
+    assert!(pending.owes_captcha());
+    let sent = k.signins.send_code(T, &pending, crate::account::Kind::Mobile, "1.2.3.4", "en").await;
+    assert!(matches!(sent, Err(crate::Error::CaptchaRequired)), "{sent:?}");
+    k.clock.advance(30);
+    let code = totp::code_at(&secret, k.clock.now()).unwrap();
+    let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, false).await;
+    assert!(matches!(answered, Err(crate::Error::CaptchaRequired)), "{answered:?}");
+    assert!(k.store.scan::<Session>(T, "").unwrap().is_empty(), "no session");
+    assert!(matches!(stored(&k, &token).unwrap().state, State::OwesCaptcha { .. }), "still owes the CAPTCHA");
+}

@@ -38,6 +38,12 @@ impl SecondStep {
     pub fn may_remember(&self) -> bool {
         self.journey.offer().is_some_and(|o| o.may_remember)
     }
+
+    /// `captcha_required` while the CAPTCHA is owed: no second factor is asked,
+    /// sent or checked before it is solved (R19, W1).
+    fn captcha_first(&self) -> Result<()> {
+        if self.owes_captcha() { Err(Error::CaptchaRequired) } else { Ok(()) }
+    }
 }
 
 /// What an answer on the second step leads to.
@@ -127,6 +133,7 @@ impl SignIns {
         code: &str,
         remember: bool,
     ) -> Result<Answered> {
+        step.captcha_first()?;
         let SecondStep { token, journey: mut j, account, .. } = step;
         let settings = self.settings(tenant)?;
         let factors = Factors { totps: &self.totps, recovery_codes: &self.recovery_codes };
@@ -162,6 +169,7 @@ impl SignIns {
     /// Starts a passkey ceremony for the journey's account; returns its id and the
     /// browser's options.
     pub async fn start_passkey(&self, tenant: &str, rp: &Rp, step: &SecondStep) -> Result<(String, serde_json::Value)> {
+        step.captcha_first()?;
         let started = self.passkeys.start_authentication(tenant, rp, &step.account.id)?;
         self.store.commit().await?;
         Ok(started)
@@ -180,6 +188,7 @@ impl SignIns {
         credential: serde_json::Value,
         remember: bool,
     ) -> Result<Completed> {
+        step.captcha_first()?;
         let SecondStep { token, journey: mut j, account, .. } = step;
         let settings = self.settings(tenant)?;
         let ip = browser.origin.ip.as_str();
@@ -205,6 +214,7 @@ impl SignIns {
 
     /// Sends a second-factor code to the account's verified mobile or email (R37 limits).
     pub async fn send_code(&self, tenant: &str, step: &SecondStep, kind: Kind, ip: &str, locale: &str) -> Result<Sent> {
+        step.captcha_first()?;
         let settings = self.settings(tenant)?;
         self.accounts.send_second_factor_code(tenant, &settings, &step.account, kind, ip, locale).await
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::keys::Alg;
 use crate::redirect_uri;
 use crate::seal::Sealer;
@@ -33,7 +33,7 @@ pub enum GrantType {
 impl GrantType {
     pub fn parse(s: &str) -> Result<GrantType> {
         serde_json::from_value(serde_json::Value::String(s.to_string()))
-            .map_err(|_| Error::invalid("grant", format!("{s} is not a supported grant type")))
+            .map_err(|_| Error::invalid(Field::Grant, format!("{s} is not a supported grant type")))
     }
 }
 
@@ -165,7 +165,7 @@ pub struct NewClient {
 
 /// A redirect or post-logout redirect URI: https, http on loopback, or a native app's
 /// reverse-domain private-use scheme; no fragment (RFC 8252 §7, RFC 9700 §2.1).
-fn validate_uri(field: &'static str, uri: &str) -> Result<()> {
+fn validate_uri(field: Field, uri: &str) -> Result<()> {
     redirect_uri::check(uri).map_err(|r| match r {
         redirect_uri::Refusal::NotAbsolute => Error::invalid(field, format!("{uri} {}", r.reason())),
         _ => Error::invalid(field, r.reason()),
@@ -176,35 +176,35 @@ fn validate(new: &NewClient) -> Result<()> {
     let id_ok = (1..=64).contains(&new.id.len())
         && new.id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
     if !id_ok {
-        return Err(Error::invalid("client_id", "1 to 64 of letters, digits, . _ -"));
+        return Err(Error::invalid(Field::ClientId, "1 to 64 of letters, digits, . _ -"));
     }
     for u in &new.redirect_uris {
-        validate_uri("redirect_uri", u)?;
+        validate_uri(Field::RedirectUri, u)?;
     }
     for u in &new.post_logout_redirect_uris {
-        validate_uri("post_logout_redirect_uri", u)?;
+        validate_uri(Field::PostLogoutRedirectUri, u)?;
     }
     if new.public && new.secret.is_some() {
-        return Err(Error::invalid("secret", "a public client has no secret"));
+        return Err(Error::invalid(Field::Secret, "a public client has no secret"));
     }
     if new.public && new.auth_method.is_some_and(|m| m != AuthMethod::None) {
-        return Err(Error::invalid("auth_method", "a public client uses none"));
+        return Err(Error::invalid(Field::AuthMethod, "a public client uses none"));
     }
     if !new.public && new.auth_method == Some(AuthMethod::None) {
-        return Err(Error::invalid("auth_method", "none is for public clients (--public)"));
+        return Err(Error::invalid(Field::AuthMethod, "none is for public clients (--public)"));
     }
     if new.secret.as_ref().is_some_and(|s| s.len() < 16 || s.len() > 256) {
-        return Err(Error::invalid("secret", "16 to 256 characters"));
+        return Err(Error::invalid(Field::Secret, "16 to 256 characters"));
     }
     let grants = if new.grant_types.is_empty() { &[GrantType::AuthorizationCode][..] } else { &new.grant_types };
     if grants.contains(&GrantType::AuthorizationCode) && new.redirect_uris.is_empty() {
-        return Err(Error::invalid("redirect_uri", "authorization_code needs at least one redirect URI"));
+        return Err(Error::invalid(Field::RedirectUri, "authorization_code needs at least one redirect URI"));
     }
     if new.public && grants.contains(&GrantType::ClientCredentials) {
-        return Err(Error::invalid("grant", "a public client cannot use client_credentials"));
+        return Err(Error::invalid(Field::Grant, "a public client cannot use client_credentials"));
     }
     if new.public && new.resource_server {
-        return Err(Error::invalid("resource_server", "a public client cannot introspect tokens"));
+        return Err(Error::invalid(Field::ResourceServer, "a public client cannot introspect tokens"));
     }
     Ok(())
 }
@@ -284,7 +284,7 @@ impl Clients {
     }
 
     pub fn get(&self, tenant: &str, id: &str) -> Result<Client> {
-        self.store.get(tenant, id)?.ok_or(Error::NotFound("client"))
+        self.store.get(tenant, id)?.ok_or(Error::NotFound(Resource::Client))
     }
 
     pub fn list(&self, tenant: &str) -> Result<Vec<Client>> {
@@ -292,7 +292,7 @@ impl Clients {
     }
 
     pub fn remove(&self, tenant: &str, id: &str) -> Result<()> {
-        self.store.remove::<Client>(tenant, id)?.map(|_| ()).ok_or(Error::NotFound("client"))
+        self.store.remove::<Client>(tenant, id)?.map(|_| ()).ok_or(Error::NotFound(Resource::Client))
     }
 
     /// Authenticates a client at the token, revocation or introspection endpoint.
@@ -459,13 +459,13 @@ mod tests {
         };
         for bad in ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://example.com/cb"] {
             let e = clients.create(&clock, T, code_client(bad, false)).unwrap_err();
-            assert!(matches!(e, Error::Invalid { field: "redirect_uri", .. }), "{bad}: {e}");
+            assert!(matches!(e, Error::Invalid { field: Field::RedirectUri, .. }), "{bad}: {e}");
             let logout = NewClient {
                 post_logout_redirect_uris: vec![bad.into()],
                 ..code_client("https://app.example/cb", false)
             };
             let e = clients.create(&clock, T, logout).unwrap_err();
-            assert!(matches!(e, Error::Invalid { field: "post_logout_redirect_uri", .. }), "{bad}: {e}");
+            assert!(matches!(e, Error::Invalid { field: Field::PostLogoutRedirectUri, .. }), "{bad}: {e}");
         }
         assert!(clients.create(&clock, T, code_client("com.example.app:/cb", true)).is_ok());
     }

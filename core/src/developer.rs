@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Field, Refusal, Resource, Result};
 use crate::settings::TenantSettings;
 use crate::store::{Record, Store};
 
@@ -37,16 +37,19 @@ impl DeveloperType {
     /// Returns the trimmed fields.
     pub fn check(&self, fields: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>> {
         if let Some(unknown) = fields.keys().find(|k| !self.fields.contains(k)) {
-            return Err(Error::invalid("fields", format!("{unknown} is not a field of type {}", self.name)));
+            return Err(Error::invalid(Field::Fields, format!("{unknown} is not a field of type {}", self.name)));
         }
         let mut out = BTreeMap::new();
         for name in &self.fields {
             let value = fields.get(name).map(|v| v.trim()).unwrap_or("");
             if value.is_empty() {
-                return Err(Error::invalid("fields", format!("{name} is required")));
+                return Err(Error::invalid(Field::Fields, format!("{name} is required")));
             }
             if value.chars().count() > MAX_FIELD_CHARS {
-                return Err(Error::invalid("fields", format!("{name} is longer than {MAX_FIELD_CHARS} characters")));
+                return Err(Error::invalid(
+                    Field::Fields,
+                    format!("{name} is longer than {MAX_FIELD_CHARS} characters"),
+                ));
             }
             out.insert(name.clone(), value.to_string());
         }
@@ -135,10 +138,10 @@ impl Submission {
             Decision::Reject { reason } => {
                 let reason = reason.trim();
                 if reason.is_empty() {
-                    return Err(Error::invalid("reason", "a reason is required"));
+                    return Err(Error::invalid(Field::Reason, "a reason is required"));
                 }
                 if reason.chars().count() > MAX_REASON_CHARS {
-                    return Err(Error::invalid("reason", format!("at most {MAX_REASON_CHARS} characters")));
+                    return Err(Error::invalid(Field::Reason, format!("at most {MAX_REASON_CHARS} characters")));
                 }
                 ReviewState::Rejected { reason: reason.to_string() }
             }
@@ -201,7 +204,7 @@ impl Developers {
         let ty = settings
             .developer
             .find(type_name)
-            .ok_or_else(|| Error::invalid("developer_type", format!("{type_name} is not a developer type")))?;
+            .ok_or_else(|| Error::invalid(Field::DeveloperType, format!("{type_name} is not a developer type")))?;
         let fields = ty.check(fields)?;
         let now = self.clock.now();
         self.store.update::<Submission, _>(tenant, account_id, |old| {
@@ -227,7 +230,7 @@ impl Developers {
     fn decide(&self, tenant: &str, account_id: &str, decision: Decision, reviewer: &str) -> Result<Submission> {
         let now = self.clock.now();
         self.store.update::<Submission, _>(tenant, account_id, |old| {
-            let mut s = old.ok_or(Error::NotFound("developer submission"))?;
+            let mut s = old.ok_or(Error::NotFound(Resource::DeveloperSubmission))?;
             s.decide(decision.clone(), reviewer, now)?;
             Ok((Some(s.clone()), s))
         })
@@ -326,7 +329,7 @@ mod tests {
         assert!(ent.check(&enterprise()).is_ok());
         let mut missing = enterprise();
         missing.remove("licence_number");
-        assert!(matches!(ent.check(&missing), Err(Error::Invalid { field: "fields", .. })));
+        assert!(matches!(ent.check(&missing), Err(Error::Invalid { field: Field::Fields, .. })));
         let mut blank = enterprise();
         blank.insert("address".into(), "   ".into());
         assert!(ent.check(&blank).is_err());

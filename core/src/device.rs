@@ -21,7 +21,7 @@ pub mod request;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Field, Refusal, Resource, Result};
 use crate::grant::family::Grant;
 use crate::policy::{DeviceBindingInput, Facts, PolicyHost};
 use crate::secret;
@@ -39,14 +39,6 @@ pub const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
 pub const USER_CODE_LEN: usize = 8;
 /// The denial reason when a binding would pass the account's device limit (R13).
 pub const LIMIT_REACHED: &str = "device_limit_reached";
-
-/// RFC 8628 §3.5 error codes, carried by `Error::DeviceFlow`.
-pub mod rfc {
-    pub const AUTHORIZATION_PENDING: &str = "authorization_pending";
-    pub const SLOW_DOWN: &str = "slow_down";
-    pub const EXPIRED_TOKEN: &str = "expired_token";
-    pub const ACCESS_DENIED: &str = "access_denied";
-}
 
 /// Where a device authorization stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,10 +268,10 @@ impl Devices {
         now: u64,
     ) -> Result<Started> {
         if device_id.as_deref().is_some_and(|d| !valid_device_id(d)) {
-            return Err(Error::invalid("device_id", "1 to 64 of letters, digits, . _ - :"));
+            return Err(Error::invalid(Field::DeviceId, "1 to 64 of letters, digits, . _ - :"));
         }
         let device_name = match device_name.filter(|n| !n.trim().is_empty()) {
-            Some(n) => Some(clean_name(&n).ok_or_else(|| Error::invalid("device_name", "1 to 64 characters"))?),
+            Some(n) => Some(clean_name(&n).ok_or_else(|| Error::invalid(Field::DeviceName, "1 to 64 characters"))?),
             None => None,
         };
         let device_code = secret::token();
@@ -446,16 +438,18 @@ impl Devices {
     /// policy hook decides the limit; this method only enforces it, exactly.
     pub fn bind(&self, tenant: &str, account_id: &str, new: NewDevice, limit: Option<u64>, now: u64) -> Result<Device> {
         if !valid_device_id(&new.device_id) {
-            return Err(Error::invalid("device_id", "1 to 64 of letters, digits, . _ - :"));
+            return Err(Error::invalid(Field::DeviceId, "1 to 64 of letters, digits, . _ - :"));
         }
-        let name = clean_name(&new.name).ok_or_else(|| Error::invalid("name", "1 to 64 characters"))?;
+        let name = clean_name(&new.name).ok_or_else(|| Error::invalid(Field::Name, "1 to 64 characters"))?;
         match (new.kind, &new.gateway) {
-            (DeviceKind::SubDevice, None) => return Err(Error::invalid("gateway", "a sub-device names its gateway")),
+            (DeviceKind::SubDevice, None) => {
+                return Err(Error::invalid(Field::Gateway, "a sub-device names its gateway"));
+            }
             (DeviceKind::SubDevice, Some(g)) if g == &new.device_id => {
-                return Err(Error::invalid("gateway", "a device cannot be its own gateway"));
+                return Err(Error::invalid(Field::Gateway, "a device cannot be its own gateway"));
             }
             (DeviceKind::Direct | DeviceKind::Gateway, Some(_)) => {
-                return Err(Error::invalid("gateway", "only a sub-device has a gateway"));
+                return Err(Error::invalid(Field::Gateway, "only a sub-device has a gateway"));
             }
             _ => {}
         }
@@ -479,7 +473,7 @@ impl Devices {
                         gw.sub_devices += 1;
                         tx.put(tenant, &gkey, &gw)?;
                     }
-                    _ => return abort(Error::invalid("gateway", "no gateway of this account has that id")),
+                    _ => return abort(Error::invalid(Field::Gateway, "no gateway of this account has that id")),
                 }
             }
             add_counted(tx, tenant, account_id, &device, limit)?;
@@ -502,7 +496,7 @@ impl Devices {
     pub fn unbind(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
         let key = device_key(account_id, device_id);
         self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
-            let Some(device) = tx.get::<Device>(tenant, &key)? else { return abort(Error::NotFound("device")) };
+            let Some(device) = tx.get::<Device>(tenant, &key)? else { return abort(Error::NotFound(Resource::Device)) };
             if device.sub_devices > 0 {
                 return abort(Error::Refused(Refusal::GatewayHasSubDevices));
             }
@@ -543,6 +537,7 @@ fn add_counted(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::DevicePoll;
 
     fn setup() -> (Devices, tempfile::TempDir, tokio::runtime::Runtime) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
@@ -561,7 +556,7 @@ mod tests {
 
     fn flow_error(r: Result<Redeemed>) -> &'static str {
         match r {
-            Err(Error::DeviceFlow(c)) => c,
+            Err(Error::DeviceFlow(c)) => c.as_str(),
             Err(e) => e.code(),
             Ok(_) => "ok",
         }
@@ -585,11 +580,11 @@ mod tests {
         let s = d.start("t", "tv", vec!["openid".into()], None, Some("Living room".into()), 100).unwrap();
         assert_eq!((s.expires_in, s.interval), (DEVICE_CODE_LIFETIME, POLL_INTERVAL));
         assert_eq!(s.user_code.len(), 9);
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 100)), rfc::AUTHORIZATION_PENDING);
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 102)), rfc::SLOW_DOWN);
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 100)), DevicePoll::AuthorizationPending.as_str());
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 102)), DevicePoll::SlowDown.as_str());
         // The interval grew to 10 s: polling 6 s later is still too fast.
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 108)), rfc::SLOW_DOWN);
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 123)), rfc::AUTHORIZATION_PENDING);
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 108)), DevicePoll::SlowDown.as_str());
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 123)), DevicePoll::AuthorizationPending.as_str());
         assert_eq!(flow_error(d.poll("t", "other", &s.device_code, 140)), "invalid_grant");
         let view = d.pending("t", &s.user_code.to_lowercase(), 130).unwrap();
         assert_eq!(view.device_name.as_deref(), Some("Living room"));
@@ -607,10 +602,13 @@ mod tests {
         let (d, _dir, _rt) = setup();
         let s = d.start("t", "tv", vec![], None, None, 0).unwrap();
         d.deny("t", &s.user_code, 10).unwrap();
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 20)), rfc::ACCESS_DENIED);
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 20)), DevicePoll::AccessDenied.as_str());
         let s = d.start("t", "tv", vec![], None, None, 0).unwrap();
         assert!(matches!(d.pending("t", &s.user_code, DEVICE_CODE_LIFETIME), Err(Error::CodeExpired)));
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, DEVICE_CODE_LIFETIME + 1)), rfc::EXPIRED_TOKEN);
+        assert_eq!(
+            flow_error(d.poll("t", "tv", &s.device_code, DEVICE_CODE_LIFETIME + 1)),
+            DevicePoll::ExpiredToken.as_str()
+        );
     }
 
     #[test]
@@ -645,7 +643,10 @@ mod tests {
         d.bind("t", "acc", sub("l1", "gw"), None, 1).unwrap();
         d.bind("t", "acc", sub("l2", "gw"), None, 1).unwrap();
         assert_eq!(d.count("t", "acc").unwrap(), 3);
-        assert!(matches!(d.bind("t", "acc", sub("l3", "nope"), None, 1), Err(Error::Invalid { field: "gateway", .. })));
+        assert!(matches!(
+            d.bind("t", "acc", sub("l3", "nope"), None, 1),
+            Err(Error::Invalid { field: Field::Gateway, .. })
+        ));
         d.bind("t", "acc", direct("plain"), None, 1).unwrap();
         assert!(matches!(d.bind("t", "acc", sub("l3", "plain"), None, 1), Err(Error::Invalid { .. })), "not a gateway");
         assert!(

@@ -1,7 +1,7 @@
 //! What a person types to say who they are: an email, a mobile number (E.164), an
 //! account name or an account id. Parsed once at the edge into this enum.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 
 /// Length of an account id: all digits, so it never collides with an account name
 /// (names may not be all digits, R3).
@@ -63,7 +63,7 @@ pub fn parse_email(s: &str) -> Result<String> {
             !l.is_empty() && l.len() <= 64 && d.contains('.') && !d.starts_with('.') && !d.ends_with('.')
         })
         && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok { Ok(s) } else { Err(Error::invalid("email", "not an email address")) }
+    if ok { Ok(s) } else { Err(Error::invalid(Field::Email, "not an email address")) }
 }
 
 /// A mobile number in E.164: `+`, country code, 8 to 15 digits in all, no leading 0.
@@ -71,7 +71,11 @@ pub fn parse_phone(s: &str) -> Result<String> {
     let compact: String = s.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
     let digits = compact.strip_prefix('+').unwrap_or("");
     let ok = (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
-    if ok { Ok(compact) } else { Err(Error::invalid("mobile", "not an E.164 mobile number (+ and 8 to 15 digits)")) }
+    if ok {
+        Ok(compact)
+    } else {
+        Err(Error::invalid(Field::Mobile, "not an E.164 mobile number (+ and 8 to 15 digits)"))
+    }
 }
 
 /// An account name under the default rule (R3): 4 to 20 characters of CJK
@@ -81,13 +85,13 @@ pub fn parse_name(s: &str) -> Result<String> {
     let n = s.chars().count();
     let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || is_cjk(c);
     if !(4..=20).contains(&n) {
-        return Err(Error::invalid("account_name", "must be 4 to 20 characters"));
+        return Err(Error::invalid(Field::AccountName, "must be 4 to 20 characters"));
     }
     if !s.chars().all(allowed) {
-        return Err(Error::invalid("account_name", "may hold only CJK ideographs, letters, digits, - and _"));
+        return Err(Error::invalid(Field::AccountName, "may hold only CJK ideographs, letters, digits, - and _"));
     }
     if s.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid("account_name", "may not be all digits"));
+        return Err(Error::invalid(Field::AccountName, "may not be all digits"));
     }
     Ok(s.to_string())
 }

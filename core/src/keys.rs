@@ -17,7 +17,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
@@ -45,7 +45,7 @@ impl Alg {
         Alg::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| Error::invalid("alg", format!("{s} is not one of RS256, ES256, EdDSA")))
+            .ok_or_else(|| Error::invalid(Field::Alg, format!("{s} is not one of RS256, ES256, EdDSA")))
     }
 }
 
@@ -313,7 +313,7 @@ impl Keys {
         let fresh = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
         let grace = self.retire_grace;
         let kids = self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
-            let mut ring = old.ok_or(Error::NotFound("tenant keys"))?;
+            let mut ring = old.ok_or(Error::NotFound(Resource::TenantKeys))?;
             ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
             for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
                 k.retired_at = Some(now);
@@ -342,10 +342,10 @@ impl Keys {
         {
             return Ok(ring.clone());
         }
-        let mut record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+        let mut record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound(Resource::Tenant))?;
         if record.keys.iter().any(StoredKey::is_plain) {
             self.seal_plain(tenant)?;
-            record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound("tenant"))?;
+            record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound(Resource::Tenant))?;
         }
         if let Some(ring) = cached
             && ring.generation == record.generation

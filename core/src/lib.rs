@@ -31,5 +31,5 @@ pub mod tenant;
 pub mod token_record;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, IdentifierKind, Refusal, Result};
+pub use error::{DevicePoll, Error, Field, IdentifierKind, Refusal, Resource, Result};
 pub use store::Store;

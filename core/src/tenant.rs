@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::keys::Keys;
 use crate::settings::TenantSettings;
 use crate::store::{GLOBAL, Record, Store};
@@ -30,7 +30,7 @@ pub fn validate_id(id: &str) -> Result<()> {
     let ok = (1..=40).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !id.starts_with('-');
-    if ok { Ok(()) } else { Err(Error::invalid("tenant", "1 to 40 of a-z, 0-9 and -")) }
+    if ok { Ok(()) } else { Err(Error::invalid(Field::Tenant, "1 to 40 of a-z, 0-9 and -")) }
 }
 
 /// Creating and reading tenants.
@@ -48,7 +48,7 @@ impl Tenants {
     pub fn create(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
         validate_id(id)?;
         if display_name.chars().count() > 100 {
-            return Err(Error::invalid("display_name", "at most 100 characters"));
+            return Err(Error::invalid(Field::DisplayName, "at most 100 characters"));
         }
         let tenant = Tenant {
             id: id.to_string(),
@@ -73,7 +73,7 @@ impl Tenants {
     }
 
     pub fn get(&self, id: &str) -> Result<Tenant> {
-        self.store.get(GLOBAL, id)?.ok_or(Error::NotFound("tenant"))
+        self.store.get(GLOBAL, id)?.ok_or(Error::NotFound(Resource::Tenant))
     }
 
     /// The tenant's newest `limit` security events, newest first.
@@ -99,7 +99,7 @@ impl Tenants {
     /// Replaces a tenant's settings.
     pub fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
         self.store.update::<Tenant, _>(GLOBAL, id, |old| {
-            let mut t = old.ok_or(Error::NotFound("tenant"))?;
+            let mut t = old.ok_or(Error::NotFound(Resource::Tenant))?;
             t.settings = settings.clone();
             Ok((Some(t.clone()), t))
         })
@@ -112,5 +112,5 @@ impl Tenants {
 
 /// The settings of `tenant`, for services that read them themselves.
 pub(crate) fn settings_of(store: &Store, tenant: &str) -> Result<TenantSettings> {
-    Ok(store.get::<Tenant>(GLOBAL, tenant)?.ok_or(Error::NotFound("tenant"))?.settings)
+    Ok(store.get::<Tenant>(GLOBAL, tenant)?.ok_or(Error::NotFound(Resource::Tenant))?.settings)
 }

@@ -16,7 +16,7 @@ use latchkey_core::keys::Keys;
 use latchkey_core::seal::Sealer;
 use latchkey_core::session::Sessions;
 use latchkey_core::tenant::Tenants;
-use latchkey_core::{Clock, Store};
+use latchkey_core::{Clock, Field, Store};
 
 use crate::config::Config;
 use crate::web::templates::Templates;
@@ -156,8 +156,8 @@ impl Services {
 
     /// The WebAuthn relying party of a tenant: the public URL's host, named after the tenant.
     pub fn relying_party(&self, tenant: &str) -> latchkey_core::Result<latchkey_core::credential::passkey::Rp> {
-        let url =
-            url::Url::parse(&self.public_url).map_err(|_| latchkey_core::Error::invalid("public_url", "not a URL"))?;
+        let url = url::Url::parse(&self.public_url)
+            .map_err(|_| latchkey_core::Error::invalid(Field::PublicUrl, "not a URL"))?;
         let name = self.tenants.get(tenant).map(|t| t.display_name).unwrap_or_else(|_| tenant.to_string());
         latchkey_core::credential::passkey::Rp::from_public_url(&url, &name)
     }

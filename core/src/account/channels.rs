@@ -8,7 +8,7 @@ use crate::account::password::{Proof, destination};
 use crate::account::reauth::has_identity_method;
 use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index, mask};
 use crate::code::{Channel, Destination, Notice, Purpose, Sent};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::settings::TenantSettings;
 use crate::store::abort;
 
@@ -40,7 +40,7 @@ impl Accounts {
         let account = self.get(tenant, account_id)?;
         let (purpose, value) = match target {
             CodeTarget::Current => {
-                let current = current(&account, kind).ok_or(Error::NotFound("current value"))?;
+                let current = current(&account, kind).ok_or(Error::NotFound(Resource::CurrentValue))?;
                 (Purpose::VerifyOldChannel, current.value.clone())
             }
             CodeTarget::New(v) => (Purpose::VerifyNewChannel, kind.parse(&v)?),
@@ -74,13 +74,14 @@ impl Accounts {
         let new_value = kind.parse(new_value)?;
         let old = current(&account, kind).cloned();
         if old.as_ref().is_some_and(|o| o.value == new_value) {
-            return Err(Error::invalid("value", "that is already the current value"));
+            return Err(Error::invalid(Field::Value, "that is already the current value"));
         }
         let new_check = (Purpose::VerifyNewChannel, new_value.as_str(), new_code);
         let roles = match (&old, proof) {
             (Some(o), _) => {
-                let code = current_code
-                    .ok_or_else(|| Error::invalid("current_code", "a code sent to the current value is required"))?;
+                let code = current_code.ok_or_else(|| {
+                    Error::invalid(Field::CurrentCode, "a code sent to the current value is required")
+                })?;
                 // Both or neither: a wrong new code does not use up the current one.
                 let checks = [(Purpose::VerifyOldChannel, o.value.as_str(), code), new_check];
                 self.codes.verify_all(tenant, &settings.codes, &checks)?;
@@ -118,7 +119,7 @@ impl Accounts {
         let account = self.get(tenant, account_id)?;
         let new_value = kind.parse(new_value)?;
         if current(&account, kind).is_some() {
-            return Err(Error::invalid("value", "the account has one already"));
+            return Err(Error::invalid(Field::Value, "the account has one already"));
         }
         self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
         self.rebind(tenant, &account, kind, None, &new_value, Roles::ALL, locale).await
@@ -151,7 +152,9 @@ impl Accounts {
         self.notify(tenant, account, notice.clone(), locale).await;
         let now = self.clock.now();
         let updated = self.store.transaction(TREES, |tx| {
-            let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
+            let Some(mut a) = tx.get::<Account>(tenant, account_id)? else {
+                return abort(Error::NotFound(Resource::Account));
+            };
             if let Some(o) = &old {
                 index::unbind(tx, tenant, account_id, o)?;
                 a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
@@ -188,7 +191,7 @@ impl Accounts {
     ) -> Result<Sent> {
         let account = self.get(tenant, account_id)?;
         if account.email().is_some() {
-            return Err(Error::invalid("email", "the account has an email; change it with codes"));
+            return Err(Error::invalid(Field::Email, "the account has an email; change it with codes"));
         }
         let to = destination(Kind::Email, &Kind::Email.parse(email)?);
         match proof {
@@ -222,7 +225,7 @@ impl Accounts {
         let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token)?;
         let account = self.get(tenant, &followed.account_id)?;
         if account.email().is_some() {
-            return Err(Error::invalid("email", "the account has an email; change it with codes"));
+            return Err(Error::invalid(Field::Email, "the account has an email; change it with codes"));
         }
         let roles = if has_identity_method(&account) { Roles::ALL } else { Roles::CONTACT };
         self.rebind(tenant, &account, Kind::Email, None, &followed.address, roles, locale).await
@@ -244,8 +247,8 @@ pub fn default_channel(kind: Kind) -> Channel {
 fn check_channel(kind: Kind, channel: Channel) -> Result<()> {
     match (kind, channel) {
         (Kind::Mobile, Channel::Sms | Channel::Voice) | (Kind::Email, Channel::Email) => Ok(()),
-        (Kind::Mobile, Channel::Email) => Err(Error::invalid("channel", "a mobile gets its code by sms or voice")),
-        (Kind::Email, _) => Err(Error::invalid("channel", "an email gets its code by email")),
+        (Kind::Mobile, Channel::Email) => Err(Error::invalid(Field::Channel, "a mobile gets its code by sms or voice")),
+        (Kind::Email, _) => Err(Error::invalid(Field::Channel, "an email gets its code by email")),
     }
 }
 
@@ -268,7 +271,7 @@ mod tests {
         let refused = [(Kind::Mobile, Channel::Email), (Kind::Email, Channel::Sms), (Kind::Email, Channel::Voice)];
         for (kind, channel) in refused {
             let e = check_channel(kind, channel);
-            assert!(matches!(e, Err(Error::Invalid { field: "channel", .. })), "{kind:?} {channel:?}");
+            assert!(matches!(e, Err(Error::Invalid { field: Field::Channel, .. })), "{kind:?} {channel:?}");
         }
         assert_eq!(default_channel(Kind::Mobile), Channel::Sms);
         assert_eq!(default_channel(Kind::Email), Channel::Email);

@@ -4,7 +4,7 @@
 
 use crate::account::{Account, Accounts, Binding, Kind, Roles, insert_in};
 use crate::code::Notice;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Refusal, Resource, Result};
 use crate::federation::UpstreamIdentity;
 use crate::federation::link::{self, AccountLink, Link};
 use crate::identifier::{parse_email, parse_phone};
@@ -86,7 +86,7 @@ impl Accounts {
         let account = self.get(tenant, account_id)?;
         let links = link::list(&self.store, tenant, account_id)?;
         if !links.iter().any(|l| l.upstream == upstream && l.subject == subject) {
-            return Err(Error::NotFound("linked account"));
+            return Err(Error::NotFound(Resource::LinkedAccount));
         }
         let other_ways = usize::from(account.password.is_some()) + passkeys + links.len() - 1;
         if other_ways == 0 {

@@ -150,6 +150,7 @@ mod tests {
     use crate::code::{Codes, Message, Outbox};
     use crate::credential::password::{HashParams, Passwords};
     use crate::error::Error;
+    use crate::error::Resource;
     use crate::policy::PolicyHost;
     use crate::policy::wasm::{Limits, WasmHost};
     use crate::store::{GLOBAL, Store};
@@ -175,7 +176,7 @@ mod tests {
         let passwords = Passwords::new(HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 }, 2).unwrap();
         let policy = Arc::new(PolicyHost::new(store.clone(), clock.clone(), WasmHost::new(Limits::default()).unwrap()));
         let accounts = Accounts::new(store.clone(), clock, passwords, codes, policy);
-        assert!(matches!(accounts.in_tenant("nope").err(), Some(Error::NotFound("tenant"))));
+        assert!(matches!(accounts.in_tenant("nope").err(), Some(Error::NotFound(Resource::Tenant))));
 
         let mut settings = TenantSettings::default();
         settings.sign_in.captcha_difficulty = 12;

@@ -25,7 +25,7 @@ use crate::captcha::Captchas;
 use crate::clock::Clock;
 use crate::code::{Codes, Notice};
 use crate::credential::password::Passwords;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::identifier::{ACCOUNT_ID_LEN, Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::PolicyHost;
 use crate::signin::attempts::Attempts;
@@ -283,10 +283,10 @@ impl Accounts {
         let phone = new.phone.as_deref().map(parse_phone).transpose()?;
         let name = new.name.as_deref().map(parse_name).transpose()?;
         if email.is_none() && phone.is_none() && name.is_none() {
-            return Err(Error::invalid("identifier", "an email, a mobile or an account name is required"));
+            return Err(Error::invalid(Field::Identifier, "an email, a mobile or an account name is required"));
         }
         if new.password.chars().count() < 8 {
-            return Err(Error::invalid("password", "at least 8 characters"));
+            return Err(Error::invalid(Field::Password, "at least 8 characters"));
         }
         let phc = self.passwords.hash(&new.password).await?;
         let bindings = email
@@ -301,7 +301,7 @@ impl Accounts {
     }
 
     pub fn get(&self, tenant: &str, id: &str) -> Result<Account> {
-        self.store.get(tenant, id)?.ok_or(Error::NotFound("account"))
+        self.store.get(tenant, id)?.ok_or(Error::NotFound(Resource::Account))
     }
 
     pub fn list(&self, tenant: &str) -> Result<Vec<Account>> {
@@ -326,7 +326,7 @@ impl Accounts {
         if let (Some(kind), Identifier::Email(v) | Identifier::Phone(v)) = (kind, identifier)
             && self.bound_to(tenant, kind, v)?.len() > 1
         {
-            return Err(Error::SeveralAccounts(kind.as_str()));
+            return Err(Error::SeveralAccounts(identifier.kind()));
         }
         let Some(key) = identifier.index_key() else { return Ok(None) };
         match self.store.get::<IdentifierIndex>(tenant, &key)? {
@@ -351,7 +351,9 @@ impl Accounts {
 
     /// [`Accounts::note_device`] inside a transaction over [`Account`], at `now`.
     pub fn note_device_in(tx: &Tx<'_>, tenant: &str, account_id: &str, device: &str, now: u64) -> TxResult<bool> {
-        let Some(mut a) = tx.get::<Account>(tenant, account_id)? else { return abort(Error::NotFound("account")) };
+        let Some(mut a) = tx.get::<Account>(tenant, account_id)? else {
+            return abort(Error::NotFound(Resource::Account));
+        };
         let first_ever = a.known_devices.is_empty();
         if a.known_devices.iter().any(|d| d == device) {
             return Ok(false);
@@ -367,7 +369,7 @@ impl Accounts {
     pub fn modify<T>(&self, tenant: &str, id: &str, mut f: impl FnMut(&mut Account) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
         self.store.update::<Account, _>(tenant, id, |old| {
-            let mut a = old.ok_or(Error::NotFound("account"))?;
+            let mut a = old.ok_or(Error::NotFound(Resource::Account))?;
             let out = f(&mut a)?;
             a.updated_at = now;
             Ok((Some(a), out))

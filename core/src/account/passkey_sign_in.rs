@@ -7,7 +7,7 @@ use crate::account::Accounts;
 use crate::account::guarded::Guard;
 use crate::account::signin::{Attempt, SignedIn};
 use crate::credential::passkey::{Passkeys, Rp, SignInFor};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::identifier::Identifier;
 use crate::settings::TenantSettings;
 use crate::signin::attempts::Subject;
@@ -26,7 +26,7 @@ impl Accounts {
         identifier: &str,
     ) -> Result<(String, serde_json::Value)> {
         let parsed = Identifier::parse(identifier)
-            .map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
+            .map_err(|_| Error::invalid(Field::Identifier, "not a mobile, email, account name or id"))?;
         let account = match self.find_login(tenant, &parsed) {
             // A mobile or email of several accounts signs none in (R6).
             Err(Error::SeveralAccounts(_)) => None,

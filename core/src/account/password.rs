@@ -6,7 +6,7 @@ use crate::account::signin::Attempt;
 use crate::account::{Account, Accounts};
 use crate::code::{Destination, Message, MessageKind, Notice, Purpose, Sent};
 use crate::credential::policy;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::grant::account_families::{self, Why};
 use crate::settings::TenantSettings;
 use crate::signin::attempts::Subject;
@@ -49,7 +49,7 @@ impl Accounts {
             .bindings
             .iter()
             .find(|b| b.roles.recovery && b.value == address)
-            .ok_or_else(|| Error::invalid("address", "not a recovery channel of this account"))?;
+            .ok_or_else(|| Error::invalid(Field::Address, "not a recovery channel of this account"))?;
         let to = destination(b.kind, &b.value);
         self.codes.send(tenant, &settings.codes, Purpose::VerifyIdentity, &to, ip, locale).await
     }
@@ -77,7 +77,7 @@ impl Accounts {
             }
             Proof::Code { address, code } => {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
-                    return Err(Error::invalid("address", "not a recovery channel of this account"));
+                    return Err(Error::invalid(Field::Address, "not a recovery channel of this account"));
                 }
                 self.codes.verify(tenant, &settings.codes, Purpose::VerifyIdentity, address, code)
             }
@@ -118,7 +118,7 @@ impl Accounts {
         let recent = account.password.iter().chain(account.password_history.iter()).take(n);
         for phc in recent {
             if self.passwords.verify(Some(phc), new).await? {
-                return Err(Error::invalid("password", format!("may not be one of your last {n} passwords")));
+                return Err(Error::invalid(Field::Password, format!("may not be one of your last {n} passwords")));
             }
         }
         Ok(())

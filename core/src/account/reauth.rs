@@ -15,7 +15,7 @@
 use crate::account::password::Proof;
 use crate::account::{Account, Accounts};
 use crate::code::Purpose;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::settings::TenantSettings;
 
 /// How old a sign-in may be and still count for a recovery-relevant change.
@@ -60,7 +60,7 @@ impl Accounts {
             Proof::Password(_) => self.prove(tenant, settings, account, proof).await?,
             Proof::Code { address, code } => {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
-                    return Err(Error::invalid("address", "not a recovery channel of this account"));
+                    return Err(Error::invalid(Field::Address, "not a recovery channel of this account"));
                 }
                 checks.insert(0, (Purpose::VerifyIdentity, address, code));
             }

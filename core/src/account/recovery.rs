@@ -7,7 +7,7 @@
 use crate::account::password::destination;
 use crate::account::{Account, Accounts, Kind};
 use crate::code::{Destination, Message, MessageKind, Purpose, Sent};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::grant::account_families::Why;
 use crate::identifier::{Identifier, parse_email, parse_phone};
 
@@ -64,7 +64,7 @@ impl Accounts {
     ) -> Result<Sent> {
         self.captchas.check(tenant, ask.captcha)?;
         let parsed = Identifier::parse(identifier)
-            .map_err(|_| Error::invalid("identifier", "not a mobile, email, account name or id"))?;
+            .map_err(|_| Error::invalid(Field::Identifier, "not a mobile, email, account name or id"))?;
         let target = self.recovery_target(tenant, &parsed);
         let limit_key = match &target {
             Some((_, to)) => to.clone(),

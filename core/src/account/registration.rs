@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::account::{Account, Accounts, Binding, Kind, Roles, TREES, index};
 use crate::code::{Destination, Notice, Purpose, Sent};
 use crate::credential::policy;
-use crate::error::{Error, IdentifierKind, Result};
+use crate::error::{Error, IdentifierKind, Resource, Result};
 use crate::grant::account_families;
 use crate::identifier::{Identifier, parse_email, parse_name, parse_phone};
 use crate::policy::{Facts, PasswordInput, RegistrationInput};
@@ -182,7 +182,7 @@ impl Accounts {
         self.store.transaction(TREES, |tx| {
             if let (Some(old_id), Some(m)) = (&previous, &mobile) {
                 let Some(mut old) = tx.get::<Account>(tenant, old_id)? else {
-                    return abort(Error::NotFound("account"));
+                    return abort(Error::NotFound(Resource::Account));
                 };
                 for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
                     index::unbind(tx, tenant, old_id, b)?;

@@ -11,7 +11,7 @@ use crate::code::{Notice, Purpose, Sent};
 use crate::credential::passkey::{Passkeys, Rp};
 use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::Totps;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Field, Refusal, Resource, Result};
 use crate::settings::TenantSettings;
 use crate::signin::attempts::Subject;
 use crate::signin::level::Method;
@@ -137,7 +137,7 @@ impl Accounts {
                 Factor::Email => self
                     .verify_second_factor_code(tenant, settings, account, Kind::Email, code)
                     .map(|()| (Method::Otp, None)),
-                Factor::Passkey => Err(Error::invalid("method", "passkeys answer through the page script")),
+                Factor::Passkey => Err(Error::invalid(Field::Method, "passkeys answer through the page script")),
             }
         };
         let (method, codes_left) = self.guarded(tenant, settings, &second_step(account, ip), check).await?;
@@ -179,7 +179,7 @@ impl Accounts {
         ip: &str,
         locale: &str,
     ) -> Result<Sent> {
-        let b = account.code_channel(kind).ok_or(Error::NotFound("verified channel"))?;
+        let b = account.code_channel(kind).ok_or(Error::NotFound(Resource::VerifiedChannel))?;
         let to = destination(b.kind, &b.value);
         self.codes.send(tenant, &settings.codes, Purpose::SecondFactor, &to, ip, locale).await
     }
@@ -193,7 +193,7 @@ impl Accounts {
         kind: Kind,
         code: &str,
     ) -> Result<()> {
-        let b = account.code_channel(kind).ok_or(Error::NotFound("verified channel"))?;
+        let b = account.code_channel(kind).ok_or(Error::NotFound(Resource::VerifiedChannel))?;
         self.codes.verify(tenant, &settings.codes, Purpose::SecondFactor, &b.value, code)
     }
 

@@ -15,7 +15,7 @@ use crate::code::Notice;
 use crate::credential::passkey::{PasskeyInfo, Passkeys, Rp};
 use crate::credential::recovery_codes::RecoveryCodes;
 use crate::credential::totp::{Enrolment, Totps};
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Refusal, Resource, Result};
 use crate::seal::Sealer;
 use crate::store::Store;
 use crate::tenant::Tenants;
@@ -193,7 +193,7 @@ impl Security {
         self.prove(tenant, who.account, password).await?;
         let listed = self.passkeys.list(tenant, &who.account.id)?;
         let Some(passkey) = listed.iter().find(|p| p.id == id) else {
-            return Err(Error::NotFound("passkey"));
+            return Err(Error::NotFound(Resource::Passkey));
         };
         let now = self.enrolled(tenant, &who.account.id)?;
         keeps_a_factor(who.account, &Enrolled { passkeys: now.passkeys.saturating_sub(1), ..now })?;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 
 /// Argon2id cost parameters. The defaults are OWASP's (19 MiB, t=2, p=1).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub const MAX_LEN: usize = 256;
 impl Passwords {
     pub fn new(params: HashParams, max_concurrent: usize) -> Result<Self> {
         let p = Params::new(params.memory_kib, params.iterations, params.parallelism, None)
-            .map_err(|_| Error::invalid("password_hash", "argon2 parameters out of range"))?;
+            .map_err(|_| Error::invalid(Field::PasswordHash, "argon2 parameters out of range"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
         let salt = SaltString::generate(&mut OsRng);
         let dummy = argon
@@ -57,7 +57,7 @@ impl Passwords {
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String> {
         if password.len() > MAX_LEN {
-            return Err(Error::invalid("password", "too long"));
+            return Err(Error::invalid(Field::Password, "too long"));
         }
         let argon = self.argon.clone();
         let pw = password.to_owned();

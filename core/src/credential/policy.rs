@@ -1,7 +1,7 @@
 //! The tenant's password rules (R4): length, character classes, not the account
 //! name. History is checked by the caller against stored hashes.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::settings::PasswordPolicy;
 
 /// How many of letters, digits and symbols (printable, non-space) `pw` mixes.
@@ -17,21 +17,21 @@ pub fn check(policy: &PasswordPolicy, password: &str, account_name: Option<&str>
     let n = password.chars().count();
     if n < policy.min_length || n > policy.max_length {
         return Err(Error::invalid(
-            "password",
+            Field::Password,
             format!("must be {} to {} characters", policy.min_length, policy.max_length),
         ));
     }
     if password.chars().any(char::is_control) {
-        return Err(Error::invalid("password", "may not contain control characters"));
+        return Err(Error::invalid(Field::Password, "may not contain control characters"));
     }
     if classes(password) < policy.min_classes {
         return Err(Error::invalid(
-            "password",
+            Field::Password,
             format!("must mix at least {} of letters, digits and symbols", policy.min_classes),
         ));
     }
     if policy.not_account_name && account_name.is_some_and(|name| name.eq_ignore_ascii_case(password)) {
-        return Err(Error::invalid("password", "may not be the account name"));
+        return Err(Error::invalid(Field::Password, "may not be the account name"));
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use totp_rs::{Builder, Secret, Totp};
 
 use crate::clock::Clock;
-use crate::error::{Error, Refusal, Result};
+use crate::error::{Error, Field, Refusal, Resource, Result};
 use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store};
@@ -80,7 +80,7 @@ fn builder(secret: Vec<u8>) -> Builder {
 }
 
 fn build(secret: Vec<u8>) -> Result<Totp> {
-    builder(secret).build().map_err(|_| Error::invalid("secret", "not a usable TOTP seed"))
+    builder(secret).build().map_err(|_| Error::invalid(Field::Secret, "not a usable TOTP seed"))
 }
 
 fn code_for_step(totp: &Totp, step: u64) -> String {
@@ -113,7 +113,7 @@ fn matching_step(totp: &Totp, code: &str, now: u64, last_used: u64) -> Option<u6
 pub fn code_at(secret_base32: &str, unix_time: u64) -> Result<String> {
     let cleaned: String =
         secret_base32.chars().filter(|c| !c.is_whitespace() && *c != '=').map(|c| c.to_ascii_uppercase()).collect();
-    let secret = Secret::try_from_base32(&cleaned).map_err(|_| Error::invalid("secret", "not base32"))?;
+    let secret = Secret::try_from_base32(&cleaned).map_err(|_| Error::invalid(Field::Secret, "not base32"))?;
     Ok(build(secret.as_bytes().to_vec())?.generate(unix_time).to_string())
 }
 
@@ -137,8 +137,8 @@ impl Totps {
             .with_issuer((!issuer.is_empty()).then_some(issuer))
             .with_account_name(label)
             .build()
-            .map_err(|_| Error::invalid("label", "not usable in an authenticator app"))?;
-        let uri = totp.to_url().map_err(|_| Error::invalid("label", "not usable in an authenticator app"))?;
+            .map_err(|_| Error::invalid(Field::Label, "not usable in an authenticator app"))?;
+        let uri = totp.to_url().map_err(|_| Error::invalid(Field::Label, "not usable in an authenticator app"))?;
         let enrolment = Enrolment { secret: totp.secret().to_base32(), uri };
         let record = TotpRecord {
             sealed_secret: self.sealer.seal(&context(tenant, account_id), &seed)?,
@@ -173,8 +173,8 @@ impl Totps {
             let mut record = match old {
                 Some(r) if r.confirmed == confirmed => r,
                 Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
-                _ if confirmed => return Err(Error::NotFound("authenticator")),
-                _ => return Err(Error::NotFound("authenticator enrolment")),
+                _ if confirmed => return Err(Error::NotFound(Resource::Authenticator)),
+                _ => return Err(Error::NotFound(Resource::AuthenticatorEnrolment)),
             };
             let Some(code) = code.as_deref() else { return Err(Error::CodeInvalid) };
             let totp = build(self.sealer.open(&ctx, &record.sealed_secret)?)?;

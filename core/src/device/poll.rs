@@ -2,8 +2,8 @@
 //! what a poll comes to and what it writes (the interval bookkeeping, the redemption),
 //! applied alone or inside the transaction that also issues the device's tokens.
 
-use super::{AuthorizationState, DeviceAuthorization, Devices, Redeemed, SLOW_DOWN_STEP, rfc};
-use crate::error::{Error, Result};
+use super::{AuthorizationState, DeviceAuthorization, Devices, Redeemed, SLOW_DOWN_STEP};
+use crate::error::{DevicePoll, Error, Result};
 use crate::secret;
 use crate::store::{Tx, TxResult};
 
@@ -21,7 +21,7 @@ fn step(
         return (None, Err(Error::InvalidGrant));
     }
     if now >= rec.valid_until {
-        return (None, Err(Error::DeviceFlow(rfc::EXPIRED_TOKEN)));
+        return (None, Err(Error::DeviceFlow(DevicePoll::ExpiredToken)));
     }
     match rec.state.clone() {
         AuthorizationState::Pending => {
@@ -29,12 +29,12 @@ fn step(
             rec.last_poll = Some(now);
             if too_soon {
                 rec.interval += SLOW_DOWN_STEP;
-                (Some(rec), Err(Error::DeviceFlow(rfc::SLOW_DOWN)))
+                (Some(rec), Err(Error::DeviceFlow(DevicePoll::SlowDown)))
             } else {
-                (Some(rec), Err(Error::DeviceFlow(rfc::AUTHORIZATION_PENDING)))
+                (Some(rec), Err(Error::DeviceFlow(DevicePoll::AuthorizationPending)))
             }
         }
-        AuthorizationState::Denied => (None, Err(Error::DeviceFlow(rfc::ACCESS_DENIED))),
+        AuthorizationState::Denied => (None, Err(Error::DeviceFlow(DevicePoll::AccessDenied))),
         AuthorizationState::Approved(approval) => {
             let out = Redeemed { client_id: rec.client_id.clone(), scopes: rec.scopes.clone(), approval };
             rec.state = AuthorizationState::Redeemed;

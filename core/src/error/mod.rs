@@ -1,20 +1,26 @@
 //! The domain error: stable, greppable codes that the provider maps to HTTP.
 
+mod device_poll;
+mod field;
 mod kind;
 mod refusal;
+mod resource;
 
+pub use device_poll::DevicePoll;
+pub use field::Field;
 pub use kind::IdentifierKind;
 pub use refusal::Refusal;
+pub use resource::Resource;
 
 /// A domain failure. `code()` is the stable string users and apps see.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Resource),
     #[error("this {0} is already taken")]
     IdentifierTaken(IdentifierKind),
     #[error("invalid {field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: Field, reason: String },
     #[error("the identifier or password is wrong")]
     BadCredentials,
     #[error("the client could not be authenticated")]
@@ -35,7 +41,7 @@ pub enum Error {
     Refused(Refusal),
     /// A device-flow poll that is not (yet) an answer; carries the RFC 8628 §3.5 code.
     #[error("device authorization: {0}")]
-    DeviceFlow(&'static str),
+    DeviceFlow(DevicePoll),
     #[error("too many requests; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("the code is wrong")]
@@ -47,7 +53,7 @@ pub enum Error {
     #[error("unknown code purpose")]
     UnknownPurpose,
     #[error("this {0} is linked to several accounts: sign in with your account name")]
-    SeveralAccounts(&'static str),
+    SeveralAccounts(IdentifierKind),
     #[error("the message could not be delivered")]
     Delivery(String),
     /// The request needs a solved CAPTCHA challenge first (R19).
@@ -75,7 +81,7 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for a validation failure on one field.
-    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+    pub fn invalid(field: Field, reason: impl Into<String>) -> Self {
         Error::Invalid { field, reason: reason.into() }
     }
 
@@ -91,7 +97,7 @@ impl Error {
             Error::UnauthorizedClient => "unauthorized_client",
             Error::InvalidToken => "invalid_token",
             Error::Refused(r) => r.code(),
-            Error::DeviceFlow(code) => code,
+            Error::DeviceFlow(poll) => poll.as_str(),
             Error::PolicyDenied { .. } | Error::PluginDenied { .. } => "policy_denied",
             Error::RateLimited { .. } => "rate_limited",
             Error::CodeInvalid => "code_invalid",

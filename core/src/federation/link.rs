@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::federation::UpstreamIdentity;
 use crate::store::{Record, Store, Tx, TxResult, abort};
 
@@ -47,7 +47,7 @@ fn key(upstream: &str, subject: &str) -> String {
 impl Link {
     pub fn new(account_id: &str, identity: &UpstreamIdentity, now: u64) -> Result<Link> {
         if identity.subject.is_empty() || identity.subject.len() > 255 {
-            return Err(Error::invalid("subject", "the upstream gave no usable subject"));
+            return Err(Error::invalid(Field::Subject, "the upstream gave no usable subject"));
         }
         Ok(Link {
             account_id: account_id.to_string(),

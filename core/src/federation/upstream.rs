@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::seal::Sealer;
 use crate::store::{Record, Store};
 
@@ -126,7 +126,7 @@ impl Record for Upstream {
     const VERSION: u32 = 1;
 }
 
-fn check_url(field: &'static str, url: &Option<String>) -> Result<()> {
+fn check_url(field: Field, url: &Option<String>) -> Result<()> {
     match url {
         Some(u) if url::Url::parse(u).is_ok_and(|p| p.scheme() == "https" || p.scheme() == "http") => Ok(()),
         Some(_) => Err(Error::invalid(field, "must be an http(s) URL")),
@@ -141,27 +141,27 @@ impl UpstreamConfig {
             && self.id.len() <= 32
             && self.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
-            return Err(Error::invalid("id", "1 to 32 of a-z, 0-9 and -"));
+            return Err(Error::invalid(Field::Id, "1 to 32 of a-z, 0-9 and -"));
         }
         if self.display_name.trim().is_empty() || self.display_name.len() > 64 {
-            return Err(Error::invalid("display_name", "1 to 64 characters"));
+            return Err(Error::invalid(Field::DisplayName, "1 to 64 characters"));
         }
         if self.client_id.is_empty() {
-            return Err(Error::invalid("client_id", "is required"));
+            return Err(Error::invalid(Field::ClientId, "is required"));
         }
         if let Some(icon) = &self.icon
             && !(icon.starts_with("https://") || icon.starts_with("http://") || icon.starts_with("data:image/"))
         {
-            return Err(Error::invalid("icon", "an http(s) or data:image URL"));
+            return Err(Error::invalid(Field::Icon, "an http(s) or data:image URL"));
         }
         match self.protocol {
-            Protocol::Oidc => check_url("issuer", &self.issuer),
+            Protocol::Oidc => check_url(Field::Issuer, &self.issuer),
             Protocol::Oauth2 => {
-                check_url("authorization_endpoint", &self.authorization_endpoint)?;
-                check_url("token_endpoint", &self.token_endpoint)?;
-                check_url("userinfo_endpoint", &self.userinfo_endpoint)?;
+                check_url(Field::AuthorizationEndpoint, &self.authorization_endpoint)?;
+                check_url(Field::TokenEndpoint, &self.token_endpoint)?;
+                check_url(Field::UserinfoEndpoint, &self.userinfo_endpoint)?;
                 if self.claims.subject.is_empty() {
-                    return Err(Error::invalid("claims.subject", "at least one field"));
+                    return Err(Error::invalid(Field::ClaimsSubject, "at least one field"));
                 }
                 Ok(())
             }
@@ -205,7 +205,7 @@ impl Upstreams {
             None => None,
         };
         if config.client_secret_jwt.is_some() && sealed_key.is_none() {
-            return Err(Error::invalid("client_secret_jwt.private_key", "is required"));
+            return Err(Error::invalid(Field::ClientSecretJwtPrivateKey, "is required"));
         }
         let up = Upstream { config: config.clone(), sealed_secret, sealed_key, updated_at: now };
         self.store.put(tenant, &config.id, &up)?;
@@ -214,9 +214,9 @@ impl Upstreams {
 
     pub fn get(&self, tenant: &str, id: &str) -> Result<UpstreamConfig> {
         if id.len() > 32 {
-            return Err(Error::NotFound("upstream"));
+            return Err(Error::NotFound(Resource::Upstream));
         }
-        Ok(self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound("upstream"))?.config)
+        Ok(self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound(Resource::Upstream))?.config)
     }
 
     pub fn list(&self, tenant: &str) -> Result<Vec<UpstreamConfig>> {
@@ -229,7 +229,7 @@ impl Upstreams {
 
     /// The opened secrets of an upstream, for the HTTP client only.
     pub fn credentials(&self, tenant: &str, id: &str) -> Result<Credentials> {
-        let up = self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound("upstream"))?;
+        let up = self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound(Resource::Upstream))?;
         let open = |what: &str, sealed: &Option<String>| -> Result<Option<String>> {
             sealed
                 .as_deref()

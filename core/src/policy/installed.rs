@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::policy::chain::{Chain, Link};
 use crate::policy::wasm::{WasmHost, content_hash};
 use crate::policy::{
@@ -79,7 +79,7 @@ impl PolicyHost {
     /// of the plugin with the same name), with its configuration.
     pub fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
         if !config.is_object() {
-            return Err(Error::invalid("config", "a plugin configuration is a JSON object"));
+            return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
         let plugin = self.wasm.load(wasm)?;
         let hash = content_hash(wasm);
@@ -111,7 +111,7 @@ impl PolicyHost {
         self.change(tenant, |list| {
             let before = list.len();
             list.retain(|p| p.name != name);
-            if list.len() == before { Err(Error::NotFound("plugin")) } else { Ok(()) }
+            if list.len() == before { Err(Error::NotFound(Resource::Plugin)) } else { Ok(()) }
         })?;
         self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null)
     }
@@ -119,14 +119,14 @@ impl PolicyHost {
     /// Replaces a plugin's configuration.
     pub fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
         if !config.is_object() {
-            return Err(Error::invalid("config", "a plugin configuration is a JSON object"));
+            return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
         self.change(tenant, |list| match list.iter_mut().find(|p| p.name == name) {
             Some(p) => {
                 p.config = config.clone();
                 Ok(())
             }
-            None => Err(Error::NotFound("plugin")),
+            None => Err(Error::NotFound(Resource::Plugin)),
         })?;
         self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null)
     }
@@ -173,7 +173,7 @@ impl PolicyHost {
         }
         let mut links = Vec::with_capacity(record.plugins.len());
         for p in &record.plugins {
-            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash)?.ok_or(Error::NotFound("plugin bytes"))?;
+            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash)?.ok_or(Error::NotFound(Resource::PluginBytes))?;
             let bytes = STANDARD.decode(&blob.wasm).map_err(|_| Error::Storage("plugin bytes encoding".into()))?;
             let plugin = self.wasm.load(&bytes)?;
             links.push(Link { plugin, config: p.config.to_string() });

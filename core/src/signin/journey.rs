@@ -15,7 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::Kind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::federation::UpstreamIdentity;
 use crate::store::{Record, Store, Tx, TxResult};
 use crate::token_record;
@@ -93,7 +93,7 @@ impl Journey {
 
     /// The account, `not_found` until the sign-in reached one.
     pub fn account(&self) -> Result<&str> {
-        self.account_id.as_deref().ok_or(Error::NotFound("account"))
+        self.account_id.as_deref().ok_or(Error::NotFound(Resource::Account))
     }
 
     /// The upstream identity of a federated journey.
@@ -164,9 +164,9 @@ pub fn end_in(tx: &Tx<'_>, tenant: &str, token: &str) -> TxResult<()> {
 /// a transaction over [`Journey`]: the journey ends at the `MAX_FAILURES`th.
 /// Returns whether it is still alive; `not_found` if there is none.
 pub fn wrong_answer_in(tx: &Tx<'_>, tenant: &str, token: &str, now: u64) -> TxResult<bool> {
-    let Some(k) = token_record::key(token) else { return crate::store::abort(Error::NotFound("sign-in")) };
+    let Some(k) = token_record::key(token) else { return crate::store::abort(Error::NotFound(Resource::SignIn)) };
     let Some(mut j) = tx.get::<Journey>(tenant, &k)?.filter(|j| j.expires_at > now) else {
-        return crate::store::abort(Error::NotFound("sign-in"));
+        return crate::store::abort(Error::NotFound(Resource::SignIn));
     };
     j.failures += 1;
     if j.failures >= MAX_FAILURES {

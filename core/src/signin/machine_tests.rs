@@ -4,6 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use crate::Resource;
 use crate::account::second_factor::Factor;
 use crate::account::{Account, Accounts, NewAccount};
 use crate::audit;
@@ -424,7 +425,7 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     k.clock.advance(30);
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
     let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, false).await;
-    assert!(matches!(answered, Err(crate::Error::NotFound("account"))), "{answered:?}");
+    assert!(matches!(answered, Err(crate::Error::NotFound(Resource::Account))), "{answered:?}");
     let after = held(&k, Some(&token), &flow);
     assert_eq!((after.sessions, after.flow_marked), (0, false), "{after:?}");
     assert!(after.journey.is_some(), "the journey is not ended");

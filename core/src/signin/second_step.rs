@@ -11,7 +11,7 @@ use crate::account::Kind;
 use crate::account::second_factor::{Factor, Factors, available};
 use crate::code::Sent;
 use crate::credential::passkey::Rp;
-use crate::error::{Error, Result};
+use crate::error::{Error, Resource, Result};
 use crate::signin::journey::{self, Journey, State};
 use crate::signin::level::{self, Method};
 use crate::signin::service::{Browser, Completed, Finished, STEP_TREES, SignIns};
@@ -237,7 +237,7 @@ impl SignIns {
     fn move_to(&self, tenant: &str, token: &str, to: State) -> Result<Journey> {
         let now = self.clock.now();
         crate::token_record::update::<Journey, _>(&self.store, tenant, token, |old| {
-            let mut j = old.filter(|j| j.expires_at > now).ok_or(Error::NotFound("sign-in"))?;
+            let mut j = old.filter(|j| j.expires_at > now).ok_or(Error::NotFound(Resource::SignIn))?;
             j.state = to.clone();
             Ok((Some(j.clone()), j))
         })

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
+use latchkey_core::Resource;
 use latchkey_core::federation::upstream::UpstreamConfig;
 
 use crate::state::AppState;
@@ -39,7 +40,7 @@ async fn get_one(
 
 async fn remove(State(svc): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {
     if !svc.upstreams.remove_durably(&tenant, &id).await? {
-        return Err(latchkey_core::Error::NotFound("upstream").into());
+        return Err(latchkey_core::Error::NotFound(Resource::Upstream).into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,7 +6,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use latchkey_core::federation::upstream::JwtSecret;
-use latchkey_core::{Error, Result};
+use latchkey_core::{Error, Field, Result};
 use serde_json::json;
 
 /// How long a signed client secret is good for; one is made per token request.
@@ -17,7 +17,7 @@ const LIFETIME_SECS: u64 = 300;
 pub fn signed(jwt: &JwtSecret, client_id: &str, now: u64) -> Result<String> {
     let der = pem_der(&jwt.private_key)?;
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-        .map_err(|_| Error::invalid("client_secret_jwt.private_key", "not a PKCS#8 P-256 key"))?;
+        .map_err(|_| Error::invalid(Field::ClientSecretJwtPrivateKey, "not a PKCS#8 P-256 key"))?;
     let header = json!({ "alg": "ES256", "kid": jwt.key_id });
     let claims = json!({
         "iss": jwt.team_id,
@@ -35,7 +35,7 @@ pub fn signed(jwt: &JwtSecret, client_id: &str, now: u64) -> Result<String> {
 
 /// The DER inside a `-----BEGIN PRIVATE KEY-----` PEM block.
 fn pem_der(pem: &str) -> Result<Vec<u8>> {
-    let bad = || Error::invalid("client_secret_jwt.private_key", "not a PEM private key");
+    let bad = || Error::invalid(Field::ClientSecretJwtPrivateKey, "not a PEM private key");
     let start = pem.find("-----BEGIN PRIVATE KEY-----").ok_or_else(bad)? + "-----BEGIN PRIVATE KEY-----".len();
     let end = pem[start..].find("-----END PRIVATE KEY-----").ok_or_else(bad)? + start;
     let body: String = pem[start..end].chars().filter(|c| !c.is_ascii_whitespace()).collect();

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use latchkey_core::Error;
+use latchkey_core::{Error, Field};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -73,7 +73,7 @@ async fn confirm(
         )),
         Err(Error::CodeInvalid | Error::CodeExpired) => Ok(page.link_dead(&svc)),
         // Added meanwhile with codes: the link is used up and changes nothing.
-        Err(Error::Invalid { field: "email", .. }) => {
+        Err(Error::Invalid { field: Field::Email, .. }) => {
             Ok(page.message(&svc, StatusCode::CONFLICT, "error", page.text("email_link_has_email"), None))
         }
         Err(e) => {

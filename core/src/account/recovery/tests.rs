@@ -1,3 +1,4 @@
+use crate::Field;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -102,7 +103,7 @@ async fn r36_known_and_unknown_accounts_flush_alike_on_code_and_recovery_request
 }
 
 fn refused_as_invalid(r: &Result<String>) -> bool {
-    matches!(r, Err(Error::Invalid { field: "password", .. }))
+    matches!(r, Err(Error::Invalid { field: Field::Password, .. }))
 }
 
 /// R34 (issue 10 item 15): a reset link refused for its new password (policy or

@@ -16,7 +16,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use crate::clock::Clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Resource, Result};
 use crate::seal::Sealer;
 use crate::secret;
 use crate::store::{Record, Store, abort};
@@ -46,10 +46,13 @@ impl Rp {
     /// webauthn-rs) refuse IP-address hosts: use `localhost`, not `127.0.0.1`.
     pub fn from_public_url(public_url: &Url, name: &str) -> Result<Rp> {
         let Some(id) = public_url.domain() else {
-            return Err(Error::invalid("public_url", "passkeys need a domain name, not an IP address (use localhost)"));
+            return Err(Error::invalid(
+                Field::PublicUrl,
+                "passkeys need a domain name, not an IP address (use localhost)",
+            ));
         };
         let origin = Url::parse(&public_url.origin().ascii_serialization())
-            .map_err(|e| Error::invalid("public_url", e.to_string()))?;
+            .map_err(|e| Error::invalid(Field::PublicUrl, e.to_string()))?;
         Ok(Rp { id: id.to_string(), origin, name: name.to_string() })
     }
 
@@ -188,7 +191,7 @@ impl Passkeys {
             return Err(Error::PasskeyRejected);
         }
         let credential: RegisterPublicKeyCredential =
-            serde_json::from_value(credential).map_err(|e| Error::invalid("credential", e.to_string()))?;
+            serde_json::from_value(credential).map_err(|e| Error::invalid(Field::Credential, e.to_string()))?;
         let passkey = rp.webauthn()?.finish_passkey_registration(&credential, &state).map_err(|e| {
             tracing::info!(error = %e, "passkey registration rejected");
             Error::PasskeyRejected
@@ -209,11 +212,11 @@ impl Passkeys {
 
     /// Starts a sign-in with one of the account's passkeys (second factor, or
     /// passwordless after the identifier); returns the ceremony id and the options
-    /// for `navigator.credentials.get`. `NotFound("passkey")` if it has none.
+    /// for `navigator.credentials.get`. `NotFound(Resource::Passkey)` if it has none.
     pub fn start_authentication(&self, tenant: &str, rp: &Rp, account_id: &str) -> Result<(String, serde_json::Value)> {
         let passkeys: Vec<Passkey> = self.stored(tenant, account_id)?.into_iter().map(|s| s.passkey).collect();
         if passkeys.is_empty() {
-            return Err(Error::NotFound("passkey"));
+            return Err(Error::NotFound(Resource::Passkey));
         }
         let (options, state) = rp
             .webauthn()?
@@ -283,7 +286,7 @@ impl Passkeys {
         let ceremony = self.take(tenant, rp, ceremony_id)?;
         let CeremonyState::Authentication(state) = ceremony.state else { return Err(Error::PasskeyRejected) };
         let credential: PublicKeyCredential =
-            serde_json::from_value(credential).map_err(|e| Error::invalid("credential", e.to_string()))?;
+            serde_json::from_value(credential).map_err(|e| Error::invalid(Field::Credential, e.to_string()))?;
         let result = rp.webauthn()?.finish_passkey_authentication(&credential, &state).map_err(|e| {
             tracing::info!(error = %e, "passkey assertion rejected");
             Error::PasskeyRejected
@@ -377,10 +380,10 @@ fn clean_label(label: &str) -> Result<String> {
         return Ok(DEFAULT_LABEL.to_string());
     }
     if label.chars().count() > MAX_LABEL {
-        return Err(Error::invalid("label", format!("at most {MAX_LABEL} characters")));
+        return Err(Error::invalid(Field::Label, format!("at most {MAX_LABEL} characters")));
     }
     if label.chars().any(char::is_control) {
-        return Err(Error::invalid("label", "no control characters"));
+        return Err(Error::invalid(Field::Label, "no control characters"));
     }
     Ok(label.to_string())
 }

@@ -1,3 +1,4 @@
+use crate::{Field, Resource};
 use serde_json::{Value, json};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
@@ -79,7 +80,7 @@ async fn r20_register_then_sign_in_on_a_loopback_port() {
 #[tokio::test]
 async fn r20_an_ip_address_cannot_be_the_relying_party() {
     let url = Url::parse("http://127.0.0.1:8080").unwrap();
-    assert!(matches!(Rp::from_public_url(&url, "Acme"), Err(Error::Invalid { field: "public_url", .. })));
+    assert!(matches!(Rp::from_public_url(&url, "Acme"), Err(Error::Invalid { field: Field::PublicUrl, .. })));
 }
 
 #[tokio::test]
@@ -147,7 +148,7 @@ async fn r20_a_removed_passkey_cannot_sign_in() {
     assert!(!k.passkeys.remove(T, A, &info.id).unwrap());
     let assertion = get(&mut key, "https://id.example.com", options);
     assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
-    assert!(matches!(k.passkeys.start_authentication(T, &rp, A), Err(Error::NotFound("passkey"))));
+    assert!(matches!(k.passkeys.start_authentication(T, &rp, A), Err(Error::NotFound(Resource::Passkey))));
     assert!(k.passkeys.list(T, A).unwrap().is_empty());
 }
 
@@ -165,7 +166,7 @@ async fn r20_the_list_shows_label_and_last_use() {
     let credential = create(&mut phone, "https://id.example.com", options);
     assert!(matches!(
         k.passkeys.finish_registration(T, &rp, A, &id, credential, &long),
-        Err(Error::Invalid { field: "label", .. })
+        Err(Error::Invalid { field: Field::Label, .. })
     ));
 
     k.clock.advance(10);

@@ -7,8 +7,8 @@
 //! refused writes only its bookkeeping (last poll, interval), durably.
 
 use crate::client::Client;
-use crate::device::{DeviceAuthorization, Devices, Polled, rfc};
-use crate::error::{Error, Result};
+use crate::device::{DeviceAuthorization, Devices, Polled};
+use crate::error::{DevicePoll, Error, Result};
 use crate::grant::account_families::AccountFamily;
 use crate::grant::family::{self, Family, RefreshToken};
 use crate::grant::issue::{Issued, write_in};
@@ -60,6 +60,6 @@ impl Tokens {
             }
         }
         // Still changing after every attempt: the device polls again.
-        Err(Error::DeviceFlow(rfc::AUTHORIZATION_PENDING))
+        Err(Error::DeviceFlow(DevicePoll::AuthorizationPending))
     }
 }

@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use crate::client::{Client, GrantType, NewClient};
-use crate::device::{Approval, rfc};
+use crate::device::Approval;
+use crate::error::DevicePoll;
 use crate::error::Error;
 use crate::grant::code::{self, CodeRecord};
 use crate::grant::family::{self, Family, RefreshToken};
@@ -173,7 +174,7 @@ async fn p8_a_device_code_redemption_writes_everything_once() {
     let started = k.tokens.devices.start(T, "tv", vec!["openid".into()], None, None, k.now).unwrap();
     let families = |k: &Kit| k.store.scan::<Family>(T, "").unwrap().into_iter().filter(|(_, f)| f.client_id == "tv");
     let pending = k.tokens.device_code(T, &tv, &started.device_code).await;
-    assert!(matches!(pending, Err(Error::DeviceFlow(rfc::AUTHORIZATION_PENDING))), "{pending:?}");
+    assert!(matches!(pending, Err(Error::DeviceFlow(DevicePoll::AuthorizationPending))), "{pending:?}");
     assert_eq!(families(&k).count(), 0, "a pending poll opens no family");
     let approval = Approval {
         account_id: k.account_id.clone(),

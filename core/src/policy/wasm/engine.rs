@@ -9,7 +9,7 @@ use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 
 /// How often the epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(1);
@@ -69,7 +69,7 @@ pub(super) fn compile(engine: &Engine, memory: usize, hash: &str, bytes: &[u8]) 
         return Ok(c);
     }
     let component = Component::new(engine, bytes)
-        .map_err(|e| Error::invalid("plugin", format!("not a WebAssembly component: {e}")))?;
+        .map_err(|e| Error::invalid(Field::Plugin, format!("not a WebAssembly component: {e}")))?;
     if let Ok(mut l) = COMPONENTS.lock() {
         l.push((memory, hash.to_string(), component.clone()));
     }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use wasmtime::{Engine, Store, StoreLimitsBuilder};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::policy::{
     Call, Claims, ClaimsInput, Decision, DeletionInput, DeviceBindingInput, Hook, Manifest, PasswordInput, Plugin,
     RegistrationInput, SignInInput, SubmissionDecision, SubmissionInput,
@@ -186,7 +186,7 @@ impl WasmPlugin {
             // instantiation, so a busy machine does not refuse a good plugin; fuel
             // still stops one that loops.
             .call_within("-", INSTANTIATE_TICKS, |p, s| p.manifest(s))
-            .map_err(|e| Error::invalid("plugin", format!("manifest failed: {e}")))?;
+            .map_err(|e| Error::invalid(Field::Plugin, format!("manifest failed: {e}")))?;
         let max = self.host.limits.max_output;
         if m.name.is_empty()
             || m.name.len() > 64
@@ -194,7 +194,7 @@ impl WasmPlugin {
             || m.hooks.len() > Hook::ALL.len() * 2
             || m.name.len() > max
         {
-            return Err(Error::invalid("plugin", "manifest is malformed"));
+            return Err(Error::invalid(Field::Plugin, "manifest is malformed"));
         }
         let mut hooks = m.hooks;
         hooks.dedup();

@@ -6,7 +6,7 @@ use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
 use super::adapter::{Adapter, HostState, Instance, RawClaims};
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::policy::{
     Call, ClaimsInput, Decision, DeletionInput, DeviceBindingInput, Hook, Manifest, PasswordInput, RegistrationInput,
     Requirement, SignInInput, SubmissionDecision, SubmissionInput,
@@ -36,12 +36,12 @@ pub(super) struct V0_1 {
 
 impl V0_1 {
     pub(super) fn new(mut linker: Linker<HostState>, component: &Component) -> Result<Self> {
-        let engine_error = |e: wasmtime::Error| Error::invalid("plugin", e.to_string());
+        let engine_error = |e: wasmtime::Error| Error::invalid(Field::Plugin, e.to_string());
         Policy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(engine_error)?;
         linker.define_unknown_imports_as_traps(component).map_err(engine_error)?;
         let pre = linker.instantiate_pre(component).map_err(engine_error)?;
         let pre = PolicyPre::new(pre).map_err(|e| {
-            Error::invalid("plugin", format!("does not implement the {} world: {e}", super::world::WORLD))
+            Error::invalid(Field::Plugin, format!("does not implement the {} world: {e}", super::world::WORLD))
         })?;
         Ok(V0_1 { pre })
     }

@@ -2,7 +2,7 @@
 //! the versions of the world's interfaces it imports, and whether this host has an
 //! adapter for it. A version without one is refused at install.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 
 /// The package every version of the world belongs to.
 pub const WORLD: &str = "latchkey:policy";
@@ -76,7 +76,7 @@ pub fn detect<'a>(imports: impl IntoIterator<Item = &'a str>) -> Result<World> {
         }
     }
     let Some(declared) = declared else {
-        return Err(Error::invalid("plugin", format!("does not use the {WORLD} world")));
+        return Err(Error::invalid(Field::Plugin, format!("does not use the {WORLD} world")));
     };
     match WorldVersion::SUPPORTED.into_iter().find(|w| w.runs(declared)) {
         Some(version) => Ok(World { version, declared: declared.to_string() }),
@@ -89,7 +89,7 @@ pub fn detect<'a>(imports: impl IntoIterator<Item = &'a str>) -> Result<World> {
 }
 
 fn unsupported(detail: String) -> Error {
-    Error::invalid("plugin", format!("{PLUGIN_WORLD_UNSUPPORTED}: {detail}"))
+    Error::invalid(Field::Plugin, format!("{PLUGIN_WORLD_UNSUPPORTED}: {detail}"))
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use latchkey_core::Error;
 use latchkey_core::account::second_factor::{Factor, available};
 use latchkey_core::account::security::Holder as Who;
 use latchkey_core::account::{Account, Kind};
 use latchkey_core::settings::PasswordPolicy;
+use latchkey_core::{Error, Resource};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -119,7 +119,7 @@ fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: 
 fn refused(svc: &Services, tenant: &str, page: &Page, account: &Account, e: Error) -> ApiResult<Response> {
     let (status, key) = match &e {
         Error::CodeInvalid => (StatusCode::BAD_REQUEST, "sec_totp_code_wrong"),
-        Error::NotFound("authenticator enrolment") => (StatusCode::BAD_REQUEST, "sec_totp_not_started"),
+        Error::NotFound(Resource::AuthenticatorEnrolment) => (StatusCode::BAD_REQUEST, "sec_totp_not_started"),
         _ => {
             let f = failure(page, &PasswordPolicy::default(), e)?;
             return overview(svc, tenant, page, account, Note { info: None, error: Some(f.text), status: f.status });

@@ -2,7 +2,7 @@
 //! and a localized message key, so JSON answers and pages agree.
 
 use axum::http::StatusCode;
-use latchkey_core::{Error, IdentifierKind, Refusal};
+use latchkey_core::{Error, Field, IdentifierKind, Refusal};
 
 /// What the edge answers for one domain error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,15 +113,15 @@ pub fn text(e: &Error) -> Text {
             _ => key("taken_other"),
         },
         Error::Invalid { field, .. } => match *field {
-            "mobile" => key("invalid_mobile"),
-            "email" => key("invalid_email"),
-            "account_name" => key("invalid_account_name"),
-            "identifier" => key("invalid_identifier"),
-            "value" => key("invalid_same_value"),
-            "current_code" => key("invalid_current_code"),
-            "address" => key("invalid_address"),
-            "password" => key("invalid_password"),
-            other => Text::Key("invalid_field", vec![("field", other.to_string())]),
+            Field::Mobile => key("invalid_mobile"),
+            Field::Email => key("invalid_email"),
+            Field::AccountName => key("invalid_account_name"),
+            Field::Identifier => key("invalid_identifier"),
+            Field::Value => key("invalid_same_value"),
+            Field::CurrentCode => key("invalid_current_code"),
+            Field::Address => key("invalid_address"),
+            Field::Password => key("invalid_password"),
+            other => Text::Key("invalid_field", vec![("field", other.as_str().to_string())]),
         },
         e if e.is_internal() => key("err_server"),
         _ => key("try_again"),

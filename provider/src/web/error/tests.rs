@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::routing::get;
-use latchkey_core::{Error, ManualClock, Refusal, Store};
+use latchkey_core::{Error, Field, ManualClock, Refusal, Resource, Store};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -188,18 +188,18 @@ fn every_message_key_of_the_table_has_a_text_in_every_locale() {
     ];
     let mut errors: Vec<Error> = refusals.into_iter().map(Error::Refused).collect();
     errors.extend([
-        Error::NotFound("tenant"),
+        Error::NotFound(Resource::Tenant),
         Error::IdentifierTaken(latchkey_core::IdentifierKind::Email),
         Error::IdentifierTaken(latchkey_core::IdentifierKind::DeviceId),
-        Error::invalid("password", "short"),
-        Error::invalid("colour", "odd"),
+        Error::invalid(Field::Password, "short"),
+        Error::invalid(Field::Label, "odd"),
         Error::BadCredentials,
         Error::InvalidToken,
         Error::denied("registration_closed"),
         Error::denied("custom"),
         Error::RateLimited { retry_after: 1 },
         Error::CodeExpired,
-        Error::SeveralAccounts("email"),
+        Error::SeveralAccounts(latchkey_core::IdentifierKind::Email),
         Error::Delivery("smtp".into()),
         Error::CaptchaRequired,
         Error::CaptchaFailed,
@@ -214,4 +214,27 @@ fn every_message_key_of_the_table_has_a_text_in_every_locale() {
             assert!(!i18n::text(locale, key).is_empty(), "{key} in {locale:?} for {e:?}");
         }
     }
+}
+
+/// Each invalid field a person can fix on a page gets its own message; any other
+/// field is named in the general one. A swapped arm (the mobile message on an email
+/// error) fails here.
+#[test]
+fn an_invalid_field_picks_its_own_message_by_variant() {
+    let own = [
+        (Field::Mobile, "invalid_mobile"),
+        (Field::Email, "invalid_email"),
+        (Field::AccountName, "invalid_account_name"),
+        (Field::Identifier, "invalid_identifier"),
+        (Field::Value, "invalid_same_value"),
+        (Field::CurrentCode, "invalid_current_code"),
+        (Field::Address, "invalid_address"),
+        (Field::Password, "invalid_password"),
+    ];
+    for (field, want) in own {
+        let Text::Key(key, args) = table::text(&Error::invalid(field, "bad")) else { panic!("{field:?}") };
+        assert_eq!((key, args.len()), (want, 0), "{field:?}");
+    }
+    let Text::Key(key, args) = table::text(&Error::invalid(Field::DeviceName, "bad")) else { panic!() };
+    assert_eq!((key, args), ("invalid_field", vec![("field", "device_name".to_string())]));
 }

@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::ui::signed_in::{self, Held};
 use crate::web::error::ApiResult;
-use crate::web::http::{FormBody, origin};
+use crate::web::extract::FlowForm;
+use crate::web::http::origin;
 use crate::web::page::Page;
 use crate::web::paths;
 
@@ -47,6 +48,8 @@ struct CodeForm {
     #[serde(default)]
     code: String,
 }
+
+crate::flow_form!(LoginForm, CodeForm);
 
 /// What the page shows besides the form.
 #[derive(Default)]
@@ -151,22 +154,14 @@ fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> A
     Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty)?) } else { None })
 }
 
-fn csrf_refused(svc: &AppState, page: &Page) -> Response {
-    page.message(svc, StatusCode::FORBIDDEN, "error", page.text("csrf"), Some("csrf"))
-}
-
 async fn submit(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    FormBody(form): FormBody<LoginForm>,
+    FlowForm { page, saved, form }: FlowForm<LoginForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(csrf_refused(&svc, &page));
-    }
     let from = origin(&headers, Some(peer));
     let held = Held::of(&headers);
     let next = paths::next_after_sign_in(&tenant, flow);
@@ -188,14 +183,9 @@ async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<CodeForm>,
+    FlowForm { page, saved, form }: FlowForm<CodeForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(csrf_refused(&svc, &page));
-    }
     let ip = peer.ip().to_string();
     let (info, error) = match svc.signins.send_code_to(&tenant, &form.mobile, &ip, page.locale.tag()).await {
         Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
@@ -210,13 +200,9 @@ async fn submit_code(
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    FormBody(form): FormBody<CodeForm>,
+    FlowForm { page, saved, form }: FlowForm<CodeForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(csrf_refused(&svc, &page));
-    }
     let from = origin(&headers, Some(peer));
     let held = Held::of(&headers);
     let next = paths::next_after_sign_in(&tenant, flow);

@@ -19,8 +19,8 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::ui::login::{nonempty, page_for};
 use crate::web::error::ApiResult;
+use crate::web::extract::{CsrfForm, FlowForm, Posted};
 use crate::web::feedback::{failure, fill, password_rules};
-use crate::web::http::FormBody;
 use crate::web::page::{Page, private_url};
 use crate::web::paths;
 
@@ -111,6 +111,18 @@ struct LinkForm {
     password2: String,
 }
 
+crate::flow_form!(RecoverForm, AccountForm, LinkSendForm);
+
+/// The link page has no flow and no language of its own: the browser's.
+impl Posted for LinkForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+    fn ui_locales(&self) -> Option<&str> {
+        None
+    }
+}
+
 /// What the page shows besides the form of its step.
 struct View<'a> {
     step: Step,
@@ -191,14 +203,9 @@ async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<RecoverForm>,
+    FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
@@ -220,14 +227,9 @@ async fn send_code(
 async fn submit(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<RecoverForm>,
+    FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
@@ -281,14 +283,9 @@ async fn send_link(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<LinkSendForm>,
+    FlowForm { page, form, .. }: FlowForm<LinkSendForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
@@ -329,13 +326,8 @@ async fn show_link(
 async fn finish_link(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<LinkForm>,
+    CsrfForm { page, form }: CsrfForm<LinkForm>,
 ) -> ApiResult<Response> {
-    let page = Page::new(&headers, None);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
@@ -375,14 +367,9 @@ async fn send_account_names(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<AccountForm>,
+    FlowForm { page, form, .. }: FlowForm<AccountForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();

@@ -21,8 +21,9 @@ use crate::state::AppState;
 use crate::ui::login::{nonempty, page_for};
 use crate::ui::signed_in::{self, urlencode};
 use crate::web::error::ApiResult;
+use crate::web::extract::FlowForm;
 use crate::web::feedback::{failure, password_rules};
-use crate::web::http::{FormBody, origin};
+use crate::web::http::origin;
 use crate::web::page::Page;
 use crate::web::paths;
 
@@ -87,6 +88,7 @@ struct RegisterForm {
     /// How the code travels: `sms` or `voice` for a mobile (the button pressed).
     channel: Option<Channel>,
 }
+crate::flow_form!(RegisterForm);
 
 impl RegisterForm {
     fn by(&self) -> By {
@@ -153,14 +155,9 @@ async fn send_code(
     State(svc): State<AppState>,
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<RegisterForm>,
+    FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let by = form.by();
@@ -190,13 +187,9 @@ async fn submit(
     Path(tenant): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    FormBody(form): FormBody<RegisterForm>,
+    FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
-        return Ok(page.csrf_refused(&svc));
-    }
     let accounts = svc.accounts.in_tenant(&tenant)?;
     let settings = accounts.settings();
     let by = form.by();

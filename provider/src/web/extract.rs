@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::account::Account;
 use latchkey_core::session::Session;
+use latchkey_core::signin::FlowFacts;
 use serde::de::DeserializeOwned;
 
 use crate::state::AppState;
@@ -83,6 +84,55 @@ impl<T: DeserializeOwned + Posted> FromRequest<AppState> for CsrfForm<T> {
     }
 }
 
+/// A form posted from a page inside a sign-in flow (sign-in, registration, recovery):
+/// it carries the page's CSRF token and the flow's id.
+pub trait InFlow {
+    /// The CSRF token the form carries.
+    fn csrf(&self) -> Option<&str>;
+    /// The flow the form continues; empty is none.
+    fn flow(&self) -> Option<&str>;
+}
+
+/// Implements [`InFlow`] for form structs with `csrf` and `flow` fields.
+#[macro_export]
+macro_rules! flow_form {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::web::extract::InFlow for $t {
+            fn csrf(&self) -> Option<&str> {
+                self.csrf.as_deref()
+            }
+            fn flow(&self) -> Option<&str> {
+                self.flow.as_deref().filter(|f| !f.is_empty())
+            }
+        }
+    )+};
+}
+
+/// A form body of a page inside a sign-in flow whose CSRF token is this browser's:
+/// the flow (read once for the whole request; absent when unknown or expired) and
+/// the page in the language the flow asked for. A failed check answers the
+/// localized 403 page.
+pub struct FlowForm<T> {
+    pub page: Page,
+    pub saved: Option<FlowFacts>,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + InFlow> FromRequest<AppState> for FlowForm<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, svc: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let tenant = tenant_of(req.uri().path());
+        let FormBody(form) = FormBody::<T>::from_request(req, svc).await.map_err(IntoResponse::into_response)?;
+        let saved = svc.signins.flow(&tenant, form.flow());
+        let page = Page::new(&headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref()));
+        if !Page::csrf_ok(&headers, form.csrf()) {
+            return Err(page.csrf_refused(svc));
+        }
+        Ok(FlowForm { page, saved, form })
+    }
+}
+
 /// The signed-in holder of the account center: the browser's session in the tenant
 /// of the path and its account. Without a session, the answer sends the person to
 /// sign in.
@@ -93,15 +143,14 @@ pub struct Holder {
 }
 
 /// The tenant of a page path (`/t/{tenant}/...`); empty outside a tenant.
-fn tenant_of(parts: &Parts) -> String {
-    let path = parts.uri.path();
+fn tenant_of(path: &str) -> String {
     path.strip_prefix("/t/").and_then(|rest| rest.split('/').next()).unwrap_or_default().to_string()
 }
 
 impl Holder {
     /// The holder of the request with `parts`, or the answer to send.
     async fn of(parts: &mut Parts, svc: &AppState) -> Result<Holder, Response> {
-        let tenant = tenant_of(parts);
+        let tenant = tenant_of(parts.uri.path());
         let Some((_, session)) =
             cookies::session_of(svc, &tenant, &parts.headers).map_err(IntoResponse::into_response)?
         else {
@@ -229,11 +278,73 @@ mod tests {
         assert_eq!(held.page.keep_locale("/x"), "/x?ui_locales=zh-CN", "the page speaks the asked-for language");
     }
 
+    #[derive(Deserialize)]
+    struct InFlowForm {
+        csrf: Option<String>,
+        flow: Option<String>,
+    }
+    crate::flow_form!(InFlowForm);
+
+    /// The pages inside a sign-in flow read the flow once: a failed CSRF check answers
+    /// the 403 page in the language the flow asked for, a good one hands the handler
+    /// the flow; an empty or unknown flow is none, in the browser's language.
+    #[tokio::test]
+    async fn u_flow_forms_speak_the_flows_language_and_check_csrf() {
+        use latchkey_core::grant::request::{self, AuthRequest, ResponseMode};
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let clock = Arc::new(ManualClock::new());
+        let svc = AppState(Arc::new(Services::new(&config, store.clone(), clock.clone(), String::new()).unwrap()));
+        let asked = AuthRequest {
+            client_id: "app".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scopes: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            response_mode: ResponseMode::Query,
+            prompt: Default::default(),
+            max_age: None,
+            login_hint: None,
+            ui_locales: Some("zh-CN".into()),
+            acr_values: None,
+            hint_sub: None,
+        };
+        let flow = request::save_flow(&store, "t", asked, latchkey_core::Clock::now(&*clock)).unwrap();
+        let key = CsrfKey::new(svc.sealer.clone(), false);
+        let cookies = format!("lk_csrf={}", secret::token());
+        let form = |body: String| {
+            let req = Request::builder()
+                .method("POST")
+                .uri("/t/t/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookies.as_str())
+                .body(Body::from(body))
+                .unwrap();
+            csrf::with_key(key.clone(), FlowForm::<InFlowForm>::from_request(req, &svc))
+        };
+
+        let refused = form(format!("csrf=wrong&flow={flow}")).await.err().unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(refused.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8_lossy(&body);
+        assert!(body.contains("lang=\"zh-CN\""), "the flow's language: {}", &body[..200.min(body.len())]);
+
+        let good = token(&key, &cookies);
+        let read = form(format!("csrf={good}&flow={flow}")).await.ok().unwrap();
+        assert_eq!(read.saved.as_ref().map(|f| f.ui_locales.as_deref()), Some(Some("zh-CN")));
+        assert_eq!(read.page.keep_locale("/x"), "/x?ui_locales=zh-CN");
+        let none = form(format!("csrf={good}&flow=")).await.ok().unwrap();
+        assert!(none.saved.is_none() && none.form.flow.as_deref() == Some(""));
+        let unknown = form(format!("csrf={good}&flow=nope")).await.ok().unwrap();
+        assert!(unknown.saved.is_none());
+    }
+
     #[test]
     fn u_the_tenant_is_the_path_segment_after_t() {
-        let parts = |uri: &str| Request::builder().uri(uri).body(()).unwrap().into_parts().0;
-        assert_eq!(tenant_of(&parts("/t/acme/account/security")), "acme");
-        assert_eq!(tenant_of(&parts("/t/acme")), "acme");
-        assert_eq!(tenant_of(&parts("/admin/tenants")), "");
+        assert_eq!(tenant_of("/t/acme/account/security"), "acme");
+        assert_eq!(tenant_of("/t/acme"), "acme");
+        assert_eq!(tenant_of("/admin/tenants"), "");
     }
 }

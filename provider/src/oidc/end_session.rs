@@ -92,7 +92,7 @@ async fn logout(
             &svc,
             StatusCode::OK,
             "logout.html",
-            json!({ "action": format!("/t/{tenant}{}", paths::END_SESSION), "carry": p }),
+            json!({ "action": paths::tenant(&tenant, paths::END_SESSION), "carry": p }),
         ));
     }
     if let Some((cookie, _)) = &session {

@@ -107,7 +107,7 @@ fn render_in(
             "tenant_name": t.display_name, "client_name": client_name, "flow": flow.unwrap_or(""),
             "identifier": if view.identifier.is_empty() { hint.as_str() } else { view.identifier },
             "mobile": view.mobile, "method": view.method, "error": view.error, "info": view.info,
-            "base": format!("/t/{tenant}"), "captcha": view.captcha,
+            "base": paths::tenant(tenant, ""), "captcha": view.captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
             "upstreams": svc.upstreams.list(tenant)?.into_iter()

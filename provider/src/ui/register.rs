@@ -216,10 +216,8 @@ async fn submit(
             let from = origin(&headers, Some(peer));
             if needs_email {
                 // R5: offer a security email first; the page's Skip link goes on.
-                let next = format!(
-                    "/t/{tenant}/account/email?welcome=1&next={}",
-                    urlencode(&paths::next_after_sign_in(&tenant, flow))
-                );
+                let back = urlencode(&paths::next_after_sign_in(&tenant, flow));
+                let next = format!("{}?welcome=1&next={back}", paths::tenant(&tenant, paths::EMAIL));
                 signed_in::complete_to(&svc, &tenant, &headers, &from, flow, signed, &page, next).await
             } else {
                 signed_in::complete(&svc, &tenant, &headers, &from, flow, signed, &page).await

@@ -138,7 +138,7 @@ pub fn started(svc: &Services, tenant: &str, page: &Page, done: Completed) -> Re
             "notice.html",
             json!({
                 "notices": texts, "password_expired": done.password_expired, "next": done.next,
-                "change_password": format!("/t/{tenant}/account/password?next={}", urlencode(&done.next)),
+                "change_password": format!("{}?next={}", paths::tenant(tenant, paths::PASSWORD), urlencode(&done.next)),
             }),
         )
     };

@@ -24,6 +24,7 @@ use crate::web::cookies;
 use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::{FormBody, JsonBody, cookie, origin};
 use crate::web::page::Page;
+use crate::web::paths;
 
 #[derive(Deserialize)]
 struct MethodQuery {
@@ -104,7 +105,7 @@ fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>
         (_, c) => c,
     };
     let status = if v.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
-    let base = format!("/t/{tenant}");
+    let base = paths::tenant(tenant, "");
     Ok(page.render(
         svc,
         status,

@@ -32,7 +32,9 @@ pub fn render(svc: &Services, tenant: &str, headers: &HeaderMap, page: &Page, ou
         Authorized::ErrorToClient { to, error, description } => {
             respond::error_to_client(svc, tenant, &to, error.as_str(), &description)
         }
-        Authorized::SignIn { flow_id } => respond::found(&format!("/t/{tenant}/login?flow={flow_id}")),
+        Authorized::SignIn { flow_id } => {
+            respond::found(&format!("{}?flow={flow_id}", paths::tenant(tenant, paths::LOGIN)))
+        }
         Authorized::StepUp { flow_id, .. } => respond::found(&paths::next_after_sign_in(tenant, Some(&flow_id))),
         Authorized::Consent { flow_id, client_name, scopes, ui_locales } => {
             let page = Page::new(headers, ui_locales.as_deref());
@@ -47,7 +49,7 @@ pub fn render(svc: &Services, tenant: &str, headers: &HeaderMap, page: &Page, ou
                 svc,
                 StatusCode::OK,
                 "consent.html",
-                json!({ "client_name": client_name, "scopes": scopes, "flow": flow_id, "action": format!("/t/{tenant}/consent") }),
+                json!({ "client_name": client_name, "scopes": scopes, "flow": flow_id, "action": paths::tenant(tenant, paths::CONSENT) }),
             )
         }
         Authorized::Redirect { to, params } => respond::to_client(svc, tenant, &to, params),

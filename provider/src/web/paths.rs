@@ -30,13 +30,25 @@ pub fn tenant(tenant: &str, path: &str) -> String {
 /// Where to go after signing in: back into the authorization flow, or the account center.
 pub fn next_after_sign_in(tenant: &str, flow: Option<&str>) -> String {
     match flow {
-        Some(id) => format!("/t/{tenant}/authorize/resume?flow={id}"),
-        None => format!("/t/{tenant}/account"),
+        Some(id) => format!("{}?flow={id}", self::tenant(tenant, RESUME)),
+        None => self::tenant(tenant, ACCOUNT),
     }
 }
 
 /// The sign-in page, under the tenant.
 pub const LOGIN: &str = "/login";
+/// The second step of a sign-in (R20), under the tenant.
+pub const LOGIN_VERIFY: &str = "/login/verify";
+/// Where an authorization flow goes on after sign-in, under the tenant.
+pub const RESUME: &str = "/authorize/resume";
+/// The consent page's form, under the tenant.
+pub const CONSENT: &str = "/consent";
+/// The account center's email page (R5), under the tenant.
+pub const EMAIL: &str = "/account/email";
+/// The account center's password page, under the tenant.
+pub const PASSWORD: &str = "/account/password";
+/// The account center's linked third-party accounts, under the tenant.
+pub const LINKED: &str = "/account/linked";
 /// The account center, under the tenant.
 pub const ACCOUNT: &str = "/account";
 /// The account center's Security section, under the tenant.

@@ -141,9 +141,9 @@ async fn handle(
                 .federated_link(tenant, &account_id, signed_in_as.as_deref(), &identity, &from, page.locale.tag())
                 .await?;
             Ok(respond::found(&match linked {
-                Linked::NotSignedIn => format!("/t/{tenant}/login"),
-                Linked::Linked => format!("/t/{tenant}/account/linked?done=linked"),
-                Linked::Taken => format!("/t/{tenant}/account/linked?done=link_taken"),
+                Linked::NotSignedIn => paths::tenant(tenant, paths::LOGIN),
+                Linked::Linked => format!("{}?done=linked", paths::tenant(tenant, paths::LINKED)),
+                Linked::Taken => format!("{}?done=link_taken", paths::tenant(tenant, paths::LINKED)),
             }))
         }
         Purpose::SignIn => {

@@ -82,7 +82,7 @@ fn render(
     info: Option<String>,
 ) -> ApiResult<Response> {
     let config = svc.upstreams.get(tenant, p.upstream())?;
-    let base = format!("/t/{tenant}");
+    let base = paths::tenant(tenant, "");
     if p.owes_contact() {
         let rule = svc.tenants.get(tenant)?.settings.federation.require_contact;
         let kinds: Vec<&str> = match rule {

@@ -20,7 +20,7 @@ use crate::web::error::ApiResult;
 use crate::web::feedback::failure;
 use crate::web::http::{FormBody, origin};
 use crate::web::page::Page;
-use crate::web::respond;
+use crate::web::{paths, respond};
 
 #[derive(Deserialize)]
 struct Done {
@@ -89,7 +89,7 @@ fn render_with(
         status,
         "linked.html",
         json!({
-            "base": format!("/t/{tenant}"), "links": links, "upstreams": others, "error": error, "info": info,
+            "base": paths::tenant(tenant, ""), "links": links, "upstreams": others, "error": error, "info": info,
             "ask_password": ask_password,
         }),
     ))
@@ -153,7 +153,7 @@ async fn unlink(
     };
     let from = origin(&headers, Some(peer));
     match svc.signins.federated_unlink(&tenant, &session.account_id, &f.upstream, &f.subject, &from).await {
-        Ok(()) => Ok(respond::found(&format!("/t/{tenant}/account/linked?done=unlinked"))),
+        Ok(()) => Ok(respond::found(&format!("{}?done=unlinked", paths::tenant(&tenant, paths::LINKED)))),
         Err(Error::Refused(_)) => {
             render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method"))
         }

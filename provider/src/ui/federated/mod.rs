@@ -17,7 +17,7 @@ use crate::web::cookies;
 use crate::web::error::ApiResult;
 use crate::web::http::set_cookie;
 use crate::web::page::Page;
-use crate::web::respond;
+use crate::web::{paths, respond};
 
 /// The callback URL an upstream sends the person back to.
 pub fn callback_url(svc: &Services, tenant: &str, upstream: &str) -> String {
@@ -41,7 +41,7 @@ fn answer(svc: &Services, tenant: &str, page: &Page, step: FederatedStep) -> Api
         }
         _ => return Ok(first::expired(svc, tenant, page)),
     };
-    let mut resp = respond::found(&format!("/t/{tenant}{to}"));
+    let mut resp = respond::found(&paths::tenant(tenant, to));
     resp.headers_mut()
         .append(SET_COOKIE, set_cookie(cookies::FEDERATED_PENDING, &token, &path, None, svc.secure_cookies));
     Ok(resp)

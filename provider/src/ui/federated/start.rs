@@ -16,7 +16,7 @@ use crate::web::cookies;
 use crate::web::error::ApiResult;
 use crate::web::http::set_cookie;
 use crate::web::page::Page;
-use crate::web::respond;
+use crate::web::{paths, respond};
 
 #[derive(Deserialize)]
 struct StartQuery {
@@ -35,7 +35,7 @@ async fn start(
     if q.mode.as_deref() == Some("link") {
         // Linking starts from the account center's form, with a proof (issue 10
         // item 4); this address only shows that form.
-        return Ok(respond::found(&format!("/t/{tenant}/account/linked")));
+        return Ok(respond::found(&paths::tenant(&tenant, paths::LINKED)));
     }
     let flow = q.flow.filter(|f| !f.is_empty() && f.len() <= 64);
     let page = page_for(&svc, &tenant, &headers, flow.as_deref());

@@ -53,7 +53,7 @@ start() {
         || { cat "$dir/initdb.log" >&2; exit 1; }
     # fsync off: a throwaway test cluster. Durability of acknowledged writes is tested
     # with synchronous_commit on (the default), which is what the engine relies on.
-    as_postgres "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start \
+    as_postgres "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 90 start \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=200" >&2 \
         || { cat "$dir/server.log" >&2; exit 1; }
     echo "export LATCHKEY_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres"

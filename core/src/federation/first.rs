@@ -28,8 +28,8 @@ pub enum Outcome {
 
 impl Accounts {
     /// Looks the upstream subject up.
-    pub fn federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Outcome> {
-        if let Some(l) = link::find(&self.store, tenant, &identity.upstream, &identity.subject)? {
+    pub async fn federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Outcome> {
+        if let Some(l) = link::find(&self.store, tenant, &identity.upstream, &identity.subject).await? {
             return Ok(Outcome::Linked(l));
         }
         Ok(Outcome::Unknown { candidate: self.candidate(tenant, identity)? })

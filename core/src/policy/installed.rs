@@ -77,13 +77,13 @@ impl PolicyHost {
 
     /// Validates and installs a plugin at the end of the tenant's chain (or in place
     /// of the plugin with the same name), with its configuration.
-    pub fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
+    pub async fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
         if !config.is_object() {
             return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
         let plugin = self.wasm.load(wasm)?;
         let hash = content_hash(wasm);
-        self.store.put(GLOBAL, &hash, &PluginBlob { wasm: STANDARD.encode(wasm) })?;
+        self.store.put(GLOBAL, &hash, &PluginBlob { wasm: STANDARD.encode(wasm) }).await?;
         let m = crate::policy::Plugin::manifest(plugin.as_ref()).clone();
         let entry = InstalledPlugin {
             name: m.name,
@@ -100,24 +100,24 @@ impl PolicyHost {
                 None => list.push(e.clone()),
             }
             Ok(())
-        })?;
+        }).await?;
         let detail = serde_json::json!({ "hash": entry.hash, "version": entry.version });
-        self.audit_change(tenant, "plugin_installed", &entry.name, detail)?;
+        self.audit_change(tenant, "plugin_installed", &entry.name, detail).await?;
         Ok(entry)
     }
 
     /// Removes a plugin by name.
-    pub fn remove(&self, tenant: &str, name: &str) -> Result<()> {
+    pub async fn remove(&self, tenant: &str, name: &str) -> Result<()> {
         self.change(tenant, |list| {
             let before = list.len();
             list.retain(|p| p.name != name);
             if list.len() == before { Err(Error::NotFound(Resource::Plugin)) } else { Ok(()) }
-        })?;
-        self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null)
+        }).await?;
+        self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null).await
     }
 
     /// Replaces a plugin's configuration.
-    pub fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
+    pub async fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
         if !config.is_object() {
             return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
@@ -127,27 +127,27 @@ impl PolicyHost {
                 Ok(())
             }
             None => Err(Error::NotFound(Resource::Plugin)),
-        })?;
-        self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null)
+        }).await?;
+        self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null).await
     }
 
     /// The tenant's plugins, in chain order.
-    pub fn list(&self, tenant: &str) -> Result<Vec<InstalledPlugin>> {
-        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default().plugins)
+    pub async fn list(&self, tenant: &str) -> Result<Vec<InstalledPlugin>> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN).await?.unwrap_or_default().plugins)
     }
 
     /// True once the tenant's plugin list was ever written (even emptied).
-    pub fn configured(&self, tenant: &str) -> Result<bool> {
-        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.is_some())
+    pub async fn configured(&self, tenant: &str) -> Result<bool> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN).await?.is_some())
     }
 
-    fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
+    async fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
         self.store.update::<TenantPlugins, _>(tenant, CHAIN, |old| {
             let mut t = old.unwrap_or_default();
             f(&mut t.plugins)?;
             t.generation += 1;
             Ok((Some(t), ()))
-        })?;
+        }).await?;
         if let Ok(mut c) = self.chains.write() {
             c.remove(tenant);
         }
@@ -156,7 +156,7 @@ impl PolicyHost {
 
     /// The tenant's compiled chain. Cached; at most once a second the cache checks
     /// the stored generation, so another process's change shows up.
-    pub fn chain(&self, tenant: &str) -> Result<Arc<Chain>> {
+    pub async fn chain(&self, tenant: &str) -> Result<Arc<Chain>> {
         let now = self.clock.now();
         let cached = self.chains.read().ok().and_then(|c| c.get(tenant).cloned());
         if let Some(c) = &cached
@@ -164,7 +164,7 @@ impl PolicyHost {
         {
             return Ok(c.chain.clone());
         }
-        let record = self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default();
+        let record = self.store.get::<TenantPlugins>(tenant, CHAIN).await?.unwrap_or_default();
         if let Some(c) = cached
             && c.generation == record.generation
         {
@@ -173,7 +173,7 @@ impl PolicyHost {
         }
         let mut links = Vec::with_capacity(record.plugins.len());
         for p in &record.plugins {
-            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash)?.ok_or(Error::NotFound(Resource::PluginBytes))?;
+            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash).await?.ok_or(Error::NotFound(Resource::PluginBytes))?;
             let bytes = STANDARD.decode(&blob.wasm).map_err(|_| Error::Storage("plugin bytes encoding".into()))?;
             let plugin = self.wasm.load(&bytes)?;
             links.push(Link { plugin, config: p.config.to_string() });
@@ -185,10 +185,10 @@ impl PolicyHost {
 
     /// Audits an admin's change of the chain; a failed write fails the change's call
     /// (`audit`'s error policy).
-    fn audit_change(&self, tenant: &str, action: &str, plugin: &str, detail: serde_json::Value) -> Result<()> {
+    async fn audit_change(&self, tenant: &str, action: &str, plugin: &str, detail: serde_json::Value) -> Result<()> {
         let event =
             crate::audit::AuditEvent::new(self.clock.now(), "admin", action).subject(Some(plugin)).detail(detail);
-        crate::audit::record(&self.store, tenant, &event)
+        crate::audit::record(&self.store, tenant, &event).await
     }
 
     /// Audits a plugin's failure (`policy_error`). A failure to record is logged: the
@@ -295,20 +295,20 @@ impl PolicyHost {
         wasm: &[u8],
         config: serde_json::Value,
     ) -> Result<InstalledPlugin> {
-        let installed = self.install(tenant, wasm, config)?;
+        let installed = self.install(tenant, wasm, config).await?;
         self.store.commit().await?;
         Ok(installed)
     }
 
     /// Removes a plugin (see `remove`), durably.
     pub async fn remove_durably(&self, tenant: &str, name: &str) -> Result<()> {
-        self.remove(tenant, name)?;
+        self.remove(tenant, name).await?;
         self.store.commit().await
     }
 
     /// Replaces a plugin's configuration (see `configure`), durably.
     pub async fn configure_durably(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
-        self.configure(tenant, name, config)?;
+        self.configure(tenant, name, config).await?;
         self.store.commit().await
     }
 }

@@ -173,16 +173,16 @@ impl SignIns {
     }
 
     /// What the account has enrolled besides its mobile and email.
-    pub(super) fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
+    pub(super) async fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
         Ok(Enrolled {
-            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
-            passkeys: self.passkeys.count(tenant, account_id)?,
-            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+            totp: self.totps.status(tenant, account_id).await?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id).await?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id).await?,
         })
     }
 
-    pub(super) fn settings(&self, tenant: &str) -> Result<TenantSettings> {
-        Ok(self.tenants.get(tenant)?.settings)
+    pub(super) async fn settings(&self, tenant: &str) -> Result<TenantSettings> {
+        Ok(self.tenants.get(tenant).await?.settings)
     }
 
     /// Continues after a first factor for `signed`, in the authorization `flow` if
@@ -196,7 +196,7 @@ impl SignIns {
         signed: SignedIn,
         next: String,
     ) -> Result<SignInStep> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let facts = self.flow_or_id(tenant, flow);
         self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, None).await
     }
@@ -240,7 +240,7 @@ impl SignIns {
         };
         let decision = self.policy.sign_in(tenant, &facts, &input);
         let remembered = match browser.remember {
-            Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now)?,
+            Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now).await?,
             None => false,
         };
         let acr_values = flow.and_then(|f| f.acr_values.as_deref());
@@ -253,7 +253,7 @@ impl SignIns {
             already_two: level::acr(&signed.amr) == "2",
         };
         let remember_allowed = settings.sign_in.remember_device_days > 0;
-        let has_factor = || Ok(!available(account, &self.enrolled(tenant, &account.id)?, &signed.amr).is_empty());
+        let has_factor = || Ok(!available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty());
         let outcome = rule::after_first_factor(decision, need, remember_allowed, has_factor)?;
         let origin = browser.origin;
         match outcome {
@@ -306,12 +306,12 @@ impl SignIns {
     /// transaction, durably; returns the browser's token for it.
     pub(super) async fn owe(&self, tenant: &str, j: &Journey, ending: Option<&str>) -> Result<String> {
         let token = secret::token();
-        self.store.transaction(&[Journey::TREE], |tx| {
+        self.store.transaction(&[Journey::TREE], async |tx| {
             if let Some(old) = ending {
-                journey::end_in(tx, tenant, old)?;
+                journey::end_in(tx, tenant, old).await?;
             }
-            journey::put_in(tx, tenant, &token, j)
-        })?;
+            journey::put_in(tx, tenant, &token, j).await
+        }).await?;
         self.store.commit().await?;
         Ok(token)
     }
@@ -320,23 +320,23 @@ impl SignIns {
     /// transaction, durably.
     async fn audit_and_end(&self, tenant: &str, event: &AuditEvent, ending: Option<&str>) -> Result<()> {
         let id = audit::new_id(event);
-        self.store.transaction(STEP_TREES, |tx| {
-            audit::record_in(tx, tenant, &id, event)?;
+        self.store.transaction(STEP_TREES, async |tx| {
+            audit::record_in(tx, tenant, &id, event).await?;
             match ending {
-                Some(t) => journey::end_in(tx, tenant, t),
+                Some(t) => journey::end_in(tx, tenant, t).await,
                 None => Ok(()),
             }
-        })?;
+        }).await?;
         self.store.commit().await
     }
 
     /// Starts the session of a sign-in with nothing left to prove.
     pub async fn finish(&self, tenant: &str, browser: Browser<'_>, done: Finished) -> Result<Completed> {
         let now = self.clock.now();
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let flow = done.flow.as_deref();
         let client_id = flow
-            .and_then(|id| request::load_flow(&self.store, tenant, id, now).ok().flatten())
+            .and_then(|id| request::load_flow(&self.store, tenant, id, now).await.ok().flatten())
             .map(|f| f.request.client_id);
         self.start_session(tenant, browser, done, client_id, &settings).await
     }
@@ -365,23 +365,23 @@ impl SignIns {
         let event = self.event(&account.id, "sign_in", browser.origin, client_id, detail);
         let event_id = audit::new_id(&event);
         // One transaction: a sign-in is all of these or none of them.
-        let new_device = self.store.transaction(START_TREES, |tx| {
+        let new_device = self.store.transaction(START_TREES, async |tx| {
             if let Some(old) = old {
-                session::end_live_in(tx, tenant, old, now)?;
+                session::end_live_in(tx, tenant, old, now).await?;
             }
-            session::start_in(tx, tenant, &session_cookie, &session)?;
+            session::start_in(tx, tenant, &session_cookie, &session).await?;
             if let Some(id) = done.flow.as_deref() {
-                request::mark_signed_in_in(tx, tenant, id, &session.sid)?;
+                request::mark_signed_in_in(tx, tenant, id, &session.sid).await?;
             }
             if let Some((token, device)) = &remember {
-                remembered::remember_in(tx, tenant, token, device)?;
+                remembered::remember_in(tx, tenant, token, device).await?;
             }
-            audit::record_in(tx, tenant, &event_id, &event)?;
+            audit::record_in(tx, tenant, &event_id, &event).await?;
             if let Some(t) = done.journey.as_deref() {
-                journey::end_in(tx, tenant, t)?;
+                journey::end_in(tx, tenant, t).await?;
             }
-            Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now)
-        })?;
+            Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now).await
+        }).await?;
         self.store.commit().await?;
         let remember = remember.map(|(token, _)| (token, days * 24 * 3600));
         // R9: taken only now that the session has started, so a sign-in refused or
@@ -403,7 +403,7 @@ impl SignIns {
     }
 
     /// Records a security event of the sign-in (who, what, when, IP, client).
-    pub(super) fn record(
+    pub(super) async fn record(
         &self,
         tenant: &str,
         account_id: &str,
@@ -412,7 +412,7 @@ impl SignIns {
         client: Option<String>,
         detail: Value,
     ) -> Result<()> {
-        audit::record(&self.store, tenant, &self.event(account_id, action, origin, client, detail))
+        audit::record(&self.store, tenant, &self.event(account_id, action, origin, client, detail)).await
     }
 
     /// A security event of the sign-in (who, what, now, IP, client), not recorded yet.

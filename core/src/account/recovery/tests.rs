@@ -46,8 +46,8 @@ fn kit() -> Kit {
 }
 
 impl Kit {
-    fn captcha(&self) -> String {
-        let c = self.accounts.captchas().issue(T, 8).unwrap();
+    async fn captcha(&self) -> String {
+        let c = self.accounts.captchas().issue(T, 8).await.unwrap();
         format!("{}:{}", c.id, crate::captcha::solve(&c.salt, c.difficulty))
     }
 

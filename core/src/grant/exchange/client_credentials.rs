@@ -14,7 +14,7 @@ use crate::secret;
 impl Tokens {
     /// A client-credentials access token, or `unauthorized_client` for a public
     /// client, `invalid_scope` for a scope that names a person.
-    pub(crate) fn client_credentials(&self, tenant: &str, client: &Client, scopes: &[String]) -> Result<Exchanged> {
+    pub(crate) async fn client_credentials(&self, tenant: &str, client: &Client, scopes: &[String]) -> Result<Exchanged> {
         if client.is_public() {
             let why = "public clients cannot use client_credentials";
             return Ok(Err(OAuthError::new(OAuthCode::UnauthorizedClient, why)));
@@ -31,7 +31,7 @@ impl Tokens {
                 "iss": self.issuer(tenant), "sub": client.id, "aud": client.id, "client_id": client.id,
                 "exp": exp, "iat": now, "jti": secret::token_of(16), "scope": scope,
             }),
-        )?;
+        ).await?;
         Ok(Ok(Issued {
             access_token: at,
             token_type: "Bearer",

@@ -342,7 +342,7 @@ impl Devices {
             }
             return Err(e);
         }
-        let found = self.pending(tenant, typed, now);
+        let found = self.pending(tenant, typed, now).await;
         match &found {
             Err(Error::CodeInvalid | Error::CodeExpired) => {
                 guesses::audit(&self.store, tenant, who, "device_code_wrong", now).await?;
@@ -350,7 +350,7 @@ impl Devices {
             _ => guesses::release(&self.store, tenant, who, now).await?,
         }
         self.store.commit().await?;
-        found.await
+        found
     }
 
     async fn lookup(&self, tenant: &str, typed: &str, now: u64) -> Result<(String, DeviceAuthorization)> {
@@ -732,7 +732,7 @@ impl Devices {
             policy.device_binding(tenant, facts, &input).into_result()?;
             match self.bind(tenant, account_id, new.clone(), Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
-                other => return other.await,
+                other => return other,
             }
         }
         Err(Error::Refused(Refusal::BindingsChanging))
@@ -757,7 +757,7 @@ impl Devices {
             policy.device_binding(tenant, facts, &input).into_result()?;
             match self.approve(tenant, typed, approval.clone(), client_name, Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
-                other => return other.await,
+                other => return other,
             }
         }
         Err(Error::Refused(Refusal::BindingsChanging))

@@ -68,7 +68,7 @@ impl Tenants {
     pub async fn ensure(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
         match self.create(keys, id, display_name).await {
             Err(Error::IdentifierTaken(_)) => self.get(id).await,
-            other => other.await,
+            other => other,
         }
     }
 

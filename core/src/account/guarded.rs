@@ -53,7 +53,7 @@ impl Accounts {
                 }
                 return Err(e);
             }
-            other => other.await?,
+            other => other?,
         };
         if ticket.captcha
             && let Err(e) = self.captchas.verify(tenant, answer.unwrap_or_default()).await

@@ -30,7 +30,7 @@ impl Accounts {
         let account = match self.find_login(tenant, &parsed).await {
             // A mobile or email of several accounts signs none in (R6).
             Err(Error::SeveralAccounts(_)) => None,
-            other => other.await?,
+            other => other?,
         };
         let key = parsed.index_key().unwrap_or_else(|| format!("id:{}", identifier.trim()));
         passkeys.start_sign_in(tenant, rp, account.as_ref().map(|a| a.id.as_str()), &key).await

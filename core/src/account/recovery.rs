@@ -65,13 +65,13 @@ impl Accounts {
         self.captchas.check(tenant, ask.captcha).await?;
         let parsed = Identifier::parse(identifier)
             .map_err(|_| Error::invalid(Field::Identifier, "not a mobile, email, account name or id"))?;
-        let target = self.recovery_target(tenant, &parsed);
+        let target = self.recovery_target(tenant, &parsed).await;
         let limit_key = match &target {
             Some((_, to)) => to.clone(),
             None => Destination::email(&format!("unknown|{}", identifier.trim().to_lowercase())),
         };
         let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ask.ip).await?;
-        let message = match target.await {
+        let message = match target {
             Some((_, to)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale).await?),
             None => None,
         };
@@ -101,13 +101,13 @@ impl Accounts {
         // up only once the new password will be taken (R34).
         crate::credential::policy::check(&settings.password, new_password, None)?;
         let parsed = Identifier::parse(identifier).map_err(|_| Error::CodeInvalid)?;
-        let target = self.recovery_target(tenant, &parsed);
+        let target = self.recovery_target(tenant, &parsed).await;
         let address = match &target {
             Some((_, to)) => to.address.clone(),
             None => format!("unknown|{}", identifier.trim().to_lowercase()),
         };
         self.codes.check(tenant, &settings.codes, Purpose::Recover, &address, code).await?;
-        let Some((account, to)) = target.await else { return Err(Error::CodeInvalid) };
+        let Some((account, to)) = target else { return Err(Error::CodeInvalid) };
         self.check_new_password(tenant, settings, &account, new_password).await?;
         self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code).await?;
         self.set_password(tenant, settings, &account.id, new_password, locale, Why::PasswordReset).await?;
@@ -127,9 +127,9 @@ impl Accounts {
     ) -> Result<Sent> {
         self.captchas.check(tenant, ask.captcha).await?;
         let email = parse_email(email)?;
-        let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
+        let target = self.recovery_target(tenant, &Identifier::Email(email.clone())).await;
         let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip).await?;
-        let message = match target.await {
+        let message = match target {
             Some((account, to)) => Some(self.codes.issue_link(
                 tenant,
                 Purpose::Recover,

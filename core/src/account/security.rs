@@ -176,12 +176,12 @@ impl Security {
         credential: Value,
         label: &str,
     ) -> Result<PasskeyInfo> {
-        let added = self.passkeys.finish_registration(tenant, rp, &who.account.id, ceremony, credential, label);
+        let added = self.passkeys.finish_registration(tenant, rp, &who.account.id, ceremony, credential, label).await;
         if let Ok(info) = &added {
             self.record(tenant, who, "passkey_added", Some(&info.id), json!({ "label": info.label }));
         }
         self.store.commit().await?;
-        let info = added.await?;
+        let info = added?;
         let notice = Notice::PasskeyAdded { label: info.label.clone() };
         self.accounts.notify(tenant, who.account, notice, who.locale).await;
         Ok(info)
@@ -315,8 +315,8 @@ mod tests {
     async fn r38_confirming_totp_is_audited_with_the_ip_and_the_contacts_are_told() {
         let k = kit().await;
         k.totp_on().await;
-        let events = k.audited("totp_enabled");
-        assert_eq!(events.await.len(), 1);
+        let events = k.audited("totp_enabled").await;
+        assert_eq!(events.len(), 1);
         assert_eq!(events[0].ip.as_deref(), Some(IP));
         assert_eq!(events[0].actor, k.account.id);
         let told = k.out.0.lock().unwrap().iter().any(|m| matches!(m.kind, MessageKind::Notice(Notice::TotpEnabled)));

@@ -79,7 +79,7 @@ impl Accounts {
                     self.passwords.verify(None, password).await?;
                     return Err(Error::SeveralAccounts(kind));
                 }
-                other => other.await?,
+                other => other?,
             },
             Err(_) => None,
         };

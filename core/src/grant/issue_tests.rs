@@ -34,9 +34,9 @@ fn challenge() -> String {
 #[tokio::test]
 async fn p2_refresh_rotates_and_a_reuse_revokes_the_family_durably() {
     let k = kit().await;
-    let grant = k.grant(&k.mine, &["openid", "profile"]);
-    let fam = grant.await.family.clone();
-    let c = code::issue(&k.store, T, grant.await, "https://app.example/cb", Some(challenge()), k.now).await.unwrap();
+    let grant = k.grant(&k.mine, &["openid", "profile"]).await;
+    let fam = grant.family.clone();
+    let c = code::issue(&k.store, T, grant, "https://app.example/cb", Some(challenge()), k.now).await.unwrap();
     let first = k.tokens.exchange_code(T, &k.mine, &c, Some("https://app.example/cb"), Some(VERIFIER)).await.unwrap();
     let rt1 = first.refresh_token.clone().unwrap();
     let second = k.tokens.refresh(T, &k.mine, &rt1, None).await.unwrap().unwrap();
@@ -55,9 +55,9 @@ async fn p2_refresh_rotates_and_a_reuse_revokes_the_family_durably() {
     assert!(k.keys.verify_access_token(T, issuer, &first.access_token).await.is_err());
 
     // A reused code revokes what its first redemption issued, durably as well.
-    let grant = k.grant(&k.mine, &["openid"]);
-    let fam = grant.await.family.clone();
-    let c = code::issue(&k.store, T, grant.await, "https://app.example/cb", None, k.now).await.unwrap();
+    let grant = k.grant(&k.mine, &["openid"]).await;
+    let fam = grant.family.clone();
+    let c = code::issue(&k.store, T, grant, "https://app.example/cb", None, k.now).await.unwrap();
     k.tokens.exchange_code(T, &k.mine, &c, Some("https://app.example/cb"), None).await.unwrap();
     let before = k.store.commits();
     let again = k.tokens.exchange_code(T, &k.mine, &c, Some("https://app.example/cb"), None).await;
@@ -116,13 +116,13 @@ async fn r14_id_token_claims_follow_the_scopes() {
 #[tokio::test]
 async fn w2_plugin_claims_never_replace_id_token_claims() {
     let k = kit().await;
-    let grant = k.grant(&k.mine, &["openid"]);
+    let grant = k.grant(&k.mine, &["openid"]).await;
     let mut forged = Map::new();
     for name in ["iss", "sub", "aud", "exp", "iat", "nonce", "acr", "amr", "azp", "sid", "auth_time", "at_hash"] {
         forged.insert(name.into(), json!("forged"));
     }
     forged.insert("team".into(), json!("blue"));
-    let claims = k.tokens.id_token_claims(T, &k.mine, &grant, &grant.await.scopes, forged).await.unwrap();
+    let claims = k.tokens.id_token_claims(T, &k.mine, &grant, &grant.scopes, forged).await.unwrap();
     let v = serde_json::to_value(&claims).unwrap();
     assert!(!serde_json::to_string(&claims).unwrap().contains("forged"), "{v}");
     assert_eq!(v["sub"], json!(k.account_id));

@@ -110,7 +110,7 @@ impl Kit {
 
     /// A refresh token of `client`'s new family: (token, family).
     pub async fn refresh_of(&self, client: &Client) -> (String, String) {
-        let grant = self.grant(client, &["openid"]);
-        (family::issue_refresh(&self.store, T, &grant, self.now, 3600).await.unwrap(), grant.await.family)
+        let grant = self.grant(client, &["openid"]).await;
+        (family::issue_refresh(&self.store, T, &grant, self.now, 3600).await.unwrap(), grant.family)
     }
 }

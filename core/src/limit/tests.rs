@@ -94,8 +94,8 @@ async fn r19_p8_a_refused_try_holds_nothing_and_the_source_limits_every_subject(
     for i in 0..2 {
         let _held = limiter.reserve("t", format!("a/{i}"), Some("ip"), 100, within(2)).await.unwrap();
     }
-    let refused = limiter.reserve("t", "a/new".into(), Some("ip"), 100, within(2));
-    assert!(matches!(refused.await, Err(Error::RateLimited { .. })), "the IP's budget holds for a new subject");
+    let refused = limiter.reserve("t", "a/new".into(), Some("ip"), 100, within(2)).await;
+    assert!(matches!(refused, Err(Error::RateLimited { .. })), "the IP's budget holds for a new subject");
     assert!(store.get::<Tries>("t", "a/new").await.unwrap().is_none(), "a refused try stores nothing");
     let (without_ip, ()) = limiter.reserve("t", "a/new".into(), None, 100, within(2)).await.unwrap();
     assert_eq!(without_ip.source_key(), None, "no IP, no IP window");
@@ -135,10 +135,10 @@ async fn r19_p8_windows_live_in_the_store_not_in_the_limiter() {
     }
     let stored = store.get::<Tries>("t", "a/1").await.unwrap().unwrap();
     assert_eq!(stored.failed, vec![100], "the failure is a stored record");
-    let again = Both::new(&store.clone()).reserve("t", "a/1".into(), Some("ip"), 200, within(1));
-    assert!(matches!(again.await, Err(Error::RateLimited { .. })), "another limiter sees the failure");
-    let later = Both::new(&store).reserve("t", "a/1".into(), Some("ip"), 100 + HOUR, within(1));
-    assert!(later.await.is_ok(), "and it ages out with the window");
+    let again = Both::new(&store.clone()).reserve("t", "a/1".into(), Some("ip"), 200, within(1)).await;
+    assert!(matches!(again, Err(Error::RateLimited { .. })), "another limiter sees the failure");
+    let later = Both::new(&store).reserve("t", "a/1".into(), Some("ip"), 100 + HOUR, within(1)).await;
+    assert!(later.is_ok(), "and it ages out with the window");
 }
 
 #[test]

@@ -295,9 +295,9 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
         });
         let mut b = browser(&origin);
         b.remember = remember.as_deref();
-        let facts = k.signins.flow(T, Some(&flow));
-        assert!(facts.await.is_some(), "{name}: the flow loads");
-        let step = k.signins.password(T, b, facts.await.as_ref(), MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
+        let facts = k.signins.flow(T, Some(&flow)).await;
+        assert!(facts.is_some(), "{name}: the flow loads");
+        let step = k.signins.password(T, b, facts.as_ref(), MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
         let mut want = case.want.into_iter();
         let mut token = None;
         let saw = match step {
@@ -310,12 +310,12 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
             other => panic!("{name}: {other:?}"),
         };
         assert_eq!(Some(saw), want.next(), "{name}: after the password");
-        let after = held(&k, token.as_deref(), &flow);
+        let after = held(&k, token.as_deref(), &flow).await;
         match saw {
             Saw::SignedIn => assert_eq!(after, Held { journey: None, sessions: 1, flow_marked: true }, "{name}"),
             _ => {
-                assert!(matches!(after.await.journey, Some(State::OwesSecondFactor { .. })), "{name}: {after:?}");
-                assert_eq!((after.await.sessions, after.await.flow_marked), (0, false), "{name}: no session yet");
+                assert!(matches!(after.journey, Some(State::OwesSecondFactor { .. })), "{name}: {after:?}");
+                assert_eq!((after.sessions, after.flow_marked), (0, false), "{name}: no session yet");
             }
         }
         for (i, s) in case.steps.into_iter().enumerate() {
@@ -333,11 +333,11 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
                 other => panic!("{name}: {other:?}"),
             };
             assert_eq!(Some(saw), want.next(), "{name}: answer {}", i + 1);
-            let after = held(&k, Some(&t), &flow);
+            let after = held(&k, Some(&t), &flow).await;
             let expect = match saw {
                 Saw::SignedIn => Held { journey: None, sessions: 1, flow_marked: true },
                 Saw::Ended => Held { journey: None, sessions: 0, flow_marked: false },
-                _ => Held { journey: after.await.journey.clone(), sessions: 0, flow_marked: false },
+                _ => Held { journey: after.journey.clone(), sessions: 0, flow_marked: false },
             };
             assert_eq!(after, expect, "{name}: answer {}", i + 1);
             if saw == Saw::Again {
@@ -416,9 +416,9 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
     let secret = enrol_totp(&k);
     let flow = request::save_flow(&k.store, T, auth_request(false), k.clock.now()).await.unwrap();
-    let facts = k.signins.flow(T, Some(&flow));
+    let facts = k.signins.flow(T, Some(&flow)).await;
     let step =
-        k.signins.password(T, browser(&origin), facts.await.as_ref(), MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
+        k.signins.password(T, browser(&origin), facts.as_ref(), MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("owes: {step:?}") };
     let pending = k.signins.pending(T, &token).await.unwrap().unwrap();
     k.store.remove::<Account>(T, &k.account_id).await.unwrap();
@@ -426,9 +426,9 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
     let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, false).await;
     assert!(matches!(answered, Err(crate::Error::NotFound(Resource::Account))), "{answered:?}");
-    let after = held(&k, Some(&token), &flow);
-    assert_eq!((after.await.sessions, after.await.flow_marked), (0, false), "{after:?}");
-    assert!(after.await.journey.is_some(), "the journey is not ended");
+    let after = held(&k, Some(&token), &flow).await;
+    assert_eq!((after.sessions, after.flow_marked), (0, false), "{after:?}");
+    assert!(after.journey.is_some(), "the journey is not ended");
     let actions: Vec<String> = audit::recent(&k.store, T, 50).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(!actions.contains(&"sign_in".to_string()), "{actions:?}");
     assert!(k.store.scan::<Session>(T, "").await.unwrap().is_empty(), "no session record either");

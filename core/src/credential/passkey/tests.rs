@@ -67,14 +67,14 @@ async fn r20_register_then_sign_in_on_a_loopback_port() {
     let rp = rp("http://localhost:41873/some/path");
     assert_eq!(rp.origin.as_str(), "http://localhost:41873/");
     let mut key = authenticator();
-    let info = register(&k, &rp, &mut key, A, "");
-    assert_eq!(info.await.label, "Passkey");
+    let info = register(&k, &rp, &mut key, A, "").await;
+    assert_eq!(info.label, "Passkey");
     assert_eq!(k.passkeys.count(T, A).await.unwrap(), 1);
 
     let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "http://localhost:41873", options);
     let done = k.passkeys.finish_authentication(T, &rp, &id, assertion).await.unwrap();
-    assert_eq!(done, Authenticated { account_id: A.into(), passkey_id: info.await.id, user_verified: true });
+    assert_eq!(done, Authenticated { account_id: A.into(), passkey_id: info.id, user_verified: true });
 }
 
 #[tokio::test]
@@ -141,11 +141,11 @@ async fn r20_a_removed_passkey_cannot_sign_in() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let info = register(&k, &rp, &mut key, A, "Laptop");
+    let info = register(&k, &rp, &mut key, A, "Laptop").await;
     let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
-    assert!(!k.passkeys.remove(T, B, &info.await.id).await.unwrap(), "not B's");
-    assert!(k.passkeys.remove(T, A, &info.await.id).await.unwrap());
-    assert!(!k.passkeys.remove(T, A, &info.await.id).await.unwrap());
+    assert!(!k.passkeys.remove(T, B, &info.id).await.unwrap(), "not B's");
+    assert!(k.passkeys.remove(T, A, &info.id).await.unwrap());
+    assert!(!k.passkeys.remove(T, A, &info.id).await.unwrap());
     let assertion = get(&mut key, "https://id.example.com", options);
     assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await));
     assert!(matches!(k.passkeys.start_authentication(T, &rp, A).await, Err(Error::NotFound(Resource::Passkey))));
@@ -158,9 +158,9 @@ async fn r20_the_list_shows_label_and_last_use() {
     let rp = rp("https://id.example.com");
     let mut laptop = authenticator();
     let mut phone = authenticator();
-    let first = register(&k, &rp, &mut laptop, A, "  Laptop ");
+    let first = register(&k, &rp, &mut laptop, A, "  Laptop ").await;
     k.clock.advance(10);
-    let second = register(&k, &rp, &mut phone, A, "Phone");
+    let second = register(&k, &rp, &mut phone, A, "Phone").await;
     let long = "x".repeat(MAX_LABEL + 1);
     let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let credential = create(&mut phone, "https://id.example.com", options);
@@ -172,12 +172,12 @@ async fn r20_the_list_shows_label_and_last_use() {
     k.clock.advance(10);
     let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut phone, "https://id.example.com", options);
-    assert_eq!(k.passkeys.finish_authentication(T, &rp, &id, assertion).await.unwrap().passkey_id, second.await.id);
+    assert_eq!(k.passkeys.finish_authentication(T, &rp, &id, assertion).await.unwrap().passkey_id, second.id);
 
     let list = k.passkeys.list(T, A).await.unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!((list[0].label.as_str(), list[0].last_used_at), ("Laptop", None));
-    assert_eq!(list[0], first.await);
+    assert_eq!(list[0], first);
     assert_eq!((list[1].label.as_str(), list[1].last_used_at), ("Phone", Some(k.clock.now())));
     assert_eq!(list[1].created_at + 10, k.clock.now());
 }
@@ -199,10 +199,10 @@ async fn r20_a_credential_id_is_registered_once_per_tenant() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let existing = register(&k, &rp, &mut key, A, "Laptop");
+    let existing = register(&k, &rp, &mut key, A, "Laptop").await;
     let (_, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let excluded = &options["publicKey"]["excludeCredentials"];
-    assert_eq!(excluded[0]["id"], existing.await.id.as_str());
+    assert_eq!(excluded[0]["id"], existing.id.as_str());
 
     // Another account's browser returns a credential whose id is already taken.
     let (id_b, options) = k.passkeys.start_registration(T, &rp, B, "bob", "Bob").await.unwrap();

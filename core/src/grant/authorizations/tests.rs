@@ -224,8 +224,8 @@ async fn p2_a_code_issue_that_fails_midway_writes_nothing() {
     k.await.store.put(T, &secret::digest("broken"), &Unreadable).await.unwrap();
     let saved = k.await.auth.flow(T, &flow).await.unwrap().unwrap();
     let client = k.await.auth.clients.get(T, "web").await.unwrap();
-    let failed = k.await.auth.issue_code(T, Some(&flow), &saved.request, &client, "broken", &session);
-    assert!(failed.await.is_err(), "the session note cannot be written");
+    let failed = k.await.auth.issue_code(T, Some(&flow), &saved.request, &client, "broken", &session).await;
+    assert!(failed.is_err(), "the session note cannot be written");
     assert_eq!(families(&k.await.store), 0, "no family without its code");
     assert!(k.await.store.scan::<CodeRecord>(T, "").await.unwrap().is_empty(), "no code");
     assert!(k.await.store.scan::<AccountFamily>(T, "").await.unwrap().is_empty(), "no family index");

@@ -28,8 +28,8 @@ impl Tokens {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
     ) -> Result<Issued> {
-        let issued = self.redeem_code(tenant, client, code, redirect_uri, verifier);
-        self.durable(issued.await).await
+        let issued = self.redeem_code(tenant, client, code, redirect_uri, verifier).await;
+        self.durable(issued).await
     }
 
     /// [`Tokens::exchange_code`] before its commit.

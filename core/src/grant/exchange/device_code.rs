@@ -27,8 +27,8 @@ const ATTEMPTS: usize = 3;
 impl Tokens {
     /// The device's poll, durably: its bookkeeping, or its tokens.
     pub(crate) async fn device_code(&self, tenant: &str, client: &Client, device_code: &str) -> Result<Issued> {
-        let issued = self.poll_device(tenant, client, device_code);
-        self.durable(issued.await).await
+        let issued = self.poll_device(tenant, client, device_code).await;
+        self.durable(issued).await
     }
 
     /// [`Tokens::device_code`] before its commit.

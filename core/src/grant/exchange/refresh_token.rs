@@ -23,8 +23,8 @@ impl Tokens {
         token: &str,
         scope: Option<&[String]>,
     ) -> Result<Exchanged> {
-        let issued = self.rotate_refresh(tenant, client, token, scope);
-        self.durable(issued.await).await
+        let issued = self.rotate_refresh(tenant, client, token, scope).await;
+        self.durable(issued).await
     }
 
     /// [`Tokens::refresh`] before its commit.

@@ -93,9 +93,9 @@ async fn p2_unauthorized_client_for_each_grant_the_client_is_not_registered_for(
 #[tokio::test]
 async fn p2_a_code_exchange_writes_everything_or_nothing() {
     let k = kit().await;
-    let grant = k.grant(&k.mine, &["openid", "offline_access"]);
-    let fam = grant.await.family.clone();
-    let c = code::issue(&k.store, T, grant.await, CB, Some(challenge()), k.now).await.unwrap();
+    let grant = k.grant(&k.mine, &["openid", "offline_access"]).await;
+    let fam = grant.family.clone();
+    let c = code::issue(&k.store, T, grant, CB, Some(challenge()), k.now).await.unwrap();
     let digest = crate::secret::digest(&c);
     let refusals: [(&Client, Option<&str>, Option<&str>); 5] = [
         (&k.mine, Some(CB), Some("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIX")),
@@ -134,9 +134,9 @@ async fn p2_a_code_exchange_writes_everything_or_nothing() {
 #[tokio::test]
 async fn p2_parallel_code_redemptions_give_exactly_one_success() {
     let k = kit().await;
-    let grant = k.grant(&k.mine, &["openid"]);
-    let fam = grant.await.family.clone();
-    let c = code::issue(&k.store, T, grant.await, CB, None, k.now).await.unwrap();
+    let grant = k.grant(&k.mine, &["openid"]).await;
+    let fam = grant.family.clone();
+    let c = code::issue(&k.store, T, grant, CB, None, k.now).await.unwrap();
     let results: Vec<_> = std::thread::scope(|s| {
         let tasks: Vec<_> = (0..8).map(|_| s.spawn(|| k.tokens.redeem_code(T, &k.mine, &c, Some(CB), None))).collect();
         tasks.into_iter().map(|t| t.join().unwrap()).collect()

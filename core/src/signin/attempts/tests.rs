@@ -68,8 +68,8 @@ async fn r19_captcha_after_failures_in_a_row_and_from_a_busy_ip() {
         fail(&a, &rules, &who, "10.0.0.1").await.unwrap();
     }
     assert!(a.check("t", &rules, &who, "10.0.0.2").await.unwrap().captcha);
-    let refused = a.reserve("t", &rules, &who, "10.0.0.2", Captcha::Missing);
-    assert!(matches!(refused.await, Err(Error::CaptchaRequired)), "{refused:?}");
+    let refused = a.reserve("t", &rules, &who, "10.0.0.2", Captcha::Missing).await;
+    assert!(matches!(refused, Err(Error::CaptchaRequired)), "{refused:?}");
     for i in 0..2 {
         fail(&a, &rules, &Subject::Account(&i.to_string()), "10.0.0.1").await.unwrap();
     }

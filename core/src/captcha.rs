@@ -141,12 +141,11 @@ mod tests {
 
     const T: &str = "t";
 
-    fn setup() -> (Captchas, Arc<ManualClock>, tempfile::TempDir, tokio::runtime::Runtime) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    fn setup() -> (Captchas, Arc<ManualClock>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = rt.block_on(async { Store::open(dir.path()) }).unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let clock = Arc::new(ManualClock::new());
-        (Captchas::new(store, clock.clone()), clock, dir, rt)
+        (Captchas::new(store, clock.clone()), clock, dir)
     }
 
     fn answer(c: &Challenge) -> String {

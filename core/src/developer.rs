@@ -274,7 +274,7 @@ impl Developers {
             developer_type: type_name.to_string(),
             fields: fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
-        let decision = policy.developer_submission(tenant, facts, &input);
+        let decision = policy.developer_submission(tenant, facts, &input).await;
         if let SubmissionDecision::Deny { reason, message } = decision {
             return Err(Error::PluginDenied { reason, message });
         }

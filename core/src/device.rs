@@ -539,11 +539,10 @@ mod tests {
     use super::*;
     use crate::error::DevicePoll;
 
-    fn setup() -> (Devices, tempfile::TempDir, tokio::runtime::Runtime) {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    fn setup() -> (Devices, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = rt.block_on(async { Store::open(dir.path()) }).unwrap();
-        (Devices::new(store), dir, rt)
+        let store = Store::open(dir.path()).unwrap();
+        (Devices::new(store), dir)
     }
 
     fn approval(account: &str) -> Approval {
@@ -576,7 +575,7 @@ mod tests {
 
     #[tokio::test]
     async fn p8_pending_slow_down_approve_redeem_once() {
-        let (d, _dir, _rt) = setup();
+        let (d, _dir) = setup();
         let s = d.start("t", "tv", vec!["openid".into()], None, Some("Living room".into()), 100).await.unwrap();
         assert_eq!((s.expires_in, s.interval), (DEVICE_CODE_LIFETIME, POLL_INTERVAL));
         assert_eq!(s.user_code.len(), 9);
@@ -599,7 +598,7 @@ mod tests {
 
     #[tokio::test]
     async fn p8_denied_and_expired() {
-        let (d, _dir, _rt) = setup();
+        let (d, _dir) = setup();
         let s = d.start("t", "tv", vec![], None, None, 0).await.unwrap();
         d.deny("t", &s.user_code, 10).await.unwrap();
         assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 20).await), DevicePoll::AccessDenied.as_str());
@@ -613,7 +612,7 @@ mod tests {
 
     #[tokio::test]
     async fn r13_bind_past_the_limit_fails_and_changes_nothing() {
-        let (d, _dir, _rt) = setup();
+        let (d, _dir) = setup();
         d.bind("t", "acc", direct("a"), Some(2), 1).await.unwrap();
         d.bind("t", "acc", direct("b"), Some(2), 1).await.unwrap();
         let e = d.bind("t", "acc", direct("c"), Some(2), 1).await.unwrap_err();
@@ -631,7 +630,7 @@ mod tests {
 
     #[tokio::test]
     async fn r13_sub_devices_count_and_hold_their_gateway() {
-        let (d, _dir, _rt) = setup();
+        let (d, _dir) = setup();
         let gw = NewDevice { device_id: "gw".into(), name: "Hub".into(), kind: DeviceKind::Gateway, gateway: None };
         d.bind("t", "acc", gw, None, 1).await.unwrap();
         let sub = |id: &str, g: &str| NewDevice {
@@ -662,16 +661,19 @@ mod tests {
         assert!(matches!(d.unbind("t", "acc", "gw").await, Err(Error::NotFound(_))));
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn r13_concurrent_binds_respect_the_limit_exactly() {
-        let (d, _dir, _rt) = setup();
+        let (d, _dir) = setup();
         let handles: Vec<_> = (0..24)
             .map(|i| {
                 let d = d.clone();
-                std::thread::spawn(move || d.bind("t", "acc", direct(&format!("d{i}")), Some(10), 1).await.is_ok())
+                tokio::spawn(async move { d.bind("t", "acc", direct(&format!("d{i}")), Some(10), 1).await.is_ok() })
             })
             .collect();
-        let ok = handles.into_iter().map(|h| h.join().unwrap()).filter(|b| *b).count();
+        let mut ok = 0;
+        for h in handles {
+            ok += usize::from(h.await.unwrap());
+        }
         assert_eq!(ok, 10);
         assert_eq!(d.count("t", "acc").await.unwrap(), 10);
         assert_eq!(d.list("t", "acc").await.unwrap().len(), 10);
@@ -729,7 +731,7 @@ impl Devices {
         for _ in 0..BIND_ATTEMPTS {
             let count = self.count(tenant, account_id).await?;
             let input = Self::hook_input(account_id, dev, count, new.kind, new.gateway.clone());
-            policy.device_binding(tenant, facts, &input).into_result()?;
+            policy.device_binding(tenant, facts, &input).await.into_result()?;
             match self.bind(tenant, account_id, new.clone(), Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
                 other => return other,
@@ -754,7 +756,7 @@ impl Devices {
         for _ in 0..BIND_ATTEMPTS {
             let count = self.count(tenant, &approval.account_id).await?;
             let input = Self::hook_input(&approval.account_id, dev, count, DeviceKind::Direct, None);
-            policy.device_binding(tenant, facts, &input).into_result()?;
+            policy.device_binding(tenant, facts, &input).await.into_result()?;
             match self.approve(tenant, typed, approval.clone(), client_name, Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
                 other => return other,

@@ -134,7 +134,7 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
         return Err(ApiError::bad_request("invalid_request", "state does not match"));
     }
     let code = cb.code.ok_or_else(|| ApiError::bad_request("invalid_request", "no code"))?;
-    let client = svc.clients.get(TENANT, CLIENT_ID)?;
+    let client = svc.clients.get(TENANT, CLIENT_ID).await?;
     let req = TokenRequest::AuthorizationCode {
         code,
         redirect_uri: Some(format!("{}/demo/callback", svc.public_url)),
@@ -143,7 +143,7 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
     let issued = svc.tokens.exchange(TENANT, &client, req).await??;
     let id_token = issued.id_token.ok_or_else(|| ApiError::bad_request("invalid_request", "no ID token"))?;
 
-    let ring = svc.keys.ring(TENANT)?;
+    let ring = svc.keys.ring(TENANT).await?;
     let jwks = CoreJsonWebKeySet::new(ring.keys.iter().map(public_jwk).collect());
     let issuer = IssuerUrl::new(svc.issuer(TENANT)).map_err(|_| ApiError::bad_request("server_error", "issuer"))?;
     let now = svc.clock.now() as i64;

@@ -58,11 +58,11 @@ fn origin(url: &str) -> Option<String> {
 
 /// The origins a page of `tenant` may send a form (or a form's redirect) to besides
 /// itself: the registered redirect and post-logout URIs of the tenant's clients.
-fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
+async fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
     let mut out: Vec<String> = svc
         .clients
         .list(tenant)
-        .unwrap_or_default()
+        .await.unwrap_or_default()
         .iter()
         .flat_map(|c| c.redirect_uris.iter().chain(&c.post_logout_redirect_uris))
         .filter_map(|u| origin(u))

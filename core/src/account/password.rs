@@ -113,7 +113,7 @@ impl Accounts {
     ) -> Result<()> {
         policy::check(&settings.password, new, account.name.as_deref())?;
         let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
-        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        self.policy.password(tenant, &crate::policy::Facts::default(), &input).await.into_result()?;
         let n = settings.password.history;
         let recent = account.password.iter().chain(account.password_history.iter()).take(n);
         for phc in recent {

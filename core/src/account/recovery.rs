@@ -35,7 +35,12 @@ impl Accounts {
             Identifier::Email(v) | Identifier::Phone(v) => {
                 let kind = if matches!(identifier, Identifier::Email(_)) { Kind::Email } else { Kind::Mobile };
                 let ids = self.bound_to(tenant, kind, v).await.ok()?;
-                let accounts: Vec<Account> = ids.iter().filter_map(|id| self.get(tenant, id).await.ok()).collect();
+                let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Ok(a) = self.get(tenant, id).await {
+                        accounts.push(a);
+                    }
+                }
                 let mut with_role =
                     accounts.into_iter().filter(|a| a.bindings.iter().any(|b| b.value == *v && b.roles.recovery));
                 match (with_role.next(), with_role.next()) {
@@ -189,12 +194,12 @@ impl Accounts {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
         let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip).await?;
-        let names: Vec<String> = self
-            .bound_to(tenant, Kind::Mobile, &mobile).await?
-            .iter()
-            .filter_map(|id| self.get(tenant, id).await.ok())
-            .map(|a| a.name.unwrap_or(a.id))
-            .collect();
+        let mut names: Vec<String> = Vec::new();
+        for id in self.bound_to(tenant, Kind::Mobile, &mobile).await? {
+            if let Ok(a) = self.get(tenant, &id).await {
+                names.push(a.name.unwrap_or(a.id));
+            }
+        }
         // Both paths flush the limits they counted (R36).
         self.store.commit().await?;
         if !names.is_empty() {

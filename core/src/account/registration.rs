@@ -160,10 +160,10 @@ impl Accounts {
             email: email.clone(),
             accounts_on_mobile,
         };
-        self.policy.registration(tenant, facts, &input).into_result()?;
+        self.policy.registration(tenant, facts, &input).await.into_result()?;
         self.policy
             .password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() })
-            .into_result()?;
+            .await.into_result()?;
         self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code).await?;
         let phc = self.passwords.hash(&reg.password).await?;
 

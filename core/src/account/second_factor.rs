@@ -127,15 +127,17 @@ impl Accounts {
         let id = account.id.as_str();
         let check = async {
             match factor {
-                Factor::Totp => factors.totps.verify(tenant, id, code).map(|()| (Method::Otp, None)),
+                Factor::Totp => factors.totps.verify(tenant, id, code).await.map(|()| (Method::Otp, None)),
                 Factor::RecoveryCode => {
-                    factors.recovery_codes.consume(tenant, id, code).map(|n| (Method::Otp, Some(n)))
+                    factors.recovery_codes.consume(tenant, id, code).await.map(|n| (Method::Otp, Some(n)))
                 }
                 Factor::Sms => self
                     .verify_second_factor_code(tenant, settings, account, Kind::Mobile, code)
+                    .await
                     .map(|()| (Method::Sms, None)),
                 Factor::Email => self
                     .verify_second_factor_code(tenant, settings, account, Kind::Email, code)
+                    .await
                     .map(|()| (Method::Otp, None)),
                 Factor::Passkey => Err(Error::invalid(Field::Method, "passkeys answer through the page script")),
             }

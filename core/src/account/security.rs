@@ -105,7 +105,7 @@ impl Security {
     /// Finishes the setup with the app's first code; the contacts are told.
     pub async fn confirm_totp(&self, tenant: &str, who: Holder<'_>, code: &str) -> Result<()> {
         self.totps.confirm(tenant, &who.account.id, code).await?;
-        self.record(tenant, who, "totp_enabled", None, Value::Null);
+        self.record(tenant, who, "totp_enabled", None, Value::Null).await;
         self.store.commit().await?;
         self.accounts.notify(tenant, who.account, Notice::TotpEnabled, who.locale).await;
         Ok(())
@@ -118,7 +118,7 @@ impl Security {
         let after = Enrolled { totp: false, ..self.enrolled(tenant, &who.account.id).await? };
         keeps_a_factor(who.account, &after)?;
         if self.totps.remove(tenant, &who.account.id).await? {
-            self.record(tenant, who, "totp_removed", None, Value::Null);
+            self.record(tenant, who, "totp_removed", None, Value::Null).await;
         }
         self.store.commit().await
     }
@@ -130,7 +130,7 @@ impl Security {
         let replaced = self.recovery_codes.remaining(tenant, &who.account.id).await?;
         let codes = self.recovery_codes.generate(tenant, &who.account.id).await?;
         let detail = json!({ "count": codes.len(), "unused_replaced": replaced });
-        self.record(tenant, who, "recovery_codes_generated", None, detail);
+        self.record(tenant, who, "recovery_codes_generated", None, detail).await;
         self.store.commit().await?;
         let notice = Notice::RecoveryCodesGenerated { count: codes.len() };
         self.accounts.notify(tenant, who.account, notice, who.locale).await;
@@ -144,7 +144,7 @@ impl Security {
         let enrolled = self.enrolled(tenant, &who.account.id).await?;
         if self.accounts.set_two_step(tenant, &who.account.id, on, &enrolled, who.locale).await? {
             let action = if on { "two_step_enabled" } else { "two_step_disabled" };
-            self.record(tenant, who, action, None, Value::Null);
+            self.record(tenant, who, action, None, Value::Null).await;
             self.store.commit().await?;
         }
         Ok(())
@@ -178,7 +178,7 @@ impl Security {
     ) -> Result<PasskeyInfo> {
         let added = self.passkeys.finish_registration(tenant, rp, &who.account.id, ceremony, credential, label).await;
         if let Ok(info) = &added {
-            self.record(tenant, who, "passkey_added", Some(&info.id), json!({ "label": info.label }));
+            self.record(tenant, who, "passkey_added", Some(&info.id), json!({ "label": info.label })).await;
         }
         self.store.commit().await?;
         let info = added?;
@@ -199,14 +199,14 @@ impl Security {
         keeps_a_factor(who.account, &Enrolled { passkeys: now.passkeys.saturating_sub(1), ..now })?;
         if self.passkeys.remove(tenant, &who.account.id, &passkey.id).await? {
             let detail = json!({ "label": passkey.label });
-            self.record(tenant, who, "passkey_removed", Some(&passkey.id), detail);
+            self.record(tenant, who, "passkey_removed", Some(&passkey.id), detail).await;
         }
         self.store.commit().await
     }
 
     /// Appends a security event by the account holder. A failure to record is logged,
     /// not returned: the change itself is done.
-    fn record(&self, tenant: &str, who: Holder<'_>, action: &str, subject: Option<&str>, detail: Value) {
+    async fn record(&self, tenant: &str, who: Holder<'_>, action: &str, subject: Option<&str>, detail: Value) {
         let event = AuditEvent {
             at: self.clock.now(),
             actor: who.account.id.clone(),
@@ -216,7 +216,7 @@ impl Security {
             client: None,
             detail,
         };
-        if let Err(e) = audit::record(&self.store, tenant, &event) {
+        if let Err(e) = audit::record(&self.store, tenant, &event).await {
             tracing::warn!(tenant, account = %who.account.id, action, error = %e, "audit event not recorded");
         }
     }
@@ -356,6 +356,6 @@ mod tests {
         assert_eq!(k.security.enrolled(T, &k.account.id).await.unwrap().recovery_codes, 0);
         let codes = k.security.new_recovery_codes(T, k.who(), PASSWORD).await.unwrap();
         assert_eq!(k.security.enrolled(T, &k.account.id).await.unwrap().recovery_codes, codes.len());
-        assert_eq!(k.audited("recovery_codes_generated")[0].detail["count"], codes.len());
+        assert_eq!(k.audited("recovery_codes_generated").await[0].detail["count"], codes.len());
     }
 }

@@ -99,13 +99,16 @@ impl Accounts {
     }
 
     /// Whether the next password try for `identifier` from `ip` must carry a CAPTCHA.
-    pub fn captcha_due(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str) -> Result<bool> {
-        let account = Identifier::parse(identifier).ok().and_then(|i| self.find_login(tenant, &i).await.ok().flatten());
+    pub async fn captcha_due(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str) -> Result<bool> {
+        let account = match Identifier::parse(identifier) {
+            Ok(i) => self.find_login(tenant, &i).await.ok().flatten(),
+            Err(_) => None,
+        };
         let who = match &account {
             Some(a) => Subject::Account(&a.id),
             None => Subject::Unknown(identifier),
         };
-        match self.attempts.check(tenant, &settings.sign_in, &who, ip) {
+        match self.attempts.check(tenant, &settings.sign_in, &who, ip).await {
             Ok(gate) => Ok(gate.captcha),
             Err(Error::RateLimited { .. }) => Ok(false),
             Err(e) => Err(e),

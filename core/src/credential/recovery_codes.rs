@@ -203,7 +203,7 @@ mod tests {
         assert_eq!(record.digests.len(), 10);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn r20_concurrent_use_of_one_code_passes_once() {
         let (rc, _, _d) = setup().await;
         let code = rc.generate(T, A).await.unwrap().remove(0);
@@ -211,10 +211,14 @@ mod tests {
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let (rc, code) = (rc.clone(), code.clone());
-                std::thread::spawn(move || rc.consume(T, A, &code).await.is_ok())
+                tokio::spawn(async move { rc.consume(T, A, &code).await.is_ok() })
             })
             .collect();
-        assert_eq!(handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count(), 1);
+        let mut passed = 0;
+        for h in handles {
+            passed += usize::from(h.await.unwrap());
+        }
+        assert_eq!(passed, 1);
         assert_eq!(rc.remaining(T, A).await.unwrap(), 9);
     }
 

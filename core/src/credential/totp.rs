@@ -252,7 +252,7 @@ mod tests {
     async fn r20_confirm_then_verify() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         assert_eq!(totps.status(T, A).await.unwrap().map(|s| s.confirmed), Some(true));
         // The confirmation code itself cannot sign in.
         let same = code_at(&secret, clock.now()).unwrap();
@@ -277,7 +277,7 @@ mod tests {
     async fn r20_one_step_either_side_accepted_two_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(10 * STEP);
         let now = clock.now();
         let at = |t: u64| code_at(&secret, t).unwrap();
@@ -294,7 +294,7 @@ mod tests {
     async fn r20_replayed_code_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let code = code_at(&secret, clock.now()).unwrap();
         totps.verify(T, A, &code).await.unwrap();
@@ -308,28 +308,31 @@ mod tests {
     async fn r20_older_code_after_newer_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let now = clock.now();
         totps.verify(T, A, &code_at(&secret, now + STEP).unwrap()).await.unwrap();
         assert!(matches!(totps.verify(T, A, &code_at(&secret, now).unwrap()).await, Err(Error::CodeInvalid)));
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn r20_concurrent_use_of_one_code_passes_once() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let code = code_at(&secret, clock.now()).unwrap();
         let totps = Arc::new(totps);
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let (totps, code) = (totps.clone(), code.clone());
-                std::thread::spawn(move || totps.verify(T, A, &code).await.is_ok())
+                tokio::spawn(async move { totps.verify(T, A, &code).await.is_ok() })
             })
             .collect();
-        let passed = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
+        let mut passed = 0;
+        for h in handles {
+            passed += usize::from(h.await.unwrap());
+        }
         assert_eq!(passed, 1);
     }
 
@@ -344,7 +347,7 @@ mod tests {
     #[tokio::test]
     async fn r20_malformed_codes_are_invalid_not_panics() {
         let (totps, clock, _, _d) = setup().await;
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(STEP);
         for bad in ["", "12345", "1234567", "12345a", "+12345", "１２３４５６", "-12345", "12 34 5"] {
             assert!(matches!(totps.verify(T, A, bad).await, Err(Error::CodeInvalid)), "{bad:?}");
@@ -374,7 +377,7 @@ mod tests {
     #[tokio::test]
     async fn r20_remove() {
         let (totps, clock, _, _d) = setup().await;
-        enrol(&totps, &clock);
+        enrol(&totps, &clock).await;
         assert!(totps.remove(T, A).await.unwrap());
         assert!(!totps.remove(T, A).await.unwrap());
         assert_eq!(totps.status(T, A).await.unwrap(), None);
@@ -384,7 +387,7 @@ mod tests {
     #[tokio::test]
     async fn r20_seed_sealed_to_its_record() {
         let (totps, clock, store, _d) = setup().await;
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         let record = store.get::<TotpRecord>(T, A).await.unwrap().unwrap();
         assert!(!record.sealed_secret.contains(&secret));
         // Copied to another account, the sealed seed does not open.

@@ -151,17 +151,17 @@ impl Authorizations {
             None => false,
         };
         let next = request::next(&flow, session.as_ref().map(|(_, s)| s), client, consented, now);
-        let saved_id = |flow_id: Option<String>| -> Result<String> {
+        let saved_id = async |flow_id: Option<String>| -> Result<String> {
             match flow_id {
                 Some(id) => Ok(id),
                 None => request::save_flow(&self.store, tenant, flow.request.clone(), now).await,
             }
         };
         let outcome = match (next, session) {
-            (Next::SignIn, _) => Authorized::SignIn { flow_id: saved_id(flow_id)? },
-            (Next::StepUp, Some((_, session))) => Authorized::StepUp { flow_id: saved_id(flow_id)?, session },
+            (Next::SignIn, _) => Authorized::SignIn { flow_id: saved_id(flow_id).await? },
+            (Next::StepUp, Some((_, session))) => Authorized::StepUp { flow_id: saved_id(flow_id).await?, session },
             (Next::Consent, _) => Authorized::Consent {
-                flow_id: saved_id(flow_id)?,
+                flow_id: saved_id(flow_id).await?,
                 client_name: client.name.clone(),
                 scopes: flow.request.scopes.clone(),
                 ui_locales: flow.request.ui_locales.clone(),

@@ -256,13 +256,12 @@ pub(crate) async fn peek_rotation(
     now: u64,
 ) -> Result<Rotation> {
     let rt = store.get::<RefreshToken>(tenant, &secret::digest(token)).await?;
-    let mut failed = None;
-    let family = |id: &str| store.get::<Family>(tenant, id).await.map_err(|e| failed = Some(e)).ok().flatten();
-    let out = rotation(rt, family, client_id, requested, now);
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    // Read before the (sync) rule, as `rotate_in` does.
+    let fam = match &rt {
+        Some(rt) => store.get::<Family>(tenant, &rt.grant.family).await?,
+        None => None,
+    };
+    Ok(rotation(rt, |_| fam, client_id, requested, now))
 }
 
 /// Presents `token` inside a transaction over [`ISSUE_TREES`]: re-decides its

@@ -228,6 +228,6 @@ impl Tokens {
             device_count: self.devices.count(tenant, account_id).await?,
         };
         let facts = policy::Facts { client_id: Some(client_id.to_string()), ..Default::default() };
-        Ok(self.policy.token_claims(tenant, &facts, &input))
+        Ok(self.policy.token_claims(tenant, &facts, &input).await)
     }
 }

@@ -72,7 +72,7 @@ async fn p2_refresh_rotates_and_a_reuse_revokes_the_family_durably() {
 #[tokio::test]
 async fn p2_refresh_scope_narrows_this_issue_only_and_never_widens() {
     let k = kit().await;
-    let grant = k.grant(&k.mine, &["openid", "email"]);
+    let grant = k.grant(&k.mine, &["openid", "email"]).await;
     let rt = family::issue_refresh(&k.store, T, &grant, k.now, 3600).await.unwrap();
     let wider = k.tokens.refresh(T, &k.mine, &rt, Some(&scopes(&["openid", "phone"]))).await.unwrap();
     assert_eq!(wider.unwrap_err().code, OAuthCode::InvalidScope);
@@ -93,23 +93,23 @@ async fn p2_refresh_scope_narrows_this_issue_only_and_never_widens() {
 #[tokio::test]
 async fn r14_id_token_claims_follow_the_scopes() {
     let k = kit().await;
-    let issue = |s: &[&str]| k.tokens.mint(T, &k.mine, &k.grant(&k.mine, s), &scopes(s), k.now).await.unwrap().issued;
-    let bare = payload(issue(&["openid"]).id_token.as_deref().unwrap());
+    let issue = async |s: &[&str]| k.tokens.mint(T, &k.mine, &k.grant(&k.mine, s).await, &scopes(s), k.now).await.unwrap().issued;
+    let bare = payload(issue(&["openid"]).await.id_token.as_deref().unwrap());
     for absent in ["email", "email_verified", "preferred_username", "review_status", "name", "updated_at"] {
         assert_eq!(bare.get(absent), None, "{absent} without its scope");
     }
     assert_eq!((bare["sub"].as_str(), bare["nonce"].as_str()), (Some(k.account_id.as_str()), Some("n-1")));
     assert_eq!((bare["aud"].clone(), bare["azp"].clone()), (json!(["mine"]), json!("mine")));
-    let email = payload(issue(&["openid", "email"]).id_token.as_deref().unwrap());
+    let email = payload(issue(&["openid", "email"]).await.id_token.as_deref().unwrap());
     assert_eq!((email["email"].clone(), email["email_verified"].clone()), (json!(EMAIL), json!(false)));
-    let profile = payload(issue(&["openid", "profile"]).id_token.as_deref().unwrap());
+    let profile = payload(issue(&["openid", "profile"]).await.id_token.as_deref().unwrap());
     assert_eq!(profile["preferred_username"], json!("alice"));
     assert_eq!(profile["review_status"], json!("not_submitted"), "profile releases the developer claims");
     assert_eq!(profile.get("name"), None, "the ID token carries no name claim (userinfo does)");
-    let developer = payload(issue(&["openid", "developer"]).id_token.as_deref().unwrap());
+    let developer = payload(issue(&["openid", "developer"]).await.id_token.as_deref().unwrap());
     assert_eq!(developer["review_status"], json!("not_submitted"));
     assert_eq!(developer.get("preferred_username"), None);
-    assert!(issue(&["profile"]).id_token.is_none(), "no openid, no ID token");
+    assert!(issue(&["profile"]).await.id_token.is_none(), "no openid, no ID token");
 }
 
 /// W2: claims a plugin adds never replace the ones Latchkey sets in the ID token.
@@ -144,9 +144,9 @@ async fn p2_refresh_tokens_only_for_refresh_clients_and_client_credentials_name_
     let (plain, _) = k.clients.create(k.clock.as_ref(), T, no_refresh).await.unwrap();
     let offline = scopes(&["openid", "offline_access"]);
     let issued =
-        k.tokens.mint(T, &plain, &k.grant(&plain, &["openid", "offline_access"]), &offline, k.now).await.unwrap().issued;
+        k.tokens.mint(T, &plain, &k.grant(&plain, &["openid", "offline_access"]).await, &offline, k.now).await.unwrap().issued;
     assert!(issued.refresh_token.is_none(), "not registered for refresh_token");
-    let issued = k.tokens.mint(T, &k.mine, &k.grant(&k.mine, &["openid"]), &scopes(&["openid"]), k.now).await.unwrap().issued;
+    let issued = k.tokens.mint(T, &k.mine, &k.grant(&k.mine, &["openid"]).await, &scopes(&["openid"]), k.now).await.unwrap().issued;
     assert!(issued.refresh_token.is_some());
 
     let before = k.store.commits();

@@ -66,17 +66,20 @@ async fn r19_p8_parallel_reserves_against_a_budget_admit_exactly_the_budget() {
     const K: usize = 5;
     let (store, _d) = store();
     let store = Arc::new(store);
-    let barrier = Arc::new(std::sync::Barrier::new(N));
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
     let tries: Vec<_> = (0..N)
         .map(|_| {
             let (store, barrier) = (store.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                Both::new(&store).reserve("t", "a/1".into(), Some("10.0.0.1"), 100, within(K)).map(|(r, ())| r)
+            tokio::spawn(async move {
+                barrier.wait().await;
+                Both::new(&store).reserve("t", "a/1".into(), Some("10.0.0.1"), 100, within(K)).await.map(|(r, ())| r)
             })
         })
         .collect();
-    let results: Vec<_> = tries.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut results = Vec::new();
+    for t in tries {
+        results.push(t.await.unwrap());
+    }
     let admitted = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(admitted, K, "N parallel reserves against a budget of K admit exactly K");
     for refused in results.iter().filter_map(|r| r.as_ref().err()) {
@@ -106,19 +109,19 @@ async fn r19_p8_a_refused_try_holds_nothing_and_the_source_limits_every_subject(
 async fn r19_p8_settle_applies_the_outcome_to_both_windows_and_removes_empty_ones() {
     let (store, _d) = store();
     let limiter = Both::new(&store);
-    let reserve = || limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(10)).await.unwrap().0;
+    let reserve = async || limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(10)).await.unwrap().0;
 
-    let failed = reserve();
+    let failed = reserve().await;
     limiter.settle("t", failed, Outcome::Failed, &(), 101).await.unwrap();
     let want = Tries { failed: vec![101], in_flight: vec![] };
     assert_eq!(limiter.subject("t", "a/1", 101).await.unwrap(), want);
     assert_eq!(limiter.source("t", "ip", 101).await.unwrap(), want);
 
-    let released = reserve();
+    let released = reserve().await;
     limiter.settle("t", released, Outcome::Released, &(), 102).await.unwrap();
     assert_eq!(limiter.subject("t", "a/1", 102).await.unwrap(), want, "a released try leaves no trace");
 
-    let right = reserve();
+    let right = reserve().await;
     limiter.settle("t", right, Outcome::Succeeded, &(), 103).await.unwrap();
     assert!(store.get::<Tries>("t", "a/1").await.unwrap().is_none(), "an empty window is removed");
     assert!(store.get::<Tries>("t", &ip_key("ip")).await.unwrap().is_none());

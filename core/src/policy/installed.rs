@@ -194,22 +194,22 @@ impl PolicyHost {
     /// Audits a plugin's failure (`policy_error`). A failure to record is logged: the
     /// exception in `audit`'s error policy, as the hook's answer is already a denial
     /// (or claims left out) and hooks answer decisions, not errors.
-    fn audit_failure(&self, tenant: &str, facts: &Facts, hook: &str, detail: &str) {
+    async fn audit_failure(&self, tenant: &str, facts: &Facts, hook: &str, detail: &str) {
         let event = crate::audit::AuditEvent::new(self.clock.now(), "policy", crate::policy::POLICY_ERROR)
             .ip(Some(facts.ip.as_str()).filter(|ip| !ip.is_empty()))
             .client(facts.client_id.as_deref())
             .detail(serde_json::json!({ "hook": hook, "detail": detail }));
-        if let Err(e) = crate::audit::record(&self.store, tenant, &event) {
+        if let Err(e) = crate::audit::record(&self.store, tenant, &event).await {
             tracing::error!(tenant, error = %e, "audit event not recorded");
         }
     }
 
     /// Audits a plugin failure (a `policy_error` denial) and passes the decision on.
-    fn audited(&self, tenant: &str, hook: &str, facts: &Facts, d: Decision) -> Decision {
+    async fn audited(&self, tenant: &str, hook: &str, facts: &Facts, d: Decision) -> Decision {
         if let Decision::Deny { reason, message } = &d
             && reason == crate::policy::POLICY_ERROR
         {
-            self.audit_failure(tenant, facts, hook, message);
+            self.audit_failure(tenant, facts, hook, message).await;
         }
         d
     }
@@ -221,8 +221,8 @@ impl PolicyHost {
     }
 
     /// A chain that cannot be loaded denies everything it guards.
-    fn with_chain(&self, tenant: &str, f: impl FnOnce(&Chain) -> Decision) -> Decision {
-        match self.chain(tenant) {
+    async fn with_chain(&self, tenant: &str, f: impl FnOnce(&Chain) -> Decision) -> Decision {
+        match self.chain(tenant).await {
             Ok(c) => f(&c),
             Err(e) => {
                 tracing::error!(tenant, error = %e, "policy chain unavailable; denying");
@@ -232,49 +232,49 @@ impl PolicyHost {
     }
 
     /// Runs one decision hook on the tenant's chain and audits a `policy_error`.
-    fn decide(&self, tenant: &str, facts: &Facts, hook: Hook, f: impl FnOnce(&Chain, u64) -> Decision) -> Decision {
+    async fn decide(&self, tenant: &str, facts: &Facts, hook: Hook, f: impl FnOnce(&Chain, u64) -> Decision) -> Decision {
         let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| f(c, now));
-        self.audited(tenant, hook.as_str(), facts, d)
+        let d = self.with_chain(tenant, |c| f(c, now)).await;
+        self.audited(tenant, hook.as_str(), facts, d).await
     }
 
-    pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
-        self.decide(tenant, facts, Hook::Registration, |c, now| c.registration(tenant, facts, now, input))
+    pub async fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
+        self.decide(tenant, facts, Hook::Registration, |c, now| c.registration(tenant, facts, now, input)).await
     }
 
-    pub fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
-        self.decide(tenant, facts, Hook::Password, |c, now| c.password(tenant, facts, now, input))
+    pub async fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
+        self.decide(tenant, facts, Hook::Password, |c, now| c.password(tenant, facts, now, input)).await
     }
 
-    pub fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
-        self.decide(tenant, facts, Hook::DeviceBinding, |c, now| c.device_binding(tenant, facts, now, input))
+    pub async fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
+        self.decide(tenant, facts, Hook::DeviceBinding, |c, now| c.device_binding(tenant, facts, now, input)).await
     }
 
-    pub fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
-        self.decide(tenant, facts, Hook::SignIn, |c, now| c.sign_in(tenant, facts, now, input))
+    pub async fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
+        self.decide(tenant, facts, Hook::SignIn, |c, now| c.sign_in(tenant, facts, now, input)).await
     }
 
-    pub fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
-        self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input))
+    pub async fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
+        self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input)).await
     }
 
-    pub fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
+    pub async fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
         let now = self.clock.now();
-        match self.chain(tenant) {
+        match self.chain(tenant).await {
             Ok(c) => c.developer_submission(tenant, facts, now, input),
             Err(_) => SubmissionDecision::Deny { reason: crate::policy::POLICY_ERROR.into(), message: String::new() },
         }
     }
 
     /// Merged claims; a failing plugin adds none (logged).
-    pub fn token_claims(&self, tenant: &str, facts: &Facts, input: &ClaimsInput) -> Claims {
+    pub async fn token_claims(&self, tenant: &str, facts: &Facts, input: &ClaimsInput) -> Claims {
         let now = self.clock.now();
-        match self.chain(tenant) {
+        match self.chain(tenant).await {
             Ok(c) => {
                 let (claims, failures) = c.token_claims(tenant, facts, now, input);
                 for f in failures {
                     tracing::warn!(tenant, failure = %f, "token-claims plugin failed");
-                    self.audit_failure(tenant, facts, "token-claims", &f);
+                    self.audit_failure(tenant, facts, "token-claims", &f).await;
                 }
                 claims
             }

@@ -283,7 +283,7 @@ impl SignIns {
             .collect();
         let signed = self.accounts.signed_in(tenant, &settings, account, &methods)?;
         let flow = j.flow.as_deref();
-        let facts = self.flow_or_id(tenant, flow);
+        let facts = self.flow_or_id(tenant, flow).await;
         let next = next(tenant, flow);
         let step = self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, token).await?;
         Ok(FederatedStep::Step(step))

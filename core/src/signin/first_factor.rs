@@ -81,7 +81,7 @@ impl SignIns {
             Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next, None).await,
             Err(e) if !is_refusal(&e) => Err(e),
             Err(error) => {
-                let captcha = match self.accounts.captcha_due(tenant, &settings, identifier, ip)? {
+                let captcha = match self.accounts.captcha_due(tenant, &settings, identifier, ip).await? {
                     true => Some(self.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty).await?),
                     false => None,
                 };

@@ -180,11 +180,11 @@ async fn held(k: &Kit, token: Option<&str>, flow: &str) -> Held {
     let now = k.clock.now();
     let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).await.unwrap().len();
     let flow_marked = request::load_flow(&k.store, T, flow, now).await.unwrap().is_some_and(|f| f.signed_in.is_some());
-    Held {
-        journey: token.and_then(|t| journey::get(&k.store, T, t, now).await.unwrap()).map(|j| j.state),
-        sessions,
-        flow_marked,
-    }
+    let journey = match token {
+        Some(t) => journey::get(&k.store, T, t, now).await.unwrap().map(|j| j.state),
+        None => None,
+    };
+    Held { journey, sessions, flow_marked }
 }
 
 fn auth_request(acr_2: bool) -> AuthRequest {
@@ -286,13 +286,15 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
         let mut settings = TenantSettings::default();
         settings.sign_in.require_second_factor = case.tenant_requires;
         let k = kit_with(case.two_step, settings).await;
-        let secret = enrol_totp(&k);
+        let secret = enrol_totp(&k).await;
         k.clock.advance(30);
         let flow = request::save_flow(&k.store, T, auth_request(case.acr_2), k.clock.now()).await.unwrap();
-        let remember = case.remembered.then(|| {
+        let remember = if case.remembered {
             let device = remembered::remembered(&k.account_id, 0, 30, k.clock.now());
-            crate::token_record::issue(&k.store, T, &device).await.unwrap()
-        });
+            Some(crate::token_record::issue(&k.store, T, &device).await.unwrap())
+        } else {
+            None
+        };
         let mut b = browser(&origin);
         b.remember = remember.as_deref();
         let facts = k.signins.flow(T, Some(&flow)).await;
@@ -385,14 +387,14 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
     assert!(request::load_flow(&k.store, T, &flow, k.clock.now()).await.unwrap().unwrap().step_up_skipped);
 
     let k = kit(false).await;
-    let secret = enrol_totp(&k);
+    let secret = enrol_totp(&k).await;
     let flow = request::save_flow(&k.store, T, auth_request(true), k.clock.now()).await.unwrap();
     let session = Session { account_id: k.account_id.clone(), ..session };
     let StepUp::Owes { token } = k.signins.step_up(T, &flow, &session, "/back".into()).await.unwrap() else {
         panic!("owes")
     };
     let owed = State::OwesSecondFactor { offer: Offer { may_remember: false }, password_expired: false };
-    assert_eq!(held(&k, Some(&token), &flow), Held { journey: Some(owed), sessions: 0, flow_marked: false });
+    assert_eq!(held(&k, Some(&token), &flow).await, Held { journey: Some(owed), sessions: 0, flow_marked: false });
     k.clock.advance(30);
     let pending = k.signins.pending(T, &token).await.unwrap().unwrap();
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
@@ -400,7 +402,7 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
     let Answered::SignedIn(done) = answered else { panic!("signed in: {answered:?}") };
     assert_eq!(done.next, "/back");
     assert!(done.remember.is_none(), "a step-up never remembers the device");
-    assert_eq!(held(&k, Some(&token), &flow), Held { journey: None, sessions: 1, flow_marked: true });
+    assert_eq!(held(&k, Some(&token), &flow).await, Held { journey: None, sessions: 1, flow_marked: true });
     let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).await.unwrap();
     let (_, index) = &sessions[0];
     assert_eq!(k.store.get::<Session>(T, &index.key).await.unwrap().unwrap().acr, "2");
@@ -414,7 +416,7 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
 async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     let k = kit(true).await;
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
-    let secret = enrol_totp(&k);
+    let secret = enrol_totp(&k).await;
     let flow = request::save_flow(&k.store, T, auth_request(false), k.clock.now()).await.unwrap();
     let facts = k.signins.flow(T, Some(&flow)).await;
     let step =
@@ -441,7 +443,7 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
 async fn r19_a_journey_owing_a_captcha_takes_no_second_factor_first() {
     let k = kit(true).await;
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
-    let secret = enrol_totp(&k);
+    let secret = enrol_totp(&k).await;
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("owes: {step:?}") };
     let mut j = stored(&k, &token).await.unwrap();

@@ -82,7 +82,7 @@ impl SignIns {
             return Ok(None);
         }
         let account = self.accounts.get(tenant, j.account()?).await?;
-        self.second_step(tenant, token, j, account).map(Some)
+        self.second_step(tenant, token, j, account).await.map(Some)
     }
 
     /// The page's view of journey `j` behind `token`.

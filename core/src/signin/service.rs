@@ -197,14 +197,14 @@ impl SignIns {
         next: String,
     ) -> Result<SignInStep> {
         let settings = self.settings(tenant).await?;
-        let facts = self.flow_or_id(tenant, flow);
+        let facts = self.flow_or_id(tenant, flow).await;
         self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, None).await
     }
 
     /// The facts of flow `flow`; a flow id that no longer loads is still carried
     /// on (and marked if it comes back).
-    pub(super) fn flow_or_id(&self, tenant: &str, flow: Option<&str>) -> Option<FlowFacts> {
-        match (self.flow(tenant, flow), flow) {
+    pub(super) async fn flow_or_id(&self, tenant: &str, flow: Option<&str>) -> Option<FlowFacts> {
+        match (self.flow(tenant, flow).await, flow) {
             (Some(f), _) => Some(f),
             (None, Some(id)) => Some(FlowFacts { id: id.to_string(), ..FlowFacts::default() }),
             (None, None) => None,
@@ -238,7 +238,7 @@ impl SignIns {
             method: signed.amr.first().cloned().unwrap_or_default(),
             new_device: browser.device().is_none_or(|d| !account.known_devices.contains(&secret::digest(d))),
         };
-        let decision = self.policy.sign_in(tenant, &facts, &input);
+        let decision = self.policy.sign_in(tenant, &facts, &input).await;
         let remembered = match browser.remember {
             Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now).await?,
             None => false,
@@ -253,8 +253,11 @@ impl SignIns {
             already_two: level::acr(&signed.amr) == "2",
         };
         let remember_allowed = settings.sign_in.remember_device_days > 0;
-        let has_factor = || Ok(!available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty());
-        let outcome = rule::after_first_factor(decision, need, remember_allowed, has_factor)?;
+        // The factors are a store read, so they are read before the pure rule, and
+        // only when it will ask (as its lazy `has_factor` did).
+        let has_factor = rule::asks_for_factor(&decision, &need)
+            && !available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty();
+        let outcome = rule::after_first_factor(decision, need, remember_allowed, || Ok(has_factor))?;
         let origin = browser.origin;
         match outcome {
             Outcome::Denied { reason, message } => {
@@ -335,9 +338,10 @@ impl SignIns {
         let now = self.clock.now();
         let settings = self.settings(tenant).await?;
         let flow = done.flow.as_deref();
-        let client_id = flow
-            .and_then(|id| request::load_flow(&self.store, tenant, id, now).await.ok().flatten())
-            .map(|f| f.request.client_id);
+        let client_id = match flow {
+            Some(id) => request::load_flow(&self.store, tenant, id, now).await.ok().flatten().map(|f| f.request.client_id),
+            None => None,
+        };
         self.start_session(tenant, browser, done, client_id, &settings).await
     }
 

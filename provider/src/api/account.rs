@@ -94,7 +94,7 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Json<AccountView>> {
     let c = caller(&svc, &tenant, &headers)?;
-    Ok(Json((&svc.accounts.get(&tenant, &c.account_id)?).into()))
+    Ok(Json((&svc.accounts.get(&tenant, &c.account_id).await?).into()))
 }
 
 #[derive(Deserialize)]
@@ -105,8 +105,8 @@ struct IdentityCode {
 }
 
 /// The value of the account's channel number `i`.
-fn channel_value(svc: &AppState, tenant: &str, account_id: &str, i: usize) -> ApiResult<String> {
-    let a = svc.accounts.get(tenant, account_id)?;
+async fn channel_value(svc: &AppState, tenant: &str, account_id: &str, i: usize) -> ApiResult<String> {
+    let a = svc.accounts.get(tenant, account_id).await?;
     a.bindings.get(i).map(|b| b.value.clone()).ok_or_else(|| ApiError::bad_request("invalid_input", "no such channel"))
 }
 
@@ -119,7 +119,7 @@ async fn identity_code(
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
     Ok(Json(accounts.send_identity_code(&c.account_id, &address, &peer.ip().to_string(), locale(&headers)).await?))
 }
@@ -143,7 +143,7 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let address = match body.channel {
         Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i)?),
         None => None,
@@ -183,7 +183,7 @@ async fn channel_code(
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let (target, channel) = match body {
         ChannelCode::Current { channel } => (CodeTarget::Current, channel),
         ChannelCode::New { value, channel } => (CodeTarget::New(value), channel),
@@ -241,7 +241,7 @@ async fn change_channel(
     let kind = kind_of(&kind)?;
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let a = accounts
@@ -276,7 +276,7 @@ async fn sessions(
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<SessionView>>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let list = svc.sessions.list(&tenant, &c.account_id)?;
+    let list = svc.sessions.list(&tenant, &c.account_id).await?;
     Ok(Json(
         list.into_iter()
             .map(|s| SessionView {
@@ -336,7 +336,7 @@ async fn email_link(
 ) -> ApiResult<Json<Sent>> {
     let c = caller(&svc, &tenant, &headers)?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);

@@ -49,8 +49,8 @@ async fn show(
     headers: HeaderMap,
 ) -> ApiResult<Json<DeveloperView>> {
     let c = caller(&svc, &tenant, &headers)?;
-    let types = svc.developers.types(&tenant)?;
-    Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id)?, types)))
+    let types = svc.developers.types(&tenant).await?;
+    Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id).await?, types)))
 }
 
 async fn submit(
@@ -65,7 +65,7 @@ async fn submit(
         .developers
         .submit_durably(&svc.policy, &facts, &tenant, &c.account_id, &body.developer_type, &body.fields)
         .await?;
-    Ok(Json(DeveloperView::new(s, svc.developers.types(&tenant)?)))
+    Ok(Json(DeveloperView::new(s, svc.developers.types(&tenant).await?)))
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -29,8 +29,8 @@ async fn list(
 ) -> ApiResult<Json<DevicesView>> {
     let c = caller(&svc, &tenant, &headers)?;
     Ok(Json(DevicesView {
-        count: svc.devices.count(&tenant, &c.account_id)?,
-        devices: svc.devices.list(&tenant, &c.account_id)?,
+        count: svc.devices.count(&tenant, &c.account_id).await?,
+        devices: svc.devices.list(&tenant, &c.account_id).await?,
     }))
 }
 
@@ -44,7 +44,7 @@ async fn bind(
     JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
     let c = caller(&svc, &tenant, &headers)?;
-    let dev = svc.developers.facts(&tenant, &c.account_id)?;
+    let dev = svc.developers.facts(&tenant, &c.account_id).await?;
     let facts = crate::web::http::facts(&headers, None, None);
     let device = svc.devices.bind_durably(&svc.policy, &facts, &tenant, &c.account_id, &dev, new, svc.now()).await?;
     Ok((StatusCode::CREATED, Json(device)))

@@ -52,7 +52,7 @@ async fn device_authorization(
     headers: HeaderMap,
     FormBody(form): FormBody<DeviceAuthorizationForm>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let client =
         client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     let scope = form.scope.as_deref();

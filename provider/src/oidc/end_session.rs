@@ -47,12 +47,12 @@ async fn logout(
     posted: bool,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, p.ui_locales.as_deref());
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let refuse = |description: &str| -> ApiResult<Response> {
         Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", description, Some("invalid_request")))
     };
     let hint: Option<IdTokenHint> = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => match id_token_hint::verify(&*svc.keys.ring(&tenant)?, &svc.issuer(&tenant), h) {
+        Some(h) => match id_token_hint::verify(&*svc.keys.ring(&tenant).await?, &svc.issuer(&tenant), h) {
             Ok(hint) => Some(hint),
             Err(_) => return refuse("id_token_hint is not valid"),
         },
@@ -69,7 +69,7 @@ async fn logout(
         None => None,
         Some(uri) => {
             let allowed = client_id
-                .and_then(|id| svc.clients.get(&tenant, id).ok())
+                .and_then(|id| svc.clients.get(&tenant, id).await.ok())
                 .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
                 && latchkey_core::redirect_uri::safe_to_answer(uri);
             if !allowed {

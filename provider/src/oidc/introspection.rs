@@ -27,7 +27,7 @@ async fn introspect(
     if client.is_public() {
         return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
     }
-    let mut resp = Json(svc.tokens.introspect(&tenant, &client, &form.token)?).into_response();
+    let mut resp = Json(svc.tokens.introspect(&tenant, &client, &form.token).await?).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)

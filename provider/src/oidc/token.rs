@@ -19,7 +19,7 @@ async fn token(
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let client =
         client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
     let request = TokenRequest::parse(form)?;

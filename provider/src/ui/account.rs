@@ -87,7 +87,7 @@ async fn show(
     Holder { session, account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let devices = svc.sessions.list(&tenant, &account.id)?;
+    let devices = svc.sessions.list(&tenant, &account.id).await?;
     let channels: Vec<Value> = account
         .bindings
         .iter()
@@ -106,7 +106,7 @@ async fn show(
             let clients: Vec<String> = s
                 .clients
                 .iter()
-                .map(|id| svc.clients.get(&tenant, id).map(|c| c.name).unwrap_or_else(|_| id.clone()))
+                .map(|id| svc.clients.get(&tenant, id).await.map(|c| c.name).unwrap_or_else(|_| id.clone()))
                 .collect();
             json!({
                 "sid": s.sid, "current": s.sid == session.sid, "clients": clients, "user_agent": s.user_agent,

@@ -72,22 +72,22 @@ pub(crate) fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: 
 }
 
 /// The page in the flow's language, and the flow (read once for the whole request).
-pub(crate) fn flow_page(
+pub(crate) async fn flow_page(
     svc: &AppState,
     tenant: &str,
     headers: &HeaderMap,
     flow: Option<&str>,
 ) -> (Page, Option<FlowFacts>) {
     let saved = svc.signins.flow(tenant, flow);
-    (Page::new(headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref())), saved)
+    (Page::new(headers, saved.await.as_ref().and_then(|f| f.ui_locales.as_deref())), saved.await)
 }
 
-fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
-    render_in(svc, tenant, page, flow, svc.signins.flow(tenant, flow).as_ref(), view)
+async fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
+    render_in(svc, tenant, page, flow, svc.signins.flow(tenant, flow).await.as_ref(), view)
 }
 
 /// `render` for a flow already read.
-fn render_in(
+async fn render_in(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -95,8 +95,8 @@ fn render_in(
     saved: Option<&FlowFacts>,
     view: View<'_>,
 ) -> ApiResult<Response> {
-    let t = svc.tenants.get(tenant)?;
-    let client_name = saved.and_then(|f| svc.clients.get(tenant, &f.client_id).ok()).map(|c| c.name);
+    let t = svc.tenants.get(tenant).await?;
+    let client_name = saved.and_then(|f| svc.clients.get(tenant, &f.client_id).await.ok()).map(|c| c.name);
     let hint = saved.and_then(|f| f.login_hint.clone()).unwrap_or_default();
     let status = if view.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     Ok(page.render(
@@ -110,7 +110,7 @@ fn render_in(
             "base": paths::tenant(tenant, ""), "captcha": view.captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
-            "upstreams": svc.upstreams.list(tenant)?.into_iter()
+            "upstreams": svc.upstreams.list(tenant).await?.into_iter()
                 .map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon }))
                 .collect::<Vec<_>>(),
         }),
@@ -143,15 +143,15 @@ async fn show(
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
     let method = if q.method.as_deref() == Some("sms") { "sms" } else { "password" };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let busy_ip = svc.accounts.attempts().ip_needs_captcha(&tenant, &settings.sign_in, &peer.ip().to_string())?;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    let busy_ip = svc.accounts.attempts().ip_needs_captcha(&tenant, &settings.sign_in, &peer.ip().to_string()).await?;
     let captcha = challenge_if(&svc, &tenant, busy_ip, settings.sign_in.captcha_difficulty)?;
     render(&svc, &tenant, &page, flow, View { method, captcha, ..View::default() })
 }
 
 /// A fresh CAPTCHA challenge when `needed`.
-fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> ApiResult<Option<Challenge>> {
-    Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty)?) } else { None })
+async fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> ApiResult<Option<Challenge>> {
+    Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty).await?) } else { None })
 }
 
 async fn submit(

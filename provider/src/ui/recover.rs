@@ -157,7 +157,7 @@ impl<'a> View<'a> {
 /// account names carries a fresh CAPTCHA challenge (R19): the start page two (code and
 /// link), the code page one (send again), the forgot-account page one. An answer works
 /// once, so each render, failed tries included, issues new ones.
-fn render(
+async fn render(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -167,8 +167,8 @@ fn render(
 ) -> ApiResult<Response> {
     let issue = || svc.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty);
     let (captcha, link_captcha) = match view.step {
-        Step::Start => (Some(issue()?), Some(issue()?)),
-        Step::Code | Step::Account => (Some(issue()?), None),
+        Step::Start => (Some(issue().await?), Some(issue().await?)),
+        Step::Code | Step::Account => (Some(issue().await?), None),
         Step::Link => (None, None),
     };
     Ok(page.render(
@@ -195,7 +195,7 @@ async fn show(
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start))
 }
 
@@ -206,7 +206,7 @@ async fn send_code(
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
@@ -230,7 +230,7 @@ async fn submit(
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         identifier: &form.identifier,
@@ -286,7 +286,7 @@ async fn send_link(
     FlowForm { page, form, .. }: FlowForm<LinkSendForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
@@ -314,7 +314,7 @@ async fn show_link(
     Query(q): Query<LinkQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let token = q.token.unwrap_or_default();
     if !svc.accounts.recovery_link_valid(&tenant, &token) {
         return Ok(page.link_dead(&svc));
@@ -328,7 +328,7 @@ async fn finish_link(
     Path(tenant): Path<String>,
     CsrfForm { page, form }: CsrfForm<LinkForm>,
 ) -> ApiResult<Response> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         token: &form.token,
@@ -359,7 +359,7 @@ async fn show_account(
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account))
 }
 
@@ -370,7 +370,7 @@ async fn send_account_names(
     FlowForm { page, form, .. }: FlowForm<AccountForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };

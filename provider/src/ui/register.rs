@@ -109,7 +109,7 @@ struct View<'a> {
     status: Option<StatusCode>,
 }
 
-fn render(
+async fn render(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -118,12 +118,12 @@ fn render(
     by: By,
     view: View<'_>,
 ) -> ApiResult<Response> {
-    let t = svc.tenants.get(tenant)?;
+    let t = svc.tenants.get(tenant).await?;
     let client_id = match flow {
-        Some(id) => svc.accounts.flow_client(tenant, id)?,
+        Some(id) => svc.accounts.flow_client(tenant, id).await?,
         None => None,
     };
-    let client_name = client_id.and_then(|id| svc.clients.get(tenant, &id).ok()).map(|c| c.name);
+    let client_name = client_id.and_then(|id| svc.clients.get(tenant, &id).await.ok()).map(|c| c.name);
     let status = view.status.unwrap_or(if view.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK });
     Ok(page.render(
         svc,
@@ -147,7 +147,7 @@ async fn show(
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
     let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     render(&svc, &tenant, &page, &settings, flow, By::parse(q.by.as_deref()), View::default())
 }
 
@@ -158,7 +158,7 @@ async fn send_code(
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
     let to = match by {
@@ -190,7 +190,7 @@ async fn submit(
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };

@@ -29,9 +29,9 @@ use crate::web::respond;
 const REVIEWER: &str = "admin";
 
 /// True if the browser holds a live admin page session.
-fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
+async fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
     match cookie(headers, cookies::ADMIN) {
-        Some(c) => Ok(svc.admin_sessions.valid(&c)?),
+        Some(c) => Ok(svc.admin_sessions.valid(&c).await?),
         None => Ok(false),
     }
 }
@@ -135,7 +135,7 @@ fn label(page: &Page, key: &str, fallback: &str) -> String {
 }
 
 /// Renders the list of pending submissions, with a confirmation or an error.
-fn render(
+async fn render(
     svc: &Services,
     page: &Page,
     tenant: &str,
@@ -143,7 +143,7 @@ fn render(
     info: Option<&str>,
     error: Option<&str>,
 ) -> ApiResult<Response> {
-    let pending: Vec<Submission> = svc.developers.list_pending(tenant)?;
+    let pending: Vec<Submission> = svc.developers.list_pending(tenant).await?;
     let items: Vec<Value> = pending
         .iter()
         .map(|s| {
@@ -177,7 +177,7 @@ async fn show(
     if !is_admin(&svc, &headers)? {
         return Ok(to_login(&page, &reviews_path(&tenant)));
     }
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let info = match q.done.as_deref() {
         Some("approved") => Some(page.text("review_approved")),
         Some("rejected") => Some(page.text("review_rejected")),
@@ -207,7 +207,7 @@ async fn decide(
     if !is_admin(svc, headers)? {
         return Ok(to_login(&page, &reviews_path(tenant)));
     }
-    svc.tenants.get(tenant)?;
+    svc.tenants.get(tenant).await?;
     let (result, done) = match action {
         Action::Approve => (svc.developers.approve_durably(tenant, account_id, REVIEWER).await, "approved"),
         Action::Reject => {

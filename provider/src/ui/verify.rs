@@ -59,9 +59,9 @@ struct CsrfOnly {
 }
 
 /// The browser's live sign-in owing a second step.
-fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<SecondStep>> {
+async fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<SecondStep>> {
     let Some(token) = cookie(headers, cookies::PENDING) else { return Ok(None) };
-    Ok(svc.signins.pending(tenant, &token)?)
+    Ok(svc.signins.pending(tenant, &token).await?)
 }
 
 /// The start of every form of the second step: page, CSRF, then the sign-in it
@@ -96,12 +96,12 @@ struct View<'a> {
     settings: &'a TenantSettings,
 }
 
-fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>) -> ApiResult<Response> {
+async fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>) -> ApiResult<Response> {
     let factors = &p.methods;
     let method = v.method.filter(|m| factors.contains(m)).or(factors.first().copied());
     let to = method.and_then(Factor::channel).and_then(|k| p.account.code_channel(k)).map(|b| mask(b.kind, &b.value));
     let captcha = match (p.owes_captcha(), v.captcha) {
-        (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty)?),
+        (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty).await?),
         (_, c) => c,
     };
     let status = if v.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
@@ -132,7 +132,7 @@ async fn show(
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
     let Some(p) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let method = q.method.as_deref().and_then(Factor::parse);
     render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings })
 }
@@ -166,7 +166,7 @@ async fn answer(
         Answered::SignedIn(done) => Ok(signed_in::started(&svc, &tenant, &page, done)),
         Answered::Expired => Ok(expired(&svc, &tenant, &page)),
         Answered::Again { step, error } => {
-            let settings = svc.tenants.get(&tenant)?.settings;
+            let settings = svc.tenants.get(&tenant).await?.settings;
             let error = error.map(|e| failure(&page, e)).transpose()?;
             let view = View { method, error, info: None, captcha: None, settings: &settings };
             render(&svc, &tenant, &page, &step, view)
@@ -206,7 +206,7 @@ async fn send(
     };
     let ip = peer.ip().to_string();
     let sent = svc.signins.send_code(&tenant, &p, kind, &ip, page.locale.tag()).await;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let (info, error) = match sent {
         Ok(_) => (Some(page.text("code_sent").to_string()), None),
         Err(e) => (None, Some(failure(&page, e)?)),

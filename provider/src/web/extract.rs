@@ -125,11 +125,11 @@ impl<T: DeserializeOwned + InFlow> FromRequest<AppState> for FlowForm<T> {
         let tenant = tenant_of(req.uri().path());
         let FormBody(form) = FormBody::<T>::from_request(req, svc).await.map_err(IntoResponse::into_response)?;
         let saved = svc.signins.flow(&tenant, form.flow());
-        let page = Page::new(&headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref()));
+        let page = Page::new(&headers, saved.await.as_ref().and_then(|f| f.ui_locales.as_deref()));
         if !Page::csrf_ok(&headers, form.csrf()) {
             return Err(page.csrf_refused(svc));
         }
-        Ok(FlowForm { page, saved, form })
+        Ok(FlowForm { page, saved.await, form })
     }
 }
 
@@ -156,7 +156,7 @@ impl Holder {
         else {
             return Err(respond::found(&paths::tenant(&tenant, paths::LOGIN)));
         };
-        let account = svc.accounts.get(&tenant, &session.account_id).map_err(|e| {
+        let account = svc.accounts.get(&tenant, &session.account_id).await.map_err(|e| {
             let e: crate::web::error::ApiError = e.into();
             e.into_response()
         })?;
@@ -267,7 +267,7 @@ mod tests {
         };
         let account = svc.accounts.create("t", new).await.unwrap();
         let origin = Origin { user_agent: String::new(), ip: String::new() };
-        let (cookie, _) = svc.sessions.start("t", &account.id, vec!["pwd".into()], &origin).unwrap();
+        let (cookie, _) = svc.sessions.start("t", &account.id, vec!["pwd".into()], &origin).await.unwrap();
         let signed_in = format!("{signed_out}; lk_session={cookie}");
         let stale = extract(&svc, post(&signed_in, &format!("csrf={good}"))).await.err().unwrap();
         assert_eq!(stale.status(), StatusCode::FORBIDDEN, "a token from before the sign-in does not count");
@@ -311,7 +311,7 @@ mod tests {
             acr_values: None,
             hint_sub: None,
         };
-        let flow = request::save_flow(&store, "t", asked, latchkey_core::Clock::now(&*clock)).unwrap();
+        let flow = request::save_flow(&store, "t", asked, latchkey_core::Clock::now(&*clock)).await.unwrap();
         let key = CsrfKey::new(svc.sealer.clone(), false);
         let cookies = format!("lk_csrf={}", secret::token());
         let form = |body: String| {

@@ -88,7 +88,7 @@ async fn r20_assertion_for_another_origin_is_rejected() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
+    register(&k, &rp, &mut key, A, "Laptop").await;
     // The authenticator accepts both (the RP id is a suffix of their host); we don't.
     for origin in ["https://id.example.com:8443", "https://login.id.example.com"] {
         let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
@@ -129,7 +129,7 @@ async fn r20_a_ceremony_expires_after_five_minutes() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
+    register(&k, &rp, &mut key, A, "Laptop").await;
     let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "https://id.example.com", options);
     k.clock.advance(CEREMONY_TTL);
@@ -239,7 +239,7 @@ async fn r36_an_identifier_without_passkeys_gets_a_stable_decoy_shaped_like_a_re
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
+    register(&k, &rp, &mut key, A, "Laptop").await;
     let (real_id, real) = k.passkeys.start_sign_in(T, &rp, Some(A), "email:ann@example.com").await.unwrap();
     let (decoy_id, decoy) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").await.unwrap();
     let (_, again) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").await.unwrap();

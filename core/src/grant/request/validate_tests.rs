@@ -81,9 +81,9 @@ fn leak(s: String) -> &'static str {
 
 #[tokio::test]
 async fn p2_validate_table() {
-    let k = kit();
+    let k = kit().await;
     let hint = jwt::sign(
-        k.await.ring.active(Alg::RS256).unwrap(),
+        k.ring.active(Alg::RS256).unwrap(),
         "JWT",
         &json!({ "iss": ISS, "sub": "alice", "aud": ["web"], "exp": 10, "iat": 5 }),
     )
@@ -219,14 +219,14 @@ async fn p2_validate_table() {
         ),
     ];
     for (case, params, want) in table {
-        let (got, _) = outcome(validate(&k.await.clients, T, &k.await.ring, ISS, params).await);
+        let (got, _) = outcome(validate(&k.clients, T, &k.ring, ISS, params).await);
         assert_eq!(got, want, "{case}");
     }
 }
 
 #[tokio::test]
 async fn p2_validate_keeps_what_the_request_asked() {
-    let k = kit();
+    let k = kit().await;
     let params = AuthorizeParams {
         client_id: Some("app".into()),
         scope: Some("openid openid profile".into()),
@@ -239,7 +239,7 @@ async fn p2_validate_keeps_what_the_request_asked() {
         acr_values: Some("2".into()),
         ..base()
     };
-    let (_, req) = outcome(validate(&k.await.clients, T, &k.await.ring, ISS, params).await);
+    let (_, req) = outcome(validate(&k.clients, T, &k.ring, ISS, params).await);
     let req = req.unwrap();
     assert_eq!(req.scopes, vec!["openid".to_string(), "profile".into()], "scopes once each, in order");
     assert_eq!(req.code_challenge.as_deref(), Some(CHALLENGE));

@@ -42,9 +42,9 @@ struct Form {
 }
 
 /// The browser's unfinished third-party sign-in.
-fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<FederatedPending>> {
+async fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<FederatedPending>> {
     let Some(token) = cookie(headers, cookies::FEDERATED_PENDING) else { return Ok(None) };
-    Ok(svc.signins.federated_pending(tenant, &token)?)
+    Ok(svc.signins.federated_pending(tenant, &token).await?)
 }
 
 /// The page for a browser whose pending third-party sign-in is gone.
@@ -72,7 +72,7 @@ fn failure(page: &Page, e: Error) -> Result<(StatusCode, String), Error> {
     Ok((StatusCode::BAD_REQUEST, page.text(key).to_string()))
 }
 
-fn render(
+async fn render(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -81,10 +81,10 @@ fn render(
     error: Option<String>,
     info: Option<String>,
 ) -> ApiResult<Response> {
-    let config = svc.upstreams.get(tenant, p.upstream())?;
+    let config = svc.upstreams.get(tenant, p.upstream()).await?;
     let base = paths::tenant(tenant, "");
     if p.owes_contact() {
-        let rule = svc.tenants.get(tenant)?.settings.federation.require_contact;
+        let rule = svc.tenants.get(tenant).await?.settings.federation.require_contact;
         let kinds: Vec<&str> = match rule {
             RequireContact::Mobile => vec!["mobile"],
             RequireContact::Email => vec!["email"],

@@ -60,7 +60,7 @@ fn render(
 }
 
 /// The page with a refusal or a confirmation sentence, `(error, info)`.
-fn render_with(
+async fn render_with(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -68,11 +68,11 @@ fn render_with(
     status: StatusCode,
     (error, info): (Option<String>, Option<String>),
 ) -> ApiResult<Response> {
-    let upstreams = svc.upstreams.list(tenant)?;
+    let upstreams = svc.upstreams.list(tenant).await?;
     let name_of = |id: &str| upstreams.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.display_name.clone());
     let links: Vec<_> = svc
         .accounts
-        .links(tenant, account_id)?
+        .links(tenant, account_id).await?
         .into_iter()
         .map(|l| {
             json!({
@@ -83,7 +83,7 @@ fn render_with(
         .collect();
     let others: Vec<_> =
         upstreams.iter().map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon })).collect();
-    let ask_password = svc.accounts.get(tenant, account_id)?.password.is_some();
+    let ask_password = svc.accounts.get(tenant, account_id).await?.password.is_some();
     Ok(page.render(
         svc,
         status,
@@ -129,8 +129,8 @@ async fn link(
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    let account = svc.accounts.get(&tenant, &session.account_id).await?;
     let proof = Some(f.current_password.as_str()).filter(|p| !p.is_empty()).map(Proof::Password);
     if let Err(e) = svc.accounts.prove_fresh(&tenant, &settings, &account, proof, session.auth_time).await {
         let failed = failure(&page, &settings.password, e)?;

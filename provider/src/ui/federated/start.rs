@@ -52,7 +52,7 @@ pub(super) async fn leave(
     purpose: Purpose,
     page: &Page,
 ) -> ApiResult<Response> {
-    let config = svc.upstreams.get(tenant, upstream)?;
+    let config = svc.upstreams.get(tenant, upstream).await?;
     let nonce = secret::token();
     // The state is made first so the upstream URL can carry it.
     let placeholder = Detour {

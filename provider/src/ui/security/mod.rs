@@ -66,16 +66,16 @@ impl Note {
 }
 
 /// The Security page of the account.
-fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: Note) -> ApiResult<Response> {
-    let totp = svc.totps.status(tenant, &account.id)?;
-    let codes = svc.recovery_codes.remaining(tenant, &account.id)?;
-    let enrolled = svc.security.enrolled(tenant, &account.id)?;
+async fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: Note) -> ApiResult<Response> {
+    let totp = svc.totps.status(tenant, &account.id).await?;
+    let codes = svc.recovery_codes.remaining(tenant, &account.id).await?;
+    let enrolled = svc.security.enrolled(tenant, &account.id).await?;
     let factors = available(account, &enrolled, &[]);
     let usable = factors.iter().any(|f| *f != Factor::RecoveryCode);
     let factors: Vec<&str> = factors.into_iter().map(|f| page.text(factor_key(f))).collect();
     let passkeys: Vec<Value> = svc
         .passkeys
-        .list(tenant, &account.id)?
+        .list(tenant, &account.id).await?
         .into_iter()
         .map(|p| {
             json!({

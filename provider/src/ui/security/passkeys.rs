@@ -51,7 +51,7 @@ struct FinishBody {
 }
 
 /// The CSRF check (header or body) and the session's account, for the JSON calls.
-fn json_holder(
+async fn json_holder(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -66,7 +66,7 @@ fn json_holder(
     let Some((_, session)) = cookies::session_of(svc, tenant, headers)? else {
         return Err(ApiError::unauthorized("unauthorized", "sign in first"));
     };
-    Ok((page, svc.accounts.get(tenant, &session.account_id)?))
+    Ok((page, svc.accounts.get(tenant, &session.account_id).await?))
 }
 
 /// `{ ceremony, options }`: the options go to `navigator.credentials.create`.

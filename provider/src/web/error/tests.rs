@@ -22,12 +22,12 @@ use crate::state::{AppState, Services};
 const TENANT: &str = "acme";
 
 /// The whole application on a temp data dir with one tenant.
-fn state() -> (tempfile::TempDir, AppState) {
+async fn state() -> (tempfile::TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
     let store = Store::open(&dir.path().join("store")).unwrap();
     let svc = Services::new(&config, store, Arc::new(ManualClock::new()), String::new()).unwrap();
-    svc.tenants.ensure(&svc.keys, TENANT, "Acme").unwrap();
+    svc.tenants.ensure(&svc.keys, TENANT, "Acme").await.unwrap();
     (dir, AppState(Arc::new(svc)))
 }
 

@@ -48,8 +48,8 @@ pub fn client(public_url: &str) -> NewClient {
 /// Registers (or refreshes) the demo client. A public URL that is plain http to a
 /// host other than loopback cannot carry authorization codes (RFC 9700 §2.1): then
 /// the demo app is left out, with a warning, and the server still starts.
-pub fn install(svc: &Services) -> anyhow::Result<()> {
-    match svc.clients.upsert(svc.clock.as_ref(), TENANT, client(&svc.public_url)) {
+pub async fn install(svc: &Services) -> anyhow::Result<()> {
+    match svc.clients.upsert(svc.clock.as_ref(), TENANT, client(&svc.public_url)).await {
         Ok(_) => Ok(()),
         Err(latchkey_core::Error::Invalid { reason, .. }) => {
             tracing::warn!(public_url = %svc.public_url, %reason, "demo app not installed: use https or loopback");

@@ -122,8 +122,8 @@ async fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
-    svc.sweep_expired()
+async fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
+    svc.sweep_expired().await
 }
 
 /// The whole HTTP application.
@@ -170,9 +170,9 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     }
     let svc = Services::new(&config, store, clock, secret::digest(&token))?;
     svc.tenants.ensure(&svc.keys, demo::TENANT, "Latchkey").await?;
-    demo::install(&svc)?;
-    crate::plugins::install_bundled(&svc.policy, demo::TENANT)?;
-    apply_tenant_files(&svc, &config.tenants_dir)?;
+    demo::install(&svc).await?;
+    crate::plugins::install_bundled(&svc.policy, demo::TENANT).await?;
+    apply_tenant_files(&svc, &config.tenants_dir).await?;
     for tenant in svc.tenants.list().await? {
         // Data written before signing keys were sealed: seal them now.
         svc.keys.seal_plain(&tenant.id).await?;
@@ -188,7 +188,7 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         loop {
             tick.tick().await;
             let Some(svc) = sweeper.upgrade() else { return };
-            if let Err(e) = sweep(&svc) {
+            if let Err(e) = sweep(&svc).await {
                 tracing::warn!(error = %e, "expiry sweep failed");
             }
         }

@@ -55,13 +55,15 @@ pub async fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiRes
         if claims["client_id"].as_str() == Some(account_id.as_str()) || svc.accounts.get(tenant, &account_id).await.is_err() {
             return Err(ApiError::unauthorized("invalid_token", "the token names no account"));
         }
-        let first_party =
-            claims["client_id"].as_str().and_then(|id| svc.clients.get(tenant, id).await.ok()).is_some_and(|c| c.first_party);
+        let first_party = match claims["client_id"].as_str() {
+            Some(id) => svc.clients.get(tenant, id).await.is_ok_and(|c| c.first_party),
+            None => false,
+        };
         let token = TokenFacts { first_party, auth_time: claims["auth_time"].as_u64() };
         let sid = claims["sid"].as_str().map(str::to_string);
         return Ok(Caller { account_id, sid, session: None, token: Some(token) });
     }
-    match cookies::session_of(svc, tenant, headers)? {
+    match cookies::session_of(svc, tenant, headers).await? {
         Some((_, s)) => {
             Ok(Caller { account_id: s.account_id.clone(), sid: Some(s.sid.clone()), session: Some(s), token: None })
         }

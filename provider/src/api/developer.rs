@@ -48,7 +48,7 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeveloperView>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     let types = svc.developers.types(&tenant).await?;
     Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id).await?, types)))
 }
@@ -59,7 +59,7 @@ async fn submit(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Submit>,
 ) -> ApiResult<Json<DeveloperView>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     let facts = crate::web::http::facts(&headers, None, None);
     let s = svc
         .developers

@@ -68,10 +68,13 @@ async fn logout(
     let redirect = match p.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
         Some(uri) => {
-            let allowed = client_id
-                .and_then(|id| svc.clients.get(&tenant, id).await.ok())
-                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
-                && latchkey_core::redirect_uri::safe_to_answer(uri);
+            let registered = match client_id {
+                Some(id) => {
+                    svc.clients.get(&tenant, id).await.is_ok_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
+                }
+                None => false,
+            };
+            let allowed = registered && latchkey_core::redirect_uri::safe_to_answer(uri);
             if !allowed {
                 return Ok(page.message(
                     &svc,
@@ -84,7 +87,7 @@ async fn logout(
             Some(uri.to_string())
         }
     };
-    let session = cookies::session_of(&svc, &tenant, &headers)?;
+    let session = cookies::session_of(&svc, &tenant, &headers).await?;
     let hint_matches = hint.as_ref().is_some_and(|h| session.as_ref().is_none_or(|(_, s)| h.sub == s.account_id));
     let confirmed = posted && p.confirm.as_deref() == Some("yes") && Page::csrf_ok(&headers, p.csrf.as_deref());
     if session.is_some() && !hint_matches && !confirmed {

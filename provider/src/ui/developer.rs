@@ -105,7 +105,7 @@ async fn show(
     let page = Page::new(&headers, q.ui_locales.as_deref());
     let s = svc.developers.get(&tenant, &session.account_id).await?;
     let info = (q.done.as_deref() == Some("submitted")).then(|| page.text("dev_submitted"));
-    render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info })
+    render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info }).await
 }
 
 /// Submits or resubmits: `developer_type` and the `field.*` inputs of that type.
@@ -138,7 +138,7 @@ async fn submit(
             };
             let s = svc.developers.get(&tenant, &session.account_id).await?;
             let out = Outcome { status, posted: Some((&type_name, &fields)), error: Some(text), info: None };
-            render(&svc, &page, &tenant, &s, out)
+            render(&svc, &page, &tenant, &s, out).await
         }
     }
 }

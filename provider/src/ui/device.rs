@@ -105,7 +105,7 @@ async fn show(
 ) -> ApiResult<Response> {
     svc.tenants.get(&tenant).await?;
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers).await? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let typed = q.user_code.unwrap_or_default();
@@ -158,7 +158,7 @@ async fn decide(
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers).await? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let pending = match check(&svc, &tenant, &page, &session, peer, &form.user_code).await? {

@@ -43,7 +43,7 @@ async fn show(
     let page = Page::new(&headers, q.ui_locales.as_deref());
     svc.tenants.get(&tenant).await?;
     let token = q.token.unwrap_or_default();
-    if !svc.accounts.email_link_valid(&tenant, &token) {
+    if !svc.accounts.email_link_valid(&tenant, &token).await {
         return Ok(page.link_dead(&svc));
     }
     let action = paths::tenant(&tenant, paths::EMAIL_LINK_PAGE);

@@ -194,9 +194,9 @@ async fn show(
     Query(q): Query<FlowQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let page = page_for(&svc, &tenant, &headers, flow).await;
     let settings = svc.tenants.get(&tenant).await?.settings;
-    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start))
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start)).await
 }
 
 async fn send_code(
@@ -221,7 +221,7 @@ async fn send_code(
             View { identifier: &form.identifier, error: Some(f.text), status: f.status, ..View::new(Step::Start) }
         }
     };
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 async fn submit(
@@ -240,14 +240,14 @@ async fn submit(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, settings, flow, view);
+        return render(&svc, &tenant, &page, settings, flow, view).await;
     }
     let code = form.code.trim();
     match accounts.finish_recovery(&form.identifier, code, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status)).await
         }
     }
 }
@@ -302,7 +302,7 @@ async fn send_link(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 /// The page a recovery link opens: the new-password form while the link is good.
@@ -316,11 +316,11 @@ async fn show_link(
     let page = Page::new(&headers, None);
     let settings = svc.tenants.get(&tenant).await?.settings;
     let token = q.token.unwrap_or_default();
-    if !svc.accounts.recovery_link_valid(&tenant, &token) {
+    if !svc.accounts.recovery_link_valid(&tenant, &token).await {
         return Ok(page.link_dead(&svc));
     }
     let view = View { token: &token, ..View::new(Step::Link) };
-    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view)?))
+    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view).await?))
 }
 
 async fn finish_link(
@@ -338,7 +338,7 @@ async fn finish_link(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, settings, None, view);
+        return render(&svc, &tenant, &page, settings, None, view).await;
     }
     match accounts.finish_recovery_link(&form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
@@ -346,7 +346,7 @@ async fn finish_link(
         // The password was refused before the link was used: it still works.
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status)).await
         }
     }
 }
@@ -358,9 +358,9 @@ async fn show_account(
     Query(q): Query<FlowQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let page = page_for(&svc, &tenant, &headers, flow).await;
     let settings = svc.tenants.get(&tenant).await?.settings;
-    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account))
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account)).await
 }
 
 async fn send_account_names(
@@ -382,7 +382,7 @@ async fn send_account_names(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -174,7 +174,7 @@ async fn show(
     Query(q): Query<ReviewsQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    if !is_admin(&svc, &headers)? {
+    if !is_admin(&svc, &headers).await? {
         return Ok(to_login(&page, &reviews_path(&tenant)));
     }
     svc.tenants.get(&tenant).await?;
@@ -183,7 +183,7 @@ async fn show(
         Some("rejected") => Some(page.text("review_rejected")),
         _ => None,
     };
-    render(&svc, &page, &tenant, StatusCode::OK, info, None)
+    render(&svc, &page, &tenant, StatusCode::OK, info, None).await
 }
 
 /// A decision taken on the page.
@@ -204,7 +204,7 @@ async fn decide(
     if !Page::csrf_ok(headers, form.get("csrf").map(String::as_str)) {
         return Ok(page.csrf_refused(svc));
     }
-    if !is_admin(svc, headers)? {
+    if !is_admin(svc, headers).await? {
         return Ok(to_login(&page, &reviews_path(tenant)));
     }
     svc.tenants.get(tenant).await?;
@@ -223,7 +223,7 @@ async fn decide(
                 Error::NotFound(_) | Error::Refused(_) => (StatusCode::CONFLICT, "review_not_pending"),
                 e => return Err(e.into()),
             };
-            render(svc, &page, tenant, status, None, Some(page.text(key)))
+            render(svc, &page, tenant, status, None, Some(page.text(key))).await
         }
     }
 }

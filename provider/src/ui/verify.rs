@@ -66,7 +66,7 @@ async fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiRes
 
 /// The start of every form of the second step: page, CSRF, then the sign-in it
 /// answers (else "expired"). `Err` is the answer to send.
-fn posted(
+async fn posted(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -76,7 +76,7 @@ fn posted(
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
-    Ok(match pending_of(svc, tenant, headers)? {
+    Ok(match pending_of(svc, tenant, headers).await? {
         Some(step) => Ok((page, step)),
         None => Err(expired(svc, tenant, &page)),
     })
@@ -131,10 +131,10 @@ async fn show(
     Query(q): Query<MethodQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else { return Ok(expired(&svc, &tenant, &page)) };
     let settings = svc.tenants.get(&tenant).await?.settings;
     let method = q.method.as_deref().and_then(Factor::parse);
-    render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings })
+    render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings }).await
 }
 
 async fn answer(
@@ -144,7 +144,7 @@ async fn answer(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref()).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
@@ -169,7 +169,7 @@ async fn answer(
             let settings = svc.tenants.get(&tenant).await?.settings;
             let error = error.map(|e| failure(&page, e)).transpose()?;
             let view = View { method, error, info: None, captcha: None, settings: &settings };
-            render(&svc, &tenant, &page, &step, view)
+            render(&svc, &tenant, &page, &step, view).await
         }
     }
 }
@@ -196,7 +196,7 @@ async fn send(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref()).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
@@ -211,7 +211,7 @@ async fn send(
         Ok(_) => (Some(page.text("code_sent").to_string()), None),
         Err(e) => (None, Some(failure(&page, e)?)),
     };
-    render(&svc, &tenant, &page, &p, View { method: factor, error, info, captcha: None, settings: &settings })
+    render(&svc, &tenant, &page, &p, View { method: factor, error, info, captcha: None, settings: &settings }).await
 }
 
 async fn passkey_start(
@@ -223,13 +223,13 @@ async fn passkey_start(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
     if p.owes_captcha() {
         return Err(Error::CaptchaRequired.into());
     }
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let (ceremony, options) = svc.signins.start_passkey(&tenant, &rp, &p).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
@@ -245,11 +245,11 @@ async fn passkey_finish(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
     let from = origin(&headers, Some(peer));
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let held = Held::of(&headers);
     let browser = held.browser(&from, &page);
     let (ceremony, credential, remember) = (&body.ceremony, body.credential, body.remember);

@@ -118,18 +118,18 @@ pub struct FlowForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + InFlow> FromRequest<AppState> for FlowForm<T> {
+impl<T: DeserializeOwned + InFlow + Send> FromRequest<AppState> for FlowForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, svc: &AppState) -> Result<Self, Response> {
         let headers = req.headers().clone();
         let tenant = tenant_of(req.uri().path());
         let FormBody(form) = FormBody::<T>::from_request(req, svc).await.map_err(IntoResponse::into_response)?;
-        let saved = svc.signins.flow(&tenant, form.flow());
-        let page = Page::new(&headers, saved.await.as_ref().and_then(|f| f.ui_locales.as_deref()));
+        let saved = svc.signins.flow(&tenant, form.flow()).await;
+        let page = Page::new(&headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref()));
         if !Page::csrf_ok(&headers, form.csrf()) {
             return Err(page.csrf_refused(svc));
         }
-        Ok(FlowForm { page, saved.await, form })
+        Ok(FlowForm { page, saved, form })
     }
 }
 
@@ -152,7 +152,7 @@ impl Holder {
     async fn of(parts: &mut Parts, svc: &AppState) -> Result<Holder, Response> {
         let tenant = tenant_of(parts.uri.path());
         let Some((_, session)) =
-            cookies::session_of(svc, &tenant, &parts.headers).map_err(IntoResponse::into_response)?
+            cookies::session_of(svc, &tenant, &parts.headers).await.map_err(IntoResponse::into_response)?
         else {
             return Err(respond::found(&paths::tenant(&tenant, paths::LOGIN)));
         };

@@ -135,7 +135,7 @@ async fn handle(
     let from = origin(headers, Some(peer));
     match detour.purpose {
         Purpose::Link { account_id } => {
-            let signed_in_as = cookies::session_of(svc, tenant, headers)?.map(|(_, s)| s.account_id);
+            let signed_in_as = cookies::session_of(svc, tenant, headers).await?.map(|(_, s)| s.account_id);
             let linked = svc
                 .signins
                 .federated_link(tenant, &account_id, signed_in_as.as_deref(), &identity, &from, page.locale.tag())

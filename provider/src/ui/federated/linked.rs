@@ -46,7 +46,7 @@ struct UnlinkForm {
     subject: String,
 }
 
-fn render(
+async fn render(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -56,7 +56,7 @@ fn render(
 ) -> ApiResult<Response> {
     let error = note.filter(|_| !status.is_success()).map(|k| page.text(k).to_string());
     let info = note.filter(|_| status.is_success()).map(|k| page.text(k).to_string());
-    render_with(svc, tenant, page, account_id, status, (error, info))
+    render_with(svc, tenant, page, account_id, status, (error, info)).await
 }
 
 /// The page with a refusal or a confirmation sentence, `(error, info)`.
@@ -101,7 +101,7 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<Done>,
 ) -> ApiResult<Response> {
-    let session = match holder(&svc, &tenant, &headers)? {
+    let session = match holder(&svc, &tenant, &headers).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -110,11 +110,11 @@ async fn show(
         Some("linked") => Some("federation_linked"),
         Some("unlinked") => Some("federation_unlinked"),
         Some("link_taken") => {
-            return render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("link_taken"));
+            return render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("link_taken")).await;
         }
         _ => None,
     };
-    render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note)
+    render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note).await
 }
 
 /// Checks the proof (the current password; for an account without any method, a
@@ -125,7 +125,7 @@ async fn link(
     headers: HeaderMap,
     FormBody(f): FormBody<LinkForm>,
 ) -> ApiResult<Response> {
-    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
@@ -134,7 +134,7 @@ async fn link(
     let proof = Some(f.current_password.as_str()).filter(|p| !p.is_empty()).map(Proof::Password);
     if let Err(e) = svc.accounts.prove_fresh(&tenant, &settings, &account, proof, session.auth_time).await {
         let failed = failure(&page, &settings.password, e)?;
-        return render_with(&svc, &tenant, &page, &account.id, failed.status, (Some(failed.text), None));
+        return render_with(&svc, &tenant, &page, &account.id, failed.status, (Some(failed.text), None)).await;
     }
     let purpose = Purpose::Link { account_id: account.id.clone() };
     super::start::leave(&svc, &tenant, &f.upstream, None, purpose, &page).await
@@ -147,7 +147,7 @@ async fn unlink(
     headers: HeaderMap,
     FormBody(f): FormBody<UnlinkForm>,
 ) -> ApiResult<Response> {
-    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
@@ -155,10 +155,10 @@ async fn unlink(
     match svc.signins.federated_unlink(&tenant, &session.account_id, &f.upstream, &f.subject, &from).await {
         Ok(()) => Ok(respond::found(&format!("{}?done=unlinked", paths::tenant(&tenant, paths::LINKED)))),
         Err(Error::Refused(_)) => {
-            render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method"))
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method")).await
         }
         Err(Error::NotFound(_)) => {
-            render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked"))
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked")).await
         }
         Err(e) => Err(e.into()),
     }

@@ -38,7 +38,7 @@ async fn start(
         return Ok(respond::found(&paths::tenant(&tenant, paths::LINKED)));
     }
     let flow = q.flow.filter(|f| !f.is_empty() && f.len() <= 64);
-    let page = page_for(&svc, &tenant, &headers, flow.as_deref());
+    let page = page_for(&svc, &tenant, &headers, flow.as_deref()).await;
     leave(&svc, &tenant, &upstream, flow, Purpose::SignIn, &page).await
 }
 

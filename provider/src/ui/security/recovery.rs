@@ -33,7 +33,7 @@ async fn generate(
                 json!({ "codes": codes, "back": page.keep_locale(&super::home(tenant)) }),
             )
         }),
-    )
+    ).await
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -87,8 +87,12 @@ impl Captchas {
         // Removing first makes the check single use even under concurrent attempts:
         // only one of them gets the record back.
         let now = self.clock.now();
-        let challenge =
-            self.store.remove::<Challenge>(tenant, id).await?.filter(|c| c.expires_at > now).ok_or(Error::CaptchaFailed)?;
+        let challenge = self
+            .store
+            .remove::<Challenge>(tenant, id)
+            .await?
+            .filter(|c| c.expires_at > now)
+            .ok_or(Error::CaptchaFailed)?;
         let nonce = parse_nonce(nonce).ok_or(Error::CaptchaFailed)?;
         if leading_zero_bits(&work(&challenge.salt, nonce)) < u32::from(challenge.difficulty) {
             return Err(Error::CaptchaFailed);

@@ -332,15 +332,17 @@ impl Clients {
     /// known to be right. Only if the record still holds that old digest.
     async fn rekey(&self, tenant: &str, seen: &Client, secret_value: &str) -> Result<()> {
         let keyed = self.sealer.digest(&secret_context(tenant, &seen.id), secret_value);
-        self.store.update::<Client, _>(tenant, &seen.id, |old| match old {
-            Some(mut c) if c.secret_form == SecretForm::SaltedSha256 && c.secret_digest == seen.secret_digest => {
-                c.secret_form = SecretForm::Keyed;
-                c.secret_salt = None;
-                c.secret_digest = Some(keyed.clone());
-                Ok((Some(c), ()))
-            }
-            _ => Ok((None, ())),
-        }).await
+        self.store
+            .update::<Client, _>(tenant, &seen.id, |old| match old {
+                Some(mut c) if c.secret_form == SecretForm::SaltedSha256 && c.secret_digest == seen.secret_digest => {
+                    c.secret_form = SecretForm::Keyed;
+                    c.secret_salt = None;
+                    c.secret_digest = Some(keyed.clone());
+                    Ok((Some(c), ()))
+                }
+                _ => Ok((None, ())),
+            })
+            .await
     }
 }
 

@@ -207,18 +207,21 @@ impl Developers {
             .ok_or_else(|| Error::invalid(Field::DeveloperType, format!("{type_name} is not a developer type")))?;
         let fields = ty.check(fields)?;
         let now = self.clock.now();
-        self.store.update::<Submission, _>(tenant, account_id, |old| {
-            let mut s = old.unwrap_or_else(|| Submission::blank(account_id));
-            s.resubmit(type_name, fields.clone(), now)?;
-            Ok((Some(s.clone()), s))
-        }).await
+        self.store
+            .update::<Submission, _>(tenant, account_id, |old| {
+                let mut s = old.unwrap_or_else(|| Submission::blank(account_id));
+                s.resubmit(type_name, fields.clone(), now)?;
+                Ok((Some(s.clone()), s))
+            })
+            .await
     }
 
     /// Pending submissions, oldest first.
     pub async fn list_pending(&self, tenant: &str) -> Result<Vec<Submission>> {
         let mut v: Vec<Submission> = self
             .store
-            .scan::<Submission>(tenant, "").await?
+            .scan::<Submission>(tenant, "")
+            .await?
             .into_iter()
             .map(|(_, s)| s)
             .filter(|s| s.state == ReviewState::Pending)
@@ -229,11 +232,13 @@ impl Developers {
 
     async fn decide(&self, tenant: &str, account_id: &str, decision: Decision, reviewer: &str) -> Result<Submission> {
         let now = self.clock.now();
-        self.store.update::<Submission, _>(tenant, account_id, |old| {
-            let mut s = old.ok_or(Error::NotFound(Resource::DeveloperSubmission))?;
-            s.decide(decision.clone(), reviewer, now)?;
-            Ok((Some(s.clone()), s))
-        }).await
+        self.store
+            .update::<Submission, _>(tenant, account_id, |old| {
+                let mut s = old.ok_or(Error::NotFound(Resource::DeveloperSubmission))?;
+                s.decide(decision.clone(), reviewer, now)?;
+                Ok((Some(s.clone()), s))
+            })
+            .await
     }
 
     /// Approves a pending submission; its identity fields become read-only.
@@ -248,7 +253,12 @@ impl Developers {
     }
 
     /// The developer claims of an account for tokens and userinfo (R14).
-    pub async fn claims(&self, tenant: &str, settings: &TenantSettings, account_id: &str) -> Result<Map<String, Value>> {
+    pub async fn claims(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+    ) -> Result<Map<String, Value>> {
         Ok(self.get(tenant, account_id).await?.claims(&settings.developer))
     }
 }
@@ -392,20 +402,32 @@ mod tests {
         let mut missing = enterprise();
         missing.remove("address");
         assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &missing).await.unwrap_err().code(), "invalid_input");
-        assert_eq!(dev.get("t", "a1").await.unwrap().state, ReviewState::NotSubmitted, "a refused submission stores nothing");
+        assert_eq!(
+            dev.get("t", "a1").await.unwrap().state,
+            ReviewState::NotSubmitted,
+            "a refused submission stores nothing"
+        );
         let s = dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap();
         assert_eq!(s.state, ReviewState::Pending);
-        dev.submit("t", &settings, "a2", "personal", &fields(&[("real_name", "Li"), ("id_number", "1")])).await.unwrap();
+        dev.submit("t", &settings, "a2", "personal", &fields(&[("real_name", "Li"), ("id_number", "1")]))
+            .await
+            .unwrap();
         let pending: Vec<String> = dev.list_pending("t").await.unwrap().into_iter().map(|s| s.account_id).collect();
         assert_eq!(pending.len(), 2);
         assert!(dev.list_pending("other").await.unwrap().is_empty(), "tenants are separate");
         assert_eq!(dev.approve("t", "nobody", "rev").await.unwrap_err().code(), "not_found");
         dev.reject("t", "a1", "rev", "licence unreadable").await.unwrap();
-        assert_eq!(dev.get("t", "a1").await.unwrap().state, ReviewState::Rejected { reason: "licence unreadable".into() });
+        assert_eq!(
+            dev.get("t", "a1").await.unwrap().state,
+            ReviewState::Rejected { reason: "licence unreadable".into() }
+        );
         dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap();
         dev.approve("t", "a1", "rev").await.unwrap();
         assert_eq!(dev.list_pending("t").await.unwrap().len(), 1);
-        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap_err().code(), "policy_denied");
+        assert_eq!(
+            dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap_err().code(),
+            "policy_denied"
+        );
         let claims = dev.claims("t", &settings, "a1").await.unwrap();
         assert_eq!(claims["device_quota"], Value::Null, "enterprise: unlimited");
         assert_eq!(claims["review_status"], "approved");

@@ -387,48 +387,55 @@ impl Devices {
             .clone()
             .unwrap_or_else(|| clean_name(client_name).unwrap_or_else(|| first.client_id.clone()));
         let trees = [DeviceAuthorization::TREE, Device::TREE, DeviceCount::TREE];
-        self.store.transaction(&trees, async |tx| {
-            let Some(mut rec) = tx.get::<DeviceAuthorization>(tenant, &key).await? else { return abort(Error::CodeInvalid) };
-            if rec.state != AuthorizationState::Pending {
-                return abort(Error::CodeInvalid);
-            }
-            if now >= rec.valid_until {
-                return abort(Error::CodeExpired);
-            }
-            let dkey = device_key(&approval.account_id, &device_id);
-            let device = match tx.get::<Device>(tenant, &dkey).await? {
-                Some(existing) => existing,
-                None => {
-                    let new = Device {
-                        device_id: device_id.clone(),
-                        name: name.clone(),
-                        kind: DeviceKind::Direct,
-                        gateway: None,
-                        bound_at: now,
-                        via: BoundVia::DeviceGrant,
-                        sub_devices: 0,
-                    };
-                    add_counted(tx, tenant, &approval.account_id, &new, limit).await?;
-                    new
+        self.store
+            .transaction(&trees, async |tx| {
+                let Some(mut rec) = tx.get::<DeviceAuthorization>(tenant, &key).await? else {
+                    return abort(Error::CodeInvalid);
+                };
+                if rec.state != AuthorizationState::Pending {
+                    return abort(Error::CodeInvalid);
                 }
-            };
-            rec.state = AuthorizationState::Approved(approval.clone());
-            tx.put(tenant, &key, &rec).await?;
-            Ok(device)
-        }).await
+                if now >= rec.valid_until {
+                    return abort(Error::CodeExpired);
+                }
+                let dkey = device_key(&approval.account_id, &device_id);
+                let device = match tx.get::<Device>(tenant, &dkey).await? {
+                    Some(existing) => existing,
+                    None => {
+                        let new = Device {
+                            device_id: device_id.clone(),
+                            name: name.clone(),
+                            kind: DeviceKind::Direct,
+                            gateway: None,
+                            bound_at: now,
+                            via: BoundVia::DeviceGrant,
+                            sub_devices: 0,
+                        };
+                        add_counted(tx, tenant, &approval.account_id, &new, limit).await?;
+                        new
+                    }
+                };
+                rec.state = AuthorizationState::Approved(approval.clone());
+                tx.put(tenant, &key, &rec).await?;
+                Ok(device)
+            })
+            .await
     }
 
     /// Denies the authorization behind a user code; the device's next poll gets
     /// `access_denied`.
     pub async fn deny(&self, tenant: &str, typed: &str, now: u64) -> Result<()> {
         let (key, _) = self.lookup(tenant, typed, now).await?;
-        let changed = self.store.update::<DeviceAuthorization, _>(tenant, &key, |old| match old {
-            Some(mut rec) if rec.state == AuthorizationState::Pending => {
-                rec.state = AuthorizationState::Denied;
-                Ok((Some(rec), true))
-            }
-            _ => Ok((None, false)),
-        }).await?;
+        let changed = self
+            .store
+            .update::<DeviceAuthorization, _>(tenant, &key, |old| match old {
+                Some(mut rec) if rec.state == AuthorizationState::Pending => {
+                    rec.state = AuthorizationState::Denied;
+                    Ok((Some(rec), true))
+                }
+                _ => Ok((None, false)),
+            })
+            .await?;
         if changed { Ok(()) } else { Err(Error::CodeInvalid) }
     }
 
@@ -436,7 +443,14 @@ impl Devices {
     /// `policy_denied{device_limit_reached}` and changes nothing if the account already
     /// has `limit` devices (sub-devices count); `None` is no limit. The device-binding
     /// policy hook decides the limit; this method only enforces it, exactly.
-    pub async fn bind(&self, tenant: &str, account_id: &str, new: NewDevice, limit: Option<u64>, now: u64) -> Result<Device> {
+    pub async fn bind(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        new: NewDevice,
+        limit: Option<u64>,
+        now: u64,
+    ) -> Result<Device> {
         if !valid_device_id(&new.device_id) {
             return Err(Error::invalid(Field::DeviceId, "1 to 64 of letters, digits, . _ - :"));
         }
@@ -462,23 +476,25 @@ impl Devices {
             via: BoundVia::Api,
             sub_devices: 0,
         };
-        self.store.transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
-            if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id)).await?.is_some() {
-                return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
-            }
-            if let Some(g) = &device.gateway {
-                let gkey = device_key(account_id, g);
-                match tx.get::<Device>(tenant, &gkey).await? {
-                    Some(mut gw) if gw.kind == DeviceKind::Gateway => {
-                        gw.sub_devices += 1;
-                        tx.put(tenant, &gkey, &gw).await?;
-                    }
-                    _ => return abort(Error::invalid(Field::Gateway, "no gateway of this account has that id")),
+        self.store
+            .transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
+                if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id)).await?.is_some() {
+                    return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
                 }
-            }
-            add_counted(tx, tenant, account_id, &device, limit).await?;
-            Ok(device.clone())
-        }).await
+                if let Some(g) = &device.gateway {
+                    let gkey = device_key(account_id, g);
+                    match tx.get::<Device>(tenant, &gkey).await? {
+                        Some(mut gw) if gw.kind == DeviceKind::Gateway => {
+                            gw.sub_devices += 1;
+                            tx.put(tenant, &gkey, &gw).await?;
+                        }
+                        _ => return abort(Error::invalid(Field::Gateway, "no gateway of this account has that id")),
+                    }
+                }
+                add_counted(tx, tenant, account_id, &device, limit).await?;
+                Ok(device.clone())
+            })
+            .await
     }
 
     /// The devices bound to an account, by id.
@@ -495,24 +511,28 @@ impl Devices {
     /// (`refused{gateway_has_sub_devices}`): unbind its sub-devices first.
     pub async fn unbind(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
         let key = device_key(account_id, device_id);
-        self.store.transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
-            let Some(device) = tx.get::<Device>(tenant, &key).await? else { return abort(Error::NotFound(Resource::Device)) };
-            if device.sub_devices > 0 {
-                return abort(Error::Refused(Refusal::GatewayHasSubDevices));
-            }
-            if let Some(g) = &device.gateway {
-                let gkey = device_key(account_id, g);
-                if let Some(mut gw) = tx.get::<Device>(tenant, &gkey).await? {
-                    gw.sub_devices = gw.sub_devices.saturating_sub(1);
-                    tx.put(tenant, &gkey, &gw).await?;
+        self.store
+            .transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
+                let Some(device) = tx.get::<Device>(tenant, &key).await? else {
+                    return abort(Error::NotFound(Resource::Device));
+                };
+                if device.sub_devices > 0 {
+                    return abort(Error::Refused(Refusal::GatewayHasSubDevices));
                 }
-            }
-            tx.remove::<Device>(tenant, &key).await?;
-            let mut c = tx.get::<DeviceCount>(tenant, account_id).await?.unwrap_or_default();
-            c.count = c.count.saturating_sub(1);
-            tx.put(tenant, account_id, &c).await?;
-            Ok(device.clone())
-        }).await
+                if let Some(g) = &device.gateway {
+                    let gkey = device_key(account_id, g);
+                    if let Some(mut gw) = tx.get::<Device>(tenant, &gkey).await? {
+                        gw.sub_devices = gw.sub_devices.saturating_sub(1);
+                        tx.put(tenant, &gkey, &gw).await?;
+                    }
+                }
+                tx.remove::<Device>(tenant, &key).await?;
+                let mut c = tx.get::<DeviceCount>(tenant, account_id).await?.unwrap_or_default();
+                c.count = c.count.saturating_sub(1);
+                tx.put(tenant, account_id, &c).await?;
+                Ok(device.clone())
+            })
+            .await
     }
 }
 
@@ -647,7 +667,10 @@ mod tests {
             Err(Error::Invalid { field: Field::Gateway, .. })
         ));
         d.bind("t", "acc", direct("plain"), None, 1).await.unwrap();
-        assert!(matches!(d.bind("t", "acc", sub("l3", "plain"), None, 1).await, Err(Error::Invalid { .. })), "not a gateway");
+        assert!(
+            matches!(d.bind("t", "acc", sub("l3", "plain"), None, 1).await, Err(Error::Invalid { .. })),
+            "not a gateway"
+        );
         assert!(
             matches!(d.bind("t", "other", sub("l3", "gw"), None, 1).await, Err(Error::Invalid { .. })),
             "another account's"

@@ -282,17 +282,19 @@ impl Keys {
     /// (records written before keys were sealed). Returns how many it sealed.
     pub async fn seal_plain(&self, tenant: &str) -> Result<usize> {
         let sealer = &self.sealer;
-        self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
-            let Some(mut ring) = old else { return Ok((None, 0)) };
-            let plain = ring.keys.iter().filter(|k| k.is_plain()).count();
-            if plain == 0 {
-                return Ok((None, 0));
-            }
-            for k in &mut ring.keys {
-                k.seal(sealer, tenant)?;
-            }
-            Ok((Some(ring), plain))
-        }).await
+        self.store
+            .update::<KeyRingRecord, _>(tenant, "ring", |old| {
+                let Some(mut ring) = old else { return Ok((None, 0)) };
+                let plain = ring.keys.iter().filter(|k| k.is_plain()).count();
+                if plain == 0 {
+                    return Ok((None, 0));
+                }
+                for k in &mut ring.keys {
+                    k.seal(sealer, tenant)?;
+                }
+                Ok((Some(ring), plain))
+            })
+            .await
     }
 
     /// Creates the tenant's first keys if it has none.
@@ -312,19 +314,22 @@ impl Keys {
         let now = self.clock.now();
         let fresh = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
         let grace = self.retire_grace;
-        let kids = self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
-            let mut ring = old.ok_or(Error::NotFound(Resource::TenantKeys))?;
-            ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
-            for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
-                k.retired_at = Some(now);
-            }
-            for k in &mut ring.keys {
-                k.seal(&self.sealer, tenant)?;
-            }
-            ring.keys.extend(fresh.iter().cloned());
-            ring.generation += 1;
-            Ok((Some(ring), fresh.iter().map(|k| k.kid.clone()).collect()))
-        }).await?;
+        let kids = self
+            .store
+            .update::<KeyRingRecord, _>(tenant, "ring", |old| {
+                let mut ring = old.ok_or(Error::NotFound(Resource::TenantKeys))?;
+                ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
+                for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                    k.retired_at = Some(now);
+                }
+                for k in &mut ring.keys {
+                    k.seal(&self.sealer, tenant)?;
+                }
+                ring.keys.extend(fresh.iter().cloned());
+                ring.generation += 1;
+                Ok((Some(ring), fresh.iter().map(|k| k.kid.clone()).collect()))
+            })
+            .await?;
         if let Ok(mut c) = self.cache.write() {
             c.remove(tenant);
         }
@@ -342,7 +347,8 @@ impl Keys {
         {
             return Ok(ring.clone());
         }
-        let mut record = self.store.get::<KeyRingRecord>(tenant, "ring").await?.ok_or(Error::NotFound(Resource::Tenant))?;
+        let mut record =
+            self.store.get::<KeyRingRecord>(tenant, "ring").await?.ok_or(Error::NotFound(Resource::Tenant))?;
         if record.keys.iter().any(StoredKey::is_plain) {
             self.seal_plain(tenant).await?;
             record = self.store.get::<KeyRingRecord>(tenant, "ring").await?.ok_or(Error::NotFound(Resource::Tenant))?;

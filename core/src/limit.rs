@@ -136,24 +136,27 @@ where
     ) -> Result<(Reservation, T)> {
         let source = source.map(ip_key);
         let held = InFlight { id: rand::random(), at: now };
-        let admitted = self.store.transaction(&Self::trees(), async |tx| {
-            let mut s = tx.get::<S>(tenant, &subject).await?.unwrap_or_default().at(now);
-            let mut p = match &source {
-                Some(k) => Some(tx.get::<P>(tenant, k).await?.unwrap_or_default().at(now)),
-                None => None,
-            };
-            let admitted = match admit(&s, p.as_ref()) {
-                Ok(v) => v,
-                Err(e) => return abort(e),
-            };
-            s.hold(held);
-            tx.put(tenant, &subject, &s).await?;
-            if let (Some(k), Some(p)) = (&source, p.as_mut()) {
-                p.hold(held);
-                tx.put(tenant, k, p).await?;
-            }
-            Ok(admitted)
-        }).await?;
+        let admitted = self
+            .store
+            .transaction(&Self::trees(), async |tx| {
+                let mut s = tx.get::<S>(tenant, &subject).await?.unwrap_or_default().at(now);
+                let mut p = match &source {
+                    Some(k) => Some(tx.get::<P>(tenant, k).await?.unwrap_or_default().at(now)),
+                    None => None,
+                };
+                let admitted = match admit(&s, p.as_ref()) {
+                    Ok(v) => v,
+                    Err(e) => return abort(e),
+                };
+                s.hold(held);
+                tx.put(tenant, &subject, &s).await?;
+                if let (Some(k), Some(p)) = (&source, p.as_mut()) {
+                    p.hold(held);
+                    tx.put(tenant, k, p).await?;
+                }
+                Ok(admitted)
+            })
+            .await?;
         Ok((Reservation { subject, source, held }, admitted))
     }
 
@@ -169,13 +172,15 @@ where
         now: u64,
     ) -> Result<()> {
         let Reservation { subject, source, held } = reservation;
-        self.store.transaction(&Self::trees(), async |tx| {
-            settle_one::<S>(tx, tenant, &subject, held, outcome, rules, now).await?;
-            match &source {
-                Some(k) => settle_one::<P>(tx, tenant, k, held, outcome, rules, now).await,
-                None => Ok(()),
-            }
-        }).await
+        self.store
+            .transaction(&Self::trees(), async |tx| {
+                settle_one::<S>(tx, tenant, &subject, held, outcome, rules, now).await?;
+                match &source {
+                    Some(k) => settle_one::<P>(tx, tenant, k, held, outcome, rules, now).await,
+                    None => Ok(()),
+                }
+            })
+            .await
     }
 
     fn trees() -> Vec<&'static str> {

@@ -185,15 +185,17 @@ impl Sessions {
         };
         if now >= session.last_seen + TOUCH_EVERY {
             session.last_seen = now;
-            self.store.update::<Session, _>(tenant, &key, |old| {
-                Ok((
-                    old.filter(|s| s.alive(now) && s.last_seen < now).map(|mut s| {
-                        s.last_seen = now;
-                        s
-                    }),
-                    (),
-                ))
-            }).await?;
+            self.store
+                .update::<Session, _>(tenant, &key, |old| {
+                    Ok((
+                        old.filter(|s| s.alive(now) && s.last_seen < now).map(|mut s| {
+                            s.last_seen = now;
+                            s
+                        }),
+                        (),
+                    ))
+                })
+                .await?;
         }
         Ok(Some(session))
     }
@@ -201,18 +203,20 @@ impl Sessions {
     /// Notes that `client` got tokens in this session, and when it was last used.
     pub async fn touch(&self, tenant: &str, cookie: &str, client: &str) -> Result<()> {
         let now = self.clock.now();
-        self.store.update::<Session, _>(tenant, &secret::digest(cookie), |old| {
-            Ok((
-                old.filter(|s| s.alive(now)).map(|mut s| {
-                    s.last_seen = now;
-                    if !s.clients.iter().any(|c| c == client) {
-                        s.clients.push(client.to_string());
-                    }
-                    s
-                }),
-                (),
-            ))
-        }).await
+        self.store
+            .update::<Session, _>(tenant, &secret::digest(cookie), |old| {
+                Ok((
+                    old.filter(|s| s.alive(now)).map(|mut s| {
+                        s.last_seen = now;
+                        if !s.clients.iter().any(|c| c == client) {
+                            s.clients.push(client.to_string());
+                        }
+                        s
+                    }),
+                    (),
+                ))
+            })
+            .await
     }
 
     /// Ends the session behind a cookie.

@@ -98,11 +98,13 @@ impl Tenants {
 
     /// Replaces a tenant's settings.
     pub async fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
-        self.store.update::<Tenant, _>(GLOBAL, id, |old| {
-            let mut t = old.ok_or(Error::NotFound(Resource::Tenant))?;
-            t.settings = settings.clone();
-            Ok((Some(t.clone()), t))
-        }).await
+        self.store
+            .update::<Tenant, _>(GLOBAL, id, |old| {
+                let mut t = old.ok_or(Error::NotFound(Resource::Tenant))?;
+                t.settings = settings.clone();
+                Ok((Some(t.clone()), t))
+            })
+            .await
     }
 
     pub async fn list(&self) -> Result<Vec<Tenant>> {

@@ -62,7 +62,8 @@ async fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
     let mut out: Vec<String> = svc
         .clients
         .list(tenant)
-        .await.unwrap_or_default()
+        .await
+        .unwrap_or_default()
         .iter()
         .flat_map(|c| c.redirect_uris.iter().chain(&c.post_logout_redirect_uris))
         .filter_map(|u| origin(u))

@@ -101,13 +101,17 @@ async fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         let file: TenantFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         svc.tenants
             .ensure(&svc.keys, &file.id, &file.display_name)
-            .await.with_context(|| format!("tenant in {}", path.display()))?;
+            .await
+            .with_context(|| format!("tenant in {}", path.display()))?;
         if let Some(settings) = file.settings {
             svc.tenants.set_settings(&file.id, settings).await?;
         }
         for u in file.upstreams {
             let id = u.id.clone();
-            svc.upstreams.put(&file.id, u, svc.now()).await.with_context(|| format!("{}: upstream {id}", path.display()))?;
+            svc.upstreams
+                .put(&file.id, u, svc.now())
+                .await
+                .with_context(|| format!("{}: upstream {id}", path.display()))?;
         }
         for c in file.clients {
             if !c.public && c.secret.is_none() {
@@ -116,7 +120,8 @@ async fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             let id = c.id.clone();
             svc.clients
                 .upsert(svc.clock.as_ref(), &file.id, c)
-                .await.with_context(|| format!("{}: client {id}", path.display()))?;
+                .await
+                .with_context(|| format!("{}: client {id}", path.display()))?;
         }
     }
     Ok(())

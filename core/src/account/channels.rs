@@ -151,20 +151,23 @@ impl Accounts {
         };
         self.notify(tenant, account, notice.clone(), locale).await;
         let now = self.clock.now();
-        let updated = self.store.transaction(TREES, async |tx| {
-            let Some(mut a) = tx.get::<Account>(tenant, account_id).await? else {
-                return abort(Error::NotFound(Resource::Account));
-            };
-            if let Some(o) = &old {
-                index::unbind(tx, tenant, account_id, o).await?;
-                a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
-            }
-            index::bind(tx, tenant, account_id, &fresh).await?;
-            a.bindings.push(fresh.clone());
-            a.updated_at = now;
-            tx.put(tenant, account_id, &a).await?;
-            Ok(a)
-        }).await?;
+        let updated = self
+            .store
+            .transaction(TREES, async |tx| {
+                let Some(mut a) = tx.get::<Account>(tenant, account_id).await? else {
+                    return abort(Error::NotFound(Resource::Account));
+                };
+                if let Some(o) = &old {
+                    index::unbind(tx, tenant, account_id, o).await?;
+                    a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
+                }
+                index::bind(tx, tenant, account_id, &fresh).await?;
+                a.bindings.push(fresh.clone());
+                a.updated_at = now;
+                tx.put(tenant, account_id, &a).await?;
+                Ok(a)
+            })
+            .await?;
         self.store.commit().await?;
         if fresh.roles.contact {
             let told = Account { bindings: vec![fresh.clone()], ..updated.clone() };
@@ -200,15 +203,10 @@ impl Accounts {
             None => {}
         }
         let sent = self.codes.admit(tenant, &settings.codes, &to, ip).await?;
-        let message = self.codes.issue_link(
-            tenant,
-            Purpose::VerifyNewChannel,
-            account_id,
-            &to,
-            url,
-            EMAIL_LINK_LIFETIME,
-            locale,
-        ).await?;
+        let message = self
+            .codes
+            .issue_link(tenant, Purpose::VerifyNewChannel, account_id, &to, url, EMAIL_LINK_LIFETIME, locale)
+            .await?;
         self.store.commit().await?;
         self.codes.outbox().deliver(&message).await?;
         Ok(Sent { expires_in: EMAIL_LINK_LIFETIME, ..sent })

@@ -46,10 +46,12 @@ impl Accounts {
         let mut account = self.blank(None, bindings, String::new());
         account.password = None;
         let link = Link::new(&account.id, identity, self.clock.now())?;
-        self.store.transaction(TREES_WITH_LINKS, async |tx| {
-            insert_in(tx, tenant, &account).await?;
-            link::put_in(tx, tenant, &link).await
-        }).await?;
+        self.store
+            .transaction(TREES_WITH_LINKS, async |tx| {
+                insert_in(tx, tenant, &account).await?;
+                link::put_in(tx, tenant, &link).await
+            })
+            .await?;
         Ok(account)
     }
 

@@ -181,7 +181,10 @@ mod tests {
         let mut settings = TenantSettings::default();
         settings.sign_in.captcha_difficulty = 12;
         settings.registration.enabled = false;
-        store.put(GLOBAL, "t", &Tenant { id: "t".into(), display_name: "T".into(), created_at: 0, settings }).await.unwrap();
+        store
+            .put(GLOBAL, "t", &Tenant { id: "t".into(), display_name: "T".into(), created_at: 0, settings })
+            .await
+            .unwrap();
         let t = accounts.in_tenant("t").await.unwrap();
         assert_eq!(t.captcha().await.unwrap().difficulty, 12, "the tenant's CAPTCHA difficulty");
         let by = crate::account::registration::RegisterBy::Email { email: "a@example.com".into() };

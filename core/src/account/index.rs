@@ -56,7 +56,12 @@ pub(super) async fn claim_login(tx: &Tx<'_>, tenant: &str, identifier: &Identifi
 }
 
 /// Releases the login role of an identifier if this account holds it.
-pub(super) async fn release_login(tx: &Tx<'_>, tenant: &str, identifier: &Identifier, account_id: &str) -> TxResult<()> {
+pub(super) async fn release_login(
+    tx: &Tx<'_>,
+    tenant: &str,
+    identifier: &Identifier,
+    account_id: &str,
+) -> TxResult<()> {
     let Some(key) = identifier.index_key() else { return Ok(()) };
     if tx.get::<IdentifierIndex>(tenant, &key).await?.is_some_and(|ix| ix.account_id == account_id) {
         tx.remove::<IdentifierIndex>(tenant, &key).await?;
@@ -98,5 +103,10 @@ pub(super) async fn unbind(tx: &Tx<'_>, tenant: &str, account_id: &str, b: &Bind
 /// Every account a value is bound to.
 pub(super) async fn bound_accounts(store: &Store, tenant: &str, kind: Kind, value: &str) -> Result<Vec<String>> {
     let prefix = binding_prefix(kind, value);
-    Ok(store.scan::<BindingIndex>(tenant, &prefix).await?.into_iter().map(|(k, _)| k[prefix.len()..].to_string()).collect())
+    Ok(store
+        .scan::<BindingIndex>(tenant, &prefix)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k[prefix.len()..].to_string())
+        .collect())
 }

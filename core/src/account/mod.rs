@@ -346,7 +346,8 @@ impl Accounts {
             a.known_devices.insert(0, device.to_string());
             a.known_devices.truncate(20);
             Ok(!first_ever)
-        }).await
+        })
+        .await
     }
 
     /// [`Accounts::note_device`] inside a transaction over [`Account`], at `now`.
@@ -368,12 +369,14 @@ impl Accounts {
     /// Replaces an account record (no identifier changes) atomically.
     pub async fn modify<T>(&self, tenant: &str, id: &str, mut f: impl FnMut(&mut Account) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
-        self.store.update::<Account, _>(tenant, id, |old| {
-            let mut a = old.ok_or(Error::NotFound(Resource::Account))?;
-            let out = f(&mut a)?;
-            a.updated_at = now;
-            Ok((Some(a), out))
-        }).await
+        self.store
+            .update::<Account, _>(tenant, id, |old| {
+                let mut a = old.ok_or(Error::NotFound(Resource::Account))?;
+                let out = f(&mut a)?;
+                a.updated_at = now;
+                Ok((Some(a), out))
+            })
+            .await
     }
 }
 

@@ -139,18 +139,20 @@ impl Accounts {
         let n = settings.password.history;
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();
-        let updated = self.modify(tenant, account_id, |a| {
-            if let Some(old) = a.password.take() {
-                a.password_history.insert(0, old);
-                a.password_history.truncate(n.max(1));
-            }
-            a.password = Some(phc.clone());
-            a.password_changed_at = now;
-            a.known_devices.clear();
-            // Remembered devices skip the second factor no more (R20).
-            a.security_epoch = a.security_epoch.wrapping_add(1);
-            Ok(a.clone())
-        }).await?;
+        let updated = self
+            .modify(tenant, account_id, |a| {
+                if let Some(old) = a.password.take() {
+                    a.password_history.insert(0, old);
+                    a.password_history.truncate(n.max(1));
+                }
+                a.password = Some(phc.clone());
+                a.password_changed_at = now;
+                a.known_devices.clear();
+                // Remembered devices skip the second factor no more (R20).
+                a.security_epoch = a.security_epoch.wrapping_add(1);
+                Ok(a.clone())
+            })
+            .await?;
         account_families::revoke_all_for_account(&self.store, tenant, account_id, why, now).await?;
         self.notify(tenant, &updated, Notice::PasswordChanged, locale).await;
         Ok(())

@@ -135,15 +135,11 @@ impl Accounts {
         let target = self.recovery_target(tenant, &Identifier::Email(email.clone())).await;
         let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip).await?;
         let message = match target {
-            Some((account, to)) => Some(self.codes.issue_link(
-                tenant,
-                Purpose::Recover,
-                &account.id,
-                &to,
-                url,
-                RECOVERY_LINK_LIFETIME,
-                ask.locale,
-            ).await?),
+            Some((account, to)) => Some(
+                self.codes
+                    .issue_link(tenant, Purpose::Recover, &account.id, &to, url, RECOVERY_LINK_LIFETIME, ask.locale)
+                    .await?,
+            ),
             None => None,
         };
         // Both paths flush (R36).

@@ -128,7 +128,9 @@ impl Accounts {
         }
         // The mobile: who holds its login role, and how many accounts it is bound to.
         let holder = match &mobile {
-            Some(m) => self.store.get::<index::IdentifierIndex>(tenant, &format!("phone:{m}")).await?.map(|ix| ix.account_id),
+            Some(m) => {
+                self.store.get::<index::IdentifierIndex>(tenant, &format!("phone:{m}")).await?.map(|ix| ix.account_id)
+            }
             None => None,
         };
         let by_mobile = matches!(reg.by, RegisterBy::Mobile { .. });
@@ -163,7 +165,8 @@ impl Accounts {
         self.policy.registration(tenant, facts, &input).await.into_result()?;
         self.policy
             .password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() })
-            .await.into_result()?;
+            .await
+            .into_result()?;
         self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code).await?;
         let phc = self.passwords.hash(&reg.password).await?;
 
@@ -179,32 +182,35 @@ impl Accounts {
         }
         let account = self.blank(name, bindings, phc);
         let previous = if take_over { holder } else { None };
-        self.store.transaction(TREES, async |tx| {
-            if let (Some(old_id), Some(m)) = (&previous, &mobile) {
-                let Some(mut old) = tx.get::<Account>(tenant, old_id).await? else {
-                    return abort(Error::NotFound(Resource::Account));
-                };
-                for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
-                    index::unbind(tx, tenant, old_id, b).await?;
+        self.store
+            .transaction(TREES, async |tx| {
+                if let (Some(old_id), Some(m)) = (&previous, &mobile) {
+                    let Some(mut old) = tx.get::<Account>(tenant, old_id).await? else {
+                        return abort(Error::NotFound(Resource::Account));
+                    };
+                    for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
+                        index::unbind(tx, tenant, old_id, b).await?;
+                    }
+                    old.bindings.retain(|b| !(b.kind == Kind::Mobile && &b.value == m));
+                    old.pending_notices
+                        .push(Notice::MobileReassigned { mobile: crate::account::mask(Kind::Mobile, m) });
+                    tx.put(tenant, old_id, &old).await?;
                 }
-                old.bindings.retain(|b| !(b.kind == Kind::Mobile && &b.value == m));
-                old.pending_notices.push(Notice::MobileReassigned { mobile: crate::account::mask(Kind::Mobile, m) });
-                tx.put(tenant, old_id, &old).await?;
-            }
-            if let Some(m) = &mobile
-                && previous.is_none()
-                && index::bound_count(tx, tenant, Kind::Mobile, m).await? >= cap
-            {
-                return abort(Error::denied("too_many_accounts_for_mobile"));
-            }
-            if let Some(n) = &account.name {
-                index::claim_login(tx, tenant, &Identifier::Name(n.clone()), &account.id).await?;
-            }
-            for b in &account.bindings {
-                index::bind(tx, tenant, &account.id, b).await?;
-            }
-            tx.put(tenant, &account.id, &account).await
-        }).await?;
+                if let Some(m) = &mobile
+                    && previous.is_none()
+                    && index::bound_count(tx, tenant, Kind::Mobile, m).await? >= cap
+                {
+                    return abort(Error::denied("too_many_accounts_for_mobile"));
+                }
+                if let Some(n) = &account.name {
+                    index::claim_login(tx, tenant, &Identifier::Name(n.clone()), &account.id).await?;
+                }
+                for b in &account.bindings {
+                    index::bind(tx, tenant, &account.id, b).await?;
+                }
+                tx.put(tenant, &account.id, &account).await
+            })
+            .await?;
         if let Some(old_id) = &previous {
             // The old holder's apps may have signed in with the number (R9, issue 10
             // item 3): their tokens end with it.

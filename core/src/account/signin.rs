@@ -99,7 +99,13 @@ impl Accounts {
     }
 
     /// Whether the next password try for `identifier` from `ip` must carry a CAPTCHA.
-    pub async fn captcha_due(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str) -> Result<bool> {
+    pub async fn captcha_due(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        identifier: &str,
+        ip: &str,
+    ) -> Result<bool> {
         let account = match Identifier::parse(identifier) {
             Ok(i) => self.find_login(tenant, &i).await.ok().flatten(),
             Err(_) => None,

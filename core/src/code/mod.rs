@@ -205,7 +205,12 @@ impl Codes {
     /// Checks several codes together (a channel change proves the old and the new
     /// value): either every code is right and all are consumed, or none is consumed
     /// and each wrong one counts a try.
-    pub async fn verify_all(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)]) -> Result<()> {
+    pub async fn verify_all(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        checks: &[(Purpose, &str, &str)],
+    ) -> Result<()> {
         self.judge(tenant, settings, checks, true).await
     }
 
@@ -218,39 +223,42 @@ impl Codes {
     ) -> Result<()> {
         let now = self.clock.now();
         let max = settings.max_attempts;
-        let outcome = self.store.transaction(&[CodeRecord::TREE], async |tx| {
-            let mut first_error = None;
-            let mut records = Vec::with_capacity(checks.len());
-            for (purpose, address, code) in checks {
-                let id = record_id(*purpose, address);
-                let rec = tx.get::<CodeRecord>(tenant, &id).await?;
-                let error = match &rec {
-                    None => Some(Error::CodeInvalid),
-                    Some(r) if r.expires_at <= now => Some(Error::CodeExpired),
-                    Some(r) if r.attempts >= max => Some(Error::CodeAttemptsExceeded),
-                    Some(r) if !code_matches(r, code) => Some(Error::CodeInvalid),
-                    Some(_) => None,
-                };
-                if let (Some(Error::CodeInvalid), Some(mut r)) = (&error, rec.clone()) {
-                    r.attempts += 1;
-                    tx.put(tenant, &id, &r).await?;
-                }
-                if first_error.is_none() {
-                    first_error = error;
-                }
-                records.push((id, rec));
-            }
-            if first_error.is_none() && consume {
-                for (id, rec) in records {
-                    if let Some(mut r) = rec {
-                        // Consumed: single use; the sweeper removes it.
-                        r.attempts = u32::MAX;
+        let outcome = self
+            .store
+            .transaction(&[CodeRecord::TREE], async |tx| {
+                let mut first_error = None;
+                let mut records = Vec::with_capacity(checks.len());
+                for (purpose, address, code) in checks {
+                    let id = record_id(*purpose, address);
+                    let rec = tx.get::<CodeRecord>(tenant, &id).await?;
+                    let error = match &rec {
+                        None => Some(Error::CodeInvalid),
+                        Some(r) if r.expires_at <= now => Some(Error::CodeExpired),
+                        Some(r) if r.attempts >= max => Some(Error::CodeAttemptsExceeded),
+                        Some(r) if !code_matches(r, code) => Some(Error::CodeInvalid),
+                        Some(_) => None,
+                    };
+                    if let (Some(Error::CodeInvalid), Some(mut r)) = (&error, rec.clone()) {
+                        r.attempts += 1;
                         tx.put(tenant, &id, &r).await?;
                     }
+                    if first_error.is_none() {
+                        first_error = error;
+                    }
+                    records.push((id, rec));
                 }
-            }
-            Ok(first_error)
-        }).await?;
+                if first_error.is_none() && consume {
+                    for (id, rec) in records {
+                        if let Some(mut r) = rec {
+                            // Consumed: single use; the sweeper removes it.
+                            r.attempts = u32::MAX;
+                            tx.put(tenant, &id, &r).await?;
+                        }
+                    }
+                }
+                Ok(first_error)
+            })
+            .await?;
         match outcome {
             None => Ok(()),
             Some(e) => Err(e),

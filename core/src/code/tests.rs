@@ -43,7 +43,10 @@ async fn r37_sixth_wrong_code_fails_even_when_right() {
     for _ in 0..5 {
         assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, wrong).await, Err(Error::CodeInvalid)));
     }
-    assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, &right).await, Err(Error::CodeAttemptsExceeded)));
+    assert!(matches!(
+        codes.verify(T, &s, Purpose::SignIn, &to.address, &right).await,
+        Err(Error::CodeAttemptsExceeded)
+    ));
 }
 
 #[tokio::test]
@@ -71,7 +74,10 @@ async fn r37_expired_code_fails() {
     let to = Destination::sms("+8613800138000");
     codes.send(T, &s, Purpose::SignIn, &to, "", "en").await.unwrap();
     clock.advance(s.lifetime);
-    assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, &last_code(&out)).await, Err(Error::CodeExpired)));
+    assert!(matches!(
+        codes.verify(T, &s, Purpose::SignIn, &to.address, &last_code(&out)).await,
+        Err(Error::CodeExpired)
+    ));
 }
 
 #[tokio::test]

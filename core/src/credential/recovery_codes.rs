@@ -85,21 +85,23 @@ impl RecoveryCodes {
     /// is `CodeInvalid`.
     pub async fn consume(&self, tenant: &str, account_id: &str, code: &str) -> Result<usize> {
         let code = normalise(code);
-        self.store.update::<RecoveryCodesRecord, _>(tenant, account_id, |old| {
-            let Some(mut record) = old else { return Err(Error::CodeInvalid) };
-            let entered = self.digest(&record.salt, &code);
-            // Compare with every digest, so the time taken does not tell which matched.
-            let mut found = None;
-            for (i, stored) in record.digests.iter().enumerate() {
-                if secret::eq(stored, &entered) {
-                    found = Some(i);
+        self.store
+            .update::<RecoveryCodesRecord, _>(tenant, account_id, |old| {
+                let Some(mut record) = old else { return Err(Error::CodeInvalid) };
+                let entered = self.digest(&record.salt, &code);
+                // Compare with every digest, so the time taken does not tell which matched.
+                let mut found = None;
+                for (i, stored) in record.digests.iter().enumerate() {
+                    if secret::eq(stored, &entered) {
+                        found = Some(i);
+                    }
                 }
-            }
-            let i = found.ok_or(Error::CodeInvalid)?;
-            record.digests.swap_remove(i);
-            let left = record.digests.len();
-            Ok((Some(record), left))
-        }).await
+                let i = found.ok_or(Error::CodeInvalid)?;
+                record.digests.swap_remove(i);
+                let left = record.digests.len();
+                Ok((Some(record), left))
+            })
+            .await
     }
 
     /// How many unused codes the account has (0 without a set).
@@ -236,7 +238,10 @@ mod tests {
         let (rc, store, _d) = setup().await;
         let codes = rc.generate(T, A).await.unwrap();
         let other_key = RecoveryCodes::new(store, Arc::new(ManualClock::new()), Arc::new(Sealer::new([8; 32])));
-        assert!(matches!(other_key.consume(T, A, &codes[0]).await, Err(Error::CodeInvalid)), "the store alone is not enough");
+        assert!(
+            matches!(other_key.consume(T, A, &codes[0]).await, Err(Error::CodeInvalid)),
+            "the store alone is not enough"
+        );
         assert_eq!(rc.consume(T, A, &codes[0]).await.unwrap(), 9);
     }
 }

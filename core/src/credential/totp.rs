@@ -146,10 +146,12 @@ impl Totps {
             last_used_step: 0,
             created_at: self.clock.now(),
         };
-        self.store.update::<TotpRecord, _>(tenant, account_id, |old| match old {
-            Some(r) if r.confirmed => Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
-            _ => Ok((Some(record.clone()), ())),
-        }).await?;
+        self.store
+            .update::<TotpRecord, _>(tenant, account_id, |old| match old {
+                Some(r) if r.confirmed => Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
+                _ => Ok((Some(record.clone()), ())),
+            })
+            .await?;
         Ok(enrolment)
     }
 
@@ -169,27 +171,30 @@ impl Totps {
         let now = self.clock.now();
         let code = normalise(code);
         let ctx = context(tenant, account_id);
-        self.store.update::<TotpRecord, _>(tenant, account_id, |old| {
-            let mut record = match old {
-                Some(r) if r.confirmed == confirmed => r,
-                Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
-                _ if confirmed => return Err(Error::NotFound(Resource::Authenticator)),
-                _ => return Err(Error::NotFound(Resource::AuthenticatorEnrolment)),
-            };
-            let Some(code) = code.as_deref() else { return Err(Error::CodeInvalid) };
-            let totp = build(self.sealer.open(&ctx, &record.sealed_secret)?)?;
-            let step = matching_step(&totp, code, now, record.last_used_step).ok_or(Error::CodeInvalid)?;
-            record.confirmed = true;
-            record.last_used_step = step;
-            Ok((Some(record), ()))
-        }).await
+        self.store
+            .update::<TotpRecord, _>(tenant, account_id, |old| {
+                let mut record = match old {
+                    Some(r) if r.confirmed == confirmed => r,
+                    Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
+                    _ if confirmed => return Err(Error::NotFound(Resource::Authenticator)),
+                    _ => return Err(Error::NotFound(Resource::AuthenticatorEnrolment)),
+                };
+                let Some(code) = code.as_deref() else { return Err(Error::CodeInvalid) };
+                let totp = build(self.sealer.open(&ctx, &record.sealed_secret)?)?;
+                let step = matching_step(&totp, code, now, record.last_used_step).ok_or(Error::CodeInvalid)?;
+                record.confirmed = true;
+                record.last_used_step = step;
+                Ok((Some(record), ()))
+            })
+            .await
     }
 
     /// The account's authenticator, if any.
     pub async fn status(&self, tenant: &str, account_id: &str) -> Result<Option<TotpStatus>> {
         Ok(self
             .store
-            .get::<TotpRecord>(tenant, account_id).await?
+            .get::<TotpRecord>(tenant, account_id)
+            .await?
             .map(|r| TotpStatus { confirmed: r.confirmed, created_at: r.created_at }))
     }
 
@@ -393,6 +398,9 @@ mod tests {
         // Copied to another account, the sealed seed does not open.
         store.put(T, "acct2", &TotpRecord { last_used_step: 0, ..record }).await.unwrap();
         clock.advance(STEP);
-        assert!(matches!(totps.verify(T, "acct2", &code_at(&secret, clock.now()).unwrap()).await, Err(Error::Crypto(_))));
+        assert!(matches!(
+            totps.verify(T, "acct2", &code_at(&secret, clock.now()).unwrap()).await,
+            Err(Error::Crypto(_))
+        ));
     }
 }

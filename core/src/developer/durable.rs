@@ -26,7 +26,8 @@ impl Developers {
         fields: &BTreeMap<String, String>,
     ) -> Result<Submission> {
         let settings = settings_of(&self.store, tenant).await?;
-        let submitted = self.submit_with_policy(policy, facts, tenant, &settings, account_id, type_name, fields).await?;
+        let submitted =
+            self.submit_with_policy(policy, facts, tenant, &settings, account_id, type_name, fields).await?;
         self.store.commit().await?;
         Ok(submitted)
     }

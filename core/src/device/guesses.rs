@@ -111,9 +111,11 @@ pub(super) async fn reserve(
     now: u64,
 ) -> Result<()> {
     let limiter = limiter(store);
-    let (_kept, ()) = limiter.reserve(tenant, account_key(who.account_id), Some(who.ip), now, |account, ip| {
-        admit(rules, account, ip.unwrap_or(&UserCodeGuesses::default()), now)
-    }).await?;
+    let (_kept, ()) = limiter
+        .reserve(tenant, account_key(who.account_id), Some(who.ip), now, |account, ip| {
+            admit(rules, account, ip.unwrap_or(&UserCodeGuesses::default()), now)
+        })
+        .await?;
     Ok(())
 }
 

@@ -59,9 +59,9 @@ pub(crate) enum Polled {
 impl Devices {
     /// The device's poll (see [`step`]), written on its own.
     pub async fn poll(&self, tenant: &str, client_id: &str, device_code: &str, now: u64) -> Result<Redeemed> {
-        self.store.update::<DeviceAuthorization, _>(tenant, &secret::digest(device_code), |old| {
-            Ok(step(old, client_id, now))
-        }).await?
+        self.store
+            .update::<DeviceAuthorization, _>(tenant, &secret::digest(device_code), |old| Ok(step(old, client_id, now)))
+            .await?
     }
 
     /// What a poll would redeem now, read without a write: the authorization the

@@ -102,26 +102,36 @@ pub async fn list(store: &Store, tenant: &str, account_id: &str) -> Result<Vec<L
 
 /// Notes a sign-in through a link.
 pub async fn touch(store: &Store, tenant: &str, upstream: &str, subject: &str, now: u64) -> Result<()> {
-    store.update::<Link, _>(tenant, &key(upstream, subject), |old| {
-        Ok((
-            old.map(|mut l| {
-                l.last_used_at = Some(now);
-                l
-            }),
-            (),
-        ))
-    }).await
+    store
+        .update::<Link, _>(tenant, &key(upstream, subject), |old| {
+            Ok((
+                old.map(|mut l| {
+                    l.last_used_at = Some(now);
+                    l
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
 /// Removes one of the account's links; false if it had no such link.
-pub(crate) async fn remove(store: &Store, tenant: &str, account_id: &str, upstream: &str, subject: &str) -> Result<bool> {
+pub(crate) async fn remove(
+    store: &Store,
+    tenant: &str,
+    account_id: &str,
+    upstream: &str,
+    subject: &str,
+) -> Result<bool> {
     let k = key(upstream, subject);
-    store.transaction(TREES, async |tx| match tx.get::<Link>(tenant, &k).await? {
-        Some(l) if l.account_id == account_id => {
-            tx.remove::<Link>(tenant, &k).await?;
-            tx.remove::<AccountLink>(tenant, &format!("{account_id}/{k}")).await?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    }).await
+    store
+        .transaction(TREES, async |tx| match tx.get::<Link>(tenant, &k).await? {
+            Some(l) if l.account_id == account_id => {
+                tx.remove::<Link>(tenant, &k).await?;
+                tx.remove::<AccountLink>(tenant, &format!("{account_id}/{k}")).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })
+        .await
 }

@@ -30,15 +30,29 @@ fn key(account_id: &str, family_id: &str) -> String {
 
 /// Notes that `family_id` belongs to `account_id` until `expires_at` (or later, if
 /// already noted with a later expiry).
-pub(crate) async fn note(store: &Store, tenant: &str, account_id: &str, family_id: &str, expires_at: u64) -> Result<()> {
-    store.update::<AccountFamily, _>(tenant, &key(account_id, family_id), |old| {
-        let expires_at = old.map_or(expires_at, |o| o.expires_at.max(expires_at));
-        Ok((Some(AccountFamily { expires_at }), ()))
-    }).await
+pub(crate) async fn note(
+    store: &Store,
+    tenant: &str,
+    account_id: &str,
+    family_id: &str,
+    expires_at: u64,
+) -> Result<()> {
+    store
+        .update::<AccountFamily, _>(tenant, &key(account_id, family_id), |old| {
+            let expires_at = old.map_or(expires_at, |o| o.expires_at.max(expires_at));
+            Ok((Some(AccountFamily { expires_at }), ()))
+        })
+        .await
 }
 
 /// [`note`] inside a transaction over [`AccountFamily`].
-pub(crate) async fn note_in(tx: &Tx<'_>, tenant: &str, account_id: &str, family_id: &str, expires_at: u64) -> TxResult<()> {
+pub(crate) async fn note_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    account_id: &str,
+    family_id: &str,
+    expires_at: u64,
+) -> TxResult<()> {
     let k = key(account_id, family_id);
     let expires_at = tx.get::<AccountFamily>(tenant, &k).await?.map_or(expires_at, |o| o.expires_at.max(expires_at));
     tx.put(tenant, &k, &AccountFamily { expires_at }).await

@@ -118,8 +118,10 @@ impl Authorizations {
             });
         }
         let now = self.clock.now();
-        let flow =
-            self.store.transaction(CONSENT_TREES, async |tx| consent_in(tx, tenant, flow_id, &session.account_id, now).await).await?;
+        let flow = self
+            .store
+            .transaction(CONSENT_TREES, async |tx| consent_in(tx, tenant, flow_id, &session.account_id, now).await)
+            .await?;
         let Some(flow) = flow else {
             self.store.commit().await?;
             return Ok(Authorized::Expired);
@@ -147,7 +149,9 @@ impl Authorizations {
         let now = self.clock.now();
         let session = self.session(tenant, cookie).await?;
         let consented = match &session {
-            Some((_, s)) => consent::covers(&self.store, tenant, &s.account_id, &client.id, &flow.request.scopes).await?,
+            Some((_, s)) => {
+                consent::covers(&self.store, tenant, &s.account_id, &client.id, &flow.request.scopes).await?
+            }
             None => false,
         };
         let next = request::next(&flow, session.as_ref().map(|(_, s)| s), client, consented, now);

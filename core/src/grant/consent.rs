@@ -27,17 +27,26 @@ pub async fn covers(store: &Store, tenant: &str, account: &str, client: &str, sc
 }
 
 /// Records that the account granted `scopes` to the client (adding to earlier grants).
-pub async fn grant(store: &Store, tenant: &str, account: &str, client: &str, scopes: &[String], now: u64) -> Result<()> {
-    store.update::<Consent, _>(tenant, &id(account, client), |old| {
-        let mut c = old.unwrap_or_default();
-        for s in scopes {
-            if !c.scopes.contains(s) {
-                c.scopes.push(s.clone());
+pub async fn grant(
+    store: &Store,
+    tenant: &str,
+    account: &str,
+    client: &str,
+    scopes: &[String],
+    now: u64,
+) -> Result<()> {
+    store
+        .update::<Consent, _>(tenant, &id(account, client), |old| {
+            let mut c = old.unwrap_or_default();
+            for s in scopes {
+                if !c.scopes.contains(s) {
+                    c.scopes.push(s.clone());
+                }
             }
-        }
-        c.granted_at = now;
-        Ok((Some(c), ()))
-    }).await
+            c.granted_at = now;
+            Ok((Some(c), ()))
+        })
+        .await
 }
 
 /// [`grant`] inside a transaction over [`Consent`].

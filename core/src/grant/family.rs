@@ -112,7 +112,9 @@ pub(crate) const ISSUE_TREES: &[&str] =
 /// inside a transaction over [`ISSUE_TREES`]. If the family was revoked meanwhile
 /// (or is gone), the token is revoked at once.
 pub(crate) async fn record_access_in(tx: &Tx<'_>, tenant: &str, family: &str, jti: &str, exp: u64) -> TxResult<()> {
-    let Some(mut f) = tx.get::<Family>(tenant, family).await? else { return revoked::revoke_in(tx, tenant, jti, exp).await };
+    let Some(mut f) = tx.get::<Family>(tenant, family).await? else {
+        return revoked::revoke_in(tx, tenant, jti, exp).await;
+    };
     f.access.retain(|(_, e)| *e > exp.saturating_sub(24 * 3600));
     f.access.push((jti.to_string(), exp));
     // The account's index of families expires with the family.

@@ -93,7 +93,9 @@ async fn p2_refresh_scope_narrows_this_issue_only_and_never_widens() {
 #[tokio::test]
 async fn r14_id_token_claims_follow_the_scopes() {
     let k = kit().await;
-    let issue = async |s: &[&str]| k.tokens.mint(T, &k.mine, &k.grant(&k.mine, s).await, &scopes(s), k.now).await.unwrap().issued;
+    let issue = async |s: &[&str]| {
+        k.tokens.mint(T, &k.mine, &k.grant(&k.mine, s).await, &scopes(s), k.now).await.unwrap().issued
+    };
     let bare = payload(issue(&["openid"]).await.id_token.as_deref().unwrap());
     for absent in ["email", "email_verified", "preferred_username", "review_status", "name", "updated_at"] {
         assert_eq!(bare.get(absent), None, "{absent} without its scope");
@@ -143,10 +145,19 @@ async fn p2_refresh_tokens_only_for_refresh_clients_and_client_credentials_name_
     };
     let (plain, _) = k.clients.create(k.clock.as_ref(), T, no_refresh).await.unwrap();
     let offline = scopes(&["openid", "offline_access"]);
-    let issued =
-        k.tokens.mint(T, &plain, &k.grant(&plain, &["openid", "offline_access"]).await, &offline, k.now).await.unwrap().issued;
+    let issued = k
+        .tokens
+        .mint(T, &plain, &k.grant(&plain, &["openid", "offline_access"]).await, &offline, k.now)
+        .await
+        .unwrap()
+        .issued;
     assert!(issued.refresh_token.is_none(), "not registered for refresh_token");
-    let issued = k.tokens.mint(T, &k.mine, &k.grant(&k.mine, &["openid"]).await, &scopes(&["openid"]), k.now).await.unwrap().issued;
+    let issued = k
+        .tokens
+        .mint(T, &k.mine, &k.grant(&k.mine, &["openid"]).await, &scopes(&["openid"]), k.now)
+        .await
+        .unwrap()
+        .issued;
     assert!(issued.refresh_token.is_some());
 
     let before = k.store.commits();

@@ -264,15 +264,17 @@ impl Flow {
 
 /// Records that session `sid` signed in during the flow.
 pub async fn mark_signed_in(store: &Store, tenant: &str, id: &str, sid: &str) -> Result<()> {
-    store.update::<Flow, _>(tenant, id, |old| {
-        Ok((
-            old.map(|mut f| {
-                f.signed_in = Some(sid.to_string());
-                f
-            }),
-            (),
-        ))
-    }).await
+    store
+        .update::<Flow, _>(tenant, id, |old| {
+            Ok((
+                old.map(|mut f| {
+                    f.signed_in = Some(sid.to_string());
+                    f
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
 /// [`mark_signed_in`] inside a transaction over [`Flow`]: a flow that is gone is left so.
@@ -295,15 +297,17 @@ pub async fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Resul
 
 /// Records that the flow cannot step up to two factors.
 pub async fn skip_step_up(store: &Store, tenant: &str, id: &str) -> Result<()> {
-    store.update::<Flow, _>(tenant, id, |old| {
-        Ok((
-            old.map(|mut f| {
-                f.step_up_skipped = true;
-                f
-            }),
-            (),
-        ))
-    }).await
+    store
+        .update::<Flow, _>(tenant, id, |old| {
+            Ok((
+                old.map(|mut f| {
+                    f.step_up_skipped = true;
+                    f
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
 pub async fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {

@@ -100,7 +100,8 @@ impl PolicyHost {
                 None => list.push(e.clone()),
             }
             Ok(())
-        }).await?;
+        })
+        .await?;
         let detail = serde_json::json!({ "hash": entry.hash, "version": entry.version });
         self.audit_change(tenant, "plugin_installed", &entry.name, detail).await?;
         Ok(entry)
@@ -112,7 +113,8 @@ impl PolicyHost {
             let before = list.len();
             list.retain(|p| p.name != name);
             if list.len() == before { Err(Error::NotFound(Resource::Plugin)) } else { Ok(()) }
-        }).await?;
+        })
+        .await?;
         self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null).await
     }
 
@@ -127,7 +129,8 @@ impl PolicyHost {
                 Ok(())
             }
             None => Err(Error::NotFound(Resource::Plugin)),
-        }).await?;
+        })
+        .await?;
         self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null).await
     }
 
@@ -142,12 +145,14 @@ impl PolicyHost {
     }
 
     async fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
-        self.store.update::<TenantPlugins, _>(tenant, CHAIN, |old| {
-            let mut t = old.unwrap_or_default();
-            f(&mut t.plugins)?;
-            t.generation += 1;
-            Ok((Some(t), ()))
-        }).await?;
+        self.store
+            .update::<TenantPlugins, _>(tenant, CHAIN, |old| {
+                let mut t = old.unwrap_or_default();
+                f(&mut t.plugins)?;
+                t.generation += 1;
+                Ok((Some(t), ()))
+            })
+            .await?;
         if let Ok(mut c) = self.chains.write() {
             c.remove(tenant);
         }
@@ -173,7 +178,8 @@ impl PolicyHost {
         }
         let mut links = Vec::with_capacity(record.plugins.len());
         for p in &record.plugins {
-            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash).await?.ok_or(Error::NotFound(Resource::PluginBytes))?;
+            let blob =
+                self.store.get::<PluginBlob>(GLOBAL, &p.hash).await?.ok_or(Error::NotFound(Resource::PluginBytes))?;
             let bytes = STANDARD.decode(&blob.wasm).map_err(|_| Error::Storage("plugin bytes encoding".into()))?;
             let plugin = self.wasm.load(&bytes)?;
             links.push(Link { plugin, config: p.config.to_string() });
@@ -232,7 +238,13 @@ impl PolicyHost {
     }
 
     /// Runs one decision hook on the tenant's chain and audits a `policy_error`.
-    async fn decide(&self, tenant: &str, facts: &Facts, hook: Hook, f: impl FnOnce(&Chain, u64) -> Decision) -> Decision {
+    async fn decide(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        hook: Hook,
+        f: impl FnOnce(&Chain, u64) -> Decision,
+    ) -> Decision {
         let now = self.clock.now();
         let d = self.with_chain(tenant, |c| f(c, now)).await;
         self.audited(tenant, hook.as_str(), facts, d).await
@@ -258,7 +270,12 @@ impl PolicyHost {
         self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input)).await
     }
 
-    pub async fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
+    pub async fn developer_submission(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        input: &SubmissionInput,
+    ) -> SubmissionDecision {
         let now = self.clock.now();
         match self.chain(tenant).await {
             Ok(c) => c.developer_submission(tenant, facts, now, input),

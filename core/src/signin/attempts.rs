@@ -280,14 +280,17 @@ impl Attempts {
     ) -> Result<Ticket> {
         let now = self.clock.now();
         let ip = (!ip.is_empty()).then_some(ip);
-        let (reservation, due) = self.limiter().reserve(tenant, who.key(), ip, now, |f, w| {
-            let gate = decide(rules, f, w, now)?;
-            match captcha {
-                Captcha::NotAsked => Ok(false),
-                Captcha::Missing if gate.captcha => Err(Error::CaptchaRequired),
-                Captcha::Missing | Captcha::Answered => Ok(gate.captcha),
-            }
-        }).await?;
+        let (reservation, due) = self
+            .limiter()
+            .reserve(tenant, who.key(), ip, now, |f, w| {
+                let gate = decide(rules, f, w, now)?;
+                match captcha {
+                    Captcha::NotAsked => Ok(false),
+                    Captcha::Missing if gate.captcha => Err(Error::CaptchaRequired),
+                    Captcha::Missing | Captcha::Answered => Ok(gate.captcha),
+                }
+            })
+            .await?;
         Ok(Ticket { reservation, captcha: due })
     }
 

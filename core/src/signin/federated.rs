@@ -153,7 +153,8 @@ impl SignIns {
             }
             Outcome::Unknown { candidate } => {
                 let candidate = candidate.map(|m| (m.account_id, m.kind, m.value));
-                let token = journey::issue(&self.store, tenant, &j(State::ChoosingAccount { identity, candidate })).await?;
+                let token =
+                    journey::issue(&self.store, tenant, &j(State::ChoosingAccount { identity, candidate })).await?;
                 self.store.commit().await?;
                 Ok(FederatedStep::First { token })
             }

@@ -30,7 +30,8 @@ impl SignIns {
             return Ok(FederatedStep::NoCreate);
         }
         let account = self.accounts.create_federated(tenant, &p.identity).await?;
-        self.federated_event(tenant, &account.id, "federated_account_created", browser.origin, &p.identity.upstream).await?;
+        self.federated_event(tenant, &account.id, "federated_account_created", browser.origin, &p.identity.upstream)
+            .await?;
         self.go_on(tenant, browser, p, account, next).await
     }
 

@@ -131,7 +131,8 @@ async fn r17_no_account_is_created_when_the_upstream_may_not_create() {
     assert!(
         k.accounts
             .federated(T, &identity("s1"))
-            .await.is_ok_and(|o| matches!(o, crate::federation::first::Outcome::Unknown { .. }))
+            .await
+            .is_ok_and(|o| matches!(o, crate::federation::first::Outcome::Unknown { .. }))
     );
 }
 
@@ -196,7 +197,8 @@ async fn r17_link_by_password_refuses_a_wrong_one_and_links_with_the_right_one()
             }
             Ok(())
         })
-        .await.unwrap();
+        .await
+        .unwrap();
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };

@@ -225,11 +225,15 @@ mod tests {
         };
         let token = issue(&store, "t", &j).await.unwrap();
         for n in 1..MAX_FAILURES {
-            let alive = store.transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await).await.unwrap();
+            let alive = store
+                .transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await)
+                .await
+                .unwrap();
             assert!(alive, "alive after {n}");
             assert_eq!(get(&store, "t", &token, 50).await.unwrap().unwrap().failures, n);
         }
-        let alive = store.transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await).await.unwrap();
+        let alive =
+            store.transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await).await.unwrap();
         assert!(!alive);
         assert!(get(&store, "t", &token, 50).await.unwrap().is_none(), "ended");
     }

@@ -78,7 +78,8 @@ async fn kit_with(two_step: bool, settings: TenantSettings) -> Kit {
             a.pending_notices.push(Notice::MobileReassigned { mobile: MOBILE.into() });
             Ok(())
         })
-        .await.unwrap();
+        .await
+        .unwrap();
     Kit { signins, accounts, store, clock, account_id: account.id, _dir: dir }
 }
 
@@ -99,7 +100,11 @@ async fn r9_r20_notices_wait_for_the_completed_sign_in_and_wrong_answers_are_dur
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("a second factor is owed: {step:?}") };
-    assert_eq!(k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.len(), 1, "notices stay at the first factor");
+    assert_eq!(
+        k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.len(),
+        1,
+        "notices stay at the first factor"
+    );
 
     let p = k.signins.pending(T, &token).await.unwrap().unwrap();
     assert!(!p.owes_captcha() && !p.methods.is_empty(), "owes a second factor");
@@ -115,7 +120,8 @@ async fn r9_r20_notices_wait_for_the_completed_sign_in_and_wrong_answers_are_dur
             a.two_step = false;
             Ok(())
         })
-        .await.unwrap();
+        .await
+        .unwrap();
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
     let SignInStep::SignedIn(done) = step else { panic!("signed in: {step:?}") };
     assert_eq!(done.notices, vec![Notice::MobileReassigned { mobile: MOBILE.into() }]);
@@ -381,7 +387,8 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
             a.bindings.clear();
             Ok(())
         })
-        .await.unwrap();
+        .await
+        .unwrap();
     let skipped = k.signins.step_up(T, &flow, &session, "/back".into()).await.unwrap();
     assert!(matches!(skipped, StepUp::Skipped), "{skipped:?}");
     assert!(request::load_flow(&k.store, T, &flow, k.clock.now()).await.unwrap().unwrap().step_up_skipped);

@@ -40,7 +40,14 @@ pub async fn remember_in(tx: &Tx<'_>, tenant: &str, token: &str, device: &Rememb
 }
 
 /// Whether the cookie value remembers this device for the account at its current epoch.
-pub async fn is_remembered(store: &Store, tenant: &str, token: &str, account_id: &str, epoch: u32, now: u64) -> Result<bool> {
+pub async fn is_remembered(
+    store: &Store,
+    tenant: &str,
+    token: &str,
+    account_id: &str,
+    epoch: u32,
+    now: u64,
+) -> Result<bool> {
     let device = token_record::get_live::<RememberedDevice>(store, tenant, token, now).await?;
     Ok(device.is_some_and(|d| secret::eq(&d.account_id, account_id) && d.epoch == epoch))
 }

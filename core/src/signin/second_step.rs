@@ -224,10 +224,13 @@ impl SignIns {
     async fn wrong_answer(&self, tenant: &str, token: &str, event: &crate::audit::AuditEvent) -> Result<bool> {
         let now = self.clock.now();
         let id = crate::audit::new_id(event);
-        let alive = self.store.transaction(STEP_TREES, async |tx| {
-            crate::audit::record_in(tx, tenant, &id, event).await?;
-            journey::wrong_answer_in(tx, tenant, token, now).await
-        }).await?;
+        let alive = self
+            .store
+            .transaction(STEP_TREES, async |tx| {
+                crate::audit::record_in(tx, tenant, &id, event).await?;
+                journey::wrong_answer_in(tx, tenant, token, now).await
+            })
+            .await?;
         self.store.commit().await?;
         Ok(alive)
     }
@@ -240,7 +243,8 @@ impl SignIns {
             let mut j = old.filter(|j| j.expires_at > now).ok_or(Error::NotFound(Resource::SignIn))?;
             j.state = to.clone();
             Ok((Some(j.clone()), j))
-        }).await
+        })
+        .await
     }
 
     /// Starts the session, ending the journey in the same transaction.

@@ -240,7 +240,9 @@ impl SignIns {
         };
         let decision = self.policy.sign_in(tenant, &facts, &input).await;
         let remembered = match browser.remember {
-            Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now).await?,
+            Some(t) => {
+                remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now).await?
+            }
             None => false,
         };
         let acr_values = flow.and_then(|f| f.acr_values.as_deref());
@@ -309,12 +311,14 @@ impl SignIns {
     /// transaction, durably; returns the browser's token for it.
     pub(super) async fn owe(&self, tenant: &str, j: &Journey, ending: Option<&str>) -> Result<String> {
         let token = secret::token();
-        self.store.transaction(&[Journey::TREE], async |tx| {
-            if let Some(old) = ending {
-                journey::end_in(tx, tenant, old).await?;
-            }
-            journey::put_in(tx, tenant, &token, j).await
-        }).await?;
+        self.store
+            .transaction(&[Journey::TREE], async |tx| {
+                if let Some(old) = ending {
+                    journey::end_in(tx, tenant, old).await?;
+                }
+                journey::put_in(tx, tenant, &token, j).await
+            })
+            .await?;
         self.store.commit().await?;
         Ok(token)
     }
@@ -323,13 +327,15 @@ impl SignIns {
     /// transaction, durably.
     async fn audit_and_end(&self, tenant: &str, event: &AuditEvent, ending: Option<&str>) -> Result<()> {
         let id = audit::new_id(event);
-        self.store.transaction(STEP_TREES, async |tx| {
-            audit::record_in(tx, tenant, &id, event).await?;
-            match ending {
-                Some(t) => journey::end_in(tx, tenant, t).await,
-                None => Ok(()),
-            }
-        }).await?;
+        self.store
+            .transaction(STEP_TREES, async |tx| {
+                audit::record_in(tx, tenant, &id, event).await?;
+                match ending {
+                    Some(t) => journey::end_in(tx, tenant, t).await,
+                    None => Ok(()),
+                }
+            })
+            .await?;
         self.store.commit().await
     }
 
@@ -339,7 +345,9 @@ impl SignIns {
         let settings = self.settings(tenant).await?;
         let flow = done.flow.as_deref();
         let client_id = match flow {
-            Some(id) => request::load_flow(&self.store, tenant, id, now).await.ok().flatten().map(|f| f.request.client_id),
+            Some(id) => {
+                request::load_flow(&self.store, tenant, id, now).await.ok().flatten().map(|f| f.request.client_id)
+            }
             None => None,
         };
         self.start_session(tenant, browser, done, client_id, &settings).await
@@ -369,23 +377,26 @@ impl SignIns {
         let event = self.event(&account.id, "sign_in", browser.origin, client_id, detail);
         let event_id = audit::new_id(&event);
         // One transaction: a sign-in is all of these or none of them.
-        let new_device = self.store.transaction(START_TREES, async |tx| {
-            if let Some(old) = old {
-                session::end_live_in(tx, tenant, old, now).await?;
-            }
-            session::start_in(tx, tenant, &session_cookie, &session).await?;
-            if let Some(id) = done.flow.as_deref() {
-                request::mark_signed_in_in(tx, tenant, id, &session.sid).await?;
-            }
-            if let Some((token, device)) = &remember {
-                remembered::remember_in(tx, tenant, token, device).await?;
-            }
-            audit::record_in(tx, tenant, &event_id, &event).await?;
-            if let Some(t) = done.journey.as_deref() {
-                journey::end_in(tx, tenant, t).await?;
-            }
-            Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now).await
-        }).await?;
+        let new_device = self
+            .store
+            .transaction(START_TREES, async |tx| {
+                if let Some(old) = old {
+                    session::end_live_in(tx, tenant, old, now).await?;
+                }
+                session::start_in(tx, tenant, &session_cookie, &session).await?;
+                if let Some(id) = done.flow.as_deref() {
+                    request::mark_signed_in_in(tx, tenant, id, &session.sid).await?;
+                }
+                if let Some((token, device)) = &remember {
+                    remembered::remember_in(tx, tenant, token, device).await?;
+                }
+                audit::record_in(tx, tenant, &event_id, &event).await?;
+                if let Some(t) = done.journey.as_deref() {
+                    journey::end_in(tx, tenant, t).await?;
+                }
+                Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now).await
+            })
+            .await?;
         self.store.commit().await?;
         let remember = remember.map(|(token, _)| (token, days * 24 * 3600));
         // R9: taken only now that the session has started, so a sign-in refused or

@@ -195,7 +195,12 @@ async fn channel_code(
 }
 
 /// The address of the recovery channel an identity code went to, if the body names one.
-async fn identity_address(svc: &AppState, tenant: &str, account_id: &str, i: Option<usize>) -> ApiResult<Option<String>> {
+async fn identity_address(
+    svc: &AppState,
+    tenant: &str,
+    account_id: &str,
+    i: Option<usize>,
+) -> ApiResult<Option<String>> {
     match i {
         Some(i) => channel_value(svc, tenant, account_id, i).await.map(Some),
         None => Ok(None),

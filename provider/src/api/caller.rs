@@ -52,7 +52,9 @@ pub async fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiRes
             ));
         }
         let account_id = claims["sub"].as_str().unwrap_or("").to_string();
-        if claims["client_id"].as_str() == Some(account_id.as_str()) || svc.accounts.get(tenant, &account_id).await.is_err() {
+        if claims["client_id"].as_str() == Some(account_id.as_str())
+            || svc.accounts.get(tenant, &account_id).await.is_err()
+        {
             return Err(ApiError::unauthorized("invalid_token", "the token names no account"));
         }
         let first_party = match claims["client_id"].as_str() {

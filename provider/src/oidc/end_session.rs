@@ -69,9 +69,11 @@ async fn logout(
         None => None,
         Some(uri) => {
             let registered = match client_id {
-                Some(id) => {
-                    svc.clients.get(&tenant, id).await.is_ok_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
-                }
+                Some(id) => svc
+                    .clients
+                    .get(&tenant, id)
+                    .await
+                    .is_ok_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)),
                 None => false,
             };
             let allowed = registered && latchkey_core::redirect_uri::safe_to_answer(uri);

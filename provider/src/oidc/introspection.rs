@@ -23,7 +23,8 @@ async fn introspect(
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref()).await?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     if client.is_public() {
         return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
     }

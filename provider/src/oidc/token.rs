@@ -21,7 +21,8 @@ async fn token(
 ) -> ApiResult<Response> {
     svc.tenants.get(&tenant).await?;
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref()).await?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     let request = TokenRequest::parse(form)?;
     let issued = svc.tokens.exchange(&tenant, &client, request).await??;
     let mut resp = Json(issued).into_response();

@@ -200,20 +200,27 @@ impl Passkeys {
         let info = PasskeyInfo { id: id.clone(), label, created_at: self.clock.now(), last_used_at: None };
         let stored = StoredPasskey { info: info.clone(), passkey };
         let key = format!("{account_id}/{id}");
-        self.store.transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
-            if tx.get::<PasskeyOwner>(tenant, &id).await?.is_some() {
-                return abort(Error::PasskeyRejected);
-            }
-            tx.put(tenant, &id, &PasskeyOwner { account_id: account_id.to_string() }).await?;
-            tx.put(tenant, &key, &stored).await
-        }).await?;
+        self.store
+            .transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
+                if tx.get::<PasskeyOwner>(tenant, &id).await?.is_some() {
+                    return abort(Error::PasskeyRejected);
+                }
+                tx.put(tenant, &id, &PasskeyOwner { account_id: account_id.to_string() }).await?;
+                tx.put(tenant, &key, &stored).await
+            })
+            .await?;
         Ok(info)
     }
 
     /// Starts a sign-in with one of the account's passkeys (second factor, or
     /// passwordless after the identifier); returns the ceremony id and the options
     /// for `navigator.credentials.get`. `NotFound(Resource::Passkey)` if it has none.
-    pub async fn start_authentication(&self, tenant: &str, rp: &Rp, account_id: &str) -> Result<(String, serde_json::Value)> {
+    pub async fn start_authentication(
+        &self,
+        tenant: &str,
+        rp: &Rp,
+        account_id: &str,
+    ) -> Result<(String, serde_json::Value)> {
         let passkeys: Vec<Passkey> = self.stored(tenant, account_id).await?.into_iter().map(|s| s.passkey).collect();
         if passkeys.is_empty() {
             return Err(Error::NotFound(Resource::Passkey));
@@ -296,16 +303,19 @@ impl Passkeys {
         let now = self.clock.now();
         // The state lists the passkeys as they were at the start: one removed since
         // still verifies, so the stored record has the last word.
-        let found = self.store.update::<StoredPasskey, _>(tenant, &format!("{account_id}/{passkey_id}"), |old| {
-            Ok(match old {
-                Some(mut s) => {
-                    s.passkey.update_credential(&result);
-                    s.info.last_used_at = Some(now);
-                    (Some(s), true)
-                }
-                None => (None, false),
+        let found = self
+            .store
+            .update::<StoredPasskey, _>(tenant, &format!("{account_id}/{passkey_id}"), |old| {
+                Ok(match old {
+                    Some(mut s) => {
+                        s.passkey.update_credential(&result);
+                        s.info.last_used_at = Some(now);
+                        (Some(s), true)
+                    }
+                    None => (None, false),
+                })
             })
-        }).await?;
+            .await?;
         if !found {
             return Err(Error::PasskeyRejected);
         }
@@ -322,14 +332,16 @@ impl Passkeys {
     /// Removes one of the account's passkeys; false if it had none by that id.
     pub async fn remove(&self, tenant: &str, account_id: &str, passkey_id: &str) -> Result<bool> {
         let key = format!("{account_id}/{passkey_id}");
-        self.store.transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
-            if tx.get::<StoredPasskey>(tenant, &key).await?.is_none() {
-                return Ok(false);
-            }
-            tx.remove::<StoredPasskey>(tenant, &key).await?;
-            tx.remove::<PasskeyOwner>(tenant, passkey_id).await?;
-            Ok(true)
-        }).await
+        self.store
+            .transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
+                if tx.get::<StoredPasskey>(tenant, &key).await?.is_none() {
+                    return Ok(false);
+                }
+                tx.remove::<StoredPasskey>(tenant, &key).await?;
+                tx.remove::<PasskeyOwner>(tenant, passkey_id).await?;
+                Ok(true)
+            })
+            .await
     }
 
     /// How many passkeys the account has.
@@ -338,7 +350,13 @@ impl Passkeys {
     }
 
     async fn stored(&self, tenant: &str, account_id: &str) -> Result<Vec<StoredPasskey>> {
-        Ok(self.store.scan::<StoredPasskey>(tenant, &format!("{account_id}/")).await?.into_iter().map(|(_, s)| s).collect())
+        Ok(self
+            .store
+            .scan::<StoredPasskey>(tenant, &format!("{account_id}/"))
+            .await?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect())
     }
 
     async fn begin(&self, tenant: &str, rp: &Rp, account_id: &str, state: CeremonyState) -> Result<String> {

@@ -130,10 +130,13 @@ async fn p2_an_aborted_code_issue_leaves_neither_code_nor_family_nor_flow_change
         flow_id: Some(&flow),
         now: 1,
     };
-    let failed: Result<()> = k.store.transaction(ISSUE_TREES, async |tx| {
-        issue_in(tx, T, &issue).await?;
-        abort(Error::Storage("disk full".into()))
-    }).await;
+    let failed: Result<()> = k
+        .store
+        .transaction(ISSUE_TREES, async |tx| {
+            issue_in(tx, T, &issue).await?;
+            abort(Error::Storage("disk full".into()))
+        })
+        .await;
     assert!(failed.is_err());
     assert!(k.store.get::<CodeRecord>(T, &secret::digest("code1")).await.unwrap().is_none(), "no code");
     assert_eq!(families(&k.store).await, 0, "no family without its code");

@@ -47,15 +47,18 @@ impl Tokens {
             Redemption::Reused(_) => None,
             Redemption::Invalid => return Err(Error::InvalidGrant),
         };
-        let outcome = self.store.transaction(TREES, async |tx| {
-            let redemption = code::redeem_in(tx, tenant, &client.id, code, redirect_uri, verifier, now).await?;
-            if let Redemption::Fresh(grant) = &redemption {
-                // Read as used or invalid, now fresh: the store changed under us.
-                let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
-                write_in(tx, tenant, grant, minted).await?;
-            }
-            Ok(redemption)
-        }).await?;
+        let outcome = self
+            .store
+            .transaction(TREES, async |tx| {
+                let redemption = code::redeem_in(tx, tenant, &client.id, code, redirect_uri, verifier, now).await?;
+                if let Redemption::Fresh(grant) = &redemption {
+                    // Read as used or invalid, now fresh: the store changed under us.
+                    let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
+                    write_in(tx, tenant, grant, minted).await?;
+                }
+                Ok(redemption)
+            })
+            .await?;
         match (outcome, minted) {
             (Redemption::Fresh(_), Some(minted)) => Ok(minted.issued),
             (Redemption::Reused(_), _) => {

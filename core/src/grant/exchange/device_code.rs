@@ -45,14 +45,17 @@ impl Tokens {
                 }
                 None => None,
             };
-            let polled = self.store.transaction(TREES, async |tx| {
-                let polled = Devices::poll_in(tx, tenant, &client.id, device_code, expected.as_ref(), now).await?;
-                if let (Polled::Redeemed, Some((grant, minted))) = (&polled, &minted) {
-                    family::open_in(tx, tenant, &grant.family, &client.id, &grant.account_id, horizon).await?;
-                    write_in(tx, tenant, grant, minted).await?;
-                }
-                Ok(polled)
-            }).await?;
+            let polled = self
+                .store
+                .transaction(TREES, async |tx| {
+                    let polled = Devices::poll_in(tx, tenant, &client.id, device_code, expected.as_ref(), now).await?;
+                    if let (Polled::Redeemed, Some((grant, minted))) = (&polled, &minted) {
+                        family::open_in(tx, tenant, &grant.family, &client.id, &grant.account_id, horizon).await?;
+                        write_in(tx, tenant, grant, minted).await?;
+                    }
+                    Ok(polled)
+                })
+                .await?;
             match (polled, minted) {
                 (Polled::Redeemed, Some((_, minted))) => return Ok(minted.issued),
                 (Polled::Refused(e), _) => return Err(e),

@@ -41,15 +41,18 @@ impl Tokens {
             Rotation::Reused(_) => None,
             Rotation::Refused(why) => return refused(why),
         };
-        let outcome = self.store.transaction(family::ISSUE_TREES, async |tx| {
-            let rotation = family::rotate_in(tx, tenant, &client.id, token, scope, now).await?;
-            if let Rotation::Fresh(r) = &rotation {
-                // Read as used or refused, now fresh: the store changed under us.
-                let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
-                write_in(tx, tenant, &r.grant, minted).await?;
-            }
-            Ok(rotation)
-        }).await?;
+        let outcome = self
+            .store
+            .transaction(family::ISSUE_TREES, async |tx| {
+                let rotation = family::rotate_in(tx, tenant, &client.id, token, scope, now).await?;
+                if let Rotation::Fresh(r) = &rotation {
+                    // Read as used or refused, now fresh: the store changed under us.
+                    let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
+                    write_in(tx, tenant, &r.grant, minted).await?;
+                }
+                Ok(rotation)
+            })
+            .await?;
         match (outcome, minted) {
             (Rotation::Fresh(_), Some(minted)) => Ok(Ok(minted.issued)),
             (Rotation::Reused(_), _) => {

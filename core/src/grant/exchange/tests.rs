@@ -42,7 +42,14 @@ async fn client(k: &Kit, id: &str, grants: &[GrantType]) -> Client {
 
 /// The refresh tokens stored for `family`.
 async fn refresh_tokens_of(k: &Kit, fam: &str) -> Vec<RefreshToken> {
-    k.store.scan::<RefreshToken>(T, "").await.unwrap().into_iter().map(|(_, r)| r).filter(|r| r.grant.family == fam).collect()
+    k.store
+        .scan::<RefreshToken>(T, "")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.grant.family == fam)
+        .collect()
 }
 
 async fn family_of(k: &Kit, fam: &str) -> Family {

@@ -72,7 +72,8 @@ async fn render_with(
     let name_of = |id: &str| upstreams.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.display_name.clone());
     let links: Vec<_> = svc
         .accounts
-        .links(tenant, account_id).await?
+        .links(tenant, account_id)
+        .await?
         .into_iter()
         .map(|l| {
             json!({
@@ -158,7 +159,8 @@ async fn unlink(
             render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method")).await
         }
         Err(Error::NotFound(_)) => {
-            render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked")).await
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked"))
+                .await
         }
         Err(e) => Err(e.into()),
     }

@@ -75,7 +75,8 @@ async fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, 
     let factors: Vec<&str> = factors.into_iter().map(|f| page.text(factor_key(f))).collect();
     let passkeys: Vec<Value> = svc
         .passkeys
-        .list(tenant, &account.id).await?
+        .list(tenant, &account.id)
+        .await?
         .into_iter()
         .map(|p| {
             json!({
@@ -122,7 +123,8 @@ async fn refused(svc: &Services, tenant: &str, page: &Page, account: &Account, e
         Error::NotFound(Resource::AuthenticatorEnrolment) => (StatusCode::BAD_REQUEST, "sec_totp_not_started"),
         _ => {
             let f = failure(page, &PasswordPolicy::default(), e)?;
-            return overview(svc, tenant, page, account, Note { info: None, error: Some(f.text), status: f.status }).await;
+            return overview(svc, tenant, page, account, Note { info: None, error: Some(f.text), status: f.status })
+                .await;
         }
     };
     overview(svc, tenant, page, account, Note { info: None, error: Some(page.text(key).to_string()), status }).await
@@ -148,7 +150,11 @@ crate::posted_form!(SecurityForm);
 
 /// The answer to a posted form: `then` on success, else the Security page saying why
 /// the change was refused.
-async fn answer(svc: &Services, form: &HolderForm<SecurityForm>, outcome: Result<Response, Error>) -> ApiResult<Response> {
+async fn answer(
+    svc: &Services,
+    form: &HolderForm<SecurityForm>,
+    outcome: Result<Response, Error>,
+) -> ApiResult<Response> {
     match outcome {
         Ok(r) => Ok(r),
         Err(e) => refused(svc, &form.holder.tenant, &form.page, &form.holder.account, e).await,

@@ -90,7 +90,8 @@ async fn finish(
     headers: HeaderMap,
     JsonBody(body): JsonBody<FinishBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (page, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref()).await?;
+    let (page, account) =
+        json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref()).await?;
     let rp = svc.relying_party(&tenant).await?;
     let who = Who { account: &account, ip: &ip, locale: page.locale.tag() };
     let info = svc.security.finish_passkey(&tenant, &rp, who, &body.ceremony, body.credential, &body.label).await?;

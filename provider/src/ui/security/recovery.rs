@@ -33,7 +33,8 @@ async fn generate(
                 json!({ "codes": codes, "back": page.keep_locale(&super::home(tenant)) }),
             )
         }),
-    ).await
+    )
+    .await
 }
 
 pub fn router() -> axum::Router<AppState> {

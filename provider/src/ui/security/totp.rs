@@ -42,7 +42,8 @@ async fn start(State(svc): State<AppState>, posted: HolderForm<SecurityForm>) ->
                 }),
             )
         }),
-    ).await
+    )
+    .await
 }
 
 /// Finishes the setup with the app's first code.

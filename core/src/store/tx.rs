@@ -22,7 +22,8 @@ fn storage(e: Error) -> ConflictableTransactionError<Error> {
     ConflictableTransactionError::Abort(e)
 }
 
-/// The trees of one transaction, addressed by record type.
+/// The trees of one transaction, addressed by record type. Its operations are
+/// `async` for engines that talk to a server; on sled they never wait.
 pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     names: &'a [&'static str],

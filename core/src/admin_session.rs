@@ -44,32 +44,32 @@ impl AdminSessions {
 
     /// Starts a session; returns the cookie value (shown to the browser only) and
     /// its lifetime. The caller checked the admin token and commits.
-    pub fn start(&self) -> Result<(String, u64)> {
+    pub async fn start(&self) -> Result<(String, u64)> {
         let now = self.clock.now();
         let session = AdminSession { created_at: now, expires_at: now + LIFETIME };
-        Ok((token_record::issue(&self.store, GLOBAL, &session)?, LIFETIME))
+        Ok((token_record::issue(&self.store, GLOBAL, &session).await?, LIFETIME))
     }
 
     /// True if `cookie` is a live admin session.
-    pub fn valid(&self, cookie: &str) -> Result<bool> {
-        Ok(token_record::get_live::<AdminSession>(&self.store, GLOBAL, cookie, self.clock.now())?.is_some())
+    pub async fn valid(&self, cookie: &str) -> Result<bool> {
+        Ok(token_record::get_live::<AdminSession>(&self.store, GLOBAL, cookie, self.clock.now()).await?.is_some())
     }
 
     /// Ends the session behind `cookie` (nothing if there is none).
-    pub fn end(&self, cookie: &str) -> Result<()> {
-        token_record::remove::<AdminSession>(&self.store, GLOBAL, cookie).map(|_| ())
+    pub async fn end(&self, cookie: &str) -> Result<()> {
+        token_record::remove::<AdminSession>(&self.store, GLOBAL, cookie).await.map(|_| ())
     }
 
     /// Starts a session (see `start`), durably: the caller checked the admin token.
     pub async fn sign_in(&self) -> Result<(String, u64)> {
-        let started = self.start()?;
+        let started = self.start().await?;
         self.store.commit().await?;
         Ok(started)
     }
 
     /// Ends the session behind `cookie` (see `end`), durably.
     pub async fn sign_out(&self, cookie: &str) -> Result<()> {
-        self.end(cookie)?;
+        self.end(cookie).await?;
         self.store.commit().await
     }
 }
@@ -84,14 +84,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new());
         let s = AdminSessions::new(Store::open(dir.path()).unwrap(), clock.clone());
-        let (a, age) = s.start().unwrap();
-        let (b, _) = s.start().unwrap();
+        let (a, age) = s.start().await.unwrap();
+        let (b, _) = s.start().await.unwrap();
         assert_ne!(a, b);
-        assert!(s.valid(&a).unwrap() && s.valid(&b).unwrap());
-        assert!(!s.valid("").unwrap() && !s.valid("made-up").unwrap());
-        s.end(&a).unwrap();
-        assert!(!s.valid(&a).unwrap(), "signed out");
+        assert!(s.valid(&a).await.unwrap() && s.valid(&b).await.unwrap());
+        assert!(!s.valid("").await.unwrap() && !s.valid("made-up").await.unwrap());
+        s.end(&a).await.unwrap();
+        assert!(!s.valid(&a).await.unwrap(), "signed out");
         clock.advance(age);
-        assert!(!s.valid(&b).unwrap(), "expired");
+        assert!(!s.valid(&b).await.unwrap(), "expired");
     }
 }

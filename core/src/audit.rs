@@ -86,8 +86,8 @@ static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 /// Appends an event; keys sort by time (then by order within this process), so a
 /// scan reads them in order. An error here fails the caller's operation (see the
 /// module's error policy); the caller makes the event durable with its other writes.
-pub fn record(store: &Store, tenant: &str, event: &AuditEvent) -> Result<()> {
-    store.put(tenant, &new_id(event), event)
+pub async fn record(store: &Store, tenant: &str, event: &AuditEvent) -> Result<()> {
+    store.put(tenant, &new_id(event), event).await
 }
 
 /// A fresh event id (see [`record`]), drawn outside a transaction that may re-run.
@@ -97,13 +97,13 @@ pub fn new_id(event: &AuditEvent) -> String {
 }
 
 /// [`record`] inside a transaction over [`AuditEvent`], under an id from [`new_id`].
-pub fn record_in(tx: &Tx<'_>, tenant: &str, id: &str, event: &AuditEvent) -> TxResult<()> {
-    tx.put(tenant, id, event)
+pub async fn record_in(tx: &Tx<'_>, tenant: &str, id: &str, event: &AuditEvent) -> TxResult<()> {
+    tx.put(tenant, id, event).await
 }
 
 /// The newest `limit` events, newest first.
-pub fn recent(store: &Store, tenant: &str, limit: usize) -> Result<Vec<AuditEvent>> {
-    let all = store.scan::<AuditEvent>(tenant, "")?;
+pub async fn recent(store: &Store, tenant: &str, limit: usize) -> Result<Vec<AuditEvent>> {
+    let all = store.scan::<AuditEvent>(tenant, "").await?;
     Ok(all.into_iter().rev().take(limit).map(|(_, e)| e).collect())
 }
 
@@ -120,11 +120,11 @@ mod tests {
             .subject(Some("p"))
             .client(Some("web"))
             .detail(serde_json::json!({ "hook": "sign-in" }));
-        record(&store, "t", &first).unwrap();
-        record(&store, "t", &second).unwrap();
+        record(&store, "t", &first).await.unwrap();
+        record(&store, "t", &second).await.unwrap();
         assert_eq!((first.ip.as_deref(), second.ip.as_deref()), (Some("10.0.0.1"), None));
-        assert_eq!(recent(&store, "t", 10).unwrap(), vec![second.clone(), first.clone()]);
-        assert_eq!(recent(&store, "t", 1).unwrap(), vec![second]);
-        assert!(recent(&store, "other", 10).unwrap().is_empty());
+        assert_eq!(recent(&store, "t", 10).await.unwrap(), vec![second.clone(), first.clone()]);
+        assert_eq!(recent(&store, "t", 1).await.unwrap(), vec![second]);
+        assert!(recent(&store, "other", 10).await.unwrap().is_empty());
     }
 }

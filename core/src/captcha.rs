@@ -57,28 +57,28 @@ impl Captchas {
 
     /// A fresh challenge, live for `TTL` seconds; `difficulty` is clamped to
     /// `MIN_DIFFICULTY..=MAX_DIFFICULTY`.
-    pub fn issue(&self, tenant: &str, difficulty: u8) -> Result<Challenge> {
+    pub async fn issue(&self, tenant: &str, difficulty: u8) -> Result<Challenge> {
         let challenge = Challenge {
             id: secret::token_of(ID_BYTES),
             salt: secret::token_of(16),
             difficulty: clamp(difficulty),
             expires_at: self.clock.now() + TTL,
         };
-        self.store.put(tenant, &challenge.id, &challenge)?;
+        self.store.put(tenant, &challenge.id, &challenge).await?;
         Ok(challenge)
     }
 
     /// For requests that must always carry an answer (R19): a missing or empty one is
     /// `Error::CaptchaRequired`, any other goes through `verify`.
-    pub fn check(&self, tenant: &str, answer: Option<&str>) -> Result<()> {
+    pub async fn check(&self, tenant: &str, answer: Option<&str>) -> Result<()> {
         let answer = answer.filter(|a| !a.trim().is_empty()).ok_or(Error::CaptchaRequired)?;
-        self.verify(tenant, answer)
+        self.verify(tenant, answer).await
     }
 
     /// Accepts `"{id}:{nonce}"` once. The challenge is removed on the first
     /// attempt whatever its outcome, so an answer cannot be replayed and a wrong
     /// one cannot be retried. Any failure is `Error::CaptchaFailed`.
-    pub fn verify(&self, tenant: &str, answer: &str) -> Result<()> {
+    pub async fn verify(&self, tenant: &str, answer: &str) -> Result<()> {
         let (id, nonce) = answer.split_once(':').ok_or(Error::CaptchaFailed)?;
         // Only ids `issue` could have made reach the store.
         if id.len() != ID_LEN || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
@@ -87,8 +87,12 @@ impl Captchas {
         // Removing first makes the check single use even under concurrent attempts:
         // only one of them gets the record back.
         let now = self.clock.now();
-        let challenge =
-            self.store.remove::<Challenge>(tenant, id)?.filter(|c| c.expires_at > now).ok_or(Error::CaptchaFailed)?;
+        let challenge = self
+            .store
+            .remove::<Challenge>(tenant, id)
+            .await?
+            .filter(|c| c.expires_at > now)
+            .ok_or(Error::CaptchaFailed)?;
         let nonce = parse_nonce(nonce).ok_or(Error::CaptchaFailed)?;
         if leading_zero_bits(&work(&challenge.salt, nonce)) < u32::from(challenge.difficulty) {
             return Err(Error::CaptchaFailed);
@@ -141,12 +145,11 @@ mod tests {
 
     const T: &str = "t";
 
-    fn setup() -> (Captchas, Arc<ManualClock>, tempfile::TempDir, tokio::runtime::Runtime) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    fn setup() -> (Captchas, Arc<ManualClock>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = rt.block_on(async { Store::open(dir.path()) }).unwrap();
+        let store = Store::open(dir.path()).unwrap();
         let clock = Arc::new(ManualClock::new());
-        (Captchas::new(store, clock.clone()), clock, dir, rt)
+        (Captchas::new(store, clock.clone()), clock, dir)
     }
 
     fn answer(c: &Challenge) -> String {
@@ -157,69 +160,69 @@ mod tests {
         matches!(r, Err(Error::CaptchaFailed))
     }
 
-    #[test]
-    fn r19_solved_challenge_is_accepted() {
+    #[tokio::test]
+    async fn r19_solved_challenge_is_accepted() {
         let (captchas, ..) = setup();
-        let c = captchas.issue(T, 12).unwrap();
+        let c = captchas.issue(T, 12).await.unwrap();
         assert_eq!(c.difficulty, 12);
         assert!(leading_zero_bits(&work(&c.salt, solve(&c.salt, 12))) >= 12);
-        captchas.verify(T, &answer(&c)).unwrap();
+        captchas.verify(T, &answer(&c)).await.unwrap();
     }
 
-    #[test]
-    fn r19_check_requires_an_answer_then_verifies_it() {
+    #[tokio::test]
+    async fn r19_check_requires_an_answer_then_verifies_it() {
         let (captchas, ..) = setup();
-        assert!(matches!(captchas.check(T, None), Err(Error::CaptchaRequired)));
-        assert!(matches!(captchas.check(T, Some("")), Err(Error::CaptchaRequired)));
-        assert!(matches!(captchas.check(T, Some("  ")), Err(Error::CaptchaRequired)));
-        assert!(failed(captchas.check(T, Some("nope:1"))));
-        let c = captchas.issue(T, 8).unwrap();
+        assert!(matches!(captchas.check(T, None).await, Err(Error::CaptchaRequired)));
+        assert!(matches!(captchas.check(T, Some("")).await, Err(Error::CaptchaRequired)));
+        assert!(matches!(captchas.check(T, Some("  ")).await, Err(Error::CaptchaRequired)));
+        assert!(failed(captchas.check(T, Some("nope:1")).await));
+        let c = captchas.issue(T, 8).await.unwrap();
         let a = answer(&c);
-        captchas.check(T, Some(&a)).unwrap();
-        assert!(failed(captchas.check(T, Some(&a))));
+        captchas.check(T, Some(&a)).await.unwrap();
+        assert!(failed(captchas.check(T, Some(&a)).await));
     }
 
-    #[test]
-    fn r19_answer_cannot_be_reused() {
+    #[tokio::test]
+    async fn r19_answer_cannot_be_reused() {
         let (captchas, ..) = setup();
-        let c = captchas.issue(T, 10).unwrap();
+        let c = captchas.issue(T, 10).await.unwrap();
         let a = answer(&c);
-        captchas.verify(T, &a).unwrap();
-        assert!(failed(captchas.verify(T, &a)));
+        captchas.verify(T, &a).await.unwrap();
+        assert!(failed(captchas.verify(T, &a).await));
     }
 
-    #[test]
-    fn r19_wrong_nonce_fails_and_burns_the_challenge() {
+    #[tokio::test]
+    async fn r19_wrong_nonce_fails_and_burns_the_challenge() {
         let (captchas, ..) = setup();
-        let c = captchas.issue(T, 16).unwrap();
+        let c = captchas.issue(T, 16).await.unwrap();
         let right = solve(&c.salt, c.difficulty);
         // The smallest valid nonce is the first one; everything below it is wrong.
         let wrong = if right > 0 { 0 } else { (1..).find(|&n| leading_zero_bits(&work(&c.salt, n)) < 16).unwrap() };
-        assert!(failed(captchas.verify(T, &format!("{}:{wrong}", c.id))));
-        assert!(failed(captchas.verify(T, &format!("{}:{right}", c.id))));
+        assert!(failed(captchas.verify(T, &format!("{}:{wrong}", c.id)).await));
+        assert!(failed(captchas.verify(T, &format!("{}:{right}", c.id)).await));
     }
 
-    #[test]
-    fn r19_expired_challenge_fails() {
+    #[tokio::test]
+    async fn r19_expired_challenge_fails() {
         let (captchas, clock, ..) = setup();
-        let c = captchas.issue(T, 8).unwrap();
+        let c = captchas.issue(T, 8).await.unwrap();
         clock.advance(TTL + 1);
-        assert!(failed(captchas.verify(T, &answer(&c))));
+        assert!(failed(captchas.verify(T, &answer(&c)).await));
     }
 
-    #[test]
-    fn r19_challenge_of_another_tenant_fails() {
+    #[tokio::test]
+    async fn r19_challenge_of_another_tenant_fails() {
         let (captchas, ..) = setup();
-        let c = captchas.issue("other", 8).unwrap();
-        assert!(failed(captchas.verify(T, &answer(&c))));
+        let c = captchas.issue("other", 8).await.unwrap();
+        assert!(failed(captchas.verify(T, &answer(&c)).await));
         // The failed attempt under the wrong tenant did not touch the real one.
-        captchas.verify("other", &answer(&c)).unwrap();
+        captchas.verify("other", &answer(&c)).await.unwrap();
     }
 
-    #[test]
-    fn r19_malformed_answers_fail_without_panicking() {
+    #[tokio::test]
+    async fn r19_malformed_answers_fail_without_panicking() {
         let (captchas, ..) = setup();
-        let c = captchas.issue(T, 8).unwrap();
+        let c = captchas.issue(T, 8).await.unwrap();
         let n = solve(&c.salt, c.difficulty);
         let long = "9".repeat(100_000);
         for bad in [
@@ -241,16 +244,16 @@ mod tests {
             format!("{}/../{}:{n}", T, c.id),
             "é".repeat(ID_LEN / 2) + ":1",
         ] {
-            assert!(failed(captchas.verify(T, &bad)), "{bad:.40}");
+            assert!(failed(captchas.verify(T, &bad).await), "{bad:.40}");
         }
     }
 
-    #[test]
-    fn r19_difficulty_is_clamped() {
+    #[tokio::test]
+    async fn r19_difficulty_is_clamped() {
         let (captchas, ..) = setup();
-        assert_eq!(captchas.issue(T, 0).unwrap().difficulty, MIN_DIFFICULTY);
-        assert_eq!(captchas.issue(T, 17).unwrap().difficulty, 17);
-        assert_eq!(captchas.issue(T, 255).unwrap().difficulty, MAX_DIFFICULTY);
+        assert_eq!(captchas.issue(T, 0).await.unwrap().difficulty, MIN_DIFFICULTY);
+        assert_eq!(captchas.issue(T, 17).await.unwrap().difficulty, 17);
+        assert_eq!(captchas.issue(T, 255).await.unwrap().difficulty, MAX_DIFFICULTY);
         // solve clamps the same way, so it never searches for an impossible hash.
         assert_eq!(solve("s", 0), solve("s", MIN_DIFFICULTY));
     }

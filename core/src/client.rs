@@ -268,38 +268,38 @@ impl Clients {
 
     /// Registers a client; returns it and, if the secret was generated, the secret
     /// (shown once, never stored in plain text).
-    pub fn create(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<(Client, Option<String>)> {
+    pub async fn create(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<(Client, Option<String>)> {
         let (client, shown) = self.build(tenant, new, clock.now())?;
-        if !self.store.insert_new(tenant, &client.id, &client)? {
+        if !self.store.insert_new(tenant, &client.id, &client).await? {
             return Err(Error::IdentifierTaken(crate::IdentifierKind::ClientId));
         }
         Ok((client, shown))
     }
 
     /// Creates or replaces a client declared in configuration.
-    pub fn upsert(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<Client> {
+    pub async fn upsert(&self, clock: &dyn Clock, tenant: &str, new: NewClient) -> Result<Client> {
         let (client, _) = self.build(tenant, new, clock.now())?;
-        self.store.put(tenant, &client.id, &client)?;
+        self.store.put(tenant, &client.id, &client).await?;
         Ok(client)
     }
 
-    pub fn get(&self, tenant: &str, id: &str) -> Result<Client> {
-        self.store.get(tenant, id)?.ok_or(Error::NotFound(Resource::Client))
+    pub async fn get(&self, tenant: &str, id: &str) -> Result<Client> {
+        self.store.get(tenant, id).await?.ok_or(Error::NotFound(Resource::Client))
     }
 
-    pub fn list(&self, tenant: &str) -> Result<Vec<Client>> {
-        Ok(self.store.scan::<Client>(tenant, "")?.into_iter().map(|(_, c)| c).collect())
+    pub async fn list(&self, tenant: &str) -> Result<Vec<Client>> {
+        Ok(self.store.scan::<Client>(tenant, "").await?.into_iter().map(|(_, c)| c).collect())
     }
 
-    pub fn remove(&self, tenant: &str, id: &str) -> Result<()> {
-        self.store.remove::<Client>(tenant, id)?.map(|_| ()).ok_or(Error::NotFound(Resource::Client))
+    pub async fn remove(&self, tenant: &str, id: &str) -> Result<()> {
+        self.store.remove::<Client>(tenant, id).await?.map(|_| ()).ok_or(Error::NotFound(Resource::Client))
     }
 
     /// Authenticates a client at the token, revocation or introspection endpoint.
     /// `secret` is what the request carried and `method` how it carried it; a
     /// confidential client must use its registered method.
-    pub fn authenticate(&self, tenant: &str, id: &str, presented: Presented<'_>) -> Result<Client> {
-        let client = self.store.get::<Client>(tenant, id)?.ok_or(Error::InvalidClient)?;
+    pub async fn authenticate(&self, tenant: &str, id: &str, presented: Presented<'_>) -> Result<Client> {
+        let client = self.store.get::<Client>(tenant, id).await?.ok_or(Error::InvalidClient)?;
         let ok = match (client.auth_method, presented) {
             (AuthMethod::None, Presented::None) => true,
             (AuthMethod::ClientSecretBasic, Presented::Basic(s)) => self.secret_matches(tenant, &client, s),
@@ -312,7 +312,7 @@ impl Clients {
         if client.secret_form == SecretForm::SaltedSha256
             && let Presented::Basic(s) | Presented::Post(s) = presented
         {
-            self.rekey(tenant, &client, s)?;
+            self.rekey(tenant, &client, s).await?;
         }
         Ok(client)
     }
@@ -330,17 +330,19 @@ impl Clients {
 
     /// Replaces an older salted SHA-256 digest with the keyed one, once the secret is
     /// known to be right. Only if the record still holds that old digest.
-    fn rekey(&self, tenant: &str, seen: &Client, secret_value: &str) -> Result<()> {
+    async fn rekey(&self, tenant: &str, seen: &Client, secret_value: &str) -> Result<()> {
         let keyed = self.sealer.digest(&secret_context(tenant, &seen.id), secret_value);
-        self.store.update::<Client, _>(tenant, &seen.id, |old| match old {
-            Some(mut c) if c.secret_form == SecretForm::SaltedSha256 && c.secret_digest == seen.secret_digest => {
-                c.secret_form = SecretForm::Keyed;
-                c.secret_salt = None;
-                c.secret_digest = Some(keyed.clone());
-                Ok((Some(c), ()))
-            }
-            _ => Ok((None, ())),
-        })
+        self.store
+            .update::<Client, _>(tenant, &seen.id, |old| match old {
+                Some(mut c) if c.secret_form == SecretForm::SaltedSha256 && c.secret_digest == seen.secret_digest => {
+                    c.secret_form = SecretForm::Keyed;
+                    c.secret_salt = None;
+                    c.secret_digest = Some(keyed.clone());
+                    Ok((Some(c), ()))
+                }
+                _ => Ok((None, ())),
+            })
+            .await
     }
 }
 
@@ -361,14 +363,14 @@ impl Clients {
         tenant: &str,
         new: NewClient,
     ) -> Result<(Client, Option<String>)> {
-        let created = self.create(clock, tenant, new)?;
+        let created = self.create(clock, tenant, new).await?;
         self.store.commit().await?;
         Ok(created)
     }
 
     /// Removes a client (see `remove`), durably.
     pub async fn remove_durably(&self, tenant: &str, id: &str) -> Result<()> {
-        self.remove(tenant, id)?;
+        self.remove(tenant, id).await?;
         self.store.commit().await
     }
 }
@@ -399,8 +401,8 @@ mod tests {
     #[tokio::test]
     async fn p3_a_chosen_secret_is_stored_keyed_not_as_a_plain_digest() {
         let (clients, store, _d) = setup();
-        clients.create(&ManualClock::new(), T, confidential("svc")).unwrap();
-        let stored: Client = store.get(T, "svc").unwrap().unwrap();
+        clients.create(&ManualClock::new(), T, confidential("svc")).await.unwrap();
+        let stored: Client = store.get(T, "svc").await.unwrap().unwrap();
         let digest = stored.secret_digest.clone().unwrap();
         assert_ne!(digest, secret::digest(GIVEN), "not SHA-256(secret)");
         assert_ne!(digest, GIVEN);
@@ -409,23 +411,23 @@ mod tests {
         let other = Sealer::new([6; 32]).digest(&secret_context(T, "svc"), GIVEN);
         assert_ne!(digest, other);
         // Authentication still works, and only with the right secret and method.
-        assert!(clients.authenticate(T, "svc", Presented::Basic(GIVEN)).is_ok());
-        assert!(matches!(clients.authenticate(T, "svc", Presented::Basic("wrong")), Err(Error::InvalidClient)));
-        assert!(matches!(clients.authenticate(T, "svc", Presented::Post(GIVEN)), Err(Error::InvalidClient)));
-        assert!(matches!(clients.authenticate(T, "nobody", Presented::Basic(GIVEN)), Err(Error::InvalidClient)));
+        assert!(clients.authenticate(T, "svc", Presented::Basic(GIVEN)).await.is_ok());
+        assert!(matches!(clients.authenticate(T, "svc", Presented::Basic("wrong")).await, Err(Error::InvalidClient)));
+        assert!(matches!(clients.authenticate(T, "svc", Presented::Post(GIVEN)).await, Err(Error::InvalidClient)));
+        assert!(matches!(clients.authenticate(T, "nobody", Presented::Basic(GIVEN)).await, Err(Error::InvalidClient)));
         // A generated secret is keyed too.
         let (_, shown) =
-            clients.create(&ManualClock::new(), T, NewClient { secret: None, ..confidential("gen") }).unwrap();
+            clients.create(&ManualClock::new(), T, NewClient { secret: None, ..confidential("gen") }).await.unwrap();
         let shown = shown.unwrap();
-        let stored: Client = store.get(T, "gen").unwrap().unwrap();
+        let stored: Client = store.get(T, "gen").await.unwrap().unwrap();
         assert_ne!(stored.secret_digest.unwrap(), secret::digest(&shown));
-        assert!(clients.authenticate(T, "gen", Presented::Basic(&shown)).is_ok());
+        assert!(clients.authenticate(T, "gen", Presented::Basic(&shown)).await.is_ok());
     }
 
     #[tokio::test]
     async fn p3_an_older_salted_digest_still_verifies_and_is_rekeyed() {
         let (clients, store, _d) = setup();
-        let (mut c, _) = clients.create(&ManualClock::new(), T, confidential("old")).unwrap();
+        let (mut c, _) = clients.create(&ManualClock::new(), T, confidential("old")).await.unwrap();
         // As stored before keyed digests: salted SHA-256 and no secret_form.
         c.secret_salt = Some("salt".into());
         c.secret_digest = Some(secret::salted_digest("salt", GIVEN));
@@ -435,15 +437,15 @@ mod tests {
         let legacy: Client = serde_json::from_value(json).unwrap();
         assert_eq!(legacy.secret_form, SecretForm::SaltedSha256);
         assert!(!legacy.resource_server);
-        store.put(T, "old", &legacy).unwrap();
-        assert!(matches!(clients.authenticate(T, "old", Presented::Basic("wrong")), Err(Error::InvalidClient)));
-        let still: Client = store.get(T, "old").unwrap().unwrap();
+        store.put(T, "old", &legacy).await.unwrap();
+        assert!(matches!(clients.authenticate(T, "old", Presented::Basic("wrong")).await, Err(Error::InvalidClient)));
+        let still: Client = store.get(T, "old").await.unwrap().unwrap();
         assert_eq!(still.secret_form, SecretForm::SaltedSha256, "a wrong secret changes nothing");
-        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).is_ok());
-        let now: Client = store.get(T, "old").unwrap().unwrap();
+        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).await.is_ok());
+        let now: Client = store.get(T, "old").await.unwrap().unwrap();
         assert_eq!((now.secret_form, now.secret_salt.as_deref()), (SecretForm::Keyed, None));
         assert_ne!(now.secret_digest, legacy.secret_digest);
-        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).is_ok(), "and verifies keyed");
+        assert!(clients.authenticate(T, "old", Presented::Basic(GIVEN)).await.is_ok(), "and verifies keyed");
     }
 
     #[tokio::test]
@@ -458,16 +460,16 @@ mod tests {
             ..NewClient::default()
         };
         for bad in ["javascript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://example.com/cb"] {
-            let e = clients.create(&clock, T, code_client(bad, false)).unwrap_err();
+            let e = clients.create(&clock, T, code_client(bad, false)).await.unwrap_err();
             assert!(matches!(e, Error::Invalid { field: Field::RedirectUri, .. }), "{bad}: {e}");
             let logout = NewClient {
                 post_logout_redirect_uris: vec![bad.into()],
                 ..code_client("https://app.example/cb", false)
             };
-            let e = clients.create(&clock, T, logout).unwrap_err();
+            let e = clients.create(&clock, T, logout).await.unwrap_err();
             assert!(matches!(e, Error::Invalid { field: Field::PostLogoutRedirectUri, .. }), "{bad}: {e}");
         }
-        assert!(clients.create(&clock, T, code_client("com.example.app:/cb", true)).is_ok());
+        assert!(clients.create(&clock, T, code_client("com.example.app:/cb", true)).await.is_ok());
     }
 
     #[tokio::test]

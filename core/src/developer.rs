@@ -178,13 +178,13 @@ impl Developers {
     }
 
     /// The account's submission (the default `not_submitted` one if none).
-    pub fn get(&self, tenant: &str, account_id: &str) -> Result<Submission> {
-        Ok(self.store.get::<Submission>(tenant, account_id)?.unwrap_or_else(|| Submission::blank(account_id)))
+    pub async fn get(&self, tenant: &str, account_id: &str) -> Result<Submission> {
+        Ok(self.store.get::<Submission>(tenant, account_id).await?.unwrap_or_else(|| Submission::blank(account_id)))
     }
 
     /// The account's developer identity as policy hooks see it.
-    pub fn facts(&self, tenant: &str, account_id: &str) -> Result<crate::device::DeveloperFacts> {
-        let s = self.get(tenant, account_id)?;
+    pub async fn facts(&self, tenant: &str, account_id: &str) -> Result<crate::device::DeveloperFacts> {
+        let s = self.get(tenant, account_id).await?;
         Ok(crate::device::DeveloperFacts {
             developer_type: s.developer_type,
             review_status: s.state.as_str().to_string(),
@@ -193,7 +193,7 @@ impl Developers {
 
     /// Submits or resubmits the identity fields of `type_name` (R11, R12); returns
     /// the stored, pending submission. An approved developer gets `identity_locked`.
-    pub fn submit(
+    pub async fn submit(
         &self,
         tenant: &str,
         settings: &TenantSettings,
@@ -207,18 +207,21 @@ impl Developers {
             .ok_or_else(|| Error::invalid(Field::DeveloperType, format!("{type_name} is not a developer type")))?;
         let fields = ty.check(fields)?;
         let now = self.clock.now();
-        self.store.update::<Submission, _>(tenant, account_id, |old| {
-            let mut s = old.unwrap_or_else(|| Submission::blank(account_id));
-            s.resubmit(type_name, fields.clone(), now)?;
-            Ok((Some(s.clone()), s))
-        })
+        self.store
+            .update::<Submission, _>(tenant, account_id, |old| {
+                let mut s = old.unwrap_or_else(|| Submission::blank(account_id));
+                s.resubmit(type_name, fields.clone(), now)?;
+                Ok((Some(s.clone()), s))
+            })
+            .await
     }
 
     /// Pending submissions, oldest first.
-    pub fn list_pending(&self, tenant: &str) -> Result<Vec<Submission>> {
+    pub async fn list_pending(&self, tenant: &str) -> Result<Vec<Submission>> {
         let mut v: Vec<Submission> = self
             .store
-            .scan::<Submission>(tenant, "")?
+            .scan::<Submission>(tenant, "")
+            .await?
             .into_iter()
             .map(|(_, s)| s)
             .filter(|s| s.state == ReviewState::Pending)
@@ -227,29 +230,36 @@ impl Developers {
         Ok(v)
     }
 
-    fn decide(&self, tenant: &str, account_id: &str, decision: Decision, reviewer: &str) -> Result<Submission> {
+    async fn decide(&self, tenant: &str, account_id: &str, decision: Decision, reviewer: &str) -> Result<Submission> {
         let now = self.clock.now();
-        self.store.update::<Submission, _>(tenant, account_id, |old| {
-            let mut s = old.ok_or(Error::NotFound(Resource::DeveloperSubmission))?;
-            s.decide(decision.clone(), reviewer, now)?;
-            Ok((Some(s.clone()), s))
-        })
+        self.store
+            .update::<Submission, _>(tenant, account_id, |old| {
+                let mut s = old.ok_or(Error::NotFound(Resource::DeveloperSubmission))?;
+                s.decide(decision.clone(), reviewer, now)?;
+                Ok((Some(s.clone()), s))
+            })
+            .await
     }
 
     /// Approves a pending submission; its identity fields become read-only.
-    pub fn approve(&self, tenant: &str, account_id: &str, reviewer: &str) -> Result<Submission> {
-        self.decide(tenant, account_id, Decision::Approve, reviewer)
+    pub async fn approve(&self, tenant: &str, account_id: &str, reviewer: &str) -> Result<Submission> {
+        self.decide(tenant, account_id, Decision::Approve, reviewer).await
     }
 
     /// Rejects a pending submission with a reason (required, at most 500 characters)
     /// that the developer sees.
-    pub fn reject(&self, tenant: &str, account_id: &str, reviewer: &str, reason: &str) -> Result<Submission> {
-        self.decide(tenant, account_id, Decision::Reject { reason: reason.to_string() }, reviewer)
+    pub async fn reject(&self, tenant: &str, account_id: &str, reviewer: &str, reason: &str) -> Result<Submission> {
+        self.decide(tenant, account_id, Decision::Reject { reason: reason.to_string() }, reviewer).await
     }
 
     /// The developer claims of an account for tokens and userinfo (R14).
-    pub fn claims(&self, tenant: &str, settings: &TenantSettings, account_id: &str) -> Result<Map<String, Value>> {
-        Ok(self.get(tenant, account_id)?.claims(&settings.developer))
+    pub async fn claims(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        account_id: &str,
+    ) -> Result<Map<String, Value>> {
+        Ok(self.get(tenant, account_id).await?.claims(&settings.developer))
     }
 }
 
@@ -258,7 +268,7 @@ impl Developers {
     /// stores nothing; a plugin may approve or reject at once (decided by
     /// `policy:<plugin chain>`); otherwise the submission waits for a human.
     #[allow(clippy::too_many_arguments)]
-    pub fn submit_with_policy(
+    pub async fn submit_with_policy(
         &self,
         policy: &crate::policy::PolicyHost,
         facts: &crate::policy::Facts,
@@ -274,14 +284,14 @@ impl Developers {
             developer_type: type_name.to_string(),
             fields: fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         };
-        let decision = policy.developer_submission(tenant, facts, &input);
+        let decision = policy.developer_submission(tenant, facts, &input).await;
         if let SubmissionDecision::Deny { reason, message } = decision {
             return Err(Error::PluginDenied { reason, message });
         }
-        let submitted = self.submit(tenant, settings, account_id, type_name, fields)?;
+        let submitted = self.submit(tenant, settings, account_id, type_name, fields).await?;
         match decision {
-            SubmissionDecision::Approve => self.approve(tenant, account_id, "policy"),
-            SubmissionDecision::Reject { reason } => self.reject(tenant, account_id, "policy", &reason),
+            SubmissionDecision::Approve => self.approve(tenant, account_id, "policy").await,
+            SubmissionDecision::Reject { reason } => self.reject(tenant, account_id, "policy", &reason).await,
             _ => Ok(submitted),
         }
     }
@@ -386,27 +396,39 @@ mod tests {
     #[tokio::test]
     async fn r12_stored_review_round_trip() {
         let (dev, settings, _dir) = setup().await;
-        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::NotSubmitted);
-        let e = dev.submit("t", &settings, "a1", "company", &enterprise()).unwrap_err();
+        assert_eq!(dev.get("t", "a1").await.unwrap().state, ReviewState::NotSubmitted);
+        let e = dev.submit("t", &settings, "a1", "company", &enterprise()).await.unwrap_err();
         assert_eq!(e.code(), "invalid_input");
         let mut missing = enterprise();
         missing.remove("address");
-        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &missing).unwrap_err().code(), "invalid_input");
-        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::NotSubmitted, "a refused submission stores nothing");
-        let s = dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap();
+        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &missing).await.unwrap_err().code(), "invalid_input");
+        assert_eq!(
+            dev.get("t", "a1").await.unwrap().state,
+            ReviewState::NotSubmitted,
+            "a refused submission stores nothing"
+        );
+        let s = dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap();
         assert_eq!(s.state, ReviewState::Pending);
-        dev.submit("t", &settings, "a2", "personal", &fields(&[("real_name", "Li"), ("id_number", "1")])).unwrap();
-        let pending: Vec<String> = dev.list_pending("t").unwrap().into_iter().map(|s| s.account_id).collect();
+        dev.submit("t", &settings, "a2", "personal", &fields(&[("real_name", "Li"), ("id_number", "1")]))
+            .await
+            .unwrap();
+        let pending: Vec<String> = dev.list_pending("t").await.unwrap().into_iter().map(|s| s.account_id).collect();
         assert_eq!(pending.len(), 2);
-        assert!(dev.list_pending("other").unwrap().is_empty(), "tenants are separate");
-        assert_eq!(dev.approve("t", "nobody", "rev").unwrap_err().code(), "not_found");
-        dev.reject("t", "a1", "rev", "licence unreadable").unwrap();
-        assert_eq!(dev.get("t", "a1").unwrap().state, ReviewState::Rejected { reason: "licence unreadable".into() });
-        dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap();
-        dev.approve("t", "a1", "rev").unwrap();
-        assert_eq!(dev.list_pending("t").unwrap().len(), 1);
-        assert_eq!(dev.submit("t", &settings, "a1", "enterprise", &enterprise()).unwrap_err().code(), "policy_denied");
-        let claims = dev.claims("t", &settings, "a1").unwrap();
+        assert!(dev.list_pending("other").await.unwrap().is_empty(), "tenants are separate");
+        assert_eq!(dev.approve("t", "nobody", "rev").await.unwrap_err().code(), "not_found");
+        dev.reject("t", "a1", "rev", "licence unreadable").await.unwrap();
+        assert_eq!(
+            dev.get("t", "a1").await.unwrap().state,
+            ReviewState::Rejected { reason: "licence unreadable".into() }
+        );
+        dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap();
+        dev.approve("t", "a1", "rev").await.unwrap();
+        assert_eq!(dev.list_pending("t").await.unwrap().len(), 1);
+        assert_eq!(
+            dev.submit("t", &settings, "a1", "enterprise", &enterprise()).await.unwrap_err().code(),
+            "policy_denied"
+        );
+        let claims = dev.claims("t", &settings, "a1").await.unwrap();
         assert_eq!(claims["device_quota"], Value::Null, "enterprise: unlimited");
         assert_eq!(claims["review_status"], "approved");
     }

@@ -258,7 +258,7 @@ impl Devices {
 
     /// Starts a device authorization for `client_id` (RFC 8628 §3.1). `device_id` and
     /// `device_name` are optional facts the device sent about itself.
-    pub fn start(
+    pub async fn start(
         &self,
         tenant: &str,
         client_id: &str,
@@ -283,7 +283,7 @@ impl Devices {
         for _ in 0..8 {
             let candidate = new_user_code();
             let rec = UserCode { device_key: device_key.clone(), expires_at };
-            if self.store.insert_new(tenant, &candidate, &rec)? {
+            if self.store.insert_new(tenant, &candidate, &rec).await? {
                 user_code = Some(candidate);
                 break;
             }
@@ -301,7 +301,7 @@ impl Devices {
             valid_until,
             expires_at,
         };
-        self.store.put(tenant, &device_key, &rec)?;
+        self.store.put(tenant, &device_key, &rec).await?;
         Ok(Started {
             device_code,
             user_code: display_user_code(&user_code),
@@ -312,8 +312,8 @@ impl Devices {
 
     /// The pending authorization behind a user code a person typed. Unknown, spent
     /// or decided codes are `code_invalid`; expired ones `code_expired`.
-    pub fn pending(&self, tenant: &str, typed: &str, now: u64) -> Result<PendingView> {
-        let (_, rec) = self.lookup(tenant, typed, now)?;
+    pub async fn pending(&self, tenant: &str, typed: &str, now: u64) -> Result<PendingView> {
+        let (_, rec) = self.lookup(tenant, typed, now).await?;
         Ok(PendingView {
             client_id: rec.client_id,
             scopes: rec.scopes,
@@ -335,28 +335,28 @@ impl Devices {
         typed: &str,
         now: u64,
     ) -> Result<PendingView> {
-        if let Err(e) = guesses::reserve(&self.store, tenant, rules, who, now) {
+        if let Err(e) = guesses::reserve(&self.store, tenant, rules, who, now).await {
             if matches!(e, Error::RateLimited { .. }) {
-                guesses::audit(&self.store, tenant, who, "device_code_throttled", now)?;
+                guesses::audit(&self.store, tenant, who, "device_code_throttled", now).await?;
                 self.store.commit().await?;
             }
             return Err(e);
         }
-        let found = self.pending(tenant, typed, now);
+        let found = self.pending(tenant, typed, now).await;
         match &found {
             Err(Error::CodeInvalid | Error::CodeExpired) => {
-                guesses::audit(&self.store, tenant, who, "device_code_wrong", now)?;
+                guesses::audit(&self.store, tenant, who, "device_code_wrong", now).await?;
             }
-            _ => guesses::release(&self.store, tenant, who, now)?,
+            _ => guesses::release(&self.store, tenant, who, now).await?,
         }
         self.store.commit().await?;
         found
     }
 
-    fn lookup(&self, tenant: &str, typed: &str, now: u64) -> Result<(String, DeviceAuthorization)> {
+    async fn lookup(&self, tenant: &str, typed: &str, now: u64) -> Result<(String, DeviceAuthorization)> {
         let code = normalize_user_code(typed).ok_or(Error::CodeInvalid)?;
-        let uc = self.store.get::<UserCode>(tenant, &code)?.ok_or(Error::CodeInvalid)?;
-        let rec = self.store.get::<DeviceAuthorization>(tenant, &uc.device_key)?.ok_or(Error::CodeInvalid)?;
+        let uc = self.store.get::<UserCode>(tenant, &code).await?.ok_or(Error::CodeInvalid)?;
+        let rec = self.store.get::<DeviceAuthorization>(tenant, &uc.device_key).await?.ok_or(Error::CodeInvalid)?;
         if rec.user_code != code || rec.state != AuthorizationState::Pending {
             return Err(Error::CodeInvalid);
         }
@@ -371,7 +371,7 @@ impl Devices {
     /// if the binding is refused (`limit`), the authorization stays pending. A device
     /// that sent a `device_id` already bound to this account keeps its binding.
     /// `client_name` names the device when it sent no name of its own.
-    pub fn approve(
+    pub async fn approve(
         &self,
         tenant: &str,
         typed: &str,
@@ -380,55 +380,62 @@ impl Devices {
         limit: Option<u64>,
         now: u64,
     ) -> Result<Device> {
-        let (key, first) = self.lookup(tenant, typed, now)?;
+        let (key, first) = self.lookup(tenant, typed, now).await?;
         let device_id = first.device_id.clone().unwrap_or_else(|| format!("dg-{}", secret::token_of(9)));
         let name = first
             .device_name
             .clone()
             .unwrap_or_else(|| clean_name(client_name).unwrap_or_else(|| first.client_id.clone()));
         let trees = [DeviceAuthorization::TREE, Device::TREE, DeviceCount::TREE];
-        self.store.transaction(&trees, |tx| {
-            let Some(mut rec) = tx.get::<DeviceAuthorization>(tenant, &key)? else { return abort(Error::CodeInvalid) };
-            if rec.state != AuthorizationState::Pending {
-                return abort(Error::CodeInvalid);
-            }
-            if now >= rec.valid_until {
-                return abort(Error::CodeExpired);
-            }
-            let dkey = device_key(&approval.account_id, &device_id);
-            let device = match tx.get::<Device>(tenant, &dkey)? {
-                Some(existing) => existing,
-                None => {
-                    let new = Device {
-                        device_id: device_id.clone(),
-                        name: name.clone(),
-                        kind: DeviceKind::Direct,
-                        gateway: None,
-                        bound_at: now,
-                        via: BoundVia::DeviceGrant,
-                        sub_devices: 0,
-                    };
-                    add_counted(tx, tenant, &approval.account_id, &new, limit)?;
-                    new
+        self.store
+            .transaction(&trees, async |tx| {
+                let Some(mut rec) = tx.get::<DeviceAuthorization>(tenant, &key).await? else {
+                    return abort(Error::CodeInvalid);
+                };
+                if rec.state != AuthorizationState::Pending {
+                    return abort(Error::CodeInvalid);
                 }
-            };
-            rec.state = AuthorizationState::Approved(approval.clone());
-            tx.put(tenant, &key, &rec)?;
-            Ok(device)
-        })
+                if now >= rec.valid_until {
+                    return abort(Error::CodeExpired);
+                }
+                let dkey = device_key(&approval.account_id, &device_id);
+                let device = match tx.get::<Device>(tenant, &dkey).await? {
+                    Some(existing) => existing,
+                    None => {
+                        let new = Device {
+                            device_id: device_id.clone(),
+                            name: name.clone(),
+                            kind: DeviceKind::Direct,
+                            gateway: None,
+                            bound_at: now,
+                            via: BoundVia::DeviceGrant,
+                            sub_devices: 0,
+                        };
+                        add_counted(tx, tenant, &approval.account_id, &new, limit).await?;
+                        new
+                    }
+                };
+                rec.state = AuthorizationState::Approved(approval.clone());
+                tx.put(tenant, &key, &rec).await?;
+                Ok(device)
+            })
+            .await
     }
 
     /// Denies the authorization behind a user code; the device's next poll gets
     /// `access_denied`.
-    pub fn deny(&self, tenant: &str, typed: &str, now: u64) -> Result<()> {
-        let (key, _) = self.lookup(tenant, typed, now)?;
-        let changed = self.store.update::<DeviceAuthorization, _>(tenant, &key, |old| match old {
-            Some(mut rec) if rec.state == AuthorizationState::Pending => {
-                rec.state = AuthorizationState::Denied;
-                Ok((Some(rec), true))
-            }
-            _ => Ok((None, false)),
-        })?;
+    pub async fn deny(&self, tenant: &str, typed: &str, now: u64) -> Result<()> {
+        let (key, _) = self.lookup(tenant, typed, now).await?;
+        let changed = self
+            .store
+            .update::<DeviceAuthorization, _>(tenant, &key, |old| match old {
+                Some(mut rec) if rec.state == AuthorizationState::Pending => {
+                    rec.state = AuthorizationState::Denied;
+                    Ok((Some(rec), true))
+                }
+                _ => Ok((None, false)),
+            })
+            .await?;
         if changed { Ok(()) } else { Err(Error::CodeInvalid) }
     }
 
@@ -436,7 +443,14 @@ impl Devices {
     /// `policy_denied{device_limit_reached}` and changes nothing if the account already
     /// has `limit` devices (sub-devices count); `None` is no limit. The device-binding
     /// policy hook decides the limit; this method only enforces it, exactly.
-    pub fn bind(&self, tenant: &str, account_id: &str, new: NewDevice, limit: Option<u64>, now: u64) -> Result<Device> {
+    pub async fn bind(
+        &self,
+        tenant: &str,
+        account_id: &str,
+        new: NewDevice,
+        limit: Option<u64>,
+        now: u64,
+    ) -> Result<Device> {
         if !valid_device_id(&new.device_id) {
             return Err(Error::invalid(Field::DeviceId, "1 to 64 of letters, digits, . _ - :"));
         }
@@ -462,75 +476,81 @@ impl Devices {
             via: BoundVia::Api,
             sub_devices: 0,
         };
-        self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
-            if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id))?.is_some() {
-                return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
-            }
-            if let Some(g) = &device.gateway {
-                let gkey = device_key(account_id, g);
-                match tx.get::<Device>(tenant, &gkey)? {
-                    Some(mut gw) if gw.kind == DeviceKind::Gateway => {
-                        gw.sub_devices += 1;
-                        tx.put(tenant, &gkey, &gw)?;
-                    }
-                    _ => return abort(Error::invalid(Field::Gateway, "no gateway of this account has that id")),
+        self.store
+            .transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
+                if tx.get::<Device>(tenant, &device_key(account_id, &device.device_id)).await?.is_some() {
+                    return abort(Error::IdentifierTaken(crate::IdentifierKind::DeviceId));
                 }
-            }
-            add_counted(tx, tenant, account_id, &device, limit)?;
-            Ok(device.clone())
-        })
+                if let Some(g) = &device.gateway {
+                    let gkey = device_key(account_id, g);
+                    match tx.get::<Device>(tenant, &gkey).await? {
+                        Some(mut gw) if gw.kind == DeviceKind::Gateway => {
+                            gw.sub_devices += 1;
+                            tx.put(tenant, &gkey, &gw).await?;
+                        }
+                        _ => return abort(Error::invalid(Field::Gateway, "no gateway of this account has that id")),
+                    }
+                }
+                add_counted(tx, tenant, account_id, &device, limit).await?;
+                Ok(device.clone())
+            })
+            .await
     }
 
     /// The devices bound to an account, by id.
-    pub fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<Device>> {
-        Ok(self.store.scan::<Device>(tenant, &format!("{account_id}/"))?.into_iter().map(|(_, d)| d).collect())
+    pub async fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<Device>> {
+        Ok(self.store.scan::<Device>(tenant, &format!("{account_id}/")).await?.into_iter().map(|(_, d)| d).collect())
     }
 
     /// How many devices the account has bound (sub-devices count, R13).
-    pub fn count(&self, tenant: &str, account_id: &str) -> Result<u64> {
-        Ok(self.store.get::<DeviceCount>(tenant, account_id)?.map_or(0, |c| c.count))
+    pub async fn count(&self, tenant: &str, account_id: &str) -> Result<u64> {
+        Ok(self.store.get::<DeviceCount>(tenant, account_id).await?.map_or(0, |c| c.count))
     }
 
     /// Unbinds a device. A gateway that still has sub-devices is refused
     /// (`refused{gateway_has_sub_devices}`): unbind its sub-devices first.
-    pub fn unbind(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
+    pub async fn unbind(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
         let key = device_key(account_id, device_id);
-        self.store.transaction(&[Device::TREE, DeviceCount::TREE], |tx| {
-            let Some(device) = tx.get::<Device>(tenant, &key)? else { return abort(Error::NotFound(Resource::Device)) };
-            if device.sub_devices > 0 {
-                return abort(Error::Refused(Refusal::GatewayHasSubDevices));
-            }
-            if let Some(g) = &device.gateway {
-                let gkey = device_key(account_id, g);
-                if let Some(mut gw) = tx.get::<Device>(tenant, &gkey)? {
-                    gw.sub_devices = gw.sub_devices.saturating_sub(1);
-                    tx.put(tenant, &gkey, &gw)?;
+        self.store
+            .transaction(&[Device::TREE, DeviceCount::TREE], async |tx| {
+                let Some(device) = tx.get::<Device>(tenant, &key).await? else {
+                    return abort(Error::NotFound(Resource::Device));
+                };
+                if device.sub_devices > 0 {
+                    return abort(Error::Refused(Refusal::GatewayHasSubDevices));
                 }
-            }
-            tx.remove::<Device>(tenant, &key)?;
-            let mut c = tx.get::<DeviceCount>(tenant, account_id)?.unwrap_or_default();
-            c.count = c.count.saturating_sub(1);
-            tx.put(tenant, account_id, &c)?;
-            Ok(device.clone())
-        })
+                if let Some(g) = &device.gateway {
+                    let gkey = device_key(account_id, g);
+                    if let Some(mut gw) = tx.get::<Device>(tenant, &gkey).await? {
+                        gw.sub_devices = gw.sub_devices.saturating_sub(1);
+                        tx.put(tenant, &gkey, &gw).await?;
+                    }
+                }
+                tx.remove::<Device>(tenant, &key).await?;
+                let mut c = tx.get::<DeviceCount>(tenant, account_id).await?.unwrap_or_default();
+                c.count = c.count.saturating_sub(1);
+                tx.put(tenant, account_id, &c).await?;
+                Ok(device.clone())
+            })
+            .await
     }
 }
 
 /// Inside a binding transaction: checks the limit, stores the device, counts it.
-fn add_counted(
+async fn add_counted(
     tx: &crate::store::Tx<'_>,
     tenant: &str,
     account_id: &str,
     device: &Device,
     limit: Option<u64>,
 ) -> crate::store::TxResult<()> {
-    let mut c = tx.get::<DeviceCount>(tenant, account_id)?.unwrap_or_default();
+    let mut c = tx.get::<DeviceCount>(tenant, account_id).await?.unwrap_or_default();
     if limit.is_some_and(|l| c.count >= l) {
         return abort(Error::denied(LIMIT_REACHED));
     }
     c.count += 1;
-    tx.put(tenant, account_id, &c)?;
-    tx.put(tenant, &device_key(account_id, &device.device_id), device)?;
+    tx.put(tenant, account_id, &c).await?;
+    tx.put(tenant, &device_key(account_id, &device.device_id), device).await?;
     Ok(())
 }
 
@@ -539,11 +559,10 @@ mod tests {
     use super::*;
     use crate::error::DevicePoll;
 
-    fn setup() -> (Devices, tempfile::TempDir, tokio::runtime::Runtime) {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    fn setup() -> (Devices, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let store = rt.block_on(async { Store::open(dir.path()) }).unwrap();
-        (Devices::new(store), dir, rt)
+        let store = Store::open(dir.path()).unwrap();
+        (Devices::new(store), dir)
     }
 
     fn approval(account: &str) -> Approval {
@@ -574,107 +593,113 @@ mod tests {
         assert_eq!(normalize_user_code("BCDF-GHJ"), None);
     }
 
-    #[test]
-    fn p8_pending_slow_down_approve_redeem_once() {
-        let (d, _dir, _rt) = setup();
-        let s = d.start("t", "tv", vec!["openid".into()], None, Some("Living room".into()), 100).unwrap();
+    #[tokio::test]
+    async fn p8_pending_slow_down_approve_redeem_once() {
+        let (d, _dir) = setup();
+        let s = d.start("t", "tv", vec!["openid".into()], None, Some("Living room".into()), 100).await.unwrap();
         assert_eq!((s.expires_in, s.interval), (DEVICE_CODE_LIFETIME, POLL_INTERVAL));
         assert_eq!(s.user_code.len(), 9);
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 100)), DevicePoll::AuthorizationPending.as_str());
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 102)), DevicePoll::SlowDown.as_str());
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 100).await), DevicePoll::AuthorizationPending.as_str());
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 102).await), DevicePoll::SlowDown.as_str());
         // The interval grew to 10 s: polling 6 s later is still too fast.
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 108)), DevicePoll::SlowDown.as_str());
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 123)), DevicePoll::AuthorizationPending.as_str());
-        assert_eq!(flow_error(d.poll("t", "other", &s.device_code, 140)), "invalid_grant");
-        let view = d.pending("t", &s.user_code.to_lowercase(), 130).unwrap();
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 108).await), DevicePoll::SlowDown.as_str());
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 123).await), DevicePoll::AuthorizationPending.as_str());
+        assert_eq!(flow_error(d.poll("t", "other", &s.device_code, 140).await), "invalid_grant");
+        let view = d.pending("t", &s.user_code.to_lowercase(), 130).await.unwrap();
         assert_eq!(view.device_name.as_deref(), Some("Living room"));
-        let dev = d.approve("t", &s.user_code, approval("acc"), "TV app", None, 130).unwrap();
+        let dev = d.approve("t", &s.user_code, approval("acc"), "TV app", None, 130).await.unwrap();
         assert_eq!((dev.kind, dev.via, dev.name.as_str()), (DeviceKind::Direct, BoundVia::DeviceGrant, "Living room"));
-        assert_eq!(d.count("t", "acc").unwrap(), 1);
-        assert!(d.pending("t", &s.user_code, 131).is_err(), "a decided code cannot be approved again");
-        let r = d.poll("t", "tv", &s.device_code, 140).unwrap();
+        assert_eq!(d.count("t", "acc").await.unwrap(), 1);
+        assert!(d.pending("t", &s.user_code, 131).await.is_err(), "a decided code cannot be approved again");
+        let r = d.poll("t", "tv", &s.device_code, 140).await.unwrap();
         assert_eq!(r.approval.account_id, "acc");
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 150)), "invalid_grant");
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 150).await), "invalid_grant");
     }
 
-    #[test]
-    fn p8_denied_and_expired() {
-        let (d, _dir, _rt) = setup();
-        let s = d.start("t", "tv", vec![], None, None, 0).unwrap();
-        d.deny("t", &s.user_code, 10).unwrap();
-        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 20)), DevicePoll::AccessDenied.as_str());
-        let s = d.start("t", "tv", vec![], None, None, 0).unwrap();
-        assert!(matches!(d.pending("t", &s.user_code, DEVICE_CODE_LIFETIME), Err(Error::CodeExpired)));
+    #[tokio::test]
+    async fn p8_denied_and_expired() {
+        let (d, _dir) = setup();
+        let s = d.start("t", "tv", vec![], None, None, 0).await.unwrap();
+        d.deny("t", &s.user_code, 10).await.unwrap();
+        assert_eq!(flow_error(d.poll("t", "tv", &s.device_code, 20).await), DevicePoll::AccessDenied.as_str());
+        let s = d.start("t", "tv", vec![], None, None, 0).await.unwrap();
+        assert!(matches!(d.pending("t", &s.user_code, DEVICE_CODE_LIFETIME).await, Err(Error::CodeExpired)));
         assert_eq!(
-            flow_error(d.poll("t", "tv", &s.device_code, DEVICE_CODE_LIFETIME + 1)),
+            flow_error(d.poll("t", "tv", &s.device_code, DEVICE_CODE_LIFETIME + 1).await),
             DevicePoll::ExpiredToken.as_str()
         );
     }
 
-    #[test]
-    fn r13_bind_past_the_limit_fails_and_changes_nothing() {
-        let (d, _dir, _rt) = setup();
-        d.bind("t", "acc", direct("a"), Some(2), 1).unwrap();
-        d.bind("t", "acc", direct("b"), Some(2), 1).unwrap();
-        let e = d.bind("t", "acc", direct("c"), Some(2), 1).unwrap_err();
+    #[tokio::test]
+    async fn r13_bind_past_the_limit_fails_and_changes_nothing() {
+        let (d, _dir) = setup();
+        d.bind("t", "acc", direct("a"), Some(2), 1).await.unwrap();
+        d.bind("t", "acc", direct("b"), Some(2), 1).await.unwrap();
+        let e = d.bind("t", "acc", direct("c"), Some(2), 1).await.unwrap_err();
         assert!(matches!(&e, Error::PolicyDenied { reason } if reason == LIMIT_REACHED), "{e:?}");
-        assert_eq!(d.count("t", "acc").unwrap(), 2);
-        assert_eq!(d.list("t", "acc").unwrap().len(), 2);
+        assert_eq!(d.count("t", "acc").await.unwrap(), 2);
+        assert_eq!(d.list("t", "acc").await.unwrap().len(), 2);
         // A device approval past the limit is refused too, and stays pending.
-        let s = d.start("t", "tv", vec![], None, None, 0).unwrap();
-        assert!(d.approve("t", &s.user_code, approval("acc"), "TV", Some(2), 1).is_err());
-        assert_eq!(d.count("t", "acc").unwrap(), 2);
-        assert!(d.pending("t", &s.user_code, 2).is_ok());
-        d.bind("t", "acc", direct("c"), None, 1).unwrap();
-        assert_eq!(d.count("t", "acc").unwrap(), 3);
+        let s = d.start("t", "tv", vec![], None, None, 0).await.unwrap();
+        assert!(d.approve("t", &s.user_code, approval("acc"), "TV", Some(2), 1).await.is_err());
+        assert_eq!(d.count("t", "acc").await.unwrap(), 2);
+        assert!(d.pending("t", &s.user_code, 2).await.is_ok());
+        d.bind("t", "acc", direct("c"), None, 1).await.unwrap();
+        assert_eq!(d.count("t", "acc").await.unwrap(), 3);
     }
 
-    #[test]
-    fn r13_sub_devices_count_and_hold_their_gateway() {
-        let (d, _dir, _rt) = setup();
+    #[tokio::test]
+    async fn r13_sub_devices_count_and_hold_their_gateway() {
+        let (d, _dir) = setup();
         let gw = NewDevice { device_id: "gw".into(), name: "Hub".into(), kind: DeviceKind::Gateway, gateway: None };
-        d.bind("t", "acc", gw, None, 1).unwrap();
+        d.bind("t", "acc", gw, None, 1).await.unwrap();
         let sub = |id: &str, g: &str| NewDevice {
             device_id: id.into(),
             name: "Lamp".into(),
             kind: DeviceKind::SubDevice,
             gateway: Some(g.into()),
         };
-        d.bind("t", "acc", sub("l1", "gw"), None, 1).unwrap();
-        d.bind("t", "acc", sub("l2", "gw"), None, 1).unwrap();
-        assert_eq!(d.count("t", "acc").unwrap(), 3);
+        d.bind("t", "acc", sub("l1", "gw"), None, 1).await.unwrap();
+        d.bind("t", "acc", sub("l2", "gw"), None, 1).await.unwrap();
+        assert_eq!(d.count("t", "acc").await.unwrap(), 3);
         assert!(matches!(
-            d.bind("t", "acc", sub("l3", "nope"), None, 1),
+            d.bind("t", "acc", sub("l3", "nope"), None, 1).await,
             Err(Error::Invalid { field: Field::Gateway, .. })
         ));
-        d.bind("t", "acc", direct("plain"), None, 1).unwrap();
-        assert!(matches!(d.bind("t", "acc", sub("l3", "plain"), None, 1), Err(Error::Invalid { .. })), "not a gateway");
+        d.bind("t", "acc", direct("plain"), None, 1).await.unwrap();
         assert!(
-            matches!(d.bind("t", "other", sub("l3", "gw"), None, 1), Err(Error::Invalid { .. })),
+            matches!(d.bind("t", "acc", sub("l3", "plain"), None, 1).await, Err(Error::Invalid { .. })),
+            "not a gateway"
+        );
+        assert!(
+            matches!(d.bind("t", "other", sub("l3", "gw"), None, 1).await, Err(Error::Invalid { .. })),
             "another account's"
         );
-        assert!(matches!(d.bind("t", "acc", direct("l1"), None, 1), Err(Error::IdentifierTaken(_))));
-        assert!(matches!(d.unbind("t", "acc", "gw"), Err(Error::Refused(Refusal::GatewayHasSubDevices))));
-        d.unbind("t", "acc", "l1").unwrap();
-        d.unbind("t", "acc", "l2").unwrap();
-        d.unbind("t", "acc", "gw").unwrap();
-        assert_eq!(d.count("t", "acc").unwrap(), 1);
-        assert!(matches!(d.unbind("t", "acc", "gw"), Err(Error::NotFound(_))));
+        assert!(matches!(d.bind("t", "acc", direct("l1"), None, 1).await, Err(Error::IdentifierTaken(_))));
+        assert!(matches!(d.unbind("t", "acc", "gw").await, Err(Error::Refused(Refusal::GatewayHasSubDevices))));
+        d.unbind("t", "acc", "l1").await.unwrap();
+        d.unbind("t", "acc", "l2").await.unwrap();
+        d.unbind("t", "acc", "gw").await.unwrap();
+        assert_eq!(d.count("t", "acc").await.unwrap(), 1);
+        assert!(matches!(d.unbind("t", "acc", "gw").await, Err(Error::NotFound(_))));
     }
 
-    #[test]
-    fn r13_concurrent_binds_respect_the_limit_exactly() {
-        let (d, _dir, _rt) = setup();
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn r13_concurrent_binds_respect_the_limit_exactly() {
+        let (d, _dir) = setup();
         let handles: Vec<_> = (0..24)
             .map(|i| {
                 let d = d.clone();
-                std::thread::spawn(move || d.bind("t", "acc", direct(&format!("d{i}")), Some(10), 1).is_ok())
+                tokio::spawn(async move { d.bind("t", "acc", direct(&format!("d{i}")), Some(10), 1).await.is_ok() })
             })
             .collect();
-        let ok = handles.into_iter().map(|h| h.join().unwrap()).filter(|b| *b).count();
+        let mut ok = 0;
+        for h in handles {
+            ok += usize::from(h.await.unwrap());
+        }
         assert_eq!(ok, 10);
-        assert_eq!(d.count("t", "acc").unwrap(), 10);
-        assert_eq!(d.list("t", "acc").unwrap().len(), 10);
+        assert_eq!(d.count("t", "acc").await.unwrap(), 10);
+        assert_eq!(d.list("t", "acc").await.unwrap().len(), 10);
     }
 }
 
@@ -716,7 +741,7 @@ impl Devices {
     /// hook answers for the count it saw, so the write is conditional on that count;
     /// if another binding raced in, the hook is asked again.
     #[allow(clippy::too_many_arguments)]
-    pub fn bind_with_policy(
+    pub async fn bind_with_policy(
         &self,
         policy: &PolicyHost,
         facts: &Facts,
@@ -727,10 +752,10 @@ impl Devices {
         now: u64,
     ) -> Result<Device> {
         for _ in 0..BIND_ATTEMPTS {
-            let count = self.count(tenant, account_id)?;
+            let count = self.count(tenant, account_id).await?;
             let input = Self::hook_input(account_id, dev, count, new.kind, new.gateway.clone());
-            policy.device_binding(tenant, facts, &input).into_result()?;
-            match self.bind(tenant, account_id, new.clone(), Some(count + 1), now) {
+            policy.device_binding(tenant, facts, &input).await.into_result()?;
+            match self.bind(tenant, account_id, new.clone(), Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
                 other => return other,
             }
@@ -740,7 +765,7 @@ impl Devices {
 
     /// Approves a device authorization after the device-binding hook allows it.
     #[allow(clippy::too_many_arguments)]
-    pub fn approve_with_policy(
+    pub async fn approve_with_policy(
         &self,
         policy: &PolicyHost,
         facts: &Facts,
@@ -752,10 +777,10 @@ impl Devices {
         now: u64,
     ) -> Result<Device> {
         for _ in 0..BIND_ATTEMPTS {
-            let count = self.count(tenant, &approval.account_id)?;
+            let count = self.count(tenant, &approval.account_id).await?;
             let input = Self::hook_input(&approval.account_id, dev, count, DeviceKind::Direct, None);
-            policy.device_binding(tenant, facts, &input).into_result()?;
-            match self.approve(tenant, typed, approval.clone(), client_name, Some(count + 1), now) {
+            policy.device_binding(tenant, facts, &input).await.into_result()?;
+            match self.approve(tenant, typed, approval.clone(), client_name, Some(count + 1), now).await {
                 Err(Error::PolicyDenied { reason }) if reason == LIMIT_REACHED => continue,
                 other => return other,
             }

@@ -264,15 +264,15 @@ impl Keys {
 
     /// Verifies an access token of `tenant` (whose issuer URL is `issuer`): signature,
     /// type, issuer, expiry, revocation.
-    pub fn verify_access_token(&self, tenant: &str, issuer: &str, token: &str) -> Result<serde_json::Value> {
+    pub async fn verify_access_token(&self, tenant: &str, issuer: &str, token: &str) -> Result<serde_json::Value> {
         let now = self.clock.now();
-        let ring = self.ring(tenant)?;
+        let ring = self.ring(tenant).await?;
         let claims = crate::jwt::verify(&ring, token, Some(ACCESS_TOKEN_TYP), now)?;
         if claims["iss"].as_str() != Some(issuer) {
             return Err(Error::InvalidToken);
         }
         let jti = claims["jti"].as_str().ok_or(Error::InvalidToken)?;
-        if crate::grant::revoked::is_revoked(&self.store, tenant, jti, now)? {
+        if crate::grant::revoked::is_revoked(&self.store, tenant, jti, now).await? {
             return Err(Error::InvalidToken);
         }
         Ok(claims)
@@ -280,51 +280,56 @@ impl Keys {
 
     /// Seals, in place, any private key of the tenant still stored in plain text
     /// (records written before keys were sealed). Returns how many it sealed.
-    pub fn seal_plain(&self, tenant: &str) -> Result<usize> {
+    pub async fn seal_plain(&self, tenant: &str) -> Result<usize> {
         let sealer = &self.sealer;
-        self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
-            let Some(mut ring) = old else { return Ok((None, 0)) };
-            let plain = ring.keys.iter().filter(|k| k.is_plain()).count();
-            if plain == 0 {
-                return Ok((None, 0));
-            }
-            for k in &mut ring.keys {
-                k.seal(sealer, tenant)?;
-            }
-            Ok((Some(ring), plain))
-        })
+        self.store
+            .update::<KeyRingRecord, _>(tenant, "ring", |old| {
+                let Some(mut ring) = old else { return Ok((None, 0)) };
+                let plain = ring.keys.iter().filter(|k| k.is_plain()).count();
+                if plain == 0 {
+                    return Ok((None, 0));
+                }
+                for k in &mut ring.keys {
+                    k.seal(sealer, tenant)?;
+                }
+                Ok((Some(ring), plain))
+            })
+            .await
     }
 
     /// Creates the tenant's first keys if it has none.
-    pub fn ensure(&self, tenant: &str) -> Result<()> {
-        if self.store.get::<KeyRingRecord>(tenant, "ring")?.is_some() {
+    pub async fn ensure(&self, tenant: &str) -> Result<()> {
+        if self.store.get::<KeyRingRecord>(tenant, "ring").await?.is_some() {
             return Ok(());
         }
         let now = self.clock.now();
         let keys = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
-        self.store.insert_new(tenant, "ring", &KeyRingRecord { generation: 1, keys })?;
+        self.store.insert_new(tenant, "ring", &KeyRingRecord { generation: 1, keys }).await?;
         Ok(())
     }
 
     /// Makes new active keys for every algorithm; the old ones retire and stay in the
     /// JWKS for the grace period. Keys retired longer than that are dropped.
-    pub fn rotate(&self, tenant: &str) -> Result<Vec<String>> {
+    pub async fn rotate(&self, tenant: &str) -> Result<Vec<String>> {
         let now = self.clock.now();
         let fresh = Alg::ALL.into_iter().map(|a| generate(&self.sealer, tenant, a, now)).collect::<Result<Vec<_>>>()?;
         let grace = self.retire_grace;
-        let kids = self.store.update::<KeyRingRecord, _>(tenant, "ring", |old| {
-            let mut ring = old.ok_or(Error::NotFound(Resource::TenantKeys))?;
-            ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
-            for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
-                k.retired_at = Some(now);
-            }
-            for k in &mut ring.keys {
-                k.seal(&self.sealer, tenant)?;
-            }
-            ring.keys.extend(fresh.iter().cloned());
-            ring.generation += 1;
-            Ok((Some(ring), fresh.iter().map(|k| k.kid.clone()).collect()))
-        })?;
+        let kids = self
+            .store
+            .update::<KeyRingRecord, _>(tenant, "ring", |old| {
+                let mut ring = old.ok_or(Error::NotFound(Resource::TenantKeys))?;
+                ring.keys.retain(|k| k.retired_at.is_none_or(|r| r + grace > now));
+                for k in ring.keys.iter_mut().filter(|k| k.retired_at.is_none()) {
+                    k.retired_at = Some(now);
+                }
+                for k in &mut ring.keys {
+                    k.seal(&self.sealer, tenant)?;
+                }
+                ring.keys.extend(fresh.iter().cloned());
+                ring.generation += 1;
+                Ok((Some(ring), fresh.iter().map(|k| k.kid.clone()).collect()))
+            })
+            .await?;
         if let Ok(mut c) = self.cache.write() {
             c.remove(tenant);
         }
@@ -333,7 +338,7 @@ impl Keys {
 
     /// The tenant's loaded key ring. Cached; at most once a second the cache compares
     /// its generation with the store, so a rotation by another process shows up.
-    pub fn ring(&self, tenant: &str) -> Result<Arc<KeyRing>> {
+    pub async fn ring(&self, tenant: &str) -> Result<Arc<KeyRing>> {
         use std::sync::atomic::Ordering;
         let now = self.clock.now();
         let cached = self.cache.read().ok().and_then(|c| c.get(tenant).cloned());
@@ -342,10 +347,11 @@ impl Keys {
         {
             return Ok(ring.clone());
         }
-        let mut record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound(Resource::Tenant))?;
+        let mut record =
+            self.store.get::<KeyRingRecord>(tenant, "ring").await?.ok_or(Error::NotFound(Resource::Tenant))?;
         if record.keys.iter().any(StoredKey::is_plain) {
-            self.seal_plain(tenant)?;
-            record = self.store.get::<KeyRingRecord>(tenant, "ring")?.ok_or(Error::NotFound(Resource::Tenant))?;
+            self.seal_plain(tenant).await?;
+            record = self.store.get::<KeyRingRecord>(tenant, "ring").await?.ok_or(Error::NotFound(Resource::Tenant))?;
         }
         if let Some(ring) = cached
             && ring.generation == record.generation
@@ -381,7 +387,7 @@ pub fn b64(bytes: &[u8]) -> String {
 impl Keys {
     /// Stages a new signing key (see `rotate`), durably.
     pub async fn rotate_durably(&self, tenant: &str) -> Result<Vec<String>> {
-        let kids = self.rotate(tenant)?;
+        let kids = self.rotate(tenant).await?;
         self.store.commit().await?;
         Ok(kids)
     }
@@ -401,17 +407,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let k = keys(&store, 1);
-        k.ensure("t").unwrap();
-        let raw = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        k.ensure("t").await.unwrap();
+        let raw = store.get::<KeyRingRecord>("t", "ring").await.unwrap().unwrap();
         assert!(raw.keys.iter().all(|k| k.pkcs8.is_empty() && !k.sealed.is_empty()));
         assert!(!serde_json::to_string(&raw).unwrap().contains("pkcs8"));
-        let ring = k.ring("t").unwrap();
+        let ring = k.ring("t").await.unwrap();
         let key = ring.active(Alg::ES256).unwrap();
         assert!(key.verify(b"m", &key.sign(b"m").unwrap()));
         // Another seal key, or the same record under another tenant, does not open.
-        assert!(keys(&store, 2).ring("t").is_err());
-        store.put("u", "ring", &raw).unwrap();
-        assert!(k.ring("u").is_err());
+        assert!(keys(&store, 2).ring("t").await.is_err());
+        store.put("u", "ring", &raw).await.unwrap();
+        assert!(k.ring("u").await.is_err());
     }
 
     #[tokio::test]
@@ -419,19 +425,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let k = keys(&store, 1);
-        k.ensure("t").unwrap();
+        k.ensure("t").await.unwrap();
         // Rewrite the ring as an old version did: plain PKCS#8.
-        let mut old = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        let mut old = store.get::<KeyRingRecord>("t", "ring").await.unwrap().unwrap();
         for key in &mut old.keys {
             key.pkcs8 = STANDARD.encode(key.der(&Sealer::new([1; 32]), "t").unwrap());
             key.sealed.clear();
         }
-        store.put("t", "ring", &old).unwrap();
+        store.put("t", "ring", &old).await.unwrap();
         let fresh = keys(&store, 1);
-        let ring = fresh.ring("t").unwrap();
+        let ring = fresh.ring("t").await.unwrap();
         assert_eq!(ring.keys.len(), 3);
-        let now = store.get::<KeyRingRecord>("t", "ring").unwrap().unwrap();
+        let now = store.get::<KeyRingRecord>("t", "ring").await.unwrap().unwrap();
         assert!(now.keys.iter().all(|k| k.pkcs8.is_empty() && !k.sealed.is_empty()), "sealed in place");
-        assert_eq!(fresh.seal_plain("t").unwrap(), 0);
+        assert_eq!(fresh.seal_plain("t").await.unwrap(), 0);
     }
 }

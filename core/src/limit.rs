@@ -113,20 +113,20 @@ where
     }
 
     /// The window of `subject` as of `now` (unchanged in the store).
-    pub fn subject(&self, tenant: &str, subject: &str, now: u64) -> Result<S> {
-        Ok(self.store.get::<S>(tenant, subject)?.unwrap_or_default().at(now))
+    pub async fn subject(&self, tenant: &str, subject: &str, now: u64) -> Result<S> {
+        Ok(self.store.get::<S>(tenant, subject).await?.unwrap_or_default().at(now))
     }
 
     /// The window of the IP `source` as of `now` (unchanged in the store).
-    pub fn source(&self, tenant: &str, source: &str, now: u64) -> Result<P> {
-        Ok(self.store.get::<P>(tenant, &ip_key(source))?.unwrap_or_default().at(now))
+    pub async fn source(&self, tenant: &str, source: &str, now: u64) -> Result<P> {
+        Ok(self.store.get::<P>(tenant, &ip_key(source)).await?.unwrap_or_default().at(now))
     }
 
     /// Before the slow work: in one transaction, reads the windows of `subject` and
     /// of `source` (if any) as of `now`, asks `admit` whether the try may go (its
     /// error refuses the try, which then holds nothing) and holds the try's place
     /// in both. `admit` may run more than once (on a conflict), so it must be pure.
-    pub fn reserve<T>(
+    pub async fn reserve<T>(
         &self,
         tenant: &str,
         subject: String,
@@ -136,31 +136,34 @@ where
     ) -> Result<(Reservation, T)> {
         let source = source.map(ip_key);
         let held = InFlight { id: rand::random(), at: now };
-        let admitted = self.store.transaction(&Self::trees(), |tx| {
-            let mut s = tx.get::<S>(tenant, &subject)?.unwrap_or_default().at(now);
-            let mut p = match &source {
-                Some(k) => Some(tx.get::<P>(tenant, k)?.unwrap_or_default().at(now)),
-                None => None,
-            };
-            let admitted = match admit(&s, p.as_ref()) {
-                Ok(v) => v,
-                Err(e) => return abort(e),
-            };
-            s.hold(held);
-            tx.put(tenant, &subject, &s)?;
-            if let (Some(k), Some(p)) = (&source, p.as_mut()) {
-                p.hold(held);
-                tx.put(tenant, k, p)?;
-            }
-            Ok(admitted)
-        })?;
+        let admitted = self
+            .store
+            .transaction(&Self::trees(), async |tx| {
+                let mut s = tx.get::<S>(tenant, &subject).await?.unwrap_or_default().at(now);
+                let mut p = match &source {
+                    Some(k) => Some(tx.get::<P>(tenant, k).await?.unwrap_or_default().at(now)),
+                    None => None,
+                };
+                let admitted = match admit(&s, p.as_ref()) {
+                    Ok(v) => v,
+                    Err(e) => return abort(e),
+                };
+                s.hold(held);
+                tx.put(tenant, &subject, &s).await?;
+                if let (Some(k), Some(p)) = (&source, p.as_mut()) {
+                    p.hold(held);
+                    tx.put(tenant, k, p).await?;
+                }
+                Ok(admitted)
+            })
+            .await?;
         Ok((Reservation { subject, source, held }, admitted))
     }
 
     /// After the slow work: ends the reservation with its outcome in both windows,
     /// in one transaction, even if the reservation aged out meanwhile. The caller
     /// makes the change durable (`Store::commit`) before answering.
-    pub fn settle(
+    pub async fn settle(
         &self,
         tenant: &str,
         reservation: Reservation,
@@ -169,13 +172,15 @@ where
         now: u64,
     ) -> Result<()> {
         let Reservation { subject, source, held } = reservation;
-        self.store.transaction(&Self::trees(), |tx| {
-            settle_one::<S>(tx, tenant, &subject, held, outcome, rules, now)?;
-            match &source {
-                Some(k) => settle_one::<P>(tx, tenant, k, held, outcome, rules, now),
-                None => Ok(()),
-            }
-        })
+        self.store
+            .transaction(&Self::trees(), async |tx| {
+                settle_one::<S>(tx, tenant, &subject, held, outcome, rules, now).await?;
+                match &source {
+                    Some(k) => settle_one::<P>(tx, tenant, k, held, outcome, rules, now).await,
+                    None => Ok(()),
+                }
+            })
+            .await
     }
 
     fn trees() -> Vec<&'static str> {
@@ -185,7 +190,7 @@ where
     }
 }
 
-fn settle_one<W: Window>(
+async fn settle_one<W: Window>(
     tx: &Tx<'_>,
     tenant: &str,
     key: &str,
@@ -194,9 +199,9 @@ fn settle_one<W: Window>(
     rules: &W::Rules,
     now: u64,
 ) -> TxResult<()> {
-    let mut w = tx.get::<W>(tenant, key)?.unwrap_or_default().at(now);
+    let mut w = tx.get::<W>(tenant, key).await?.unwrap_or_default().at(now);
     w.settle(held, outcome, rules, now);
-    if w.is_empty() { tx.remove::<W>(tenant, key) } else { tx.put(tenant, key, &w) }
+    if w.is_empty() { tx.remove::<W>(tenant, key).await } else { tx.put(tenant, key, &w).await }
 }
 
 #[cfg(test)]

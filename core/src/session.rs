@@ -57,15 +57,15 @@ impl Record for Session {
 
 /// [`Sessions::touch`] inside a transaction over [`Session`]: notes that `client`
 /// got tokens in the session behind `cookie`; a session no longer alive is left as is.
-pub(crate) fn touch_in(tx: &Tx<'_>, tenant: &str, cookie: &str, client: &str, now: u64) -> TxResult<()> {
+pub(crate) async fn touch_in(tx: &Tx<'_>, tenant: &str, cookie: &str, client: &str, now: u64) -> TxResult<()> {
     let k = secret::digest(cookie);
-    match tx.get::<Session>(tenant, &k)? {
+    match tx.get::<Session>(tenant, &k).await? {
         Some(mut s) if s.alive(now) => {
             s.last_seen = now;
             if !s.clients.iter().any(|c| c == client) {
                 s.clients.push(client.to_string());
             }
-            tx.put(tenant, &k, &s)
+            tx.put(tenant, &k, &s).await
         }
         _ => Ok(()),
     }
@@ -76,20 +76,20 @@ pub const TREES: &[&str] = &[Session::TREE, AccountSession::TREE];
 
 /// Stores `session` (from [`Sessions::prepare`]) behind `cookie`, with its account
 /// index, inside a transaction over [`TREES`].
-pub fn start_in(tx: &Tx<'_>, tenant: &str, cookie: &str, session: &Session) -> TxResult<()> {
+pub async fn start_in(tx: &Tx<'_>, tenant: &str, cookie: &str, session: &Session) -> TxResult<()> {
     let key = secret::digest(cookie);
     let index = AccountSession { key: key.clone(), expires_at: session.expires_at };
-    tx.put(tenant, &key, session)?;
-    tx.put(tenant, &format!("{}/{}", session.account_id, session.sid), &index)
+    tx.put(tenant, &key, session).await?;
+    tx.put(tenant, &format!("{}/{}", session.account_id, session.sid), &index).await
 }
 
 /// Ends the session behind `cookie` if it is still alive at `now`, with its
 /// account index, inside a transaction over [`TREES`]; returns it.
-pub fn end_live_in(tx: &Tx<'_>, tenant: &str, cookie: &str, now: u64) -> TxResult<Option<Session>> {
+pub async fn end_live_in(tx: &Tx<'_>, tenant: &str, cookie: &str, now: u64) -> TxResult<Option<Session>> {
     let key = secret::digest(cookie);
-    let Some(s) = tx.get::<Session>(tenant, &key)?.filter(|s| s.alive(now)) else { return Ok(None) };
-    tx.remove::<Session>(tenant, &key)?;
-    tx.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid))?;
+    let Some(s) = tx.get::<Session>(tenant, &key).await?.filter(|s| s.alive(now)) else { return Ok(None) };
+    tx.remove::<Session>(tenant, &key).await?;
+    tx.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid)).await?;
     Ok(Some(s))
 }
 
@@ -128,16 +128,16 @@ impl Sessions {
     }
 
     /// Starts a session; returns the cookie value (shown to the browser only).
-    pub fn start(
+    pub async fn start(
         &self,
         tenant: &str,
         account_id: &str,
         amr: Vec<String>,
         origin: &Origin,
     ) -> Result<(String, Session)> {
-        let rules = self.store.get::<Tenant>(GLOBAL, tenant)?.map(|t| t.settings.sessions).unwrap_or_default();
+        let rules = self.store.get::<Tenant>(GLOBAL, tenant).await?.map(|t| t.settings.sessions).unwrap_or_default();
         let (cookie, session) = self.prepare(account_id, amr, origin, &rules);
-        self.store.transaction(TREES, |tx| start_in(tx, tenant, &cookie, &session))?;
+        self.store.transaction(TREES, async |tx| start_in(tx, tenant, &cookie, &session).await).await?;
         Ok((cookie, session))
     }
 
@@ -177,66 +177,70 @@ impl Sessions {
 
     /// The live session behind a cookie value: not past its lifetime and not idle
     /// for longer than its idle timeout. A use counts as activity (`last_seen`).
-    pub fn get(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
+    pub async fn get(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
         let now = self.clock.now();
         let key = secret::digest(cookie);
-        let Some(mut session) = self.store.get::<Session>(tenant, &key)?.filter(|s| s.alive(now)) else {
+        let Some(mut session) = self.store.get::<Session>(tenant, &key).await?.filter(|s| s.alive(now)) else {
             return Ok(None);
         };
         if now >= session.last_seen + TOUCH_EVERY {
             session.last_seen = now;
-            self.store.update::<Session, _>(tenant, &key, |old| {
-                Ok((
-                    old.filter(|s| s.alive(now) && s.last_seen < now).map(|mut s| {
-                        s.last_seen = now;
-                        s
-                    }),
-                    (),
-                ))
-            })?;
+            self.store
+                .update::<Session, _>(tenant, &key, |old| {
+                    Ok((
+                        old.filter(|s| s.alive(now) && s.last_seen < now).map(|mut s| {
+                            s.last_seen = now;
+                            s
+                        }),
+                        (),
+                    ))
+                })
+                .await?;
         }
         Ok(Some(session))
     }
 
     /// Notes that `client` got tokens in this session, and when it was last used.
-    pub fn touch(&self, tenant: &str, cookie: &str, client: &str) -> Result<()> {
+    pub async fn touch(&self, tenant: &str, cookie: &str, client: &str) -> Result<()> {
         let now = self.clock.now();
-        self.store.update::<Session, _>(tenant, &secret::digest(cookie), |old| {
-            Ok((
-                old.filter(|s| s.alive(now)).map(|mut s| {
-                    s.last_seen = now;
-                    if !s.clients.iter().any(|c| c == client) {
-                        s.clients.push(client.to_string());
-                    }
-                    s
-                }),
-                (),
-            ))
-        })
+        self.store
+            .update::<Session, _>(tenant, &secret::digest(cookie), |old| {
+                Ok((
+                    old.filter(|s| s.alive(now)).map(|mut s| {
+                        s.last_seen = now;
+                        if !s.clients.iter().any(|c| c == client) {
+                            s.clients.push(client.to_string());
+                        }
+                        s
+                    }),
+                    (),
+                ))
+            })
+            .await
     }
 
     /// Ends the session behind a cookie.
-    pub fn end(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
-        let ended = self.store.remove::<Session>(tenant, &secret::digest(cookie))?;
+    pub async fn end(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
+        let ended = self.store.remove::<Session>(tenant, &secret::digest(cookie)).await?;
         if let Some(s) = &ended {
-            self.store.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid))?;
+            self.store.remove::<AccountSession>(tenant, &format!("{}/{}", s.account_id, s.sid)).await?;
         }
         Ok(ended)
     }
 
     /// Signs out: ends the session behind a cookie, durable before it returns.
     pub async fn sign_out(&self, tenant: &str, cookie: &str) -> Result<Option<Session>> {
-        let ended = self.end(tenant, cookie)?;
+        let ended = self.end(tenant, cookie).await?;
         self.store.commit().await?;
         Ok(ended)
     }
 
     /// The account's live sessions, newest first (R29).
-    pub fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<Session>> {
+    pub async fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<Session>> {
         let now = self.clock.now();
         let mut out = Vec::new();
-        for (_, ix) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/"))? {
-            if let Some(s) = self.store.get::<Session>(tenant, &ix.key)?.filter(|s| s.alive(now)) {
+        for (_, ix) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/")).await? {
+            if let Some(s) = self.store.get::<Session>(tenant, &ix.key).await?.filter(|s| s.alive(now)) {
                 out.push(s);
             }
         }
@@ -245,20 +249,20 @@ impl Sessions {
     }
 
     /// Ends one session of the account by its sid; false if there was none.
-    pub fn end_sid(&self, tenant: &str, account_id: &str, sid: &str) -> Result<bool> {
+    pub async fn end_sid(&self, tenant: &str, account_id: &str, sid: &str) -> Result<bool> {
         let id = format!("{account_id}/{sid}");
-        match self.store.remove::<AccountSession>(tenant, &id)? {
-            Some(ix) => Ok(self.store.remove::<Session>(tenant, &ix.key)?.is_some()),
+        match self.store.remove::<AccountSession>(tenant, &id).await? {
+            Some(ix) => Ok(self.store.remove::<Session>(tenant, &ix.key).await?.is_some()),
             None => Ok(false),
         }
     }
 
     /// Ends every session of the account except `keep` (a sid); returns how many.
-    pub fn end_all(&self, tenant: &str, account_id: &str, keep: Option<&str>) -> Result<usize> {
+    pub async fn end_all(&self, tenant: &str, account_id: &str, keep: Option<&str>) -> Result<usize> {
         let mut n = 0;
-        for (id, _) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/"))? {
+        for (id, _) in self.store.scan::<AccountSession>(tenant, &format!("{account_id}/")).await? {
             let sid = &id[account_id.len() + 1..];
-            if Some(sid) != keep && self.end_sid(tenant, account_id, sid)? {
+            if Some(sid) != keep && self.end_sid(tenant, account_id, sid).await? {
                 n += 1;
             }
         }
@@ -268,7 +272,7 @@ impl Sessions {
     /// Signs one device of the account out by its sid (R29), durably; another
     /// account's sid ends nothing.
     pub async fn sign_out_device(&self, tenant: &str, account_id: &str, sid: &str) -> Result<bool> {
-        let ended = self.end_sid(tenant, account_id, sid)?;
+        let ended = self.end_sid(tenant, account_id, sid).await?;
         self.store.commit().await?;
         Ok(ended)
     }
@@ -276,7 +280,7 @@ impl Sessions {
     /// Signs every device of the account out but `keep` (a sid; R23, R29), durably;
     /// returns how many.
     pub async fn sign_out_others(&self, tenant: &str, account_id: &str, keep: Option<&str>) -> Result<usize> {
-        let ended = self.end_all(tenant, account_id, keep)?;
+        let ended = self.end_all(tenant, account_id, keep).await?;
         self.store.commit().await?;
         Ok(ended)
     }

@@ -21,27 +21,27 @@ use crate::signin::remembered::RememberedDevice;
 use crate::store::Store;
 
 /// Removes every record that expired before `now`, in every tenant; returns how many.
-pub fn expired(store: &Store, now: u64) -> Result<usize> {
-    Ok(store.sweep_expired::<CodeRecord>(now)?
-        + store.sweep_expired::<Flow>(now)?
-        + store.sweep_expired::<Session>(now)?
-        + store.sweep_expired::<AccountSession>(now)?
-        + store.sweep_expired::<Revoked>(now)?
-        + store.sweep_expired::<RefreshToken>(now)?
-        + store.sweep_expired::<Family>(now)?
-        + store.sweep_expired::<AccountFamily>(now)?
-        + store.sweep_expired::<DeviceAuthorization>(now)?
-        + store.sweep_expired::<UserCode>(now)?
-        + store.sweep_expired::<PasskeyCeremony>(now)?
-        + store.sweep_expired::<Challenge>(now)?
-        + store.sweep_expired::<Failures>(now)?
-        + store.sweep_expired::<IpFailures>(now)?
-        + store.sweep_expired::<Journey>(now)?
-        + store.sweep_expired::<RememberedDevice>(now)?
-        + store.sweep_expired::<Detour>(now)?
-        + store.sweep_expired::<LinkRecord>(now)?
-        + store.sweep_expired::<AdminSession>(now)?
-        + store.sweep_expired::<UserCodeGuesses>(now)?)
+pub async fn expired(store: &Store, now: u64) -> Result<usize> {
+    Ok(store.sweep_expired::<CodeRecord>(now).await?
+        + store.sweep_expired::<Flow>(now).await?
+        + store.sweep_expired::<Session>(now).await?
+        + store.sweep_expired::<AccountSession>(now).await?
+        + store.sweep_expired::<Revoked>(now).await?
+        + store.sweep_expired::<RefreshToken>(now).await?
+        + store.sweep_expired::<Family>(now).await?
+        + store.sweep_expired::<AccountFamily>(now).await?
+        + store.sweep_expired::<DeviceAuthorization>(now).await?
+        + store.sweep_expired::<UserCode>(now).await?
+        + store.sweep_expired::<PasskeyCeremony>(now).await?
+        + store.sweep_expired::<Challenge>(now).await?
+        + store.sweep_expired::<Failures>(now).await?
+        + store.sweep_expired::<IpFailures>(now).await?
+        + store.sweep_expired::<Journey>(now).await?
+        + store.sweep_expired::<RememberedDevice>(now).await?
+        + store.sweep_expired::<Detour>(now).await?
+        + store.sweep_expired::<LinkRecord>(now).await?
+        + store.sweep_expired::<AdminSession>(now).await?
+        + store.sweep_expired::<UserCodeGuesses>(now).await?)
 }
 
 #[cfg(test)]
@@ -52,13 +52,13 @@ mod tests {
     async fn the_sweep_removes_expired_records_and_keeps_live_ones() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        store.put("t", "gone", &Revoked { expires_at: 100 }).unwrap();
-        store.put("t", "kept", &Revoked { expires_at: 200 }).unwrap();
-        store.put("global", "gone", &AdminSession { created_at: 0, expires_at: 150 }).unwrap();
-        assert_eq!(expired(&store, 150).unwrap(), 2);
-        assert!(store.get::<Revoked>("t", "gone").unwrap().is_none());
-        assert!(store.get::<Revoked>("t", "kept").unwrap().is_some());
-        assert!(store.get::<AdminSession>("global", "gone").unwrap().is_none());
-        assert_eq!(expired(&store, 150).unwrap(), 0, "nothing left to sweep");
+        store.put("t", "gone", &Revoked { expires_at: 100 }).await.unwrap();
+        store.put("t", "kept", &Revoked { expires_at: 200 }).await.unwrap();
+        store.put("global", "gone", &AdminSession { created_at: 0, expires_at: 150 }).await.unwrap();
+        assert_eq!(expired(&store, 150).await.unwrap(), 2);
+        assert!(store.get::<Revoked>("t", "gone").await.unwrap().is_none());
+        assert!(store.get::<Revoked>("t", "kept").await.unwrap().is_some());
+        assert!(store.get::<AdminSession>("global", "gone").await.unwrap().is_none());
+        assert_eq!(expired(&store, 150).await.unwrap(), 0, "nothing left to sweep");
     }
 }

@@ -45,7 +45,7 @@ impl Tenants {
     }
 
     /// Creates a tenant and its signing keys. `identifier_taken` if it exists.
-    pub fn create(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
+    pub async fn create(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
         validate_id(id)?;
         if display_name.chars().count() > 100 {
             return Err(Error::invalid(Field::DisplayName, "at most 100 characters"));
@@ -57,60 +57,62 @@ impl Tenants {
             settings: TenantSettings::default(),
         };
         // Keys first: a tenant record never exists without its keys.
-        keys.ensure(id)?;
-        if !self.store.insert_new(GLOBAL, id, &tenant)? {
+        keys.ensure(id).await?;
+        if !self.store.insert_new(GLOBAL, id, &tenant).await? {
             return Err(Error::IdentifierTaken(crate::IdentifierKind::Tenant));
         }
         Ok(tenant)
     }
 
     /// Creates the tenant unless it exists; returns it either way.
-    pub fn ensure(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
-        match self.create(keys, id, display_name) {
-            Err(Error::IdentifierTaken(_)) => self.get(id),
+    pub async fn ensure(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
+        match self.create(keys, id, display_name).await {
+            Err(Error::IdentifierTaken(_)) => self.get(id).await,
             other => other,
         }
     }
 
-    pub fn get(&self, id: &str) -> Result<Tenant> {
-        self.store.get(GLOBAL, id)?.ok_or(Error::NotFound(Resource::Tenant))
+    pub async fn get(&self, id: &str) -> Result<Tenant> {
+        self.store.get(GLOBAL, id).await?.ok_or(Error::NotFound(Resource::Tenant))
     }
 
     /// The tenant's newest `limit` security events, newest first.
-    pub fn audit(&self, id: &str, limit: usize) -> Result<Vec<crate::audit::AuditEvent>> {
-        self.get(id)?;
-        crate::audit::recent(&self.store, id, limit)
+    pub async fn audit(&self, id: &str, limit: usize) -> Result<Vec<crate::audit::AuditEvent>> {
+        self.get(id).await?;
+        crate::audit::recent(&self.store, id, limit).await
     }
 
     /// Creates a tenant (see `create`), durably.
     pub async fn create_durably(&self, keys: &Keys, id: &str, display_name: &str) -> Result<Tenant> {
-        let tenant = self.create(keys, id, display_name)?;
+        let tenant = self.create(keys, id, display_name).await?;
         self.store.commit().await?;
         Ok(tenant)
     }
 
     /// Replaces a tenant's settings, durably.
     pub async fn set_settings_durably(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
-        let tenant = self.set_settings(id, settings)?;
+        let tenant = self.set_settings(id, settings).await?;
         self.store.commit().await?;
         Ok(tenant)
     }
 
     /// Replaces a tenant's settings.
-    pub fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
-        self.store.update::<Tenant, _>(GLOBAL, id, |old| {
-            let mut t = old.ok_or(Error::NotFound(Resource::Tenant))?;
-            t.settings = settings.clone();
-            Ok((Some(t.clone()), t))
-        })
+    pub async fn set_settings(&self, id: &str, settings: TenantSettings) -> Result<Tenant> {
+        self.store
+            .update::<Tenant, _>(GLOBAL, id, |old| {
+                let mut t = old.ok_or(Error::NotFound(Resource::Tenant))?;
+                t.settings = settings.clone();
+                Ok((Some(t.clone()), t))
+            })
+            .await
     }
 
-    pub fn list(&self) -> Result<Vec<Tenant>> {
-        Ok(self.store.scan::<Tenant>(GLOBAL, "")?.into_iter().map(|(_, t)| t).collect())
+    pub async fn list(&self) -> Result<Vec<Tenant>> {
+        Ok(self.store.scan::<Tenant>(GLOBAL, "").await?.into_iter().map(|(_, t)| t).collect())
     }
 }
 
 /// The settings of `tenant`, for services that read them themselves.
-pub(crate) fn settings_of(store: &Store, tenant: &str) -> Result<TenantSettings> {
-    Ok(store.get::<Tenant>(GLOBAL, tenant)?.ok_or(Error::NotFound(Resource::Tenant))?.settings)
+pub(crate) async fn settings_of(store: &Store, tenant: &str) -> Result<TenantSettings> {
+    Ok(store.get::<Tenant>(GLOBAL, tenant).await?.ok_or(Error::NotFound(Resource::Tenant))?.settings)
 }

@@ -20,24 +20,24 @@ pub fn key(token: &str) -> Option<String> {
 
 /// Stores `record` under the digest of a fresh token; returns the token (the
 /// cookie value). The caller commits.
-pub fn issue<R: Record>(store: &Store, tenant: &str, record: &R) -> Result<String> {
+pub async fn issue<R: Record>(store: &Store, tenant: &str, record: &R) -> Result<String> {
     let token = secret::token();
-    store.put(tenant, &secret::digest(&token), record)?;
+    store.put(tenant, &secret::digest(&token), record).await?;
     Ok(token)
 }
 
 /// The live (not expired at `now`) record behind `token`, if any.
-pub fn get_live<R: Record>(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<R>> {
+pub async fn get_live<R: Record>(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<R>> {
     match key(token) {
-        Some(k) => store.get_live(tenant, &k, now),
+        Some(k) => store.get_live(tenant, &k, now).await,
         None => Ok(None),
     }
 }
 
 /// Replaces the record behind `token` (a token of the wrong length stores nothing).
-pub fn put<R: Record>(store: &Store, tenant: &str, token: &str, record: &R) -> Result<()> {
+pub async fn put<R: Record>(store: &Store, tenant: &str, token: &str, record: &R) -> Result<()> {
     match key(token) {
-        Some(k) => store.put(tenant, &k, record),
+        Some(k) => store.put(tenant, &k, record).await,
         None => Ok(()),
     }
 }
@@ -45,22 +45,22 @@ pub fn put<R: Record>(store: &Store, tenant: &str, token: &str, record: &R) -> R
 /// Reads and rewrites the record behind `token` atomically, as `Store::update`
 /// does; `f` sees `None` for a token of the wrong length, and what it returns
 /// for one is not stored.
-pub fn update<R: Record, T>(
+pub async fn update<R: Record, T>(
     store: &Store,
     tenant: &str,
     token: &str,
     mut f: impl FnMut(Option<R>) -> Result<(Option<R>, T)>,
 ) -> Result<T> {
     match key(token) {
-        Some(k) => store.update::<R, T>(tenant, &k, f),
+        Some(k) => store.update::<R, T>(tenant, &k, f).await,
         None => f(None).map(|(_, out)| out),
     }
 }
 
 /// Removes the record behind `token`; returns it if there was one.
-pub fn remove<R: Record>(store: &Store, tenant: &str, token: &str) -> Result<Option<R>> {
+pub async fn remove<R: Record>(store: &Store, tenant: &str, token: &str) -> Result<Option<R>> {
     match key(token) {
-        Some(k) => store.remove(tenant, &k),
+        Some(k) => store.remove(tenant, &k).await,
         None => Ok(None),
     }
 }

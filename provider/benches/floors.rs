@@ -30,19 +30,19 @@ use serde_json::json;
 const TENANT: &str = "bench";
 const PASSWORD: &str = "correct horse battery";
 
-/// A tenant key ring in a throwaway store. The store (and its runtime) must outlive it.
-fn key_ring(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Arc<KeyRing> {
-    let _guard = rt.enter();
+/// A tenant key ring in a throwaway store. The store (and the runtime it runs on)
+/// must outlive it.
+async fn key_ring(dir: &std::path::Path) -> Arc<KeyRing> {
     let store = Store::open(&dir.join("store")).expect("open store");
     let keys = Keys::new(store, Arc::new(SystemClock), Arc::new(latchkey_core::seal::Sealer::new([1; 32])), 3600);
-    keys.ensure(TENANT).expect("create keys");
-    keys.ring(TENANT).expect("load keys")
+    keys.ensure(TENANT).await.expect("create keys");
+    keys.ring(TENANT).await.expect("load keys")
 }
 
 fn jwt_sign(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let ring = key_ring(&rt, dir.path());
+    let ring = rt.block_on(key_ring(dir.path()));
     // An access token's claims, as the provider signs them (RFC 9068).
     let claims = json!({
         "iss": "http://127.0.0.1:8080/t/default", "sub": "svc", "aud": "svc", "client_id": "svc",

@@ -143,7 +143,7 @@ async fn run(args: Args) -> anyhow::Result<u64> {
             busy * 100.0
         );
     }
-    let ring = running.state.keys.ring(TENANT)?;
+    let ring = running.state.keys.ring(TENANT).await?;
     let es256 = ring.active(Alg::ES256)?;
     let sign_one = sign_rate(es256, 1, Duration::from_millis(700))?;
     let sign_all = sign_rate(es256, cores, Duration::from_millis(700))?;
@@ -171,10 +171,10 @@ async fn run(args: Args) -> anyhow::Result<u64> {
         "  note: argon2 is memory bound: 2 threads usually give only ~1.5x one core (compare 'measured on N threads')"
     );
 
-    let plugins = running.state.policy.list(TENANT)?;
+    let plugins = running.state.policy.list(TENANT).await?;
     if args.no_plugins {
         for p in &plugins {
-            running.state.policy.remove(TENANT, &p.name)?;
+            running.state.policy.remove(TENANT, &p.name).await?;
         }
         println!("\nPolicy plugins: none (--no-plugins)");
     } else {

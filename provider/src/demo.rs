@@ -48,8 +48,8 @@ pub fn client(public_url: &str) -> NewClient {
 /// Registers (or refreshes) the demo client. A public URL that is plain http to a
 /// host other than loopback cannot carry authorization codes (RFC 9700 §2.1): then
 /// the demo app is left out, with a warning, and the server still starts.
-pub fn install(svc: &Services) -> anyhow::Result<()> {
-    match svc.clients.upsert(svc.clock.as_ref(), TENANT, client(&svc.public_url)) {
+pub async fn install(svc: &Services) -> anyhow::Result<()> {
+    match svc.clients.upsert(svc.clock.as_ref(), TENANT, client(&svc.public_url)).await {
         Ok(_) => Ok(()),
         Err(latchkey_core::Error::Invalid { reason, .. }) => {
             tracing::warn!(public_url = %svc.public_url, %reason, "demo app not installed: use https or loopback");
@@ -134,7 +134,7 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
         return Err(ApiError::bad_request("invalid_request", "state does not match"));
     }
     let code = cb.code.ok_or_else(|| ApiError::bad_request("invalid_request", "no code"))?;
-    let client = svc.clients.get(TENANT, CLIENT_ID)?;
+    let client = svc.clients.get(TENANT, CLIENT_ID).await?;
     let req = TokenRequest::AuthorizationCode {
         code,
         redirect_uri: Some(format!("{}/demo/callback", svc.public_url)),
@@ -143,7 +143,7 @@ async fn finish(svc: &Services, headers: &HeaderMap, cb: Callback) -> ApiResult<
     let issued = svc.tokens.exchange(TENANT, &client, req).await??;
     let id_token = issued.id_token.ok_or_else(|| ApiError::bad_request("invalid_request", "no ID token"))?;
 
-    let ring = svc.keys.ring(TENANT)?;
+    let ring = svc.keys.ring(TENANT).await?;
     let jwks = CoreJsonWebKeySet::new(ring.keys.iter().map(public_jwk).collect());
     let issuer = IssuerUrl::new(svc.issuer(TENANT)).map_err(|_| ApiError::bad_request("server_error", "issuer"))?;
     let now = svc.clock.now() as i64;

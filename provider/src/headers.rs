@@ -58,10 +58,11 @@ fn origin(url: &str) -> Option<String> {
 
 /// The origins a page of `tenant` may send a form (or a form's redirect) to besides
 /// itself: the registered redirect and post-logout URIs of the tenant's clients.
-fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
+async fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
     let mut out: Vec<String> = svc
         .clients
         .list(tenant)
+        .await
         .unwrap_or_default()
         .iter()
         .flat_map(|c| c.redirect_uris.iter().chain(&c.post_logout_redirect_uris))
@@ -75,10 +76,10 @@ fn form_targets(svc: &Services, tenant: &str) -> Vec<String> {
 }
 
 /// The Content-Security-Policy of a page answering `path`.
-pub fn csp(svc: &Services, path: &str) -> String {
+pub async fn csp(svc: &Services, path: &str) -> String {
     let mut policy = format!("{CSP_BASE}; form-action 'self'");
     if let Some((tenant, _)) = tenant_path(path) {
-        for o in form_targets(svc, tenant) {
+        for o in form_targets(svc, tenant).await {
             policy.push(' ');
             policy.push_str(&o);
         }
@@ -95,7 +96,7 @@ pub async fn secure(State(svc): State<AppState>, req: Request, next: Next) -> Re
     let path = req.uri().path().to_string();
     let mut resp = next.run(req).await;
     let html = is_html(resp.headers());
-    let policy = if html { csp(&svc, &path) } else { format!("{CSP_BASE}; form-action 'self'") };
+    let policy = if html { csp(&svc, &path).await } else { format!("{CSP_BASE}; form-action 'self'") };
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&policy) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);

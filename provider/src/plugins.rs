@@ -34,12 +34,12 @@ pub const BUNDLED: &[Bundled] = &[
 
 /// Installs the bundled plugins in `tenant` unless its plugin list was ever set
 /// (an operator who removed them keeps them removed).
-pub fn install_bundled(policy: &PolicyHost, tenant: &str) -> anyhow::Result<()> {
-    if policy.configured(tenant)? {
+pub async fn install_bundled(policy: &PolicyHost, tenant: &str) -> anyhow::Result<()> {
+    if policy.configured(tenant).await? {
         return Ok(());
     }
     for b in BUNDLED {
-        policy.install(tenant, b.wasm, (b.config)())?;
+        policy.install(tenant, b.wasm, (b.config)()).await?;
     }
     Ok(())
 }

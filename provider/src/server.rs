@@ -89,7 +89,7 @@ struct TenantFile {
     upstreams: Vec<latchkey_core::federation::upstream::UpstreamConfig>,
 }
 
-fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
+async fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut paths: Vec<_> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -101,13 +101,17 @@ fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         let file: TenantFile = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         svc.tenants
             .ensure(&svc.keys, &file.id, &file.display_name)
+            .await
             .with_context(|| format!("tenant in {}", path.display()))?;
         if let Some(settings) = file.settings {
-            svc.tenants.set_settings(&file.id, settings)?;
+            svc.tenants.set_settings(&file.id, settings).await?;
         }
         for u in file.upstreams {
             let id = u.id.clone();
-            svc.upstreams.put(&file.id, u, svc.now()).with_context(|| format!("{}: upstream {id}", path.display()))?;
+            svc.upstreams
+                .put(&file.id, u, svc.now())
+                .await
+                .with_context(|| format!("{}: upstream {id}", path.display()))?;
         }
         for c in file.clients {
             if !c.public && c.secret.is_none() {
@@ -116,14 +120,15 @@ fn apply_tenant_files(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             let id = c.id.clone();
             svc.clients
                 .upsert(svc.clock.as_ref(), &file.id, c)
+                .await
                 .with_context(|| format!("{}: client {id}", path.display()))?;
         }
     }
     Ok(())
 }
 
-fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
-    svc.sweep_expired()
+async fn sweep(svc: &Services) -> latchkey_core::Result<usize> {
+    svc.sweep_expired().await
 }
 
 /// The whole HTTP application.
@@ -169,13 +174,13 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         };
     }
     let svc = Services::new(&config, store, clock, secret::digest(&token))?;
-    svc.tenants.ensure(&svc.keys, demo::TENANT, "Latchkey")?;
-    demo::install(&svc)?;
-    crate::plugins::install_bundled(&svc.policy, demo::TENANT)?;
-    apply_tenant_files(&svc, &config.tenants_dir)?;
-    for tenant in svc.tenants.list()? {
+    svc.tenants.ensure(&svc.keys, demo::TENANT, "Latchkey").await?;
+    demo::install(&svc).await?;
+    crate::plugins::install_bundled(&svc.policy, demo::TENANT).await?;
+    apply_tenant_files(&svc, &config.tenants_dir).await?;
+    for tenant in svc.tenants.list().await? {
         // Data written before signing keys were sealed: seal them now.
-        svc.keys.seal_plain(&tenant.id)?;
+        svc.keys.seal_plain(&tenant.id).await?;
     }
     svc.flush().await?;
     // Everything the start created (store files, seal.key, admin-token) is private.
@@ -188,7 +193,7 @@ pub async fn start(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         loop {
             tick.tick().await;
             let Some(svc) = sweeper.upgrade() else { return };
-            if let Err(e) = sweep(&svc) {
+            if let Err(e) = sweep(&svc).await {
                 tracing::warn!(error = %e, "expiry sweep failed");
             }
         }

@@ -155,23 +155,23 @@ impl Services {
     }
 
     /// The WebAuthn relying party of a tenant: the public URL's host, named after the tenant.
-    pub fn relying_party(&self, tenant: &str) -> latchkey_core::Result<latchkey_core::credential::passkey::Rp> {
+    pub async fn relying_party(&self, tenant: &str) -> latchkey_core::Result<latchkey_core::credential::passkey::Rp> {
         let url = url::Url::parse(&self.public_url)
             .map_err(|_| latchkey_core::Error::invalid(Field::PublicUrl, "not a URL"))?;
-        let name = self.tenants.get(tenant).map(|t| t.display_name).unwrap_or_else(|_| tenant.to_string());
+        let name = self.tenants.get(tenant).await.map(|t| t.display_name).unwrap_or_else(|_| tenant.to_string());
         latchkey_core::credential::passkey::Rp::from_public_url(&url, &name)
     }
 
     /// What the account has enrolled besides its mobile and email.
-    pub fn enrolled(
+    pub async fn enrolled(
         &self,
         tenant: &str,
         account_id: &str,
     ) -> latchkey_core::Result<latchkey_core::account::second_factor::Enrolled> {
         Ok(latchkey_core::account::second_factor::Enrolled {
-            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
-            passkeys: self.passkeys.count(tenant, account_id)?,
-            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+            totp: self.totps.status(tenant, account_id).await?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id).await?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id).await?,
         })
     }
 
@@ -180,8 +180,8 @@ impl Services {
     }
 
     /// Removes the records that expired (the periodic sweep; `core::sweep` has the list).
-    pub fn sweep_expired(&self) -> latchkey_core::Result<usize> {
-        latchkey_core::sweep::expired(&self.store, self.now())
+    pub async fn sweep_expired(&self) -> latchkey_core::Result<usize> {
+        latchkey_core::sweep::expired(&self.store, self.now()).await
     }
 
     /// Makes everything written so far durable: after the first-start bootstrap, and at

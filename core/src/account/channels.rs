@@ -37,7 +37,7 @@ impl Accounts {
         locale: &str,
     ) -> Result<Sent> {
         check_channel(kind, channel)?;
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         let (purpose, value) = match target {
             CodeTarget::Current => {
                 let current = current(&account, kind).ok_or(Error::NotFound(Resource::CurrentValue))?;
@@ -70,7 +70,7 @@ impl Accounts {
         new_code: &str,
         locale: &str,
     ) -> Result<Account> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         let new_value = kind.parse(new_value)?;
         let old = current(&account, kind).cloned();
         if old.as_ref().is_some_and(|o| o.value == new_value) {
@@ -84,7 +84,7 @@ impl Accounts {
                 })?;
                 // Both or neither: a wrong new code does not use up the current one.
                 let checks = [(Purpose::VerifyOldChannel, o.value.as_str(), code), new_check];
-                self.codes.verify_all(tenant, &settings.codes, &checks)?;
+                self.codes.verify_all(tenant, &settings.codes, &checks).await?;
                 o.roles
             }
             (None, Some(proof)) => {
@@ -93,7 +93,7 @@ impl Accounts {
             }
             (None, None) if has_identity_method(&account) => return Err(Error::ProofRequired),
             (None, None) => {
-                self.codes.verify(tenant, &settings.codes, new_check.0, new_check.1, new_check.2)?;
+                self.codes.verify(tenant, &settings.codes, new_check.0, new_check.1, new_check.2).await?;
                 Roles::CONTACT
             }
         };
@@ -116,12 +116,12 @@ impl Accounts {
         new_code: &str,
         locale: &str,
     ) -> Result<Account> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         let new_value = kind.parse(new_value)?;
         if current(&account, kind).is_some() {
             return Err(Error::invalid(Field::Value, "the account has one already"));
         }
-        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code)?;
+        self.codes.verify(tenant, &settings.codes, Purpose::VerifyNewChannel, &new_value, new_code).await?;
         self.rebind(tenant, &account, kind, None, &new_value, Roles::ALL, locale).await
     }
 
@@ -141,8 +141,8 @@ impl Accounts {
         locale: &str,
     ) -> Result<Account> {
         let account_id = account.id.as_str();
-        let login_free = self.find_login(tenant, &kind.identifier(new_value)).ok().flatten().is_none()
-            && self.bound_to(tenant, kind, new_value)?.is_empty();
+        let login_free = self.find_login(tenant, &kind.identifier(new_value)).await.ok().flatten().is_none()
+            && self.bound_to(tenant, kind, new_value).await?.is_empty();
         let roles = Roles { login: wanted.login && login_free, ..wanted };
         let fresh = Binding { kind, value: new_value.to_string(), verified: true, roles };
         let notice = match kind {
@@ -151,20 +151,23 @@ impl Accounts {
         };
         self.notify(tenant, account, notice.clone(), locale).await;
         let now = self.clock.now();
-        let updated = self.store.transaction(TREES, |tx| {
-            let Some(mut a) = tx.get::<Account>(tenant, account_id)? else {
-                return abort(Error::NotFound(Resource::Account));
-            };
-            if let Some(o) = &old {
-                index::unbind(tx, tenant, account_id, o)?;
-                a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
-            }
-            index::bind(tx, tenant, account_id, &fresh)?;
-            a.bindings.push(fresh.clone());
-            a.updated_at = now;
-            tx.put(tenant, account_id, &a)?;
-            Ok(a)
-        })?;
+        let updated = self
+            .store
+            .transaction(TREES, async |tx| {
+                let Some(mut a) = tx.get::<Account>(tenant, account_id).await? else {
+                    return abort(Error::NotFound(Resource::Account));
+                };
+                if let Some(o) = &old {
+                    index::unbind(tx, tenant, account_id, o).await?;
+                    a.bindings.retain(|b| !(b.kind == o.kind && b.value == o.value));
+                }
+                index::bind(tx, tenant, account_id, &fresh).await?;
+                a.bindings.push(fresh.clone());
+                a.updated_at = now;
+                tx.put(tenant, account_id, &a).await?;
+                Ok(a)
+            })
+            .await?;
         self.store.commit().await?;
         if fresh.roles.contact {
             let told = Account { bindings: vec![fresh.clone()], ..updated.clone() };
@@ -189,7 +192,7 @@ impl Accounts {
         locale: &str,
         url: &str,
     ) -> Result<Sent> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         if account.email().is_some() {
             return Err(Error::invalid(Field::Email, "the account has an email; change it with codes"));
         }
@@ -199,31 +202,26 @@ impl Accounts {
             None if has_identity_method(&account) => return Err(Error::ProofRequired),
             None => {}
         }
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
-        let message = self.codes.issue_link(
-            tenant,
-            Purpose::VerifyNewChannel,
-            account_id,
-            &to,
-            url,
-            EMAIL_LINK_LIFETIME,
-            locale,
-        )?;
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ip).await?;
+        let message = self
+            .codes
+            .issue_link(tenant, Purpose::VerifyNewChannel, account_id, &to, url, EMAIL_LINK_LIFETIME, locale)
+            .await?;
         self.store.commit().await?;
         self.codes.outbox().deliver(&message).await?;
         Ok(Sent { expires_in: EMAIL_LINK_LIFETIME, ..sent })
     }
 
     /// True if an email verification link is still good (to show its page, R5).
-    pub fn email_link_valid(&self, tenant: &str, token: &str) -> bool {
-        self.codes.peek_link(tenant, Purpose::VerifyNewChannel, token).is_ok()
+    pub async fn email_link_valid(&self, tenant: &str, token: &str) -> bool {
+        self.codes.peek_link(tenant, Purpose::VerifyNewChannel, token).await.is_ok()
     }
 
     /// R5: follows the link and adds the email: with every role if the account can
     /// prove identity (it did when the link was asked for), else contact-only.
     pub async fn confirm_email_link(&self, tenant: &str, token: &str, locale: &str) -> Result<Account> {
-        let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token)?;
-        let account = self.get(tenant, &followed.account_id)?;
+        let followed = self.codes.follow_link(tenant, Purpose::VerifyNewChannel, token).await?;
+        let account = self.get(tenant, &followed.account_id).await?;
         if account.email().is_some() {
             return Err(Error::invalid(Field::Email, "the account has an email; change it with codes"));
         }

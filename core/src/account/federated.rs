@@ -23,7 +23,7 @@ impl Accounts {
     /// Creates an account for a first upstream sign-in, linked to its subject. The
     /// upstream's email and mobile are bound (verified, every role) only if the
     /// upstream verified them and no account holds them; the account has no password.
-    pub fn create_federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Account> {
+    pub async fn create_federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Account> {
         let mut bindings = Vec::new();
         let offered = [
             (
@@ -37,8 +37,8 @@ impl Accounts {
         ];
         for (kind, value) in offered {
             let Some(value) = value else { continue };
-            let taken = self.find_login(tenant, &kind.identifier(&value)).map_or(true, |a| a.is_some())
-                || !self.bound_to(tenant, kind, &value)?.is_empty();
+            let taken = self.find_login(tenant, &kind.identifier(&value)).await.map_or(true, |a| a.is_some())
+                || !self.bound_to(tenant, kind, &value).await?.is_empty();
             if !taken {
                 bindings.push(Binding { kind, value, verified: true, roles: Roles::ALL });
             }
@@ -46,10 +46,12 @@ impl Accounts {
         let mut account = self.blank(None, bindings, String::new());
         account.password = None;
         let link = Link::new(&account.id, identity, self.clock.now())?;
-        self.store.transaction(TREES_WITH_LINKS, |tx| {
-            insert_in(tx, tenant, &account)?;
-            link::put_in(tx, tenant, &link)
-        })?;
+        self.store
+            .transaction(TREES_WITH_LINKS, async |tx| {
+                insert_in(tx, tenant, &account).await?;
+                link::put_in(tx, tenant, &link).await
+            })
+            .await?;
         Ok(account)
     }
 
@@ -64,9 +66,9 @@ impl Accounts {
         upstream_name: &str,
         locale: &str,
     ) -> Result<Link> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         let link = Link::new(account_id, identity, self.clock.now())?;
-        link::link(&self.store, tenant, &link)?;
+        link::link(&self.store, tenant, &link).await?;
         self.store.commit().await?;
         let notice = Notice::UpstreamLinked { upstream: upstream_name.to_string() };
         self.notify(tenant, &account, notice, locale).await;
@@ -75,7 +77,7 @@ impl Accounts {
 
     /// Unlinks one upstream subject, unless it is the account's last way to sign in
     /// (no password, no passkey, no other link: R28).
-    pub fn unlink_federated(
+    pub async fn unlink_federated(
         &self,
         tenant: &str,
         account_id: &str,
@@ -83,8 +85,8 @@ impl Accounts {
         subject: &str,
         passkeys: usize,
     ) -> Result<()> {
-        let account = self.get(tenant, account_id)?;
-        let links = link::list(&self.store, tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
+        let links = link::list(&self.store, tenant, account_id).await?;
         if !links.iter().any(|l| l.upstream == upstream && l.subject == subject) {
             return Err(Error::NotFound(Resource::LinkedAccount));
         }
@@ -92,12 +94,12 @@ impl Accounts {
         if other_ways == 0 {
             return Err(Error::Refused(Refusal::LastSignInMethod));
         }
-        link::remove(&self.store, tenant, account_id, upstream, subject)?;
+        link::remove(&self.store, tenant, account_id, upstream, subject).await?;
         Ok(())
     }
 
     /// The account's linked third-party accounts.
-    pub fn links(&self, tenant: &str, account_id: &str) -> Result<Vec<Link>> {
-        link::list(&self.store, tenant, account_id)
+    pub async fn links(&self, tenant: &str, account_id: &str) -> Result<Vec<Link>> {
+        link::list(&self.store, tenant, account_id).await
     }
 }

@@ -46,21 +46,21 @@ impl Accounts {
             (true, Some(_)) => Captcha::Answered,
             (true, None) => Captcha::Missing,
         };
-        let ticket = match self.attempts.reserve(tenant, rules, &guard.who, attempt.ip, captcha) {
+        let ticket = match self.attempts.reserve(tenant, rules, &guard.who, attempt.ip, captcha).await {
             Err(e @ Error::RateLimited { .. }) => {
                 if guard.audited {
-                    attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "sign_in_throttled")?;
+                    attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "sign_in_throttled").await?;
                 }
                 return Err(e);
             }
             other => other?,
         };
         if ticket.captcha
-            && let Err(e) = self.captchas.verify(tenant, answer.unwrap_or_default())
+            && let Err(e) = self.captchas.verify(tenant, answer.unwrap_or_default()).await
         {
-            self.attempts.settle(tenant, rules, ticket, Outcome::Released)?;
+            self.attempts.settle(tenant, rules, ticket, Outcome::Released).await?;
             if guard.audited {
-                attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "captcha_failed")?;
+                attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "captcha_failed").await?;
             }
             return Err(e);
         }
@@ -70,10 +70,10 @@ impl Accounts {
             Err(e) if e.is_internal() => Outcome::Released,
             Err(_) => Outcome::Failed,
         };
-        self.attempts.settle(tenant, rules, ticket, outcome)?;
+        self.attempts.settle(tenant, rules, ticket, outcome).await?;
         if outcome == Outcome::Failed {
             if guard.audited {
-                attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "sign_in_failed")?;
+                attempt.audit(&self.store, tenant, self.clock.now(), &guard.who, "sign_in_failed").await?;
             }
             // The failure is what the refusal relies on (and what the next try meets).
             self.store.commit().await?;

@@ -23,8 +23,8 @@ pub struct InTenant<'a> {
 
 impl Accounts {
     /// The accounts of `tenant` under its settings (`not_found` for an unknown tenant).
-    pub fn in_tenant<'a>(&'a self, tenant: &'a str) -> Result<InTenant<'a>> {
-        Ok(InTenant { accounts: self, tenant, settings: settings_of(&self.store, tenant)? })
+    pub async fn in_tenant<'a>(&'a self, tenant: &'a str) -> Result<InTenant<'a>> {
+        Ok(InTenant { accounts: self, tenant, settings: settings_of(&self.store, tenant).await? })
     }
 }
 
@@ -35,8 +35,8 @@ impl InTenant<'_> {
     }
 
     /// A CAPTCHA challenge at the tenant's difficulty (R19).
-    pub fn captcha(&self) -> Result<crate::captcha::Challenge> {
-        self.accounts.captchas().issue(self.tenant, self.settings.sign_in.captcha_difficulty)
+    pub async fn captcha(&self) -> Result<crate::captcha::Challenge> {
+        self.accounts.captchas().issue(self.tenant, self.settings.sign_in.captcha_difficulty).await
     }
 
     /// See `Accounts::send_identity_code`.
@@ -176,14 +176,17 @@ mod tests {
         let passwords = Passwords::new(HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 }, 2).unwrap();
         let policy = Arc::new(PolicyHost::new(store.clone(), clock.clone(), WasmHost::new(Limits::default()).unwrap()));
         let accounts = Accounts::new(store.clone(), clock, passwords, codes, policy);
-        assert!(matches!(accounts.in_tenant("nope").err(), Some(Error::NotFound(Resource::Tenant))));
+        assert!(matches!(accounts.in_tenant("nope").await.err(), Some(Error::NotFound(Resource::Tenant))));
 
         let mut settings = TenantSettings::default();
         settings.sign_in.captcha_difficulty = 12;
         settings.registration.enabled = false;
-        store.put(GLOBAL, "t", &Tenant { id: "t".into(), display_name: "T".into(), created_at: 0, settings }).unwrap();
-        let t = accounts.in_tenant("t").unwrap();
-        assert_eq!(t.captcha().unwrap().difficulty, 12, "the tenant's CAPTCHA difficulty");
+        store
+            .put(GLOBAL, "t", &Tenant { id: "t".into(), display_name: "T".into(), created_at: 0, settings })
+            .await
+            .unwrap();
+        let t = accounts.in_tenant("t").await.unwrap();
+        assert_eq!(t.captcha().await.unwrap().difficulty, 12, "the tenant's CAPTCHA difficulty");
         let by = crate::account::registration::RegisterBy::Email { email: "a@example.com".into() };
         let reg = Registration { by, password: "long enough".into(), code: "1".into(), take_over: false };
         let closed = t.register(&Facts::default(), reg).await;

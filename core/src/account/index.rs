@@ -47,56 +47,66 @@ fn binding_prefix(kind: Kind, value: &str) -> String {
 
 /// Claims the login role of an identifier for an account; `identifier_taken` if
 /// another account holds it.
-pub(super) fn claim_login(tx: &Tx<'_>, tenant: &str, identifier: &Identifier, account_id: &str) -> TxResult<()> {
+pub(super) async fn claim_login(tx: &Tx<'_>, tenant: &str, identifier: &Identifier, account_id: &str) -> TxResult<()> {
     let Some(key) = identifier.index_key() else { return Ok(()) };
-    match tx.get::<IdentifierIndex>(tenant, &key)? {
+    match tx.get::<IdentifierIndex>(tenant, &key).await? {
         Some(ix) if ix.account_id != account_id => abort(Error::IdentifierTaken(identifier.kind())),
-        _ => tx.put(tenant, &key, &IdentifierIndex { account_id: account_id.to_string() }),
+        _ => tx.put(tenant, &key, &IdentifierIndex { account_id: account_id.to_string() }).await,
     }
 }
 
 /// Releases the login role of an identifier if this account holds it.
-pub(super) fn release_login(tx: &Tx<'_>, tenant: &str, identifier: &Identifier, account_id: &str) -> TxResult<()> {
+pub(super) async fn release_login(
+    tx: &Tx<'_>,
+    tenant: &str,
+    identifier: &Identifier,
+    account_id: &str,
+) -> TxResult<()> {
     let Some(key) = identifier.index_key() else { return Ok(()) };
-    if tx.get::<IdentifierIndex>(tenant, &key)?.is_some_and(|ix| ix.account_id == account_id) {
-        tx.remove::<IdentifierIndex>(tenant, &key)?;
+    if tx.get::<IdentifierIndex>(tenant, &key).await?.is_some_and(|ix| ix.account_id == account_id) {
+        tx.remove::<IdentifierIndex>(tenant, &key).await?;
     }
     Ok(())
 }
 
 /// Indexes a binding (and its login role).
-pub(super) fn bind(tx: &Tx<'_>, tenant: &str, account_id: &str, b: &Binding) -> TxResult<()> {
+pub(super) async fn bind(tx: &Tx<'_>, tenant: &str, account_id: &str, b: &Binding) -> TxResult<()> {
     if b.roles.login {
-        claim_login(tx, tenant, &b.kind.identifier(&b.value), account_id)?;
+        claim_login(tx, tenant, &b.kind.identifier(&b.value), account_id).await?;
     }
     let key = format!("{}{account_id}", binding_prefix(b.kind, &b.value));
-    if tx.get::<BindingIndex>(tenant, &key)?.is_none() {
+    if tx.get::<BindingIndex>(tenant, &key).await?.is_none() {
         let count_key = binding_prefix(b.kind, &b.value);
-        let c = tx.get::<BindingCount>(tenant, &count_key)?.unwrap_or_default();
-        tx.put(tenant, &count_key, &BindingCount { n: c.n + 1 })?;
+        let c = tx.get::<BindingCount>(tenant, &count_key).await?.unwrap_or_default();
+        tx.put(tenant, &count_key, &BindingCount { n: c.n + 1 }).await?;
     }
-    tx.put(tenant, &key, &BindingIndex { roles: b.roles })
+    tx.put(tenant, &key, &BindingIndex { roles: b.roles }).await
 }
 
 /// How many accounts a value is bound to, inside a transaction.
-pub(super) fn bound_count(tx: &Tx<'_>, tenant: &str, kind: Kind, value: &str) -> TxResult<usize> {
-    Ok(tx.get::<BindingCount>(tenant, &binding_prefix(kind, value))?.map(|c| c.n).unwrap_or(0))
+pub(super) async fn bound_count(tx: &Tx<'_>, tenant: &str, kind: Kind, value: &str) -> TxResult<usize> {
+    Ok(tx.get::<BindingCount>(tenant, &binding_prefix(kind, value)).await?.map(|c| c.n).unwrap_or(0))
 }
 
 /// Removes a binding from the indexes.
-pub(super) fn unbind(tx: &Tx<'_>, tenant: &str, account_id: &str, b: &Binding) -> TxResult<()> {
-    release_login(tx, tenant, &b.kind.identifier(&b.value), account_id)?;
+pub(super) async fn unbind(tx: &Tx<'_>, tenant: &str, account_id: &str, b: &Binding) -> TxResult<()> {
+    release_login(tx, tenant, &b.kind.identifier(&b.value), account_id).await?;
     let key = format!("{}{account_id}", binding_prefix(b.kind, &b.value));
-    if tx.get::<BindingIndex>(tenant, &key)?.is_some() {
+    if tx.get::<BindingIndex>(tenant, &key).await?.is_some() {
         let count_key = binding_prefix(b.kind, &b.value);
-        let c = tx.get::<BindingCount>(tenant, &count_key)?.unwrap_or_default();
-        tx.put(tenant, &count_key, &BindingCount { n: c.n.saturating_sub(1) })?;
+        let c = tx.get::<BindingCount>(tenant, &count_key).await?.unwrap_or_default();
+        tx.put(tenant, &count_key, &BindingCount { n: c.n.saturating_sub(1) }).await?;
     }
-    tx.remove::<BindingIndex>(tenant, &key)
+    tx.remove::<BindingIndex>(tenant, &key).await
 }
 
 /// Every account a value is bound to.
-pub(super) fn bound_accounts(store: &Store, tenant: &str, kind: Kind, value: &str) -> Result<Vec<String>> {
+pub(super) async fn bound_accounts(store: &Store, tenant: &str, kind: Kind, value: &str) -> Result<Vec<String>> {
     let prefix = binding_prefix(kind, value);
-    Ok(store.scan::<BindingIndex>(tenant, &prefix)?.into_iter().map(|(k, _)| k[prefix.len()..].to_string()).collect())
+    Ok(store
+        .scan::<BindingIndex>(tenant, &prefix)
+        .await?
+        .into_iter()
+        .map(|(k, _)| k[prefix.len()..].to_string())
+        .collect())
 }

@@ -205,17 +205,17 @@ pub struct Accounts {
 pub(crate) const TREES: &[&str] = &[Account::TREE, IdentifierIndex::TREE, BindingIndex::TREE, BindingCount::TREE];
 
 /// Inserts a new account and its indexes inside a transaction over `TREES`.
-fn insert_in(tx: &crate::store::Tx<'_>, tenant: &str, account: &Account) -> crate::store::TxResult<()> {
-    if tx.get::<Account>(tenant, &account.id)?.is_some() {
+async fn insert_in(tx: &crate::store::Tx<'_>, tenant: &str, account: &Account) -> crate::store::TxResult<()> {
+    if tx.get::<Account>(tenant, &account.id).await?.is_some() {
         return abort(Error::Storage("account id collision".into()));
     }
     if let Some(name) = &account.name {
-        index::claim_login(tx, tenant, &Identifier::Name(name.clone()), &account.id)?;
+        index::claim_login(tx, tenant, &Identifier::Name(name.clone()), &account.id).await?;
     }
     for b in &account.bindings {
-        index::bind(tx, tenant, &account.id, b)?;
+        index::bind(tx, tenant, &account.id, b).await?;
     }
-    tx.put(tenant, &account.id, account)
+    tx.put(tenant, &account.id, account).await
 }
 
 fn new_account_id() -> String {
@@ -272,8 +272,8 @@ impl Accounts {
 
     /// Inserts a new account and its indexes in one transaction. Every login role
     /// must be free; `identifier_taken` otherwise.
-    fn insert(&self, tenant: &str, account: &Account) -> Result<()> {
-        self.store.transaction(TREES, |tx| insert_in(tx, tenant, account))
+    async fn insert(&self, tenant: &str, account: &Account) -> Result<()> {
+        self.store.transaction(TREES, async |tx| insert_in(tx, tenant, account).await).await
     }
 
     /// Creates an account with at least one identifier and a password (admin API).
@@ -295,49 +295,49 @@ impl Accounts {
             .chain(phone.map(|v| Binding { kind: Kind::Mobile, value: v, verified: false, roles: Roles::ALL }))
             .collect();
         let account = self.blank(name, bindings, phc);
-        self.insert(tenant, &account)?;
+        self.insert(tenant, &account).await?;
         self.store.commit().await?;
         Ok(account)
     }
 
-    pub fn get(&self, tenant: &str, id: &str) -> Result<Account> {
-        self.store.get(tenant, id)?.ok_or(Error::NotFound(Resource::Account))
+    pub async fn get(&self, tenant: &str, id: &str) -> Result<Account> {
+        self.store.get(tenant, id).await?.ok_or(Error::NotFound(Resource::Account))
     }
 
-    pub fn list(&self, tenant: &str) -> Result<Vec<Account>> {
-        Ok(self.store.scan::<Account>(tenant, "")?.into_iter().map(|(_, a)| a).collect())
+    pub async fn list(&self, tenant: &str) -> Result<Vec<Account>> {
+        Ok(self.store.scan::<Account>(tenant, "").await?.into_iter().map(|(_, a)| a).collect())
     }
 
     /// The ids of every account `value` is bound to, in any role.
-    pub fn bound_to(&self, tenant: &str, kind: Kind, value: &str) -> Result<Vec<String>> {
-        index::bound_accounts(&self.store, tenant, kind, value)
+    pub async fn bound_to(&self, tenant: &str, kind: Kind, value: &str) -> Result<Vec<String>> {
+        index::bound_accounts(&self.store, tenant, kind, value).await
     }
 
     /// The account a login identifier signs in (R6): an account name or id, or a
     /// mobile/email with the login role. A mobile or email bound to several accounts
     /// answers `several_accounts`.
-    pub fn find_login(&self, tenant: &str, identifier: &Identifier) -> Result<Option<Account>> {
+    pub async fn find_login(&self, tenant: &str, identifier: &Identifier) -> Result<Option<Account>> {
         let kind = match identifier {
-            Identifier::AccountId(id) => return self.store.get(tenant, id),
+            Identifier::AccountId(id) => return self.store.get(tenant, id).await,
             Identifier::Name(_) => None,
             Identifier::Email(_) => Some(Kind::Email),
             Identifier::Phone(_) => Some(Kind::Mobile),
         };
         if let (Some(kind), Identifier::Email(v) | Identifier::Phone(v)) = (kind, identifier)
-            && self.bound_to(tenant, kind, v)?.len() > 1
+            && self.bound_to(tenant, kind, v).await?.len() > 1
         {
             return Err(Error::SeveralAccounts(identifier.kind()));
         }
         let Some(key) = identifier.index_key() else { return Ok(None) };
-        match self.store.get::<IdentifierIndex>(tenant, &key)? {
-            Some(ix) => self.store.get(tenant, &ix.account_id),
+        match self.store.get::<IdentifierIndex>(tenant, &key).await? {
+            Some(ix) => self.store.get(tenant, &ix.account_id).await,
             None => Ok(None),
         }
     }
 
     /// Records the device (digest of its cookie) an account signed in from; true if it
     /// is new and the account had signed in before (worth a notice, R38).
-    pub fn note_device(&self, tenant: &str, account_id: &str, device: &str) -> Result<bool> {
+    pub async fn note_device(&self, tenant: &str, account_id: &str, device: &str) -> Result<bool> {
         self.modify(tenant, account_id, |a| {
             let first_ever = a.known_devices.is_empty();
             if a.known_devices.iter().any(|d| d == device) {
@@ -347,11 +347,12 @@ impl Accounts {
             a.known_devices.truncate(20);
             Ok(!first_ever)
         })
+        .await
     }
 
     /// [`Accounts::note_device`] inside a transaction over [`Account`], at `now`.
-    pub fn note_device_in(tx: &Tx<'_>, tenant: &str, account_id: &str, device: &str, now: u64) -> TxResult<bool> {
-        let Some(mut a) = tx.get::<Account>(tenant, account_id)? else {
+    pub async fn note_device_in(tx: &Tx<'_>, tenant: &str, account_id: &str, device: &str, now: u64) -> TxResult<bool> {
+        let Some(mut a) = tx.get::<Account>(tenant, account_id).await? else {
             return abort(Error::NotFound(Resource::Account));
         };
         let first_ever = a.known_devices.is_empty();
@@ -361,19 +362,21 @@ impl Accounts {
         a.known_devices.insert(0, device.to_string());
         a.known_devices.truncate(20);
         a.updated_at = now;
-        tx.put(tenant, account_id, &a)?;
+        tx.put(tenant, account_id, &a).await?;
         Ok(!first_ever)
     }
 
     /// Replaces an account record (no identifier changes) atomically.
-    pub fn modify<T>(&self, tenant: &str, id: &str, mut f: impl FnMut(&mut Account) -> Result<T>) -> Result<T> {
+    pub async fn modify<T>(&self, tenant: &str, id: &str, mut f: impl FnMut(&mut Account) -> Result<T>) -> Result<T> {
         let now = self.clock.now();
-        self.store.update::<Account, _>(tenant, id, |old| {
-            let mut a = old.ok_or(Error::NotFound(Resource::Account))?;
-            let out = f(&mut a)?;
-            a.updated_at = now;
-            Ok((Some(a), out))
-        })
+        self.store
+            .update::<Account, _>(tenant, id, |old| {
+                let mut a = old.ok_or(Error::NotFound(Resource::Account))?;
+                let out = f(&mut a)?;
+                a.updated_at = now;
+                Ok((Some(a), out))
+            })
+            .await
     }
 }
 

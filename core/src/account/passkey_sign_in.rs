@@ -18,7 +18,7 @@ impl Accounts {
     /// ceremony id and the options for `navigator.credentials.get`. Unknown
     /// identifiers and accounts without passkeys get the same answer (R36); only
     /// input that is no identifier at all is `invalid_input`.
-    pub fn start_passkey_sign_in(
+    pub async fn start_passkey_sign_in(
         &self,
         tenant: &str,
         passkeys: &Passkeys,
@@ -27,13 +27,13 @@ impl Accounts {
     ) -> Result<(String, serde_json::Value)> {
         let parsed = Identifier::parse(identifier)
             .map_err(|_| Error::invalid(Field::Identifier, "not a mobile, email, account name or id"))?;
-        let account = match self.find_login(tenant, &parsed) {
+        let account = match self.find_login(tenant, &parsed).await {
             // A mobile or email of several accounts signs none in (R6).
             Err(Error::SeveralAccounts(_)) => None,
             other => other?,
         };
         let key = parsed.index_key().unwrap_or_else(|| format!("id:{}", identifier.trim()));
-        passkeys.start_sign_in(tenant, rp, account.as_ref().map(|a| a.id.as_str()), &key)
+        passkeys.start_sign_in(tenant, rp, account.as_ref().map(|a| a.id.as_str()), &key).await
     }
 
     /// Finishes it with the browser's assertion. The try counts against the
@@ -50,21 +50,21 @@ impl Accounts {
         credential: serde_json::Value,
         attempt: &Attempt<'_>,
     ) -> Result<SignedIn> {
-        let Some(owner) = passkeys.sign_in_for(tenant, ceremony)? else { return Err(Error::PasskeyRejected) };
+        let Some(owner) = passkeys.sign_in_for(tenant, ceremony).await? else { return Err(Error::PasskeyRejected) };
         let who = match &owner {
             SignInFor::Account(id) => Subject::Account(id),
             SignInFor::Unknown(identifier) => Subject::Unknown(identifier),
         };
         let guard = Guard { who, attempt: *attempt, captcha: false, audited: false };
         let check = async {
-            let verified = passkeys.finish_authentication(tenant, rp, ceremony, credential)?;
+            let verified = passkeys.finish_authentication(tenant, rp, ceremony, credential).await?;
             match &owner {
                 SignInFor::Account(id) if *id == verified.account_id => Ok(verified.account_id),
                 _ => Err(Error::PasskeyRejected),
             }
         };
         let account_id = self.guarded(tenant, settings, &guard, check).await?;
-        let account = self.get(tenant, &account_id)?;
+        let account = self.get(tenant, &account_id).await?;
         self.signed_in(tenant, settings, account, &[Method::Passkey])
     }
 }

@@ -44,7 +44,7 @@ impl Accounts {
         ip: &str,
         locale: &str,
     ) -> Result<Sent> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         let b = account
             .bindings
             .iter()
@@ -79,7 +79,7 @@ impl Accounts {
                 if !account.bindings.iter().any(|b| b.roles.recovery && b.value == address) {
                     return Err(Error::invalid(Field::Address, "not a recovery channel of this account"));
                 }
-                self.codes.verify(tenant, &settings.codes, Purpose::VerifyIdentity, address, code)
+                self.codes.verify(tenant, &settings.codes, Purpose::VerifyIdentity, address, code).await
             }
         }
     }
@@ -94,7 +94,7 @@ impl Accounts {
         new: &str,
         locale: &str,
     ) -> Result<()> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         self.prove(tenant, settings, &account, proof).await?;
         self.check_new_password(tenant, settings, &account, new).await?;
         self.set_password(tenant, settings, account_id, new, locale, Why::PasswordChanged).await?;
@@ -113,7 +113,7 @@ impl Accounts {
     ) -> Result<()> {
         policy::check(&settings.password, new, account.name.as_deref())?;
         let input = crate::policy::PasswordInput { password: new.to_string(), account_name: account.name.clone() };
-        self.policy.password(tenant, &crate::policy::Facts::default(), &input).into_result()?;
+        self.policy.password(tenant, &crate::policy::Facts::default(), &input).await.into_result()?;
         let n = settings.password.history;
         let recent = account.password.iter().chain(account.password_history.iter()).take(n);
         for phc in recent {
@@ -139,18 +139,20 @@ impl Accounts {
         let n = settings.password.history;
         let phc = self.passwords.hash(new).await?;
         let now = self.clock.now();
-        let updated = self.modify(tenant, account_id, |a| {
-            if let Some(old) = a.password.take() {
-                a.password_history.insert(0, old);
-                a.password_history.truncate(n.max(1));
-            }
-            a.password = Some(phc.clone());
-            a.password_changed_at = now;
-            a.known_devices.clear();
-            // Remembered devices skip the second factor no more (R20).
-            a.security_epoch = a.security_epoch.wrapping_add(1);
-            Ok(a.clone())
-        })?;
+        let updated = self
+            .modify(tenant, account_id, |a| {
+                if let Some(old) = a.password.take() {
+                    a.password_history.insert(0, old);
+                    a.password_history.truncate(n.max(1));
+                }
+                a.password = Some(phc.clone());
+                a.password_changed_at = now;
+                a.known_devices.clear();
+                // Remembered devices skip the second factor no more (R20).
+                a.security_epoch = a.security_epoch.wrapping_add(1);
+                Ok(a.clone())
+            })
+            .await?;
         account_families::revoke_all_for_account(&self.store, tenant, account_id, why, now).await?;
         self.notify(tenant, &updated, Notice::PasswordChanged, locale).await;
         Ok(())

@@ -65,7 +65,7 @@ impl Accounts {
                 checks.insert(0, (Purpose::VerifyIdentity, address, code));
             }
         }
-        if checks.is_empty() { Ok(()) } else { self.codes.verify_all(tenant, &settings.codes, &checks) }
+        if checks.is_empty() { Ok(()) } else { self.codes.verify_all(tenant, &settings.codes, &checks).await }
     }
 
     /// The proof for linking an upstream (R28): a `Proof` when the account has a

@@ -30,12 +30,17 @@ impl Accounts {
     /// The account and recovery destination an identifier names, if any. A mobile or
     /// email must itself be a recovery channel; an account name or id uses the
     /// account's first recovery mobile, else its first recovery email.
-    fn recovery_target(&self, tenant: &str, identifier: &Identifier) -> Option<(Account, Destination)> {
+    async fn recovery_target(&self, tenant: &str, identifier: &Identifier) -> Option<(Account, Destination)> {
         match identifier {
             Identifier::Email(v) | Identifier::Phone(v) => {
                 let kind = if matches!(identifier, Identifier::Email(_)) { Kind::Email } else { Kind::Mobile };
-                let ids = self.bound_to(tenant, kind, v).ok()?;
-                let accounts: Vec<Account> = ids.iter().filter_map(|id| self.get(tenant, id).ok()).collect();
+                let ids = self.bound_to(tenant, kind, v).await.ok()?;
+                let mut accounts: Vec<Account> = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Ok(a) = self.get(tenant, id).await {
+                        accounts.push(a);
+                    }
+                }
                 let mut with_role =
                     accounts.into_iter().filter(|a| a.bindings.iter().any(|b| b.value == *v && b.roles.recovery));
                 match (with_role.next(), with_role.next()) {
@@ -44,7 +49,7 @@ impl Accounts {
                 }
             }
             Identifier::Name(_) | Identifier::AccountId(_) => {
-                let a = self.find_login(tenant, identifier).ok()??;
+                let a = self.find_login(tenant, identifier).await.ok()??;
                 let b = a.find(Kind::Mobile, |r| r.recovery).or_else(|| a.find(Kind::Email, |r| r.recovery))?.clone();
                 Some((a, destination(b.kind, &b.value)))
             }
@@ -62,17 +67,17 @@ impl Accounts {
         identifier: &str,
         ask: &Ask<'_>,
     ) -> Result<Sent> {
-        self.captchas.check(tenant, ask.captcha)?;
+        self.captchas.check(tenant, ask.captcha).await?;
         let parsed = Identifier::parse(identifier)
             .map_err(|_| Error::invalid(Field::Identifier, "not a mobile, email, account name or id"))?;
-        let target = self.recovery_target(tenant, &parsed);
+        let target = self.recovery_target(tenant, &parsed).await;
         let limit_key = match &target {
             Some((_, to)) => to.clone(),
             None => Destination::email(&format!("unknown|{}", identifier.trim().to_lowercase())),
         };
-        let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ask.ip)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &limit_key, ask.ip).await?;
         let message = match target {
-            Some((_, to)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale)?),
+            Some((_, to)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::Recover, &to, ask.locale).await?),
             None => None,
         };
         // Both paths wrote (the limits, maybe a code) and both flush (R36).
@@ -101,15 +106,15 @@ impl Accounts {
         // up only once the new password will be taken (R34).
         crate::credential::policy::check(&settings.password, new_password, None)?;
         let parsed = Identifier::parse(identifier).map_err(|_| Error::CodeInvalid)?;
-        let target = self.recovery_target(tenant, &parsed);
+        let target = self.recovery_target(tenant, &parsed).await;
         let address = match &target {
             Some((_, to)) => to.address.clone(),
             None => format!("unknown|{}", identifier.trim().to_lowercase()),
         };
-        self.codes.check(tenant, &settings.codes, Purpose::Recover, &address, code)?;
+        self.codes.check(tenant, &settings.codes, Purpose::Recover, &address, code).await?;
         let Some((account, to)) = target else { return Err(Error::CodeInvalid) };
         self.check_new_password(tenant, settings, &account, new_password).await?;
-        self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code)?;
+        self.codes.verify(tenant, &settings.codes, Purpose::Recover, &to.address, code).await?;
         self.set_password(tenant, settings, &account.id, new_password, locale, Why::PasswordReset).await?;
         Ok(account.id)
     }
@@ -125,20 +130,16 @@ impl Accounts {
         ask: &Ask<'_>,
         url: &str,
     ) -> Result<Sent> {
-        self.captchas.check(tenant, ask.captcha)?;
+        self.captchas.check(tenant, ask.captcha).await?;
         let email = parse_email(email)?;
-        let target = self.recovery_target(tenant, &Identifier::Email(email.clone()));
-        let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip)?;
+        let target = self.recovery_target(tenant, &Identifier::Email(email.clone())).await;
+        let sent = self.codes.admit(tenant, &settings.codes, &Destination::email(&email), ask.ip).await?;
         let message = match target {
-            Some((account, to)) => Some(self.codes.issue_link(
-                tenant,
-                Purpose::Recover,
-                &account.id,
-                &to,
-                url,
-                RECOVERY_LINK_LIFETIME,
-                ask.locale,
-            )?),
+            Some((account, to)) => Some(
+                self.codes
+                    .issue_link(tenant, Purpose::Recover, &account.id, &to, url, RECOVERY_LINK_LIFETIME, ask.locale)
+                    .await?,
+            ),
             None => None,
         };
         // Both paths flush (R36).
@@ -150,8 +151,8 @@ impl Accounts {
     }
 
     /// True if a recovery link is still good (to show its page).
-    pub fn recovery_link_valid(&self, tenant: &str, token: &str) -> bool {
-        self.codes.peek_link(tenant, Purpose::Recover, token).is_ok()
+    pub async fn recovery_link_valid(&self, tenant: &str, token: &str) -> bool {
+        self.codes.peek_link(tenant, Purpose::Recover, token).await.is_ok()
     }
 
     /// Sets a new password with a recovery link; returns the account id. The link
@@ -164,13 +165,13 @@ impl Accounts {
         new_password: &str,
         locale: &str,
     ) -> Result<String> {
-        let peeked = self.codes.peek_link(tenant, Purpose::Recover, token)?;
-        let account = self.get(tenant, &peeked.account_id)?;
+        let peeked = self.codes.peek_link(tenant, Purpose::Recover, token).await?;
+        let account = self.get(tenant, &peeked.account_id).await?;
         // Policy, plugins and history before the link is used up: a refused password
         // leaves it working (R34). Using it up is atomic, so parallel requests with
         // one link change the password once.
         self.check_new_password(tenant, settings, &account, new_password).await?;
-        let followed = self.codes.follow_link(tenant, Purpose::Recover, token)?;
+        let followed = self.codes.follow_link(tenant, Purpose::Recover, token).await?;
         self.set_password(tenant, settings, &followed.account_id, new_password, locale, Why::PasswordReset).await?;
         Ok(followed.account_id)
     }
@@ -185,16 +186,16 @@ impl Accounts {
         mobile: &str,
         ask: &Ask<'_>,
     ) -> Result<Sent> {
-        self.captchas.check(tenant, ask.captcha)?;
+        self.captchas.check(tenant, ask.captcha).await?;
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip)?;
-        let names: Vec<String> = self
-            .bound_to(tenant, Kind::Mobile, &mobile)?
-            .iter()
-            .filter_map(|id| self.get(tenant, id).ok())
-            .map(|a| a.name.unwrap_or(a.id))
-            .collect();
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip).await?;
+        let mut names: Vec<String> = Vec::new();
+        for id in self.bound_to(tenant, Kind::Mobile, &mobile).await? {
+            if let Ok(a) = self.get(tenant, &id).await {
+                names.push(a.name.unwrap_or(a.id));
+            }
+        }
         // Both paths flush the limits they counted (R36).
         self.store.commit().await?;
         if !names.is_empty() {
@@ -220,11 +221,11 @@ impl Accounts {
         mobile: &str,
         ask: &Ask<'_>,
     ) -> Result<Sent> {
-        self.captchas.check(tenant, ask.captcha)?;
+        self.captchas.check(tenant, ask.captcha).await?;
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip)?;
-        let account = self.store.get::<Account>(tenant, account_id)?;
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ask.ip).await?;
+        let account = self.store.get::<Account>(tenant, account_id).await?;
         let matches = account.as_ref().is_some_and(|a| {
             a.bindings.iter().any(|b| b.kind == Kind::Mobile && b.roles.recovery && b.value == mobile)
         });

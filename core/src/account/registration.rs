@@ -51,8 +51,8 @@ pub struct Registered {
 impl Accounts {
     /// The app a registration page was opened for: the client id of the live
     /// authorization flow `flow_id`, if there is one (the page names the app).
-    pub fn flow_client(&self, tenant: &str, flow_id: &str) -> Result<Option<String>> {
-        let flow = crate::grant::request::load_flow(&self.store, tenant, flow_id, self.clock.now())?;
+    pub async fn flow_client(&self, tenant: &str, flow_id: &str) -> Result<Option<String>> {
+        let flow = crate::grant::request::load_flow(&self.store, tenant, flow_id, self.clock.now()).await?;
         Ok(flow.map(|f| f.request.client_id))
     }
 
@@ -115,20 +115,22 @@ impl Accounts {
         // the code, a taken identifier and a free one get the same `code_invalid`.
         // Not used up yet, so a refusal below leaves it for the next try (R9).
         let code_address = mobile.clone().or_else(|| email.clone()).unwrap_or_default();
-        self.codes.check(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
+        self.codes.check(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code).await?;
         if let Some(n) = &name
-            && self.find_login(tenant, &Identifier::Name(n.clone()))?.is_some()
+            && self.find_login(tenant, &Identifier::Name(n.clone())).await?.is_some()
         {
             return Err(Error::IdentifierTaken(IdentifierKind::AccountName));
         }
         if let Some(e) = &email
-            && self.store.get::<index::IdentifierIndex>(tenant, &format!("email:{e}"))?.is_some()
+            && self.store.get::<index::IdentifierIndex>(tenant, &format!("email:{e}")).await?.is_some()
         {
             return Err(Error::IdentifierTaken(IdentifierKind::Email));
         }
         // The mobile: who holds its login role, and how many accounts it is bound to.
         let holder = match &mobile {
-            Some(m) => self.store.get::<index::IdentifierIndex>(tenant, &format!("phone:{m}"))?.map(|ix| ix.account_id),
+            Some(m) => {
+                self.store.get::<index::IdentifierIndex>(tenant, &format!("phone:{m}")).await?.map(|ix| ix.account_id)
+            }
             None => None,
         };
         let by_mobile = matches!(reg.by, RegisterBy::Mobile { .. });
@@ -139,13 +141,13 @@ impl Accounts {
         let cap = settings.registration.max_accounts_per_mobile;
         if let Some(m) = &mobile
             && !take_over
-            && self.bound_to(tenant, Kind::Mobile, m)?.len() >= cap
+            && self.bound_to(tenant, Kind::Mobile, m).await?.len() >= cap
         {
             return Err(Error::denied("too_many_accounts_for_mobile"));
         }
         // The tenant's plugins (W1): registration rules, then password rules.
         let accounts_on_mobile = match &mobile {
-            Some(m) => self.bound_to(tenant, Kind::Mobile, m)?.len() as u32,
+            Some(m) => self.bound_to(tenant, Kind::Mobile, m).await?.len() as u32,
             None => 0,
         };
         let method = match reg.by {
@@ -160,11 +162,12 @@ impl Accounts {
             email: email.clone(),
             accounts_on_mobile,
         };
-        self.policy.registration(tenant, facts, &input).into_result()?;
+        self.policy.registration(tenant, facts, &input).await.into_result()?;
         self.policy
             .password(tenant, facts, &PasswordInput { password: reg.password.clone(), account_name: name.clone() })
+            .await
             .into_result()?;
-        self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code)?;
+        self.codes.verify(tenant, &settings.codes, Purpose::Register, &code_address, &reg.code).await?;
         let phc = self.passwords.hash(&reg.password).await?;
 
         let mut bindings = Vec::new();
@@ -173,38 +176,41 @@ impl Accounts {
         }
         if let Some(m) = mobile.clone() {
             // R3: the security phone also signs in when nobody else uses the number.
-            let free = holder.is_none() && self.bound_to(tenant, Kind::Mobile, &m)?.is_empty();
+            let free = holder.is_none() && self.bound_to(tenant, Kind::Mobile, &m).await?.is_empty();
             let roles = if by_mobile || free { Roles::ALL } else { Roles::SECURITY };
             bindings.push(Binding { kind: Kind::Mobile, value: m, verified: true, roles });
         }
         let account = self.blank(name, bindings, phc);
         let previous = if take_over { holder } else { None };
-        self.store.transaction(TREES, |tx| {
-            if let (Some(old_id), Some(m)) = (&previous, &mobile) {
-                let Some(mut old) = tx.get::<Account>(tenant, old_id)? else {
-                    return abort(Error::NotFound(Resource::Account));
-                };
-                for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
-                    index::unbind(tx, tenant, old_id, b)?;
+        self.store
+            .transaction(TREES, async |tx| {
+                if let (Some(old_id), Some(m)) = (&previous, &mobile) {
+                    let Some(mut old) = tx.get::<Account>(tenant, old_id).await? else {
+                        return abort(Error::NotFound(Resource::Account));
+                    };
+                    for b in old.bindings.iter().filter(|b| b.kind == Kind::Mobile && &b.value == m) {
+                        index::unbind(tx, tenant, old_id, b).await?;
+                    }
+                    old.bindings.retain(|b| !(b.kind == Kind::Mobile && &b.value == m));
+                    old.pending_notices
+                        .push(Notice::MobileReassigned { mobile: crate::account::mask(Kind::Mobile, m) });
+                    tx.put(tenant, old_id, &old).await?;
                 }
-                old.bindings.retain(|b| !(b.kind == Kind::Mobile && &b.value == m));
-                old.pending_notices.push(Notice::MobileReassigned { mobile: crate::account::mask(Kind::Mobile, m) });
-                tx.put(tenant, old_id, &old)?;
-            }
-            if let Some(m) = &mobile
-                && previous.is_none()
-                && index::bound_count(tx, tenant, Kind::Mobile, m)? >= cap
-            {
-                return abort(Error::denied("too_many_accounts_for_mobile"));
-            }
-            if let Some(n) = &account.name {
-                index::claim_login(tx, tenant, &Identifier::Name(n.clone()), &account.id)?;
-            }
-            for b in &account.bindings {
-                index::bind(tx, tenant, &account.id, b)?;
-            }
-            tx.put(tenant, &account.id, &account)
-        })?;
+                if let Some(m) = &mobile
+                    && previous.is_none()
+                    && index::bound_count(tx, tenant, Kind::Mobile, m).await? >= cap
+                {
+                    return abort(Error::denied("too_many_accounts_for_mobile"));
+                }
+                if let Some(n) = &account.name {
+                    index::claim_login(tx, tenant, &Identifier::Name(n.clone()), &account.id).await?;
+                }
+                for b in &account.bindings {
+                    index::bind(tx, tenant, &account.id, b).await?;
+                }
+                tx.put(tenant, &account.id, &account).await
+            })
+            .await?;
         if let Some(old_id) = &previous {
             // The old holder's apps may have signed in with the number (R9, issue 10
             // item 3): their tokens end with it.

@@ -127,15 +127,17 @@ impl Accounts {
         let id = account.id.as_str();
         let check = async {
             match factor {
-                Factor::Totp => factors.totps.verify(tenant, id, code).map(|()| (Method::Otp, None)),
+                Factor::Totp => factors.totps.verify(tenant, id, code).await.map(|()| (Method::Otp, None)),
                 Factor::RecoveryCode => {
-                    factors.recovery_codes.consume(tenant, id, code).map(|n| (Method::Otp, Some(n)))
+                    factors.recovery_codes.consume(tenant, id, code).await.map(|n| (Method::Otp, Some(n)))
                 }
                 Factor::Sms => self
                     .verify_second_factor_code(tenant, settings, account, Kind::Mobile, code)
+                    .await
                     .map(|()| (Method::Sms, None)),
                 Factor::Email => self
                     .verify_second_factor_code(tenant, settings, account, Kind::Email, code)
+                    .await
                     .map(|()| (Method::Otp, None)),
                 Factor::Passkey => Err(Error::invalid(Field::Method, "passkeys answer through the page script")),
             }
@@ -162,7 +164,7 @@ impl Accounts {
         ip: &str,
     ) -> Result<()> {
         let check = async {
-            let verified = passkeys.finish_authentication(tenant, rp, ceremony, credential)?;
+            let verified = passkeys.finish_authentication(tenant, rp, ceremony, credential).await?;
             if verified.account_id == account.id { Ok(()) } else { Err(Error::PasskeyRejected) }
         };
         self.guarded(tenant, settings, &second_step(account, ip), check).await
@@ -185,7 +187,7 @@ impl Accounts {
     }
 
     /// Checks a second-factor code sent by `send_second_factor_code`.
-    pub fn verify_second_factor_code(
+    pub async fn verify_second_factor_code(
         &self,
         tenant: &str,
         settings: &TenantSettings,
@@ -194,7 +196,7 @@ impl Accounts {
         code: &str,
     ) -> Result<()> {
         let b = account.code_channel(kind).ok_or(Error::NotFound(Resource::VerifiedChannel))?;
-        self.codes.verify(tenant, &settings.codes, Purpose::SecondFactor, &b.value, code)
+        self.codes.verify(tenant, &settings.codes, Purpose::SecondFactor, &b.value, code).await
     }
 
     /// Turns 2-step verification on or off and tells the contacts (R38). Turning it
@@ -207,11 +209,11 @@ impl Accounts {
         enrolled: &Enrolled,
         locale: &str,
     ) -> Result<bool> {
-        let account = self.get(tenant, account_id)?;
+        let account = self.get(tenant, account_id).await?;
         if on && available(&account, enrolled, &[]).iter().all(|f| *f == Factor::RecoveryCode) {
             return Err(Error::Refused(Refusal::NoSecondFactor));
         }
-        let changed = self.modify(tenant, account_id, |a| Ok(std::mem::replace(&mut a.two_step, on) != on))?;
+        let changed = self.modify(tenant, account_id, |a| Ok(std::mem::replace(&mut a.two_step, on) != on)).await?;
         if changed {
             self.store.commit().await?;
             let notice = if on { Notice::TwoStepEnabled } else { Notice::TwoStepDisabled };

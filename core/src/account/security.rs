@@ -77,18 +77,18 @@ impl Security {
     }
 
     /// What the account has enrolled besides its mobile and email.
-    pub fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
+    pub async fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
         Ok(Enrolled {
-            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
-            passkeys: self.passkeys.count(tenant, account_id)?,
-            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+            totp: self.totps.status(tenant, account_id).await?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id).await?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id).await?,
         })
     }
 
     /// The identity check of this section: the current password. Wrong tries count
     /// like failed sign-ins (R19).
     pub async fn prove(&self, tenant: &str, account: &Account, password: &str) -> Result<()> {
-        let settings = self.tenants.get(tenant)?.settings;
+        let settings = self.tenants.get(tenant).await?.settings;
         self.accounts.prove(tenant, &settings, account, Proof::Password(password)).await
     }
 
@@ -96,16 +96,16 @@ impl Security {
     /// setup: a fresh key, shown once.
     pub async fn begin_totp(&self, tenant: &str, account: &Account, password: &str) -> Result<Enrolment> {
         self.prove(tenant, account, password).await?;
-        let issuer = self.tenants.get(tenant)?.display_name;
-        let enrolment = self.totps.begin(tenant, &account.id, &issuer, &holder_label(account))?;
+        let issuer = self.tenants.get(tenant).await?.display_name;
+        let enrolment = self.totps.begin(tenant, &account.id, &issuer, &holder_label(account)).await?;
         self.store.commit().await?;
         Ok(enrolment)
     }
 
     /// Finishes the setup with the app's first code; the contacts are told.
     pub async fn confirm_totp(&self, tenant: &str, who: Holder<'_>, code: &str) -> Result<()> {
-        self.totps.confirm(tenant, &who.account.id, code)?;
-        self.record(tenant, who, "totp_enabled", None, Value::Null);
+        self.totps.confirm(tenant, &who.account.id, code).await?;
+        self.record(tenant, who, "totp_enabled", None, Value::Null).await;
         self.store.commit().await?;
         self.accounts.notify(tenant, who.account, Notice::TotpEnabled, who.locale).await;
         Ok(())
@@ -115,10 +115,10 @@ impl Security {
     /// factor 2-step verification can give.
     pub async fn remove_totp(&self, tenant: &str, who: Holder<'_>, password: &str) -> Result<()> {
         self.prove(tenant, who.account, password).await?;
-        let after = Enrolled { totp: false, ..self.enrolled(tenant, &who.account.id)? };
+        let after = Enrolled { totp: false, ..self.enrolled(tenant, &who.account.id).await? };
         keeps_a_factor(who.account, &after)?;
-        if self.totps.remove(tenant, &who.account.id)? {
-            self.record(tenant, who, "totp_removed", None, Value::Null);
+        if self.totps.remove(tenant, &who.account.id).await? {
+            self.record(tenant, who, "totp_removed", None, Value::Null).await;
         }
         self.store.commit().await
     }
@@ -127,10 +127,10 @@ impl Security {
     /// the codes are returned to be shown once. The contacts are told.
     pub async fn new_recovery_codes(&self, tenant: &str, who: Holder<'_>, password: &str) -> Result<Vec<String>> {
         self.prove(tenant, who.account, password).await?;
-        let replaced = self.recovery_codes.remaining(tenant, &who.account.id)?;
-        let codes = self.recovery_codes.generate(tenant, &who.account.id)?;
+        let replaced = self.recovery_codes.remaining(tenant, &who.account.id).await?;
+        let codes = self.recovery_codes.generate(tenant, &who.account.id).await?;
         let detail = json!({ "count": codes.len(), "unused_replaced": replaced });
-        self.record(tenant, who, "recovery_codes_generated", None, detail);
+        self.record(tenant, who, "recovery_codes_generated", None, detail).await;
         self.store.commit().await?;
         let notice = Notice::RecoveryCodesGenerated { count: codes.len() };
         self.accounts.notify(tenant, who.account, notice, who.locale).await;
@@ -141,10 +141,10 @@ impl Security {
     /// turning it on without a factor to give and sends the notice).
     pub async fn set_two_step(&self, tenant: &str, who: Holder<'_>, password: &str, on: bool) -> Result<()> {
         self.prove(tenant, who.account, password).await?;
-        let enrolled = self.enrolled(tenant, &who.account.id)?;
+        let enrolled = self.enrolled(tenant, &who.account.id).await?;
         if self.accounts.set_two_step(tenant, &who.account.id, on, &enrolled, who.locale).await? {
             let action = if on { "two_step_enabled" } else { "two_step_disabled" };
-            self.record(tenant, who, action, None, Value::Null);
+            self.record(tenant, who, action, None, Value::Null).await;
             self.store.commit().await?;
         }
         Ok(())
@@ -161,7 +161,7 @@ impl Security {
     ) -> Result<(String, Value)> {
         self.prove(tenant, account, password).await?;
         let name = holder_label(account);
-        let started = self.passkeys.start_registration(tenant, rp, &account.id, &name, &name)?;
+        let started = self.passkeys.start_registration(tenant, rp, &account.id, &name, &name).await?;
         self.store.commit().await?;
         Ok(started)
     }
@@ -176,9 +176,9 @@ impl Security {
         credential: Value,
         label: &str,
     ) -> Result<PasskeyInfo> {
-        let added = self.passkeys.finish_registration(tenant, rp, &who.account.id, ceremony, credential, label);
+        let added = self.passkeys.finish_registration(tenant, rp, &who.account.id, ceremony, credential, label).await;
         if let Ok(info) = &added {
-            self.record(tenant, who, "passkey_added", Some(&info.id), json!({ "label": info.label }));
+            self.record(tenant, who, "passkey_added", Some(&info.id), json!({ "label": info.label })).await;
         }
         self.store.commit().await?;
         let info = added?;
@@ -191,22 +191,22 @@ impl Security {
     /// the last factor 2-step verification can give.
     pub async fn remove_passkey(&self, tenant: &str, who: Holder<'_>, password: &str, id: &str) -> Result<()> {
         self.prove(tenant, who.account, password).await?;
-        let listed = self.passkeys.list(tenant, &who.account.id)?;
+        let listed = self.passkeys.list(tenant, &who.account.id).await?;
         let Some(passkey) = listed.iter().find(|p| p.id == id) else {
             return Err(Error::NotFound(Resource::Passkey));
         };
-        let now = self.enrolled(tenant, &who.account.id)?;
+        let now = self.enrolled(tenant, &who.account.id).await?;
         keeps_a_factor(who.account, &Enrolled { passkeys: now.passkeys.saturating_sub(1), ..now })?;
-        if self.passkeys.remove(tenant, &who.account.id, &passkey.id)? {
+        if self.passkeys.remove(tenant, &who.account.id, &passkey.id).await? {
             let detail = json!({ "label": passkey.label });
-            self.record(tenant, who, "passkey_removed", Some(&passkey.id), detail);
+            self.record(tenant, who, "passkey_removed", Some(&passkey.id), detail).await;
         }
         self.store.commit().await
     }
 
     /// Appends a security event by the account holder. A failure to record is logged,
     /// not returned: the change itself is done.
-    fn record(&self, tenant: &str, who: Holder<'_>, action: &str, subject: Option<&str>, detail: Value) {
+    async fn record(&self, tenant: &str, who: Holder<'_>, action: &str, subject: Option<&str>, detail: Value) {
         let event = AuditEvent {
             at: self.clock.now(),
             actor: who.account.id.clone(),
@@ -216,7 +216,7 @@ impl Security {
             client: None,
             detail,
         };
-        if let Err(e) = audit::record(&self.store, tenant, &event) {
+        if let Err(e) = audit::record(&self.store, tenant, &event).await {
             tracing::warn!(tenant, account = %who.account.id, action, error = %e, "audit event not recorded");
         }
     }
@@ -273,7 +273,7 @@ mod tests {
         let policy = Arc::new(PolicyHost::new(store.clone(), clock.clone(), WasmHost::new(Limits::default()).unwrap()));
         let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes, policy));
         let tenant = Tenant { id: T.into(), display_name: "Acme".into(), created_at: 0, settings: Default::default() };
-        store.put(GLOBAL, T, &tenant).unwrap();
+        store.put(GLOBAL, T, &tenant).await.unwrap();
         let new = NewAccount { email: Some("ada@example.com".into()), password: PASSWORD.into(), ..Default::default() };
         let account = accounts.create(T, new).await.unwrap();
         let sealer = Arc::new(Sealer::new([9u8; 32]));
@@ -292,8 +292,8 @@ mod tests {
             self.security.confirm_totp(T, self.who(), &code).await.unwrap();
         }
 
-        fn audited(&self, action: &str) -> Vec<AuditEvent> {
-            audit::recent(&self.store, T, 100).unwrap().into_iter().filter(|e| e.action == action).collect()
+        async fn audited(&self, action: &str) -> Vec<AuditEvent> {
+            audit::recent(&self.store, T, 100).await.unwrap().into_iter().filter(|e| e.action == action).collect()
         }
     }
 
@@ -302,12 +302,12 @@ mod tests {
         let k = kit().await;
         let wrong = k.security.begin_totp(T, &k.account, "not the password").await;
         assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
-        assert!(k.security.totps.status(T, &k.account.id).unwrap().is_none(), "no enrolment without the proof");
+        assert!(k.security.totps.status(T, &k.account.id).await.unwrap().is_none(), "no enrolment without the proof");
         let before = k.store.commits();
         let e = k.security.begin_totp(T, &k.account, PASSWORD).await.unwrap();
         assert!(e.uri.contains("Acme"), "the tenant's name is the issuer: {}", e.uri);
         assert!(k.store.commits() > before, "the started enrolment is durable before it is shown");
-        let status = k.security.totps.status(T, &k.account.id).unwrap().unwrap();
+        let status = k.security.totps.status(T, &k.account.id).await.unwrap().unwrap();
         assert!(!status.confirmed);
     }
 
@@ -315,7 +315,7 @@ mod tests {
     async fn r38_confirming_totp_is_audited_with_the_ip_and_the_contacts_are_told() {
         let k = kit().await;
         k.totp_on().await;
-        let events = k.audited("totp_enabled");
+        let events = k.audited("totp_enabled").await;
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].ip.as_deref(), Some(IP));
         assert_eq!(events[0].actor, k.account.id);
@@ -327,21 +327,21 @@ mod tests {
     async fn r20_the_last_factor_of_two_step_verification_is_not_removed() {
         let k = kit().await;
         k.totp_on().await;
-        let enrolled = k.security.enrolled(T, &k.account.id).unwrap();
+        let enrolled = k.security.enrolled(T, &k.account.id).await.unwrap();
         assert!(k.accounts.set_two_step(T, &k.account.id, true, &enrolled, "en").await.unwrap());
-        let account = k.accounts.get(T, &k.account.id).unwrap();
+        let account = k.accounts.get(T, &k.account.id).await.unwrap();
         let who = Holder { account: &account, ..k.who() };
         let refused = k.security.remove_totp(T, who, PASSWORD).await;
         assert!(matches!(refused, Err(Error::Refused(Refusal::LastSecondFactor))), "{refused:?}");
-        assert!(k.security.enrolled(T, &k.account.id).unwrap().totp, "still enrolled");
-        assert!(k.audited("totp_removed").is_empty());
+        assert!(k.security.enrolled(T, &k.account.id).await.unwrap().totp, "still enrolled");
+        assert!(k.audited("totp_removed").await.is_empty());
         // With 2-step verification off, the app may go.
         k.security.set_two_step(T, who, PASSWORD, false).await.unwrap();
-        let account = k.accounts.get(T, &k.account.id).unwrap();
+        let account = k.accounts.get(T, &k.account.id).await.unwrap();
         k.security.remove_totp(T, Holder { account: &account, ..k.who() }, PASSWORD).await.unwrap();
-        assert!(!k.security.enrolled(T, &k.account.id).unwrap().totp);
-        assert_eq!(k.audited("totp_removed").len(), 1);
-        assert_eq!(k.audited("two_step_disabled").len(), 1);
+        assert!(!k.security.enrolled(T, &k.account.id).await.unwrap().totp);
+        assert_eq!(k.audited("totp_removed").await.len(), 1);
+        assert_eq!(k.audited("two_step_disabled").await.len(), 1);
     }
 
     #[tokio::test]
@@ -350,12 +350,12 @@ mod tests {
         k.totp_on().await;
         let wrong = k.security.remove_totp(T, k.who(), "wrong").await;
         assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
-        assert!(k.security.enrolled(T, &k.account.id).unwrap().totp);
+        assert!(k.security.enrolled(T, &k.account.id).await.unwrap().totp);
         let wrong = k.security.new_recovery_codes(T, k.who(), "wrong").await;
         assert!(matches!(wrong, Err(Error::BadCredentials)), "{wrong:?}");
-        assert_eq!(k.security.enrolled(T, &k.account.id).unwrap().recovery_codes, 0);
+        assert_eq!(k.security.enrolled(T, &k.account.id).await.unwrap().recovery_codes, 0);
         let codes = k.security.new_recovery_codes(T, k.who(), PASSWORD).await.unwrap();
-        assert_eq!(k.security.enrolled(T, &k.account.id).unwrap().recovery_codes, codes.len());
-        assert_eq!(k.audited("recovery_codes_generated")[0].detail["count"], codes.len());
+        assert_eq!(k.security.enrolled(T, &k.account.id).await.unwrap().recovery_codes, codes.len());
+        assert_eq!(k.audited("recovery_codes_generated").await[0].detail["count"], codes.len());
     }
 }

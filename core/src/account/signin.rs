@@ -23,7 +23,7 @@ pub struct Attempt<'a> {
 
 impl Attempt<'_> {
     /// Records a security event of this try (R19: who, what, when, IP, client).
-    pub(crate) fn audit(
+    pub(crate) async fn audit(
         &self,
         store: &crate::store::Store,
         tenant: &str,
@@ -44,7 +44,7 @@ impl Attempt<'_> {
             client: self.client.map(str::to_string),
             detail: serde_json::Value::Null,
         };
-        audit::record(store, tenant, &event)
+        audit::record(store, tenant, &event).await
     }
 }
 
@@ -73,7 +73,7 @@ impl Accounts {
         attempt: &Attempt<'_>,
     ) -> Result<SignedIn> {
         let account = match Identifier::parse(identifier) {
-            Ok(i) => match self.find_login(tenant, &i) {
+            Ok(i) => match self.find_login(tenant, &i).await {
                 Err(Error::SeveralAccounts(kind)) => {
                     // Same work as a real check before saying so.
                     self.passwords.verify(None, password).await?;
@@ -99,13 +99,22 @@ impl Accounts {
     }
 
     /// Whether the next password try for `identifier` from `ip` must carry a CAPTCHA.
-    pub fn captcha_due(&self, tenant: &str, settings: &TenantSettings, identifier: &str, ip: &str) -> Result<bool> {
-        let account = Identifier::parse(identifier).ok().and_then(|i| self.find_login(tenant, &i).ok().flatten());
+    pub async fn captcha_due(
+        &self,
+        tenant: &str,
+        settings: &TenantSettings,
+        identifier: &str,
+        ip: &str,
+    ) -> Result<bool> {
+        let account = match Identifier::parse(identifier) {
+            Ok(i) => self.find_login(tenant, &i).await.ok().flatten(),
+            Err(_) => None,
+        };
         let who = match &account {
             Some(a) => Subject::Account(&a.id),
             None => Subject::Unknown(identifier),
         };
-        match self.attempts.check(tenant, &settings.sign_in, &who, ip) {
+        match self.attempts.check(tenant, &settings.sign_in, &who, ip).await {
             Ok(gate) => Ok(gate.captcha),
             Err(Error::RateLimited { .. }) => Ok(false),
             Err(e) => Err(e),
@@ -125,9 +134,9 @@ impl Accounts {
     ) -> Result<Sent> {
         let mobile = parse_phone(mobile)?;
         let to = Destination::sms(&mobile);
-        let sent = self.codes.admit(tenant, &settings.codes, &to, ip)?;
-        let message = match self.find_login(tenant, &Identifier::Phone(mobile.clone())) {
-            Ok(Some(_)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::SignIn, &to, locale)?),
+        let sent = self.codes.admit(tenant, &settings.codes, &to, ip).await?;
+        let message = match self.find_login(tenant, &Identifier::Phone(mobile.clone())).await {
+            Ok(Some(_)) => Some(self.codes.issue(tenant, &settings.codes, Purpose::SignIn, &to, locale).await?),
             _ => None,
         };
         // Both paths wrote (the limits, maybe a code) and both flush, so the time
@@ -141,7 +150,7 @@ impl Accounts {
     }
 
     /// Signs in with a mobile number and the code sent to it.
-    pub fn sign_in_with_code(
+    pub async fn sign_in_with_code(
         &self,
         tenant: &str,
         settings: &TenantSettings,
@@ -149,8 +158,8 @@ impl Accounts {
         code: &str,
     ) -> Result<SignedIn> {
         let mobile = parse_phone(mobile)?;
-        self.codes.verify(tenant, &settings.codes, Purpose::SignIn, &mobile, code)?;
-        let account = self.find_login(tenant, &Identifier::Phone(mobile))?.ok_or(Error::BadCredentials)?;
+        self.codes.verify(tenant, &settings.codes, Purpose::SignIn, &mobile, code).await?;
+        let account = self.find_login(tenant, &Identifier::Phone(mobile)).await?.ok_or(Error::BadCredentials)?;
         self.signed_in(tenant, settings, account, &[Method::Sms])
     }
 
@@ -176,10 +185,10 @@ impl Accounts {
     /// durably, so a sign-in denied or abandoned after its first factor leaves them
     /// for the next one, and a completed one shows them once.
     pub async fn take_notices(&self, tenant: &str, account_id: &str) -> Result<Vec<Notice>> {
-        if self.get(tenant, account_id)?.pending_notices.is_empty() {
+        if self.get(tenant, account_id).await?.pending_notices.is_empty() {
             return Ok(Vec::new());
         }
-        let notices = self.modify(tenant, account_id, |a| Ok(std::mem::take(&mut a.pending_notices)))?;
+        let notices = self.modify(tenant, account_id, |a| Ok(std::mem::take(&mut a.pending_notices))).await?;
         self.store.commit().await?;
         Ok(notices)
     }

@@ -23,35 +23,46 @@ impl Record for Counter {
 }
 
 /// Counts one send to `to` from `ip`, or refuses with `retry_after`.
-pub(super) fn admit(store: &Store, tenant: &str, s: &CodeSettings, to: &Destination, ip: &str, now: u64) -> Result<()> {
+pub(super) async fn admit(
+    store: &Store,
+    tenant: &str,
+    s: &CodeSettings,
+    to: &Destination,
+    ip: &str,
+    now: u64,
+) -> Result<()> {
     let day = now / DAY;
     let until_tomorrow = (day + 1) * DAY - now;
     let dest_cap = if to.is_email() { s.daily_per_email } else { s.daily_per_mobile };
     let dest_key = format!("to|{}", to.address);
     let ip_key = format!("ip|{ip}");
-    store.transaction(&[Counter::TREE], |tx| {
-        let mut dest = tx
-            .get::<Counter>(tenant, &dest_key)?
-            .filter(|c| c.day == day)
-            .unwrap_or(Counter { day, ..Counter::default() });
-        let mut from = tx
-            .get::<Counter>(tenant, &ip_key)?
-            .filter(|c| c.day == day)
-            .unwrap_or(Counter { day, ..Counter::default() });
-        if dest.count > 0 && dest.last_sent + s.resend_cooldown > now {
-            return abort(Error::RateLimited { retry_after: dest.last_sent + s.resend_cooldown - now });
-        }
-        if dest.count >= dest_cap || (!ip.is_empty() && from.count >= s.daily_per_ip) {
-            return abort(Error::RateLimited { retry_after: until_tomorrow });
-        }
-        dest.count += 1;
-        dest.last_sent = now;
-        tx.put(tenant, &dest_key, &dest)?;
-        if !ip.is_empty() {
-            from.count += 1;
-            from.last_sent = now;
-            tx.put(tenant, &ip_key, &from)?;
-        }
-        Ok(())
-    })
+    store
+        .transaction(&[Counter::TREE], async |tx| {
+            let mut dest = tx
+                .get::<Counter>(tenant, &dest_key)
+                .await?
+                .filter(|c| c.day == day)
+                .unwrap_or(Counter { day, ..Counter::default() });
+            let mut from = tx
+                .get::<Counter>(tenant, &ip_key)
+                .await?
+                .filter(|c| c.day == day)
+                .unwrap_or(Counter { day, ..Counter::default() });
+            if dest.count > 0 && dest.last_sent + s.resend_cooldown > now {
+                return abort(Error::RateLimited { retry_after: dest.last_sent + s.resend_cooldown - now });
+            }
+            if dest.count >= dest_cap || (!ip.is_empty() && from.count >= s.daily_per_ip) {
+                return abort(Error::RateLimited { retry_after: until_tomorrow });
+            }
+            dest.count += 1;
+            dest.last_sent = now;
+            tx.put(tenant, &dest_key, &dest).await?;
+            if !ip.is_empty() {
+                from.count += 1;
+                from.last_sent = now;
+                tx.put(tenant, &ip_key, &from).await?;
+            }
+            Ok(())
+        })
+        .await
 }

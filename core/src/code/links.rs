@@ -37,7 +37,7 @@ impl Codes {
     /// Makes a link token for `purpose` and returns the message that carries it:
     /// `{url}?token=...`, valid `lifetime` seconds.
     #[allow(clippy::too_many_arguments)]
-    pub fn issue_link(
+    pub async fn issue_link(
         &self,
         tenant: &str,
         purpose: Purpose,
@@ -54,7 +54,7 @@ impl Codes {
             address: to.address.clone(),
             expires_at: self.clock.now() + lifetime,
         };
-        self.store.put(tenant, &secret::digest(&token), &rec)?;
+        self.store.put(tenant, &secret::digest(&token), &rec).await?;
         Ok(Message {
             tenant: tenant.to_string(),
             to: to.clone(),
@@ -64,8 +64,8 @@ impl Codes {
     }
 
     /// Looks at a link without using it up (to show the page it opens).
-    pub fn peek_link(&self, tenant: &str, purpose: Purpose, token: &str) -> Result<Followed> {
-        let rec = self.store.get_live::<LinkRecord>(tenant, &link_id(token), self.clock.now())?;
+    pub async fn peek_link(&self, tenant: &str, purpose: Purpose, token: &str) -> Result<Followed> {
+        let rec = self.store.get_live::<LinkRecord>(tenant, &link_id(token), self.clock.now()).await?;
         match rec {
             Some(r) if r.purpose == purpose => Ok(Followed { account_id: r.account_id, address: r.address }),
             _ => Err(Error::CodeInvalid),
@@ -73,9 +73,9 @@ impl Codes {
     }
 
     /// Uses a link up: single use, purpose-bound, not expired.
-    pub fn follow_link(&self, tenant: &str, purpose: Purpose, token: &str) -> Result<Followed> {
+    pub async fn follow_link(&self, tenant: &str, purpose: Purpose, token: &str) -> Result<Followed> {
         let now = self.clock.now();
-        let taken = take(&self.store, tenant, &link_id(token))?;
+        let taken = take(&self.store, tenant, &link_id(token)).await?;
         match taken {
             Some(r) if r.purpose == purpose && r.expires_at > now => {
                 Ok(Followed { account_id: r.account_id, address: r.address })
@@ -90,9 +90,9 @@ fn link_id(token: &str) -> String {
     if token.len() > 64 { String::new() } else { secret::digest(token) }
 }
 
-fn take(store: &Store, tenant: &str, id: &str) -> Result<Option<LinkRecord>> {
+async fn take(store: &Store, tenant: &str, id: &str) -> Result<Option<LinkRecord>> {
     if id.is_empty() {
         return Ok(None);
     }
-    store.remove::<LinkRecord>(tenant, id)
+    store.remove::<LinkRecord>(tenant, id).await
 }

@@ -126,14 +126,14 @@ impl Codes {
     /// Counts a send against the limits of `to` and `ip`; `rate_limited` with
     /// `retry_after` if a limit is reached. Callers that must not reveal whether an
     /// account exists (R36) call this even when they will send nothing.
-    pub fn admit(&self, tenant: &str, settings: &CodeSettings, to: &Destination, ip: &str) -> Result<Sent> {
-        limits::admit(&self.store, tenant, settings, to, ip, self.clock.now())?;
+    pub async fn admit(&self, tenant: &str, settings: &CodeSettings, to: &Destination, ip: &str) -> Result<Sent> {
+        limits::admit(&self.store, tenant, settings, to, ip, self.clock.now()).await?;
         Ok(Sent { expires_in: settings.lifetime, retry_after: settings.resend_cooldown })
     }
 
     /// Makes a new code for `purpose` and `to` (superseding any older one) and returns
     /// the message that carries it. The caller delivers it (see `send`).
-    pub fn issue(
+    pub async fn issue(
         &self,
         tenant: &str,
         settings: &CodeSettings,
@@ -149,7 +149,7 @@ impl Codes {
             attempts: 0,
             expires_at: self.clock.now() + settings.lifetime,
         };
-        self.store.put(tenant, &record_id(purpose, &to.address), &rec)?;
+        self.store.put(tenant, &record_id(purpose, &to.address), &rec).await?;
         Ok(Message {
             tenant: tenant.to_string(),
             to: to.clone(),
@@ -168,8 +168,8 @@ impl Codes {
         ip: &str,
         locale: &str,
     ) -> Result<Sent> {
-        let sent = self.admit(tenant, settings, to, ip)?;
-        let message = self.issue(tenant, settings, purpose, to, locale)?;
+        let sent = self.admit(tenant, settings, to, ip).await?;
+        let message = self.issue(tenant, settings, purpose, to, locale).await?;
         self.store.commit().await?;
         self.outbox.deliver(&message).await?;
         Ok(sent)
@@ -177,7 +177,7 @@ impl Codes {
 
     /// Checks a code and consumes it on success. A wrong code counts a try; after
     /// `max_attempts` wrong tries the code is dead, even for the right value.
-    pub fn verify(
+    pub async fn verify(
         &self,
         tenant: &str,
         settings: &CodeSettings,
@@ -185,13 +185,13 @@ impl Codes {
         address: &str,
         code: &str,
     ) -> Result<()> {
-        self.verify_all(tenant, settings, &[(purpose, address, code)])
+        self.verify_all(tenant, settings, &[(purpose, address, code)]).await
     }
 
     /// Checks a code without using it up, before work that may still refuse (a
     /// registration's identifier checks, a new password's history): a wrong code
     /// counts a try exactly as in `verify`, which must follow to consume it.
-    pub fn check(
+    pub async fn check(
         &self,
         tenant: &str,
         settings: &CodeSettings,
@@ -199,17 +199,22 @@ impl Codes {
         address: &str,
         code: &str,
     ) -> Result<()> {
-        self.judge(tenant, settings, &[(purpose, address, code)], false)
+        self.judge(tenant, settings, &[(purpose, address, code)], false).await
     }
 
     /// Checks several codes together (a channel change proves the old and the new
     /// value): either every code is right and all are consumed, or none is consumed
     /// and each wrong one counts a try.
-    pub fn verify_all(&self, tenant: &str, settings: &CodeSettings, checks: &[(Purpose, &str, &str)]) -> Result<()> {
-        self.judge(tenant, settings, checks, true)
+    pub async fn verify_all(
+        &self,
+        tenant: &str,
+        settings: &CodeSettings,
+        checks: &[(Purpose, &str, &str)],
+    ) -> Result<()> {
+        self.judge(tenant, settings, checks, true).await
     }
 
-    fn judge(
+    async fn judge(
         &self,
         tenant: &str,
         settings: &CodeSettings,
@@ -218,39 +223,42 @@ impl Codes {
     ) -> Result<()> {
         let now = self.clock.now();
         let max = settings.max_attempts;
-        let outcome = self.store.transaction(&[CodeRecord::TREE], |tx| {
-            let mut first_error = None;
-            let mut records = Vec::with_capacity(checks.len());
-            for (purpose, address, code) in checks {
-                let id = record_id(*purpose, address);
-                let rec = tx.get::<CodeRecord>(tenant, &id)?;
-                let error = match &rec {
-                    None => Some(Error::CodeInvalid),
-                    Some(r) if r.expires_at <= now => Some(Error::CodeExpired),
-                    Some(r) if r.attempts >= max => Some(Error::CodeAttemptsExceeded),
-                    Some(r) if !code_matches(r, code) => Some(Error::CodeInvalid),
-                    Some(_) => None,
-                };
-                if let (Some(Error::CodeInvalid), Some(mut r)) = (&error, rec.clone()) {
-                    r.attempts += 1;
-                    tx.put(tenant, &id, &r)?;
+        let outcome = self
+            .store
+            .transaction(&[CodeRecord::TREE], async |tx| {
+                let mut first_error = None;
+                let mut records = Vec::with_capacity(checks.len());
+                for (purpose, address, code) in checks {
+                    let id = record_id(*purpose, address);
+                    let rec = tx.get::<CodeRecord>(tenant, &id).await?;
+                    let error = match &rec {
+                        None => Some(Error::CodeInvalid),
+                        Some(r) if r.expires_at <= now => Some(Error::CodeExpired),
+                        Some(r) if r.attempts >= max => Some(Error::CodeAttemptsExceeded),
+                        Some(r) if !code_matches(r, code) => Some(Error::CodeInvalid),
+                        Some(_) => None,
+                    };
+                    if let (Some(Error::CodeInvalid), Some(mut r)) = (&error, rec.clone()) {
+                        r.attempts += 1;
+                        tx.put(tenant, &id, &r).await?;
+                    }
+                    if first_error.is_none() {
+                        first_error = error;
+                    }
+                    records.push((id, rec));
                 }
-                if first_error.is_none() {
-                    first_error = error;
-                }
-                records.push((id, rec));
-            }
-            if first_error.is_none() && consume {
-                for (id, rec) in records {
-                    if let Some(mut r) = rec {
-                        // Consumed: single use; the sweeper removes it.
-                        r.attempts = u32::MAX;
-                        tx.put(tenant, &id, &r)?;
+                if first_error.is_none() && consume {
+                    for (id, rec) in records {
+                        if let Some(mut r) = rec {
+                            // Consumed: single use; the sweeper removes it.
+                            r.attempts = u32::MAX;
+                            tx.put(tenant, &id, &r).await?;
+                        }
                     }
                 }
-            }
-            Ok(first_error)
-        })?;
+                Ok(first_error)
+            })
+            .await?;
         match outcome {
             None => Ok(()),
             Some(e) => Err(e),

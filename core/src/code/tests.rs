@@ -41,9 +41,12 @@ async fn r37_sixth_wrong_code_fails_even_when_right() {
     let right = last_code(&out);
     let wrong = if right == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, wrong), Err(Error::CodeInvalid)));
+        assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, wrong).await, Err(Error::CodeInvalid)));
     }
-    assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, &right), Err(Error::CodeAttemptsExceeded)));
+    assert!(matches!(
+        codes.verify(T, &s, Purpose::SignIn, &to.address, &right).await,
+        Err(Error::CodeAttemptsExceeded)
+    ));
 }
 
 #[tokio::test]
@@ -53,15 +56,15 @@ async fn r37_codes_are_single_use_bound_to_purpose_and_superseded() {
     let to = Destination::email("a@example.com");
     codes.send(T, &s, Purpose::Register, &to, "", "en").await.unwrap();
     let first = last_code(&out);
-    assert!(codes.verify(T, &s, Purpose::SignIn, &to.address, &first).is_err(), "another purpose");
+    assert!(codes.verify(T, &s, Purpose::SignIn, &to.address, &first).await.is_err(), "another purpose");
     clock.advance(61);
     codes.send(T, &s, Purpose::Register, &to, "", "en").await.unwrap();
     let second = last_code(&out);
     if first != second {
-        assert!(codes.verify(T, &s, Purpose::Register, &to.address, &first).is_err(), "superseded");
+        assert!(codes.verify(T, &s, Purpose::Register, &to.address, &first).await.is_err(), "superseded");
     }
-    codes.verify(T, &s, Purpose::Register, &to.address, &second).unwrap();
-    assert!(codes.verify(T, &s, Purpose::Register, &to.address, &second).is_err(), "single use");
+    codes.verify(T, &s, Purpose::Register, &to.address, &second).await.unwrap();
+    assert!(codes.verify(T, &s, Purpose::Register, &to.address, &second).await.is_err(), "single use");
 }
 
 #[tokio::test]
@@ -71,7 +74,10 @@ async fn r37_expired_code_fails() {
     let to = Destination::sms("+8613800138000");
     codes.send(T, &s, Purpose::SignIn, &to, "", "en").await.unwrap();
     clock.advance(s.lifetime);
-    assert!(matches!(codes.verify(T, &s, Purpose::SignIn, &to.address, &last_code(&out)), Err(Error::CodeExpired)));
+    assert!(matches!(
+        codes.verify(T, &s, Purpose::SignIn, &to.address, &last_code(&out)).await,
+        Err(Error::CodeExpired)
+    ));
 }
 
 #[tokio::test]

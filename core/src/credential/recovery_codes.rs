@@ -63,7 +63,7 @@ impl RecoveryCodes {
 
     /// Makes a new set of ten codes, replacing any older set, and returns them as
     /// `xxxxx-xxxxx` to show once.
-    pub fn generate(&self, tenant: &str, account_id: &str) -> Result<Vec<String>> {
+    pub async fn generate(&self, tenant: &str, account_id: &str) -> Result<Vec<String>> {
         let mut codes: Vec<String> = Vec::with_capacity(SET_SIZE);
         while codes.len() < SET_SIZE {
             let code = fresh_code();
@@ -77,39 +77,41 @@ impl RecoveryCodes {
             salt,
             created_at: self.clock.now(),
         };
-        self.store.put(tenant, account_id, &record)?;
+        self.store.put(tenant, account_id, &record).await?;
         Ok(codes.into_iter().map(|c| format!("{}-{}", &c[..CODE_LEN / 2], &c[CODE_LEN / 2..])).collect())
     }
 
     /// Uses up one code; returns how many are left. A wrong or used code, or no set,
     /// is `CodeInvalid`.
-    pub fn consume(&self, tenant: &str, account_id: &str, code: &str) -> Result<usize> {
+    pub async fn consume(&self, tenant: &str, account_id: &str, code: &str) -> Result<usize> {
         let code = normalise(code);
-        self.store.update::<RecoveryCodesRecord, _>(tenant, account_id, |old| {
-            let Some(mut record) = old else { return Err(Error::CodeInvalid) };
-            let entered = self.digest(&record.salt, &code);
-            // Compare with every digest, so the time taken does not tell which matched.
-            let mut found = None;
-            for (i, stored) in record.digests.iter().enumerate() {
-                if secret::eq(stored, &entered) {
-                    found = Some(i);
+        self.store
+            .update::<RecoveryCodesRecord, _>(tenant, account_id, |old| {
+                let Some(mut record) = old else { return Err(Error::CodeInvalid) };
+                let entered = self.digest(&record.salt, &code);
+                // Compare with every digest, so the time taken does not tell which matched.
+                let mut found = None;
+                for (i, stored) in record.digests.iter().enumerate() {
+                    if secret::eq(stored, &entered) {
+                        found = Some(i);
+                    }
                 }
-            }
-            let i = found.ok_or(Error::CodeInvalid)?;
-            record.digests.swap_remove(i);
-            let left = record.digests.len();
-            Ok((Some(record), left))
-        })
+                let i = found.ok_or(Error::CodeInvalid)?;
+                record.digests.swap_remove(i);
+                let left = record.digests.len();
+                Ok((Some(record), left))
+            })
+            .await
     }
 
     /// How many unused codes the account has (0 without a set).
-    pub fn remaining(&self, tenant: &str, account_id: &str) -> Result<usize> {
-        Ok(self.store.get::<RecoveryCodesRecord>(tenant, account_id)?.map_or(0, |r| r.digests.len()))
+    pub async fn remaining(&self, tenant: &str, account_id: &str) -> Result<usize> {
+        Ok(self.store.get::<RecoveryCodesRecord>(tenant, account_id).await?.map_or(0, |r| r.digests.len()))
     }
 
     /// Deletes the account's set; false if there was none.
-    pub fn remove(&self, tenant: &str, account_id: &str) -> Result<bool> {
-        Ok(self.store.remove::<RecoveryCodesRecord>(tenant, account_id)?.is_some())
+    pub async fn remove(&self, tenant: &str, account_id: &str) -> Result<bool> {
+        Ok(self.store.remove::<RecoveryCodesRecord>(tenant, account_id).await?.is_some())
     }
 }
 
@@ -132,7 +134,7 @@ mod tests {
     #[tokio::test]
     async fn r20_ten_distinct_codes_in_format() {
         let (rc, _, _d) = setup().await;
-        let codes = rc.generate(T, A).unwrap();
+        let codes = rc.generate(T, A).await.unwrap();
         assert_eq!(codes.len(), 10);
         assert_eq!(codes.iter().collect::<HashSet<_>>().len(), 10);
         for c in &codes {
@@ -141,61 +143,61 @@ mod tests {
             assert!(a.bytes().chain(b.bytes()).all(|x| ALPHABET.contains(&x)), "{c}");
             assert!(!c.contains(['0', 'o', '1', 'l', 'i']), "{c}");
         }
-        assert_eq!(rc.remaining(T, A).unwrap(), 10);
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 10);
     }
 
     #[tokio::test]
     async fn r20_each_code_works_once() {
         let (rc, _, _d) = setup().await;
-        let codes = rc.generate(T, A).unwrap();
+        let codes = rc.generate(T, A).await.unwrap();
         for (n, c) in codes.iter().enumerate() {
-            assert_eq!(rc.consume(T, A, c).unwrap(), 9 - n);
-            assert!(matches!(rc.consume(T, A, c), Err(Error::CodeInvalid)));
+            assert_eq!(rc.consume(T, A, c).await.unwrap(), 9 - n);
+            assert!(matches!(rc.consume(T, A, c).await, Err(Error::CodeInvalid)));
         }
-        assert_eq!(rc.remaining(T, A).unwrap(), 0);
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn r20_case_space_and_dash_insensitive() {
         let (rc, _, _d) = setup().await;
-        let codes = rc.generate(T, A).unwrap();
+        let codes = rc.generate(T, A).await.unwrap();
         let plain = codes[0].replace('-', "");
-        rc.consume(T, A, &format!("  {}  ", plain.to_uppercase())).unwrap();
-        rc.consume(T, A, &format!("{} {}", &codes[1][..5], &codes[1][6..])).unwrap();
-        rc.consume(T, A, &codes[2].to_uppercase()).unwrap();
-        assert_eq!(rc.remaining(T, A).unwrap(), 7);
+        rc.consume(T, A, &format!("  {}  ", plain.to_uppercase())).await.unwrap();
+        rc.consume(T, A, &format!("{} {}", &codes[1][..5], &codes[1][6..])).await.unwrap();
+        rc.consume(T, A, &codes[2].to_uppercase()).await.unwrap();
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 7);
     }
 
     #[tokio::test]
     async fn r20_wrong_code_or_no_set_is_invalid() {
         let (rc, _, _d) = setup().await;
-        assert!(matches!(rc.consume(T, A, "abcde-fghjk"), Err(Error::CodeInvalid)));
-        rc.generate(T, A).unwrap();
+        assert!(matches!(rc.consume(T, A, "abcde-fghjk").await, Err(Error::CodeInvalid)));
+        rc.generate(T, A).await.unwrap();
         for bad in ["", "-", "abcde-fghjk", "not a code at all"] {
-            assert!(matches!(rc.consume(T, A, bad), Err(Error::CodeInvalid)), "{bad:?}");
+            assert!(matches!(rc.consume(T, A, bad).await, Err(Error::CodeInvalid)), "{bad:?}");
         }
-        assert_eq!(rc.remaining(T, A).unwrap(), 10);
-        assert_eq!(rc.remaining(T, "other").unwrap(), 0);
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 10);
+        assert_eq!(rc.remaining(T, "other").await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn r20_regenerate_invalidates_old_set() {
         let (rc, _, _d) = setup().await;
-        let old = rc.generate(T, A).unwrap();
-        let new = rc.generate(T, A).unwrap();
+        let old = rc.generate(T, A).await.unwrap();
+        let new = rc.generate(T, A).await.unwrap();
         for c in &old {
             if !new.contains(c) {
-                assert!(matches!(rc.consume(T, A, c), Err(Error::CodeInvalid)));
+                assert!(matches!(rc.consume(T, A, c).await, Err(Error::CodeInvalid)));
             }
         }
-        rc.consume(T, A, &new[0]).unwrap();
+        rc.consume(T, A, &new[0]).await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_codes_never_stored_in_plain_text() {
         let (rc, store, _d) = setup().await;
-        let codes = rc.generate(T, A).unwrap();
-        let record = store.get::<RecoveryCodesRecord>(T, A).unwrap().unwrap();
+        let codes = rc.generate(T, A).await.unwrap();
+        let record = store.get::<RecoveryCodesRecord>(T, A).await.unwrap().unwrap();
         let stored = serde_json::to_string(&record).unwrap();
         for c in &codes {
             assert!(!stored.contains(c.as_str()) && !stored.contains(&c.replace('-', "")), "{c}");
@@ -203,36 +205,43 @@ mod tests {
         assert_eq!(record.digests.len(), 10);
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn r20_concurrent_use_of_one_code_passes_once() {
         let (rc, _, _d) = setup().await;
-        let code = rc.generate(T, A).unwrap().remove(0);
+        let code = rc.generate(T, A).await.unwrap().remove(0);
         let rc = Arc::new(rc);
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let (rc, code) = (rc.clone(), code.clone());
-                std::thread::spawn(move || rc.consume(T, A, &code).is_ok())
+                tokio::spawn(async move { rc.consume(T, A, &code).await.is_ok() })
             })
             .collect();
-        assert_eq!(handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count(), 1);
-        assert_eq!(rc.remaining(T, A).unwrap(), 9);
+        let mut passed = 0;
+        for h in handles {
+            passed += usize::from(h.await.unwrap());
+        }
+        assert_eq!(passed, 1);
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 9);
     }
 
     #[tokio::test]
     async fn r20_remove() {
         let (rc, _, _d) = setup().await;
-        rc.generate(T, A).unwrap();
-        assert!(rc.remove(T, A).unwrap());
-        assert!(!rc.remove(T, A).unwrap());
-        assert_eq!(rc.remaining(T, A).unwrap(), 0);
+        rc.generate(T, A).await.unwrap();
+        assert!(rc.remove(T, A).await.unwrap());
+        assert!(!rc.remove(T, A).await.unwrap());
+        assert_eq!(rc.remaining(T, A).await.unwrap(), 0);
     }
 
     #[tokio::test]
     async fn r20_codes_are_digested_under_the_server_key() {
         let (rc, store, _d) = setup().await;
-        let codes = rc.generate(T, A).unwrap();
+        let codes = rc.generate(T, A).await.unwrap();
         let other_key = RecoveryCodes::new(store, Arc::new(ManualClock::new()), Arc::new(Sealer::new([8; 32])));
-        assert!(matches!(other_key.consume(T, A, &codes[0]), Err(Error::CodeInvalid)), "the store alone is not enough");
-        assert_eq!(rc.consume(T, A, &codes[0]).unwrap(), 9);
+        assert!(
+            matches!(other_key.consume(T, A, &codes[0]).await, Err(Error::CodeInvalid)),
+            "the store alone is not enough"
+        );
+        assert_eq!(rc.consume(T, A, &codes[0]).await.unwrap(), 9);
     }
 }

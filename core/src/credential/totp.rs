@@ -125,7 +125,7 @@ impl Totps {
     /// Starts (or restarts) enrolment with a fresh seed; `issuer` and `label` are what
     /// the app displays (colons, which the URI format reserves, become spaces).
     /// Refused with `totp_already_enabled` when a confirmed authenticator exists.
-    pub fn begin(&self, tenant: &str, account_id: &str, issuer: &str, label: &str) -> Result<Enrolment> {
+    pub async fn begin(&self, tenant: &str, account_id: &str, issuer: &str, label: &str) -> Result<Enrolment> {
         let mut seed = vec![0u8; SECRET_LEN];
         rand::rngs::OsRng.fill_bytes(&mut seed);
         let issuer = issuer.replace(':', " ").trim().to_string();
@@ -146,56 +146,61 @@ impl Totps {
             last_used_step: 0,
             created_at: self.clock.now(),
         };
-        self.store.update::<TotpRecord, _>(tenant, account_id, |old| match old {
-            Some(r) if r.confirmed => Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
-            _ => Ok((Some(record.clone()), ())),
-        })?;
+        self.store
+            .update::<TotpRecord, _>(tenant, account_id, |old| match old {
+                Some(r) if r.confirmed => Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
+                _ => Ok((Some(record.clone()), ())),
+            })
+            .await?;
         Ok(enrolment)
     }
 
     /// Completes enrolment with a code from the app. The code's step counts as used,
     /// so the same code cannot also sign in.
-    pub fn confirm(&self, tenant: &str, account_id: &str, code: &str) -> Result<()> {
-        self.accept(tenant, account_id, code, false)
+    pub async fn confirm(&self, tenant: &str, account_id: &str, code: &str) -> Result<()> {
+        self.accept(tenant, account_id, code, false).await
     }
 
     /// Checks a sign-in code of a confirmed authenticator; each code is accepted once,
     /// and never after a later one.
-    pub fn verify(&self, tenant: &str, account_id: &str, code: &str) -> Result<()> {
-        self.accept(tenant, account_id, code, true)
+    pub async fn verify(&self, tenant: &str, account_id: &str, code: &str) -> Result<()> {
+        self.accept(tenant, account_id, code, true).await
     }
 
-    fn accept(&self, tenant: &str, account_id: &str, code: &str, confirmed: bool) -> Result<()> {
+    async fn accept(&self, tenant: &str, account_id: &str, code: &str, confirmed: bool) -> Result<()> {
         let now = self.clock.now();
         let code = normalise(code);
         let ctx = context(tenant, account_id);
-        self.store.update::<TotpRecord, _>(tenant, account_id, |old| {
-            let mut record = match old {
-                Some(r) if r.confirmed == confirmed => r,
-                Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
-                _ if confirmed => return Err(Error::NotFound(Resource::Authenticator)),
-                _ => return Err(Error::NotFound(Resource::AuthenticatorEnrolment)),
-            };
-            let Some(code) = code.as_deref() else { return Err(Error::CodeInvalid) };
-            let totp = build(self.sealer.open(&ctx, &record.sealed_secret)?)?;
-            let step = matching_step(&totp, code, now, record.last_used_step).ok_or(Error::CodeInvalid)?;
-            record.confirmed = true;
-            record.last_used_step = step;
-            Ok((Some(record), ()))
-        })
+        self.store
+            .update::<TotpRecord, _>(tenant, account_id, |old| {
+                let mut record = match old {
+                    Some(r) if r.confirmed == confirmed => r,
+                    Some(r) if r.confirmed => return Err(Error::Refused(Refusal::TotpAlreadyEnabled)),
+                    _ if confirmed => return Err(Error::NotFound(Resource::Authenticator)),
+                    _ => return Err(Error::NotFound(Resource::AuthenticatorEnrolment)),
+                };
+                let Some(code) = code.as_deref() else { return Err(Error::CodeInvalid) };
+                let totp = build(self.sealer.open(&ctx, &record.sealed_secret)?)?;
+                let step = matching_step(&totp, code, now, record.last_used_step).ok_or(Error::CodeInvalid)?;
+                record.confirmed = true;
+                record.last_used_step = step;
+                Ok((Some(record), ()))
+            })
+            .await
     }
 
     /// The account's authenticator, if any.
-    pub fn status(&self, tenant: &str, account_id: &str) -> Result<Option<TotpStatus>> {
+    pub async fn status(&self, tenant: &str, account_id: &str) -> Result<Option<TotpStatus>> {
         Ok(self
             .store
-            .get::<TotpRecord>(tenant, account_id)?
+            .get::<TotpRecord>(tenant, account_id)
+            .await?
             .map(|r| TotpStatus { confirmed: r.confirmed, created_at: r.created_at }))
     }
 
     /// Removes the account's authenticator (confirmed or not); false if there was none.
-    pub fn remove(&self, tenant: &str, account_id: &str) -> Result<bool> {
-        Ok(self.store.remove::<TotpRecord>(tenant, account_id)?.is_some())
+    pub async fn remove(&self, tenant: &str, account_id: &str) -> Result<bool> {
+        Ok(self.store.remove::<TotpRecord>(tenant, account_id).await?.is_some())
     }
 }
 
@@ -216,9 +221,9 @@ mod tests {
     }
 
     /// Enrols and confirms with the current code; returns the base32 seed.
-    fn enrol(totps: &Totps, clock: &ManualClock) -> String {
-        let e = totps.begin(T, A, "Latchkey", "ada@example.com").unwrap();
-        totps.confirm(T, A, &code_at(&e.secret, clock.now()).unwrap()).unwrap();
+    async fn enrol(totps: &Totps, clock: &ManualClock) -> String {
+        let e = totps.begin(T, A, "Latchkey", "ada@example.com").await.unwrap();
+        totps.confirm(T, A, &code_at(&e.secret, clock.now()).unwrap()).await.unwrap();
         e.secret
     }
 
@@ -240,156 +245,162 @@ mod tests {
     #[tokio::test]
     async fn r20_begin_gives_uri_and_160_bit_secret() {
         let (totps, _, _, _d) = setup().await;
-        let e = totps.begin(T, A, "Acme: Staging", "ada@example.com").unwrap();
+        let e = totps.begin(T, A, "Acme: Staging", "ada@example.com").await.unwrap();
         assert_eq!(Secret::try_from_base32(&e.secret).unwrap().as_bytes().len(), 20);
         assert!(e.uri.starts_with("otpauth://totp/Acme%20%20Staging:ada%40example.com?"), "{}", e.uri);
         assert!(e.uri.contains(&format!("secret={}", e.secret)));
         assert!(e.uri.contains("issuer=Acme%20%20Staging"));
-        assert_eq!(totps.status(T, A).unwrap().map(|s| s.confirmed), Some(false));
+        assert_eq!(totps.status(T, A).await.unwrap().map(|s| s.confirmed), Some(false));
     }
 
     #[tokio::test]
     async fn r20_confirm_then_verify() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
-        assert_eq!(totps.status(T, A).unwrap().map(|s| s.confirmed), Some(true));
+        let secret = enrol(&totps, &clock).await;
+        assert_eq!(totps.status(T, A).await.unwrap().map(|s| s.confirmed), Some(true));
         // The confirmation code itself cannot sign in.
         let same = code_at(&secret, clock.now()).unwrap();
-        assert!(matches!(totps.verify(T, A, &same), Err(Error::CodeInvalid)));
+        assert!(matches!(totps.verify(T, A, &same).await, Err(Error::CodeInvalid)));
         clock.advance(STEP);
-        totps.verify(T, A, &code_at(&secret, clock.now()).unwrap()).unwrap();
+        totps.verify(T, A, &code_at(&secret, clock.now()).unwrap()).await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_confirm_rejects_wrong_code_and_missing_enrolment() {
         let (totps, clock, _, _d) = setup().await;
-        assert!(matches!(totps.confirm(T, A, "123456"), Err(Error::NotFound(_))));
-        let e = totps.begin(T, A, "Latchkey", "ada").unwrap();
+        assert!(matches!(totps.confirm(T, A, "123456").await, Err(Error::NotFound(_))));
+        let e = totps.begin(T, A, "Latchkey", "ada").await.unwrap();
         let right = code_at(&e.secret, clock.now()).unwrap();
         let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
-        assert!(matches!(totps.confirm(T, A, &wrong), Err(Error::CodeInvalid)));
-        assert_eq!(totps.status(T, A).unwrap().map(|s| s.confirmed), Some(false));
-        totps.confirm(T, A, &right).unwrap();
+        assert!(matches!(totps.confirm(T, A, &wrong).await, Err(Error::CodeInvalid)));
+        assert_eq!(totps.status(T, A).await.unwrap().map(|s| s.confirmed), Some(false));
+        totps.confirm(T, A, &right).await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_one_step_either_side_accepted_two_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(10 * STEP);
         let now = clock.now();
         let at = |t: u64| code_at(&secret, t).unwrap();
         // Two steps away either side: refused.
-        assert!(matches!(totps.verify(T, A, &at(now - 2 * STEP)), Err(Error::CodeInvalid)));
-        assert!(matches!(totps.verify(T, A, &at(now + 2 * STEP)), Err(Error::CodeInvalid)));
+        assert!(matches!(totps.verify(T, A, &at(now - 2 * STEP)).await, Err(Error::CodeInvalid)));
+        assert!(matches!(totps.verify(T, A, &at(now + 2 * STEP)).await, Err(Error::CodeInvalid)));
         // One step behind, then the current, then one ahead: each accepted in turn.
-        totps.verify(T, A, &at(now - STEP)).unwrap();
-        totps.verify(T, A, &at(now)).unwrap();
-        totps.verify(T, A, &at(now + STEP)).unwrap();
+        totps.verify(T, A, &at(now - STEP)).await.unwrap();
+        totps.verify(T, A, &at(now)).await.unwrap();
+        totps.verify(T, A, &at(now + STEP)).await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_replayed_code_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let code = code_at(&secret, clock.now()).unwrap();
-        totps.verify(T, A, &code).unwrap();
-        assert!(matches!(totps.verify(T, A, &code), Err(Error::CodeInvalid)));
+        totps.verify(T, A, &code).await.unwrap();
+        assert!(matches!(totps.verify(T, A, &code).await, Err(Error::CodeInvalid)));
         // Still inside the code's window a step later: still refused.
         clock.advance(STEP);
-        assert!(matches!(totps.verify(T, A, &code), Err(Error::CodeInvalid)));
+        assert!(matches!(totps.verify(T, A, &code).await, Err(Error::CodeInvalid)));
     }
 
     #[tokio::test]
     async fn r20_older_code_after_newer_refused() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let now = clock.now();
-        totps.verify(T, A, &code_at(&secret, now + STEP).unwrap()).unwrap();
-        assert!(matches!(totps.verify(T, A, &code_at(&secret, now).unwrap()), Err(Error::CodeInvalid)));
+        totps.verify(T, A, &code_at(&secret, now + STEP).unwrap()).await.unwrap();
+        assert!(matches!(totps.verify(T, A, &code_at(&secret, now).unwrap()).await, Err(Error::CodeInvalid)));
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn r20_concurrent_use_of_one_code_passes_once() {
         let (totps, clock, _, _d) = setup().await;
         align(&clock);
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(5 * STEP);
         let code = code_at(&secret, clock.now()).unwrap();
         let totps = Arc::new(totps);
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 let (totps, code) = (totps.clone(), code.clone());
-                std::thread::spawn(move || totps.verify(T, A, &code).is_ok())
+                tokio::spawn(async move { totps.verify(T, A, &code).await.is_ok() })
             })
             .collect();
-        let passed = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
+        let mut passed = 0;
+        for h in handles {
+            passed += usize::from(h.await.unwrap());
+        }
         assert_eq!(passed, 1);
     }
 
     #[tokio::test]
     async fn r20_unconfirmed_cannot_verify() {
         let (totps, clock, _, _d) = setup().await;
-        assert!(matches!(totps.verify(T, A, "123456"), Err(Error::NotFound(_))));
-        let e = totps.begin(T, A, "Latchkey", "ada").unwrap();
-        assert!(matches!(totps.verify(T, A, &code_at(&e.secret, clock.now()).unwrap()), Err(Error::NotFound(_))));
+        assert!(matches!(totps.verify(T, A, "123456").await, Err(Error::NotFound(_))));
+        let e = totps.begin(T, A, "Latchkey", "ada").await.unwrap();
+        assert!(matches!(totps.verify(T, A, &code_at(&e.secret, clock.now()).unwrap()).await, Err(Error::NotFound(_))));
     }
 
     #[tokio::test]
     async fn r20_malformed_codes_are_invalid_not_panics() {
         let (totps, clock, _, _d) = setup().await;
-        let secret = enrol(&totps, &clock);
+        let secret = enrol(&totps, &clock).await;
         clock.advance(STEP);
         for bad in ["", "12345", "1234567", "12345a", "+12345", "１２３４５６", "-12345", "12 34 5"] {
-            assert!(matches!(totps.verify(T, A, bad), Err(Error::CodeInvalid)), "{bad:?}");
+            assert!(matches!(totps.verify(T, A, bad).await, Err(Error::CodeInvalid)), "{bad:?}");
         }
         // The spaced form apps display is accepted.
         let code = code_at(&secret, clock.now()).unwrap();
-        totps.verify(T, A, &format!(" {} {} ", &code[..3], &code[3..])).unwrap();
+        totps.verify(T, A, &format!(" {} {} ", &code[..3], &code[3..])).await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_begin_after_confirm_refused_and_restart_replaces_pending() {
         let (totps, clock, _, _d) = setup().await;
-        let first = totps.begin(T, A, "Latchkey", "ada").unwrap();
-        let second = totps.begin(T, A, "Latchkey", "ada").unwrap();
+        let first = totps.begin(T, A, "Latchkey", "ada").await.unwrap();
+        let second = totps.begin(T, A, "Latchkey", "ada").await.unwrap();
         assert_ne!(first.secret, second.secret);
         // Only the latest seed confirms (unless the two codes happen to collide).
         let old = code_at(&first.secret, clock.now()).unwrap();
         let new = code_at(&second.secret, clock.now()).unwrap();
         if old != new {
-            assert!(matches!(totps.confirm(T, A, &old), Err(Error::CodeInvalid)));
+            assert!(matches!(totps.confirm(T, A, &old).await, Err(Error::CodeInvalid)));
         }
-        totps.confirm(T, A, &new).unwrap();
-        assert!(matches!(totps.begin(T, A, "Latchkey", "ada"), Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
-        assert!(matches!(totps.confirm(T, A, &new), Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
+        totps.confirm(T, A, &new).await.unwrap();
+        assert!(matches!(totps.begin(T, A, "Latchkey", "ada").await, Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
+        assert!(matches!(totps.confirm(T, A, &new).await, Err(Error::Refused(Refusal::TotpAlreadyEnabled))));
     }
 
     #[tokio::test]
     async fn r20_remove() {
         let (totps, clock, _, _d) = setup().await;
-        enrol(&totps, &clock);
-        assert!(totps.remove(T, A).unwrap());
-        assert!(!totps.remove(T, A).unwrap());
-        assert_eq!(totps.status(T, A).unwrap(), None);
-        totps.begin(T, A, "Latchkey", "ada").unwrap();
+        enrol(&totps, &clock).await;
+        assert!(totps.remove(T, A).await.unwrap());
+        assert!(!totps.remove(T, A).await.unwrap());
+        assert_eq!(totps.status(T, A).await.unwrap(), None);
+        totps.begin(T, A, "Latchkey", "ada").await.unwrap();
     }
 
     #[tokio::test]
     async fn r20_seed_sealed_to_its_record() {
         let (totps, clock, store, _d) = setup().await;
-        let secret = enrol(&totps, &clock);
-        let record = store.get::<TotpRecord>(T, A).unwrap().unwrap();
+        let secret = enrol(&totps, &clock).await;
+        let record = store.get::<TotpRecord>(T, A).await.unwrap().unwrap();
         assert!(!record.sealed_secret.contains(&secret));
         // Copied to another account, the sealed seed does not open.
-        store.put(T, "acct2", &TotpRecord { last_used_step: 0, ..record }).unwrap();
+        store.put(T, "acct2", &TotpRecord { last_used_step: 0, ..record }).await.unwrap();
         clock.advance(STEP);
-        assert!(matches!(totps.verify(T, "acct2", &code_at(&secret, clock.now()).unwrap()), Err(Error::Crypto(_))));
+        assert!(matches!(
+            totps.verify(T, "acct2", &code_at(&secret, clock.now()).unwrap()).await,
+            Err(Error::Crypto(_))
+        ));
     }
 }

@@ -10,8 +10,8 @@ use crate::tenant::settings_of;
 
 impl Developers {
     /// The developer types the tenant offers.
-    pub fn types(&self, tenant: &str) -> Result<Vec<DeveloperType>> {
-        Ok(settings_of(&self.store, tenant)?.developer.types)
+    pub async fn types(&self, tenant: &str) -> Result<Vec<DeveloperType>> {
+        Ok(settings_of(&self.store, tenant).await?.developer.types)
     }
 
     /// Submits after the tenant's developer-submission hook (see
@@ -25,15 +25,16 @@ impl Developers {
         type_name: &str,
         fields: &BTreeMap<String, String>,
     ) -> Result<Submission> {
-        let settings = settings_of(&self.store, tenant)?;
-        let submitted = self.submit_with_policy(policy, facts, tenant, &settings, account_id, type_name, fields)?;
+        let settings = settings_of(&self.store, tenant).await?;
+        let submitted =
+            self.submit_with_policy(policy, facts, tenant, &settings, account_id, type_name, fields).await?;
         self.store.commit().await?;
         Ok(submitted)
     }
 
     /// Approves a pending submission (see `approve`), durably.
     pub async fn approve_durably(&self, tenant: &str, account_id: &str, reviewer: &str) -> Result<Submission> {
-        let s = self.approve(tenant, account_id, reviewer)?;
+        let s = self.approve(tenant, account_id, reviewer).await?;
         self.store.commit().await?;
         Ok(s)
     }
@@ -46,7 +47,7 @@ impl Developers {
         reviewer: &str,
         reason: &str,
     ) -> Result<Submission> {
-        let s = self.reject(tenant, account_id, reviewer, reason)?;
+        let s = self.reject(tenant, account_id, reviewer, reason).await?;
         self.store.commit().await?;
         Ok(s)
     }

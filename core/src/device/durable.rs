@@ -28,7 +28,7 @@ impl Devices {
             Ok(scopes) => scopes,
             Err(refused) => return Ok(Err(refused)),
         };
-        let started = self.start(tenant, &client.id, scopes, device_id, device_name, now)?;
+        let started = self.start(tenant, &client.id, scopes, device_id, device_name, now).await?;
         self.store.commit().await?;
         Ok(Ok(started))
     }
@@ -42,7 +42,7 @@ impl Devices {
         typed: &str,
         now: u64,
     ) -> Result<PendingView> {
-        let rules = settings_of(&self.store, tenant)?.device_codes;
+        let rules = settings_of(&self.store, tenant).await?.device_codes;
         self.check_user_code(tenant, &rules, who, typed, now).await
     }
 
@@ -58,14 +58,14 @@ impl Devices {
         new: NewDevice,
         now: u64,
     ) -> Result<Device> {
-        let device = self.bind_with_policy(policy, facts, tenant, account_id, dev, new, now)?;
+        let device = self.bind_with_policy(policy, facts, tenant, account_id, dev, new, now).await?;
         self.store.commit().await?;
         Ok(device)
     }
 
     /// Unbinds one of the account's devices (see `unbind`), durably.
     pub async fn unbind_durably(&self, tenant: &str, account_id: &str, device_id: &str) -> Result<Device> {
-        let device = self.unbind(tenant, account_id, device_id)?;
+        let device = self.unbind(tenant, account_id, device_id).await?;
         self.store.commit().await?;
         Ok(device)
     }
@@ -84,14 +84,14 @@ impl Devices {
         client_name: &str,
         now: u64,
     ) -> Result<Device> {
-        let device = self.approve_with_policy(policy, facts, tenant, typed, approval, dev, client_name, now)?;
+        let device = self.approve_with_policy(policy, facts, tenant, typed, approval, dev, client_name, now).await?;
         self.store.commit().await?;
         Ok(device)
     }
 
     /// Denies a device authorization (see `deny`), durably.
     pub async fn deny_durably(&self, tenant: &str, typed: &str, now: u64) -> Result<()> {
-        self.deny(tenant, typed, now)?;
+        self.deny(tenant, typed, now).await?;
         self.store.commit().await
     }
 }

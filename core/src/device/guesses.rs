@@ -103,7 +103,7 @@ fn admit(rules: &DeviceCodeSettings, account: &UserCodeGuesses, ip: &UserCodeGue
 }
 
 /// Reserves one try for `who`, or refuses with `rate_limited` and when to retry.
-pub(super) fn reserve(
+pub(super) async fn reserve(
     store: &Store,
     tenant: &str,
     rules: &DeviceCodeSettings,
@@ -111,21 +111,23 @@ pub(super) fn reserve(
     now: u64,
 ) -> Result<()> {
     let limiter = limiter(store);
-    let (_kept, ()) = limiter.reserve(tenant, account_key(who.account_id), Some(who.ip), now, |account, ip| {
-        admit(rules, account, ip.unwrap_or(&UserCodeGuesses::default()), now)
-    })?;
+    let (_kept, ()) = limiter
+        .reserve(tenant, account_key(who.account_id), Some(who.ip), now, |account, ip| {
+            admit(rules, account, ip.unwrap_or(&UserCodeGuesses::default()), now)
+        })
+        .await?;
     Ok(())
 }
 
 /// Gives back a reservation made at `now` whose code turned out right (found by
 /// when it was reserved, as the windows keep no reservation ids).
-pub(super) fn release(store: &Store, tenant: &str, who: &Guesser<'_>, now: u64) -> Result<()> {
+pub(super) async fn release(store: &Store, tenant: &str, who: &Guesser<'_>, now: u64) -> Result<()> {
     let held = Reservation::rebuilt(account_key(who.account_id), Some(who.ip), InFlight { id: 0, at: now });
-    limiter(store).settle(tenant, held, Outcome::Released, &(), now)
+    limiter(store).settle(tenant, held, Outcome::Released, &(), now).await
 }
 
 /// Records a wrong or refused try in the tenant's audit log.
-pub(super) fn audit(store: &Store, tenant: &str, who: &Guesser<'_>, action: &str, now: u64) -> Result<()> {
+pub(super) async fn audit(store: &Store, tenant: &str, who: &Guesser<'_>, action: &str, now: u64) -> Result<()> {
     let event = AuditEvent::new(now, who.account_id, action).ip(Some(who.ip));
-    audit::record(store, tenant, &event)
+    audit::record(store, tenant, &event).await
 }

@@ -58,30 +58,30 @@ pub(crate) enum Polled {
 
 impl Devices {
     /// The device's poll (see [`step`]), written on its own.
-    pub fn poll(&self, tenant: &str, client_id: &str, device_code: &str, now: u64) -> Result<Redeemed> {
-        self.store.update::<DeviceAuthorization, _>(tenant, &secret::digest(device_code), |old| {
-            Ok(step(old, client_id, now))
-        })?
+    pub async fn poll(&self, tenant: &str, client_id: &str, device_code: &str, now: u64) -> Result<Redeemed> {
+        self.store
+            .update::<DeviceAuthorization, _>(tenant, &secret::digest(device_code), |old| Ok(step(old, client_id, now)))
+            .await?
     }
 
     /// What a poll would redeem now, read without a write: the authorization the
     /// caller signs tokens for before [`Devices::poll_in`], or `None` if the poll
     /// would be refused.
-    pub(crate) fn peek_poll(
+    pub(crate) async fn peek_poll(
         &self,
         tenant: &str,
         client_id: &str,
         device_code: &str,
         now: u64,
     ) -> Result<Option<Redeemed>> {
-        let rec = self.store.get::<DeviceAuthorization>(tenant, &secret::digest(device_code))?;
+        let rec = self.store.get::<DeviceAuthorization>(tenant, &secret::digest(device_code)).await?;
         Ok(step(rec, client_id, now).1.ok())
     }
 
     /// The device's poll inside a transaction over [`DeviceAuthorization`]: writes the
     /// poll's bookkeeping, or redeems the authorization if it is the one `expected`
     /// (the one the caller read with [`Devices::peek_poll`]); see [`Polled`].
-    pub(crate) fn poll_in(
+    pub(crate) async fn poll_in(
         tx: &Tx<'_>,
         tenant: &str,
         client_id: &str,
@@ -90,14 +90,14 @@ impl Devices {
         now: u64,
     ) -> TxResult<Polled> {
         let key = secret::digest(device_code);
-        let (new, out) = step(tx.get::<DeviceAuthorization>(tenant, &key)?, client_id, now);
+        let (new, out) = step(tx.get::<DeviceAuthorization>(tenant, &key).await?, client_id, now);
         let polled = match out {
             Ok(r) if expected.is_some_and(|e| e.approval == r.approval && e.scopes == r.scopes) => Polled::Redeemed,
             Ok(_) => return Ok(Polled::Stale),
             Err(e) => Polled::Refused(e),
         };
         if let Some(rec) = new {
-            tx.put(tenant, &key, &rec)?;
+            tx.put(tenant, &key, &rec).await?;
         }
         Ok(polled)
     }

@@ -43,12 +43,12 @@ impl Record for Detour {
 }
 
 /// Stores a detour under `state` (a fresh `secret::token()`).
-pub fn put(store: &Store, tenant: &str, state: &str, detour: &Detour) -> Result<()> {
-    token_record::put(store, tenant, state, detour)
+pub async fn put(store: &Store, tenant: &str, state: &str, detour: &Detour) -> Result<()> {
+    token_record::put(store, tenant, state, detour).await
 }
 
 /// Takes the detour of `state` (it cannot be used again).
-pub fn take(store: &Store, tenant: &str, state: &str, now: u64) -> Result<Option<Detour>> {
-    let d = token_record::remove::<Detour>(store, tenant, state)?;
+pub async fn take(store: &Store, tenant: &str, state: &str, now: u64) -> Result<Option<Detour>> {
+    let d = token_record::remove::<Detour>(store, tenant, state).await?;
     Ok(d.filter(|d| d.expires_at > now))
 }

@@ -28,15 +28,15 @@ pub enum Outcome {
 
 impl Accounts {
     /// Looks the upstream subject up.
-    pub fn federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Outcome> {
-        if let Some(l) = link::find(&self.store, tenant, &identity.upstream, &identity.subject)? {
+    pub async fn federated(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Outcome> {
+        if let Some(l) = link::find(&self.store, tenant, &identity.upstream, &identity.subject).await? {
             return Ok(Outcome::Linked(l));
         }
-        Ok(Outcome::Unknown { candidate: self.candidate(tenant, identity)? })
+        Ok(Outcome::Unknown { candidate: self.candidate(tenant, identity).await? })
     }
 
     /// The account whose login email (or mobile) the upstream verified, if exactly one.
-    fn candidate(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Option<Match>> {
+    async fn candidate(&self, tenant: &str, identity: &UpstreamIdentity) -> Result<Option<Match>> {
         let tries = [
             (
                 Kind::Email,
@@ -49,7 +49,7 @@ impl Accounts {
         ];
         for (kind, value) in tries {
             let Some(value) = value else { continue };
-            let found = match self.find_login(tenant, &kind_identifier(kind, &value)) {
+            let found = match self.find_login(tenant, &kind_identifier(kind, &value)).await {
                 Ok(found) => found,
                 Err(Error::SeveralAccounts(_)) => None,
                 Err(e) => return Err(e),

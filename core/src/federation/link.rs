@@ -63,36 +63,36 @@ impl Link {
 
 /// Writes a link inside a transaction; `identifier_taken` if the subject is linked
 /// to another account.
-pub(crate) fn put_in(tx: &Tx<'_>, tenant: &str, link: &Link) -> TxResult<()> {
+pub(crate) async fn put_in(tx: &Tx<'_>, tenant: &str, link: &Link) -> TxResult<()> {
     let k = key(&link.upstream, &link.subject);
-    if let Some(existing) = tx.get::<Link>(tenant, &k)?
+    if let Some(existing) = tx.get::<Link>(tenant, &k).await?
         && existing.account_id != link.account_id
     {
         return abort(Error::IdentifierTaken(crate::IdentifierKind::ThirdPartyAccount));
     }
-    tx.put(tenant, &k, link)?;
-    tx.put(tenant, &format!("{}/{k}", link.account_id), &AccountLink {})
+    tx.put(tenant, &k, link).await?;
+    tx.put(tenant, &format!("{}/{k}", link.account_id), &AccountLink {}).await
 }
 
 /// Links an upstream subject to an existing account.
-pub fn link(store: &Store, tenant: &str, link: &Link) -> Result<()> {
-    store.transaction(TREES, |tx| put_in(tx, tenant, link))
+pub async fn link(store: &Store, tenant: &str, link: &Link) -> Result<()> {
+    store.transaction(TREES, async |tx| put_in(tx, tenant, link).await).await
 }
 
 /// The link of an upstream subject, if any.
-pub fn find(store: &Store, tenant: &str, upstream: &str, subject: &str) -> Result<Option<Link>> {
+pub async fn find(store: &Store, tenant: &str, upstream: &str, subject: &str) -> Result<Option<Link>> {
     if subject.len() > 255 {
         return Ok(None);
     }
-    store.get(tenant, &key(upstream, subject))
+    store.get(tenant, &key(upstream, subject)).await
 }
 
 /// The account's links, oldest first.
-pub fn list(store: &Store, tenant: &str, account_id: &str) -> Result<Vec<Link>> {
+pub async fn list(store: &Store, tenant: &str, account_id: &str) -> Result<Vec<Link>> {
     let prefix = format!("{account_id}/");
     let mut out = Vec::new();
-    for (k, _) in store.scan::<AccountLink>(tenant, &prefix)? {
-        if let Some(l) = store.get::<Link>(tenant, &k[prefix.len()..])? {
+    for (k, _) in store.scan::<AccountLink>(tenant, &prefix).await? {
+        if let Some(l) = store.get::<Link>(tenant, &k[prefix.len()..]).await? {
             out.push(l);
         }
     }
@@ -101,27 +101,37 @@ pub fn list(store: &Store, tenant: &str, account_id: &str) -> Result<Vec<Link>> 
 }
 
 /// Notes a sign-in through a link.
-pub fn touch(store: &Store, tenant: &str, upstream: &str, subject: &str, now: u64) -> Result<()> {
-    store.update::<Link, _>(tenant, &key(upstream, subject), |old| {
-        Ok((
-            old.map(|mut l| {
-                l.last_used_at = Some(now);
-                l
-            }),
-            (),
-        ))
-    })
+pub async fn touch(store: &Store, tenant: &str, upstream: &str, subject: &str, now: u64) -> Result<()> {
+    store
+        .update::<Link, _>(tenant, &key(upstream, subject), |old| {
+            Ok((
+                old.map(|mut l| {
+                    l.last_used_at = Some(now);
+                    l
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
 /// Removes one of the account's links; false if it had no such link.
-pub(crate) fn remove(store: &Store, tenant: &str, account_id: &str, upstream: &str, subject: &str) -> Result<bool> {
+pub(crate) async fn remove(
+    store: &Store,
+    tenant: &str,
+    account_id: &str,
+    upstream: &str,
+    subject: &str,
+) -> Result<bool> {
     let k = key(upstream, subject);
-    store.transaction(TREES, |tx| match tx.get::<Link>(tenant, &k)? {
-        Some(l) if l.account_id == account_id => {
-            tx.remove::<Link>(tenant, &k)?;
-            tx.remove::<AccountLink>(tenant, &format!("{account_id}/{k}"))?;
-            Ok(true)
-        }
-        _ => Ok(false),
-    })
+    store
+        .transaction(TREES, async |tx| match tx.get::<Link>(tenant, &k).await? {
+            Some(l) if l.account_id == account_id => {
+                tx.remove::<Link>(tenant, &k).await?;
+                tx.remove::<AccountLink>(tenant, &format!("{account_id}/{k}")).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })
+        .await
 }

@@ -192,9 +192,9 @@ impl Upstreams {
     }
 
     /// Adds or replaces an upstream; a secret left out keeps the stored one.
-    pub fn put(&self, tenant: &str, mut config: UpstreamConfig, now: u64) -> Result<UpstreamConfig> {
+    pub async fn put(&self, tenant: &str, mut config: UpstreamConfig, now: u64) -> Result<UpstreamConfig> {
         config.validate()?;
-        let old = self.store.get::<Upstream>(tenant, &config.id)?;
+        let old = self.store.get::<Upstream>(tenant, &config.id).await?;
         let sealed_secret = match config.client_secret.take().filter(|s| !s.is_empty()) {
             Some(s) => Some(self.sealer.seal(&context(tenant, &config.id, "secret"), s.as_bytes())?),
             None => old.as_ref().and_then(|o| o.sealed_secret.clone()),
@@ -208,28 +208,28 @@ impl Upstreams {
             return Err(Error::invalid(Field::ClientSecretJwtPrivateKey, "is required"));
         }
         let up = Upstream { config: config.clone(), sealed_secret, sealed_key, updated_at: now };
-        self.store.put(tenant, &config.id, &up)?;
+        self.store.put(tenant, &config.id, &up).await?;
         Ok(config)
     }
 
-    pub fn get(&self, tenant: &str, id: &str) -> Result<UpstreamConfig> {
+    pub async fn get(&self, tenant: &str, id: &str) -> Result<UpstreamConfig> {
         if id.len() > 32 {
             return Err(Error::NotFound(Resource::Upstream));
         }
-        Ok(self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound(Resource::Upstream))?.config)
+        Ok(self.store.get::<Upstream>(tenant, id).await?.ok_or(Error::NotFound(Resource::Upstream))?.config)
     }
 
-    pub fn list(&self, tenant: &str) -> Result<Vec<UpstreamConfig>> {
-        Ok(self.store.scan::<Upstream>(tenant, "")?.into_iter().map(|(_, u)| u.config).collect())
+    pub async fn list(&self, tenant: &str) -> Result<Vec<UpstreamConfig>> {
+        Ok(self.store.scan::<Upstream>(tenant, "").await?.into_iter().map(|(_, u)| u.config).collect())
     }
 
-    pub fn remove(&self, tenant: &str, id: &str) -> Result<bool> {
-        Ok(self.store.remove::<Upstream>(tenant, id)?.is_some())
+    pub async fn remove(&self, tenant: &str, id: &str) -> Result<bool> {
+        Ok(self.store.remove::<Upstream>(tenant, id).await?.is_some())
     }
 
     /// The opened secrets of an upstream, for the HTTP client only.
-    pub fn credentials(&self, tenant: &str, id: &str) -> Result<Credentials> {
-        let up = self.store.get::<Upstream>(tenant, id)?.ok_or(Error::NotFound(Resource::Upstream))?;
+    pub async fn credentials(&self, tenant: &str, id: &str) -> Result<Credentials> {
+        let up = self.store.get::<Upstream>(tenant, id).await?.ok_or(Error::NotFound(Resource::Upstream))?;
         let open = |what: &str, sealed: &Option<String>| -> Result<Option<String>> {
             sealed
                 .as_deref()
@@ -253,14 +253,14 @@ impl Upstreams {
 impl Upstreams {
     /// Saves an upstream provider (see `put`), durably.
     pub async fn put_durably(&self, tenant: &str, config: UpstreamConfig, now: u64) -> Result<UpstreamConfig> {
-        let saved = self.put(tenant, config, now)?;
+        let saved = self.put(tenant, config, now).await?;
         self.store.commit().await?;
         Ok(saved)
     }
 
     /// Removes an upstream provider (see `remove`), durably; false if there was none.
     pub async fn remove_durably(&self, tenant: &str, id: &str) -> Result<bool> {
-        let removed = self.remove(tenant, id)?;
+        let removed = self.remove(tenant, id).await?;
         self.store.commit().await?;
         Ok(removed)
     }

@@ -30,18 +30,32 @@ fn key(account_id: &str, family_id: &str) -> String {
 
 /// Notes that `family_id` belongs to `account_id` until `expires_at` (or later, if
 /// already noted with a later expiry).
-pub(crate) fn note(store: &Store, tenant: &str, account_id: &str, family_id: &str, expires_at: u64) -> Result<()> {
-    store.update::<AccountFamily, _>(tenant, &key(account_id, family_id), |old| {
-        let expires_at = old.map_or(expires_at, |o| o.expires_at.max(expires_at));
-        Ok((Some(AccountFamily { expires_at }), ()))
-    })
+pub(crate) async fn note(
+    store: &Store,
+    tenant: &str,
+    account_id: &str,
+    family_id: &str,
+    expires_at: u64,
+) -> Result<()> {
+    store
+        .update::<AccountFamily, _>(tenant, &key(account_id, family_id), |old| {
+            let expires_at = old.map_or(expires_at, |o| o.expires_at.max(expires_at));
+            Ok((Some(AccountFamily { expires_at }), ()))
+        })
+        .await
 }
 
 /// [`note`] inside a transaction over [`AccountFamily`].
-pub(crate) fn note_in(tx: &Tx<'_>, tenant: &str, account_id: &str, family_id: &str, expires_at: u64) -> TxResult<()> {
+pub(crate) async fn note_in(
+    tx: &Tx<'_>,
+    tenant: &str,
+    account_id: &str,
+    family_id: &str,
+    expires_at: u64,
+) -> TxResult<()> {
     let k = key(account_id, family_id);
-    let expires_at = tx.get::<AccountFamily>(tenant, &k)?.map_or(expires_at, |o| o.expires_at.max(expires_at));
-    tx.put(tenant, &k, &AccountFamily { expires_at })
+    let expires_at = tx.get::<AccountFamily>(tenant, &k).await?.map_or(expires_at, |o| o.expires_at.max(expires_at));
+    tx.put(tenant, &k, &AccountFamily { expires_at }).await
 }
 
 /// Why every token of an account is revoked, as the audit records it.
@@ -80,13 +94,13 @@ pub async fn revoke_all_for_account(
 ) -> Result<usize> {
     let prefix = format!("{account_id}/");
     let mut revoked = 0;
-    for (k, _) in store.scan::<AccountFamily>(tenant, &prefix)? {
+    for (k, _) in store.scan::<AccountFamily>(tenant, &prefix).await? {
         let family_id = &k[prefix.len()..];
-        if family::is_live(store, tenant, family_id, now)? {
-            family::revoke(store, tenant, family_id)?;
+        if family::is_live(store, tenant, family_id, now).await? {
+            family::revoke(store, tenant, family_id).await?;
             revoked += 1;
         }
-        store.remove::<AccountFamily>(tenant, &k)?;
+        store.remove::<AccountFamily>(tenant, &k).await?;
     }
     let event = AuditEvent {
         at: now,
@@ -97,7 +111,7 @@ pub async fn revoke_all_for_account(
         client: None,
         detail: serde_json::json!({ "reason": why.as_str(), "families": revoked }),
     };
-    audit::record(store, tenant, &event)?;
+    audit::record(store, tenant, &event).await?;
     store.commit().await?;
     Ok(revoked)
 }

@@ -65,20 +65,20 @@ impl Authorizations {
     }
 
     /// The live saved flow `id` of the tenant, if any.
-    pub fn flow(&self, tenant: &str, id: &str) -> Result<Option<Flow>> {
-        request::load_flow(&self.store, tenant, id, self.clock.now())
+    pub async fn flow(&self, tenant: &str, id: &str) -> Result<Option<Flow>> {
+        request::load_flow(&self.store, tenant, id, self.clock.now()).await
     }
 
     /// A new authorization request of the tenant, from the browser holding the
     /// session `cookie` (if any): validated, then taken as far as it goes without
     /// the person.
     pub async fn authorize(&self, tenant: &str, params: AuthorizeParams, cookie: Option<&str>) -> Result<Authorized> {
-        if !matches!(self.store.get::<Tenant>(GLOBAL, tenant), Ok(Some(_))) {
+        if !matches!(self.store.get::<Tenant>(GLOBAL, tenant).await, Ok(Some(_))) {
             return Ok(Authorized::UnknownTenant);
         }
-        let ring = self.keys.ring(tenant)?;
+        let ring = self.keys.ring(tenant).await?;
         let issuer = format!("{}/t/{tenant}", self.public_url);
-        let (req, client) = match request::validate(&self.clients, tenant, &ring, &issuer, params) {
+        let (req, client) = match request::validate(&self.clients, tenant, &ring, &issuer, params).await {
             Ok(v) => v,
             Err(AuthorizeError::Page { error, description }) => {
                 return Ok(Authorized::ErrorPage { error, description });
@@ -94,8 +94,8 @@ impl Authorizations {
     /// Takes the saved flow `flow_id` on (after a sign-in or a step-up), for the
     /// browser holding the session `cookie`.
     pub async fn resume(&self, tenant: &str, flow_id: &str, cookie: Option<&str>) -> Result<Authorized> {
-        let Some(saved) = self.flow(tenant, flow_id)? else { return Ok(Authorized::Expired) };
-        let client = self.clients.get(tenant, &saved.request.client_id)?;
+        let Some(saved) = self.flow(tenant, flow_id).await? else { return Ok(Authorized::Expired) };
+        let client = self.clients.get(tenant, &saved.request.client_id).await?;
         self.advance(tenant, Some(flow_id.to_string()), saved, &client, cookie).await
     }
 
@@ -104,12 +104,12 @@ impl Authorizations {
     /// flow's `prompt=consent` and takes the flow on; a denial ends the flow and
     /// answers the client `access_denied`.
     pub async fn consent(&self, tenant: &str, flow_id: &str, cookie: Option<&str>, allow: bool) -> Result<Authorized> {
-        let saved = self.flow(tenant, flow_id)?;
-        let (Some(saved), Some((cookie, session))) = (saved, self.session(tenant, cookie)?) else {
+        let saved = self.flow(tenant, flow_id).await?;
+        let (Some(saved), Some((cookie, session))) = (saved, self.session(tenant, cookie).await?) else {
             return Ok(Authorized::Expired);
         };
         if !allow {
-            request::end_flow(&self.store, tenant, flow_id)?;
+            request::end_flow(&self.store, tenant, flow_id).await?;
             self.store.commit().await?;
             return Ok(Authorized::ErrorToClient {
                 to: saved.request.redirect(),
@@ -118,20 +118,22 @@ impl Authorizations {
             });
         }
         let now = self.clock.now();
-        let flow =
-            self.store.transaction(CONSENT_TREES, |tx| consent_in(tx, tenant, flow_id, &session.account_id, now))?;
+        let flow = self
+            .store
+            .transaction(CONSENT_TREES, async |tx| consent_in(tx, tenant, flow_id, &session.account_id, now).await)
+            .await?;
         let Some(flow) = flow else {
             self.store.commit().await?;
             return Ok(Authorized::Expired);
         };
-        let client = self.clients.get(tenant, &flow.request.client_id)?;
+        let client = self.clients.get(tenant, &flow.request.client_id).await?;
         self.advance(tenant, Some(flow_id.to_string()), flow, &client, Some(cookie)).await
     }
 
     /// The live session behind `cookie`: (cookie, session).
-    fn session<'c>(&self, tenant: &str, cookie: Option<&'c str>) -> Result<Option<(&'c str, Session)>> {
+    async fn session<'c>(&self, tenant: &str, cookie: Option<&'c str>) -> Result<Option<(&'c str, Session)>> {
         let Some(c) = cookie.filter(|c| c.len() <= MAX_COOKIE) else { return Ok(None) };
-        Ok(self.sessions.get(tenant, c)?.map(|s| (c, s)))
+        Ok(self.sessions.get(tenant, c).await?.map(|s| (c, s)))
     }
 
     /// Takes the flow as far as it can go without the person; the flow is saved
@@ -145,35 +147,37 @@ impl Authorizations {
         cookie: Option<&str>,
     ) -> Result<Authorized> {
         let now = self.clock.now();
-        let session = self.session(tenant, cookie)?;
+        let session = self.session(tenant, cookie).await?;
         let consented = match &session {
-            Some((_, s)) => consent::covers(&self.store, tenant, &s.account_id, &client.id, &flow.request.scopes)?,
+            Some((_, s)) => {
+                consent::covers(&self.store, tenant, &s.account_id, &client.id, &flow.request.scopes).await?
+            }
             None => false,
         };
         let next = request::next(&flow, session.as_ref().map(|(_, s)| s), client, consented, now);
-        let saved_id = |flow_id: Option<String>| -> Result<String> {
+        let saved_id = async |flow_id: Option<String>| -> Result<String> {
             match flow_id {
                 Some(id) => Ok(id),
-                None => request::save_flow(&self.store, tenant, flow.request.clone(), now),
+                None => request::save_flow(&self.store, tenant, flow.request.clone(), now).await,
             }
         };
         let outcome = match (next, session) {
-            (Next::SignIn, _) => Authorized::SignIn { flow_id: saved_id(flow_id)? },
-            (Next::StepUp, Some((_, session))) => Authorized::StepUp { flow_id: saved_id(flow_id)?, session },
+            (Next::SignIn, _) => Authorized::SignIn { flow_id: saved_id(flow_id).await? },
+            (Next::StepUp, Some((_, session))) => Authorized::StepUp { flow_id: saved_id(flow_id).await?, session },
             (Next::Consent, _) => Authorized::Consent {
-                flow_id: saved_id(flow_id)?,
+                flow_id: saved_id(flow_id).await?,
                 client_name: client.name.clone(),
                 scopes: flow.request.scopes.clone(),
                 ui_locales: flow.request.ui_locales.clone(),
             },
             (Next::Issue, Some((cookie, session))) => {
-                let code = self.issue_code(tenant, flow_id.as_deref(), &flow.request, client, cookie, &session)?;
+                let code = self.issue_code(tenant, flow_id.as_deref(), &flow.request, client, cookie, &session).await?;
                 Authorized::Redirect { to: flow.request.redirect(), params: vec![("code", code)] }
             }
             (Next::StepUp | Next::Issue, None) => Authorized::Expired,
             (Next::Fail(error), _) => {
                 if let Some(id) = &flow_id {
-                    request::end_flow(&self.store, tenant, id)?;
+                    request::end_flow(&self.store, tenant, id).await?;
                 }
                 Authorized::ErrorToClient {
                     to: flow.request.redirect(),
@@ -189,7 +193,7 @@ impl Authorizations {
     /// Issues the authorization code for `request` to the signed-in `session` (behind
     /// `cookie`): opens its token family, stores the code, notes the client in the
     /// session and ends the saved flow `flow_id`, in one transaction. The caller commits.
-    fn issue_code(
+    async fn issue_code(
         &self,
         tenant: &str,
         flow_id: Option<&str>,
@@ -219,34 +223,34 @@ impl Authorizations {
             flow_id,
             now,
         };
-        self.store.transaction(ISSUE_TREES, |tx| issue_in(tx, tenant, &issue))?;
+        self.store.transaction(ISSUE_TREES, async |tx| issue_in(tx, tenant, &issue).await).await?;
         Ok(issue.code)
     }
 }
 
 /// The writes of one code issue, inside a transaction over [`ISSUE_TREES`].
-fn issue_in(tx: &Tx<'_>, tenant: &str, issue: &Issue<'_>) -> TxResult<()> {
+async fn issue_in(tx: &Tx<'_>, tenant: &str, issue: &Issue<'_>) -> TxResult<()> {
     let grant = &issue.grant;
-    family::open_in(tx, tenant, &issue.family, &grant.client_id, &grant.account_id, issue.horizon)?;
+    family::open_in(tx, tenant, &issue.family, &grant.client_id, &grant.account_id, issue.horizon).await?;
     let grant = Grant { family: issue.family.clone(), ..grant.clone() };
     let req = issue.request;
-    code::issue_in(tx, tenant, &issue.code, grant, &req.redirect_uri, req.code_challenge.clone(), issue.now)?;
-    session::touch_in(tx, tenant, issue.cookie, &issue.grant.client_id, issue.now)?;
+    code::issue_in(tx, tenant, &issue.code, grant, &req.redirect_uri, req.code_challenge.clone(), issue.now).await?;
+    session::touch_in(tx, tenant, issue.cookie, &issue.grant.client_id, issue.now).await?;
     if let Some(id) = issue.flow_id {
-        tx.remove::<Flow>(tenant, id)?;
+        tx.remove::<Flow>(tenant, id).await?;
     }
     Ok(())
 }
 
 /// An allowed consent, inside a transaction over [`CONSENT_TREES`]: remembers it and
 /// clears the flow's `prompt=consent`. The flow as it now is, or `None` when it is gone.
-fn consent_in(tx: &Tx<'_>, tenant: &str, flow_id: &str, account_id: &str, now: u64) -> TxResult<Option<Flow>> {
-    let Some(mut flow) = tx.get::<Flow>(tenant, flow_id)?.filter(|f| f.expires_at > now) else { return Ok(None) };
+async fn consent_in(tx: &Tx<'_>, tenant: &str, flow_id: &str, account_id: &str, now: u64) -> TxResult<Option<Flow>> {
+    let Some(mut flow) = tx.get::<Flow>(tenant, flow_id).await?.filter(|f| f.expires_at > now) else { return Ok(None) };
     let req = &flow.request;
-    consent::grant_in(tx, tenant, account_id, &req.client_id, &req.scopes, now)?;
+    consent::grant_in(tx, tenant, account_id, &req.client_id, &req.scopes, now).await?;
     if flow.request.prompt.consent {
         flow.request.prompt.consent = false;
-        tx.put(tenant, flow_id, &flow)?;
+        tx.put(tenant, flow_id, &flow).await?;
     }
     Ok(Some(flow))
 }

@@ -36,7 +36,7 @@ impl Record for CodeRecord {
 }
 
 /// Issues a code for a grant (whose family is already open).
-pub fn issue(
+pub async fn issue(
     store: &Store,
     tenant: &str,
     grant: Grant,
@@ -45,12 +45,12 @@ pub fn issue(
     now: u64,
 ) -> Result<String> {
     let code = secret::token();
-    store.put(tenant, &secret::digest(&code), &record(grant, redirect_uri, code_challenge, now))?;
+    store.put(tenant, &secret::digest(&code), &record(grant, redirect_uri, code_challenge, now)).await?;
     Ok(code)
 }
 
 /// Stores `code` for a grant inside a transaction over [`CodeRecord`].
-pub(crate) fn issue_in(
+pub(crate) async fn issue_in(
     tx: &Tx<'_>,
     tenant: &str,
     code: &str,
@@ -59,7 +59,7 @@ pub(crate) fn issue_in(
     code_challenge: Option<String>,
     now: u64,
 ) -> TxResult<()> {
-    tx.put(tenant, &secret::digest(code), &record(grant, redirect_uri, code_challenge, now))
+    tx.put(tenant, &secret::digest(code), &record(grant, redirect_uri, code_challenge, now)).await
 }
 
 fn record(grant: Grant, redirect_uri: &str, code_challenge: Option<String>, now: u64) -> CodeRecord {
@@ -121,7 +121,7 @@ fn redemption(
 
 /// What presenting `code` would come to now, read without a write (the caller signs
 /// the tokens from it before [`redeem_in`] re-decides and writes).
-pub(crate) fn peek(
+pub(crate) async fn peek(
     store: &Store,
     tenant: &str,
     client_id: &str,
@@ -130,7 +130,7 @@ pub(crate) fn peek(
     verifier: Option<&str>,
     now: u64,
 ) -> Result<Redemption> {
-    let rec = store.get::<CodeRecord>(tenant, &secret::digest(code))?;
+    let rec = store.get::<CodeRecord>(tenant, &secret::digest(code)).await?;
     Ok(redemption(rec, client_id, redirect_uri, verifier, now))
 }
 
@@ -139,7 +139,7 @@ pub(crate) fn peek(
 /// redemptions exactly one is `Fresh`) and, if `Fresh`, marks it redeemed; if
 /// `Reused`, revokes the family its first redemption issued. The caller writes the
 /// tokens in the same transaction.
-pub(crate) fn redeem_in(
+pub(crate) async fn redeem_in(
     tx: &Tx<'_>,
     tenant: &str,
     client_id: &str,
@@ -149,14 +149,14 @@ pub(crate) fn redeem_in(
     now: u64,
 ) -> TxResult<Redemption> {
     let key = secret::digest(code);
-    let rec = tx.get::<CodeRecord>(tenant, &key)?;
+    let rec = tx.get::<CodeRecord>(tenant, &key).await?;
     let out = redemption(rec.clone(), client_id, redirect_uri, verifier, now);
     match (&out, rec) {
         (Redemption::Fresh(_), Some(mut rec)) => {
             rec.redeemed = true;
-            tx.put(tenant, &key, &rec)?;
+            tx.put(tenant, &key, &rec).await?;
         }
-        (Redemption::Reused(fam), _) => family::revoke_in(tx, tenant, fam)?,
+        (Redemption::Reused(fam), _) => family::revoke_in(tx, tenant, fam).await?,
         _ => {}
     }
     Ok(out)

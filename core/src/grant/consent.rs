@@ -21,27 +21,36 @@ fn id(account: &str, client: &str) -> String {
 }
 
 /// True if the account already granted every scope to the client.
-pub fn covers(store: &Store, tenant: &str, account: &str, client: &str, scopes: &[String]) -> Result<bool> {
-    let granted = store.get::<Consent>(tenant, &id(account, client))?.unwrap_or_default();
+pub async fn covers(store: &Store, tenant: &str, account: &str, client: &str, scopes: &[String]) -> Result<bool> {
+    let granted = store.get::<Consent>(tenant, &id(account, client)).await?.unwrap_or_default();
     Ok(scopes.iter().all(|s| granted.scopes.contains(s)))
 }
 
 /// Records that the account granted `scopes` to the client (adding to earlier grants).
-pub fn grant(store: &Store, tenant: &str, account: &str, client: &str, scopes: &[String], now: u64) -> Result<()> {
-    store.update::<Consent, _>(tenant, &id(account, client), |old| {
-        let mut c = old.unwrap_or_default();
-        for s in scopes {
-            if !c.scopes.contains(s) {
-                c.scopes.push(s.clone());
+pub async fn grant(
+    store: &Store,
+    tenant: &str,
+    account: &str,
+    client: &str,
+    scopes: &[String],
+    now: u64,
+) -> Result<()> {
+    store
+        .update::<Consent, _>(tenant, &id(account, client), |old| {
+            let mut c = old.unwrap_or_default();
+            for s in scopes {
+                if !c.scopes.contains(s) {
+                    c.scopes.push(s.clone());
+                }
             }
-        }
-        c.granted_at = now;
-        Ok((Some(c), ()))
-    })
+            c.granted_at = now;
+            Ok((Some(c), ()))
+        })
+        .await
 }
 
 /// [`grant`] inside a transaction over [`Consent`].
-pub(crate) fn grant_in(
+pub(crate) async fn grant_in(
     tx: &Tx<'_>,
     tenant: &str,
     account: &str,
@@ -50,12 +59,12 @@ pub(crate) fn grant_in(
     now: u64,
 ) -> TxResult<()> {
     let k = id(account, client);
-    let mut c = tx.get::<Consent>(tenant, &k)?.unwrap_or_default();
+    let mut c = tx.get::<Consent>(tenant, &k).await?.unwrap_or_default();
     for s in scopes {
         if !c.scopes.contains(s) {
             c.scopes.push(s.clone());
         }
     }
     c.granted_at = now;
-    tx.put(tenant, &k, &c)
+    tx.put(tenant, &k, &c).await
 }

@@ -31,7 +31,7 @@ impl Tokens {
             TokenRequest::RefreshToken { refresh_token, scope } => {
                 self.refresh(tenant, client, &refresh_token, scope.as_deref()).await
             }
-            TokenRequest::ClientCredentials { scope } => self.client_credentials(tenant, client, &scope),
+            TokenRequest::ClientCredentials { scope } => self.client_credentials(tenant, client, &scope).await,
             TokenRequest::DeviceCode { device_code } => self.device_code(tenant, client, &device_code).await.map(Ok),
         }
     }

@@ -68,7 +68,7 @@ impl Record for RefreshToken {
 }
 
 /// Starts a family for a new authorization; returns its id.
-pub fn open(store: &Store, tenant: &str, client_id: &str, account_id: &str, expires_at: u64) -> Result<String> {
+pub async fn open(store: &Store, tenant: &str, client_id: &str, account_id: &str, expires_at: u64) -> Result<String> {
     let id = secret::token_of(16);
     let fam = Family {
         client_id: client_id.into(),
@@ -77,14 +77,14 @@ pub fn open(store: &Store, tenant: &str, client_id: &str, account_id: &str, expi
         access: Vec::new(),
         expires_at,
     };
-    store.put(tenant, &id, &fam)?;
-    account_families::note(store, tenant, account_id, &id, expires_at)?;
+    store.put(tenant, &id, &fam).await?;
+    account_families::note(store, tenant, account_id, &id, expires_at).await?;
     Ok(id)
 }
 
 /// Starts family `id` for a new authorization inside a transaction over
 /// [`Family`] and [`account_families::AccountFamily`].
-pub(crate) fn open_in(
+pub(crate) async fn open_in(
     tx: &Tx<'_>,
     tenant: &str,
     id: &str,
@@ -99,8 +99,8 @@ pub(crate) fn open_in(
         access: Vec::new(),
         expires_at,
     };
-    tx.put(tenant, id, &fam)?;
-    account_families::note_in(tx, tenant, account_id, id, expires_at)
+    tx.put(tenant, id, &fam).await?;
+    account_families::note_in(tx, tenant, account_id, id, expires_at).await
 }
 
 /// The trees a grant's token issue writes: the family (its access tokens and expiry),
@@ -111,25 +111,27 @@ pub(crate) const ISSUE_TREES: &[&str] =
 /// Notes an access token issued in the family, so revoking the family revokes it,
 /// inside a transaction over [`ISSUE_TREES`]. If the family was revoked meanwhile
 /// (or is gone), the token is revoked at once.
-pub(crate) fn record_access_in(tx: &Tx<'_>, tenant: &str, family: &str, jti: &str, exp: u64) -> TxResult<()> {
-    let Some(mut f) = tx.get::<Family>(tenant, family)? else { return revoked::revoke_in(tx, tenant, jti, exp) };
+pub(crate) async fn record_access_in(tx: &Tx<'_>, tenant: &str, family: &str, jti: &str, exp: u64) -> TxResult<()> {
+    let Some(mut f) = tx.get::<Family>(tenant, family).await? else {
+        return revoked::revoke_in(tx, tenant, jti, exp).await;
+    };
     f.access.retain(|(_, e)| *e > exp.saturating_sub(24 * 3600));
     f.access.push((jti.to_string(), exp));
     // The account's index of families expires with the family.
     let longer = exp > f.expires_at;
     f.expires_at = f.expires_at.max(exp);
-    tx.put(tenant, family, &f)?;
+    tx.put(tenant, family, &f).await?;
     if f.revoked {
-        revoked::revoke_in(tx, tenant, jti, exp)?;
+        revoked::revoke_in(tx, tenant, jti, exp).await?;
     } else if longer {
-        account_families::note_in(tx, tenant, &f.account_id, family, exp)?;
+        account_families::note_in(tx, tenant, &f.account_id, family, exp).await?;
     }
     Ok(())
 }
 
 /// Stores refresh token `token` in the grant's family (the family lives at least as
 /// long), inside a transaction over [`ISSUE_TREES`].
-pub(crate) fn issue_refresh_in(
+pub(crate) async fn issue_refresh_in(
     tx: &Tx<'_>,
     tenant: &str,
     grant: &Grant,
@@ -140,47 +142,47 @@ pub(crate) fn issue_refresh_in(
     let mut g = grant.clone();
     g.nonce = None;
     let rt = RefreshToken { grant: g, issued_at: now, expires_at: now + lifetime, used: false };
-    tx.put(tenant, &secret::digest(token), &rt)?;
-    if let Some(mut f) = tx.get::<Family>(tenant, &grant.family)? {
+    tx.put(tenant, &secret::digest(token), &rt).await?;
+    if let Some(mut f) = tx.get::<Family>(tenant, &grant.family).await? {
         f.expires_at = f.expires_at.max(now + lifetime);
-        tx.put(tenant, &grant.family, &f)?;
-        account_families::note_in(tx, tenant, &grant.account_id, &grant.family, f.expires_at)?;
+        tx.put(tenant, &grant.family, &f).await?;
+        account_families::note_in(tx, tenant, &grant.account_id, &grant.family, f.expires_at).await?;
     }
     Ok(())
 }
 
 /// Issues a refresh token in the grant's family, in one transaction.
-pub fn issue_refresh(store: &Store, tenant: &str, grant: &Grant, now: u64, lifetime: u64) -> Result<String> {
+pub async fn issue_refresh(store: &Store, tenant: &str, grant: &Grant, now: u64, lifetime: u64) -> Result<String> {
     let token = secret::token();
-    store.transaction(ISSUE_TREES, |tx| issue_refresh_in(tx, tenant, grant, &token, now, lifetime))?;
+    store.transaction(ISSUE_TREES, async |tx| issue_refresh_in(tx, tenant, grant, &token, now, lifetime).await).await?;
     Ok(token)
 }
 
 /// Revokes a family and every access token issued in it, inside a transaction over
 /// [`Family`] and [`revoked::Revoked`].
-pub(crate) fn revoke_in(tx: &Tx<'_>, tenant: &str, family: &str) -> TxResult<()> {
-    let Some(mut f) = tx.get::<Family>(tenant, family)? else { return Ok(()) };
+pub(crate) async fn revoke_in(tx: &Tx<'_>, tenant: &str, family: &str) -> TxResult<()> {
+    let Some(mut f) = tx.get::<Family>(tenant, family).await? else { return Ok(()) };
     f.revoked = true;
-    tx.put(tenant, family, &f)?;
+    tx.put(tenant, family, &f).await?;
     for (jti, exp) in &f.access {
-        revoked::revoke_in(tx, tenant, jti, *exp)?;
+        revoked::revoke_in(tx, tenant, jti, *exp).await?;
     }
     Ok(())
 }
 
 /// Revokes a family and every access token issued in it, in one transaction.
-pub fn revoke(store: &Store, tenant: &str, family: &str) -> Result<()> {
-    store.transaction(&[Family::TREE, revoked::Revoked::TREE], |tx| revoke_in(tx, tenant, family))
+pub async fn revoke(store: &Store, tenant: &str, family: &str) -> Result<()> {
+    store.transaction(&[Family::TREE, revoked::Revoked::TREE], async |tx| revoke_in(tx, tenant, family).await).await
 }
 
 /// True if the family is live (not revoked, not expired).
-pub fn is_live(store: &Store, tenant: &str, family: &str, now: u64) -> Result<bool> {
-    Ok(store.get_live::<Family>(tenant, family, now)?.is_some_and(|f| !f.revoked))
+pub async fn is_live(store: &Store, tenant: &str, family: &str, now: u64) -> Result<bool> {
+    Ok(store.get_live::<Family>(tenant, family, now).await?.is_some_and(|f| !f.revoked))
 }
 
 /// The live refresh token behind a value (for introspection and revocation).
-pub fn find(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<RefreshToken>> {
-    store.get_live(tenant, &secret::digest(token), now)
+pub async fn find(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<RefreshToken>> {
+    store.get_live(tenant, &secret::digest(token), now).await
 }
 
 /// A refresh exchange: the grant, whole (the next refresh token carries all of it),
@@ -247,7 +249,7 @@ fn rotation(
 
 /// What presenting `token` would come to now, read without a write (the caller signs
 /// the new tokens from it before [`rotate_in`] re-decides and writes).
-pub(crate) fn peek_rotation(
+pub(crate) async fn peek_rotation(
     store: &Store,
     tenant: &str,
     client_id: &str,
@@ -255,20 +257,19 @@ pub(crate) fn peek_rotation(
     requested: Option<&[String]>,
     now: u64,
 ) -> Result<Rotation> {
-    let rt = store.get::<RefreshToken>(tenant, &secret::digest(token))?;
-    let mut failed = None;
-    let family = |id: &str| store.get::<Family>(tenant, id).map_err(|e| failed = Some(e)).ok().flatten();
-    let out = rotation(rt, family, client_id, requested, now);
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+    let rt = store.get::<RefreshToken>(tenant, &secret::digest(token)).await?;
+    // Read before the (sync) rule, as `rotate_in` does.
+    let fam = match &rt {
+        Some(rt) => store.get::<Family>(tenant, &rt.grant.family).await?,
+        None => None,
+    };
+    Ok(rotation(rt, |_| fam, client_id, requested, now))
 }
 
 /// Presents `token` inside a transaction over [`ISSUE_TREES`]: re-decides its
 /// [`Rotation`] and, if `Fresh`, marks it used; if `Reused`, revokes its family (and
 /// its access tokens). The caller writes the new tokens in the same transaction.
-pub(crate) fn rotate_in(
+pub(crate) async fn rotate_in(
     tx: &Tx<'_>,
     tenant: &str,
     client_id: &str,
@@ -277,18 +278,18 @@ pub(crate) fn rotate_in(
     now: u64,
 ) -> TxResult<Rotation> {
     let key = secret::digest(token);
-    let rt = tx.get::<RefreshToken>(tenant, &key)?;
+    let rt = tx.get::<RefreshToken>(tenant, &key).await?;
     let fam = match &rt {
-        Some(rt) => tx.get::<Family>(tenant, &rt.grant.family)?,
+        Some(rt) => tx.get::<Family>(tenant, &rt.grant.family).await?,
         None => None,
     };
     let out = rotation(rt.clone(), |_| fam, client_id, requested, now);
     match (&out, rt) {
         (Rotation::Fresh(_), Some(mut rt)) => {
             rt.used = true;
-            tx.put(tenant, &key, &rt)?;
+            tx.put(tenant, &key, &rt).await?;
         }
-        (Rotation::Reused(family), _) => revoke_in(tx, tenant, family)?,
+        (Rotation::Reused(family), _) => revoke_in(tx, tenant, family).await?,
         _ => {}
     }
     Ok(out)

@@ -84,10 +84,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let keys = Keys::new(store, Arc::new(ManualClock::new()), Arc::new(crate::seal::Sealer::new([7; 32])), 3600);
-        keys.ensure("t1").unwrap();
-        keys.ensure("t2").unwrap();
-        let ring = keys.ring("t1").unwrap();
-        let other = keys.ring("t2").unwrap();
+        keys.ensure("t1").await.unwrap();
+        keys.ensure("t2").await.unwrap();
+        let ring = keys.ring("t1").await.unwrap();
+        let other = keys.ring("t2").await.unwrap();
         let id = json!({ "iss": ISS, "sub": "acct1", "aud": ["web"], "azp": "web", "exp": 10, "iat": 5 });
         let sign = |ring: &KeyRing, alg: Alg, typ: &str, claims: &Value| {
             jwt::sign(ring.active(alg).unwrap(), typ, claims).unwrap()

@@ -48,10 +48,10 @@ pub(crate) struct Minted {
 /// Stores what [`Tokens::mint`] signed for `grant`, inside a transaction over
 /// [`family::ISSUE_TREES`]: the access token's `jti` on the family (revoked at once if
 /// the family is), then the refresh token and the family's longer expiry.
-pub(crate) fn write_in(tx: &Tx<'_>, tenant: &str, grant: &Grant, minted: &Minted) -> TxResult<()> {
-    family::record_access_in(tx, tenant, &grant.family, &minted.jti, minted.exp)?;
+pub(crate) async fn write_in(tx: &Tx<'_>, tenant: &str, grant: &Grant, minted: &Minted) -> TxResult<()> {
+    family::record_access_in(tx, tenant, &grant.family, &minted.jti, minted.exp).await?;
     if let Some(token) = &minted.issued.refresh_token {
-        family::issue_refresh_in(tx, tenant, grant, token, minted.now, minted.refresh_lifetime)?;
+        family::issue_refresh_in(tx, tenant, grant, token, minted.now, minted.refresh_lifetime).await?;
     }
     Ok(())
 }
@@ -74,23 +74,23 @@ impl Tokens {
     /// The UserInfo claims (OIDC Core §5.3) of a bearer access token: what its scopes
     /// release, the developer claims, the plugins' userinfo claims, and `sub`. A bad
     /// token is [`crate::Error::InvalidToken`].
-    pub fn userinfo(
+    pub async fn userinfo(
         &self,
         tenant: &str,
         token: &str,
     ) -> Result<std::result::Result<Map<String, Value>, UserInfoRefused>> {
-        let at = self.keys.verify_access_token(tenant, &self.issuer(tenant), token)?;
+        let at = self.keys.verify_access_token(tenant, &self.issuer(tenant), token).await?;
         let scopes: Vec<String> = at["scope"].as_str().unwrap_or("").split(' ').map(str::to_string).collect();
         if !scopes.iter().any(|s| s == "openid") {
             return Ok(Err(UserInfoRefused::InsufficientScope));
         }
-        let Ok(account) = self.accounts.get(tenant, at["sub"].as_str().unwrap_or("")) else {
+        let Ok(account) = self.accounts.get(tenant, at["sub"].as_str().unwrap_or("")).await else {
             return Ok(Err(UserInfoRefused::NoAccount));
         };
         let mut out = claims::for_scopes(&account, &scopes);
-        out.extend(self.developer_claims(tenant, &account.id, &scopes)?);
+        out.extend(self.developer_claims(tenant, &account.id, &scopes).await?);
         let client_id = at["client_id"].as_str().unwrap_or("");
-        claims::merge_into(&mut out, self.plugin_claims(tenant, client_id, &account.id, &scopes)?.userinfo);
+        claims::merge_into(&mut out, self.plugin_claims(tenant, client_id, &account.id, &scopes).await?.userinfo);
         out.insert("sub".into(), json!(account.id));
         Ok(Ok(out))
     }
@@ -101,8 +101,8 @@ impl Tokens {
         out
     }
 
-    pub(crate) fn access_token(&self, tenant: &str, claims: &Value) -> Result<String> {
-        let ring = self.keys.ring(tenant)?;
+    pub(crate) async fn access_token(&self, tenant: &str, claims: &Value) -> Result<String> {
+        let ring = self.keys.ring(tenant).await?;
         jwt::sign(ring.active(ACCESS_TOKEN_ALG)?, ACCESS_TOKEN_TYP, claims)
     }
 
@@ -110,7 +110,7 @@ impl Tokens {
     /// grant's, or a subset on refresh); the refresh token carries the whole grant,
     /// and only a client registered for the refresh_token grant gets one. Writes
     /// nothing: [`write_in`] stores what was minted, in the grant's transaction.
-    pub(crate) fn mint(
+    pub(crate) async fn mint(
         &self,
         tenant: &str,
         client: &Client,
@@ -121,16 +121,16 @@ impl Tokens {
         let jti = secret::token_of(16);
         let exp = now + client.lifetimes.access_token;
         let scope = scopes.join(" ");
-        let extra = self.plugin_claims(tenant, &client.id, &grant.account_id, scopes)?;
+        let extra = self.plugin_claims(tenant, &client.id, &grant.account_id, scopes).await?;
         let mut claims = json!({
             "iss": self.issuer(tenant), "sub": grant.account_id, "aud": client.id, "client_id": client.id,
             "exp": exp, "iat": now, "jti": jti, "scope": scope, "auth_time": grant.auth_time,
             "acr": grant.acr, "amr": grant.amr, "sid": grant.sid,
         });
         claims::merge_extra(&mut claims, extra.access_token);
-        let at = self.access_token(tenant, &claims)?;
+        let at = self.access_token(tenant, &claims).await?;
         let id_token = if scopes.iter().any(|s| s == "openid") {
-            Some(self.id_token(tenant, client, grant, scopes, &at, extra.id_token)?)
+            Some(self.id_token(tenant, client, grant, scopes, &at, extra.id_token).await?)
         } else {
             None
         };
@@ -149,7 +149,7 @@ impl Tokens {
     /// The ID token claims of a grant: the standard account claims `scopes` release,
     /// `sid`, the developer claims, then the plugins' ID-token claims (never a
     /// reserved one).
-    pub(crate) fn id_token_claims(
+    pub(crate) async fn id_token_claims(
         &self,
         tenant: &str,
         client: &Client,
@@ -158,8 +158,8 @@ impl Tokens {
         plugin: Map<String, Value>,
     ) -> Result<IdTokenClaims> {
         let now = self.clock.now();
-        let account = self.accounts.get(tenant, &grant.account_id)?;
-        let mut extra = self.developer_claims(tenant, &grant.account_id, scopes)?;
+        let account = self.accounts.get(tenant, &grant.account_id).await?;
+        let mut extra = self.developer_claims(tenant, &grant.account_id, scopes).await?;
         claims::merge_into(&mut extra, plugin);
         let mut claims = IdTokenClaims {
             iss: self.issuer(tenant),
@@ -185,7 +185,7 @@ impl Tokens {
         Ok(claims)
     }
 
-    fn id_token(
+    async fn id_token(
         &self,
         tenant: &str,
         client: &Client,
@@ -194,40 +194,40 @@ impl Tokens {
         access_token: &str,
         plugin: Map<String, Value>,
     ) -> Result<String> {
-        let claims = self.id_token_claims(tenant, client, grant, scopes, plugin)?;
-        let ring = self.keys.ring(tenant)?;
+        let claims = self.id_token_claims(tenant, client, grant, scopes, plugin).await?;
+        let ring = self.keys.ring(tenant).await?;
         id_token::sign(ring.active(client.id_token_alg)?, claims, access_token)
     }
 
     /// The developer claims (R14: `developer_type`, `review_status`, `device_quota`,
     /// `developer_support`) when `scopes` hold `profile` or `developer`; empty otherwise.
-    fn developer_claims(&self, tenant: &str, account_id: &str, scopes: &[String]) -> Result<Map<String, Value>> {
+    async fn developer_claims(&self, tenant: &str, account_id: &str, scopes: &[String]) -> Result<Map<String, Value>> {
         if !claims::releases_developer(scopes) {
             return Ok(Map::new());
         }
-        let settings = self.tenants.get(tenant)?.settings;
-        self.developers.claims(tenant, &settings, account_id)
+        let settings = self.tenants.get(tenant).await?.settings;
+        self.developers.claims(tenant, &settings, account_id).await
     }
 
     /// Claims the tenant's token-claims plugins add (W2: merged in chain order). The
     /// callers never let them replace the registered claims Latchkey sets itself.
-    fn plugin_claims(
+    async fn plugin_claims(
         &self,
         tenant: &str,
         client_id: &str,
         account_id: &str,
         scopes: &[String],
     ) -> Result<policy::Claims> {
-        let dev = self.developers.facts(tenant, account_id)?;
+        let dev = self.developers.facts(tenant, account_id).await?;
         let input = policy::ClaimsInput {
             account_id: account_id.to_string(),
             client_id: client_id.to_string(),
             scopes: scopes.to_vec(),
             developer_type: dev.developer_type,
             review_status: dev.review_status,
-            device_count: self.devices.count(tenant, account_id)?,
+            device_count: self.devices.count(tenant, account_id).await?,
         };
         let facts = policy::Facts { client_id: Some(client_id.to_string()), ..Default::default() };
-        Ok(self.policy.token_claims(tenant, &facts, &input))
+        Ok(self.policy.token_claims(tenant, &facts, &input).await)
     }
 }

@@ -110,7 +110,7 @@ fn limited(field: Option<String>, max: usize) -> std::result::Result<Option<Stri
 
 /// Validates an authorization request for a tenant; `ring` and `issuer` are the
 /// tenant's, to verify an `id_token_hint`.
-pub fn validate(
+pub async fn validate(
     clients: &Clients,
     tenant: &str,
     ring: &KeyRing,
@@ -123,7 +123,7 @@ pub fn validate(
         .clone()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| page(OAuthCode::InvalidRequest, "client_id is missing"))?;
-    let client = clients.get(tenant, &client_id).map_err(|_| page(OAuthCode::InvalidClient, "unknown client"))?;
+    let client = clients.get(tenant, &client_id).await.map_err(|_| page(OAuthCode::InvalidClient, "unknown client"))?;
     let redirect_uri =
         p.redirect_uri.clone().ok_or_else(|| page(OAuthCode::InvalidRequest, "redirect_uri is missing"))?;
     if !client.has_redirect_uri(&redirect_uri) {
@@ -250,9 +250,9 @@ impl Record for Flow {
 }
 
 /// Stores a pending flow; returns its id.
-pub fn save_flow(store: &Store, tenant: &str, request: AuthRequest, now: u64) -> Result<String> {
+pub async fn save_flow(store: &Store, tenant: &str, request: AuthRequest, now: u64) -> Result<String> {
     let id = secret::token_of(18);
-    store.put(tenant, &id, &Flow::new(request, now))?;
+    store.put(tenant, &id, &Flow::new(request, now)).await?;
     Ok(id)
 }
 
@@ -263,51 +263,55 @@ impl Flow {
 }
 
 /// Records that session `sid` signed in during the flow.
-pub fn mark_signed_in(store: &Store, tenant: &str, id: &str, sid: &str) -> Result<()> {
-    store.update::<Flow, _>(tenant, id, |old| {
-        Ok((
-            old.map(|mut f| {
-                f.signed_in = Some(sid.to_string());
-                f
-            }),
-            (),
-        ))
-    })
+pub async fn mark_signed_in(store: &Store, tenant: &str, id: &str, sid: &str) -> Result<()> {
+    store
+        .update::<Flow, _>(tenant, id, |old| {
+            Ok((
+                old.map(|mut f| {
+                    f.signed_in = Some(sid.to_string());
+                    f
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
 /// [`mark_signed_in`] inside a transaction over [`Flow`]: a flow that is gone is left so.
-pub fn mark_signed_in_in(tx: &Tx<'_>, tenant: &str, id: &str, sid: &str) -> TxResult<()> {
-    match tx.get::<Flow>(tenant, id)? {
+pub async fn mark_signed_in_in(tx: &Tx<'_>, tenant: &str, id: &str, sid: &str) -> TxResult<()> {
+    match tx.get::<Flow>(tenant, id).await? {
         Some(mut f) => {
             f.signed_in = Some(sid.to_string());
-            tx.put(tenant, id, &f)
+            tx.put(tenant, id, &f).await
         }
         None => Ok(()),
     }
 }
 
-pub fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Option<Flow>> {
+pub async fn load_flow(store: &Store, tenant: &str, id: &str, now: u64) -> Result<Option<Flow>> {
     if id.len() > 64 {
         return Ok(None);
     }
-    store.get_live(tenant, id, now)
+    store.get_live(tenant, id, now).await
 }
 
 /// Records that the flow cannot step up to two factors.
-pub fn skip_step_up(store: &Store, tenant: &str, id: &str) -> Result<()> {
-    store.update::<Flow, _>(tenant, id, |old| {
-        Ok((
-            old.map(|mut f| {
-                f.step_up_skipped = true;
-                f
-            }),
-            (),
-        ))
-    })
+pub async fn skip_step_up(store: &Store, tenant: &str, id: &str) -> Result<()> {
+    store
+        .update::<Flow, _>(tenant, id, |old| {
+            Ok((
+                old.map(|mut f| {
+                    f.step_up_skipped = true;
+                    f
+                }),
+                (),
+            ))
+        })
+        .await
 }
 
-pub fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {
-    store.remove::<Flow>(tenant, id).map(|_| ())
+pub async fn end_flow(store: &Store, tenant: &str, id: &str) -> Result<()> {
+    store.remove::<Flow>(tenant, id).await.map(|_| ())
 }
 
 /// What an authorization needs next.

@@ -18,15 +18,15 @@ impl Record for Revoked {
     }
 }
 
-pub fn revoke(store: &Store, tenant: &str, jti: &str, expires_at: u64) -> Result<()> {
-    store.put(tenant, jti, &Revoked { expires_at })
+pub async fn revoke(store: &Store, tenant: &str, jti: &str, expires_at: u64) -> Result<()> {
+    store.put(tenant, jti, &Revoked { expires_at }).await
 }
 
 /// [`revoke`] inside a transaction over [`Revoked`].
-pub(crate) fn revoke_in(tx: &Tx<'_>, tenant: &str, jti: &str, expires_at: u64) -> TxResult<()> {
-    tx.put(tenant, jti, &Revoked { expires_at })
+pub(crate) async fn revoke_in(tx: &Tx<'_>, tenant: &str, jti: &str, expires_at: u64) -> TxResult<()> {
+    tx.put(tenant, jti, &Revoked { expires_at }).await
 }
 
-pub fn is_revoked(store: &Store, tenant: &str, jti: &str, now: u64) -> Result<bool> {
-    Ok(store.get_live::<Revoked>(tenant, jti, now)?.is_some())
+pub async fn is_revoked(store: &Store, tenant: &str, jti: &str, now: u64) -> Result<bool> {
+    Ok(store.get_live::<Revoked>(tenant, jti, now).await?.is_some())
 }

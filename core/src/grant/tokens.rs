@@ -68,15 +68,15 @@ impl Tokens {
     /// left alone (and answered like a known token). Durable before it returns.
     pub async fn revoke(&self, tenant: &str, client_id: &str, token: &str) -> Result<()> {
         let now = self.clock.now();
-        if let Some(rt) = family::find(&self.store, tenant, token, now)? {
+        if let Some(rt) = family::find(&self.store, tenant, token, now).await? {
             if rt.grant.client_id == client_id {
-                family::revoke(&self.store, tenant, &rt.grant.family)?;
+                family::revoke(&self.store, tenant, &rt.grant.family).await?;
             }
-        } else if let Ok(claims) = self.keys.verify_access_token(tenant, &self.issuer(tenant), token)
+        } else if let Ok(claims) = self.keys.verify_access_token(tenant, &self.issuer(tenant), token).await
             && claims["client_id"].as_str() == Some(client_id)
             && let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_u64())
         {
-            revoked::revoke(&self.store, tenant, jti, exp)?;
+            revoked::revoke(&self.store, tenant, jti, exp).await?;
         }
         self.store.commit().await
     }
@@ -84,9 +84,9 @@ impl Tokens {
     /// The introspection answer about `token` for `client` (RFC 7662 §2.2): active
     /// only for a live token the client may learn about (`Client::may_introspect`);
     /// any other token reads `{"active": false}`, exactly as an unknown one.
-    pub fn introspect(&self, tenant: &str, client: &Client, token: &str) -> Result<Value> {
+    pub async fn introspect(&self, tenant: &str, client: &Client, token: &str) -> Result<Value> {
         let now = self.clock.now();
-        if let Ok(c) = self.keys.verify_access_token(tenant, &self.issuer(tenant), token)
+        if let Ok(c) = self.keys.verify_access_token(tenant, &self.issuer(tenant), token).await
             && client.may_introspect(c["client_id"].as_str().unwrap_or(""))
         {
             return Ok(json!({
@@ -94,10 +94,10 @@ impl Tokens {
                 "sub": c["sub"], "aud": c["aud"], "iss": c["iss"], "exp": c["exp"], "iat": c["iat"], "jti": c["jti"],
             }));
         }
-        if let Some(rt) = family::find(&self.store, tenant, token, now)?
+        if let Some(rt) = family::find(&self.store, tenant, token, now).await?
             && !rt.used
             && client.may_introspect(&rt.grant.client_id)
-            && family::is_live(&self.store, tenant, &rt.grant.family, now)?
+            && family::is_live(&self.store, tenant, &rt.grant.family, now).await?
         {
             return Ok(json!({
                 "active": true, "token_type": "refresh_token", "scope": rt.grant.scopes.join(" "),
@@ -117,24 +117,24 @@ mod tests {
     #[tokio::test]
     async fn p2_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
         let k = kit().await;
-        let (token, fam) = k.refresh_of(&k.mine);
+        let (token, fam) = k.refresh_of(&k.mine).await;
         k.tokens.revoke(T, &k.other.id, &token).await.unwrap();
-        assert!(family::is_live(&k.store, T, &fam, k.now).unwrap(), "another client cannot revoke it");
+        assert!(family::is_live(&k.store, T, &fam, k.now).await.unwrap(), "another client cannot revoke it");
         k.tokens.revoke(T, &k.mine.id, "not-a-token").await.unwrap();
         k.tokens.revoke(T, &k.mine.id, &token).await.unwrap();
-        assert!(!family::is_live(&k.store, T, &fam, k.now).unwrap(), "its client revokes the family");
+        assert!(!family::is_live(&k.store, T, &fam, k.now).await.unwrap(), "its client revokes the family");
     }
 
     #[tokio::test]
     async fn p2_introspection_tells_a_client_about_its_own_live_tokens_only() {
         let k = kit().await;
-        let (token, _) = k.refresh_of(&k.mine);
-        let own = k.tokens.introspect(T, &k.mine, &token).unwrap();
+        let (token, _) = k.refresh_of(&k.mine).await;
+        let own = k.tokens.introspect(T, &k.mine, &token).await.unwrap();
         assert_eq!((own["active"].as_bool(), own["client_id"].as_str()), (Some(true), Some("mine")));
         assert_eq!(own["iss"].as_str(), Some("https://id.example/t/t"));
-        assert_eq!(k.tokens.introspect(T, &k.other, &token).unwrap(), json!({ "active": false }));
-        assert_eq!(k.tokens.introspect(T, &k.mine, "unknown").unwrap(), json!({ "active": false }));
+        assert_eq!(k.tokens.introspect(T, &k.other, &token).await.unwrap(), json!({ "active": false }));
+        assert_eq!(k.tokens.introspect(T, &k.mine, "unknown").await.unwrap(), json!({ "active": false }));
         k.tokens.revoke(T, &k.mine.id, &token).await.unwrap();
-        assert_eq!(k.tokens.introspect(T, &k.mine, &token).unwrap(), json!({ "active": false }), "revoked");
+        assert_eq!(k.tokens.introspect(T, &k.mine, &token).await.unwrap(), json!({ "active": false }), "revoked");
     }
 }

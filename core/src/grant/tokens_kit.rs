@@ -53,9 +53,9 @@ pub(super) async fn kit() -> Kit {
     let dyn_clock: Arc<dyn Clock> = clock.clone();
     let sealer = Arc::new(Sealer::new([9; 32]));
     let keys = Arc::new(Keys::new(store.clone(), dyn_clock.clone(), sealer.clone(), 3600));
-    keys.ensure(T).unwrap();
+    keys.ensure(T).await.unwrap();
     let tenant = Tenant { id: T.into(), display_name: "T".into(), created_at: 0, settings: TenantSettings::default() };
-    store.put(GLOBAL, T, &tenant).unwrap();
+    store.put(GLOBAL, T, &tenant).await.unwrap();
     let codes = Arc::new(Codes::new(store.clone(), dyn_clock.clone(), Arc::new(Dropped)));
     let passwords = Passwords::new(HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 }, 2).unwrap();
     let policy = Arc::new(PolicyHost::new(store.clone(), dyn_clock.clone(), WasmHost::new(Limits::default()).unwrap()));
@@ -74,8 +74,8 @@ pub(super) async fn kit() -> Kit {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         ..NewClient::default()
     };
-    let (mine, _) = clients.create(clock.as_ref(), T, make("mine")).unwrap();
-    let (other, _) = clients.create(clock.as_ref(), T, make("other")).unwrap();
+    let (mine, _) = clients.create(clock.as_ref(), T, make("mine")).await.unwrap();
+    let (other, _) = clients.create(clock.as_ref(), T, make("other")).await.unwrap();
     let now = clock.now();
     Kit {
         tokens: Tokens::new(store.clone(), dyn_clock, keys.clone(), accounts, policy, "https://id.example"),
@@ -93,8 +93,8 @@ pub(super) async fn kit() -> Kit {
 
 impl Kit {
     /// A grant of the kit's account to `client` for `scopes`, in a new family.
-    pub fn grant(&self, client: &Client, scopes: &[&str]) -> Grant {
-        let fam = family::open(&self.store, T, &client.id, &self.account_id, self.now + 3600).unwrap();
+    pub async fn grant(&self, client: &Client, scopes: &[&str]) -> Grant {
+        let fam = family::open(&self.store, T, &client.id, &self.account_id, self.now + 3600).await.unwrap();
         Grant {
             family: fam,
             client_id: client.id.clone(),
@@ -109,8 +109,8 @@ impl Kit {
     }
 
     /// A refresh token of `client`'s new family: (token, family).
-    pub fn refresh_of(&self, client: &Client) -> (String, String) {
-        let grant = self.grant(client, &["openid"]);
-        (family::issue_refresh(&self.store, T, &grant, self.now, 3600).unwrap(), grant.family)
+    pub async fn refresh_of(&self, client: &Client) -> (String, String) {
+        let grant = self.grant(client, &["openid"]).await;
+        (family::issue_refresh(&self.store, T, &grant, self.now, 3600).await.unwrap(), grant.family)
     }
 }

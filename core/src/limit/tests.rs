@@ -66,25 +66,28 @@ async fn r19_p8_parallel_reserves_against_a_budget_admit_exactly_the_budget() {
     const K: usize = 5;
     let (store, _d) = store();
     let store = Arc::new(store);
-    let barrier = Arc::new(std::sync::Barrier::new(N));
+    let barrier = Arc::new(tokio::sync::Barrier::new(N));
     let tries: Vec<_> = (0..N)
         .map(|_| {
             let (store, barrier) = (store.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                Both::new(&store).reserve("t", "a/1".into(), Some("10.0.0.1"), 100, within(K)).map(|(r, ())| r)
+            tokio::spawn(async move {
+                barrier.wait().await;
+                Both::new(&store).reserve("t", "a/1".into(), Some("10.0.0.1"), 100, within(K)).await.map(|(r, ())| r)
             })
         })
         .collect();
-    let results: Vec<_> = tries.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut results = Vec::new();
+    for t in tries {
+        results.push(t.await.unwrap());
+    }
     let admitted = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(admitted, K, "N parallel reserves against a budget of K admit exactly K");
     for refused in results.iter().filter_map(|r| r.as_ref().err()) {
         assert_eq!(refused.code(), "rate_limited");
     }
     let limiter = Both::new(&store);
-    assert_eq!(limiter.subject("t", "a/1", 100).unwrap().in_flight.len(), K, "each admitted try is held");
-    assert_eq!(limiter.source("t", "10.0.0.1", 100).unwrap().in_flight.len(), K, "and held against the IP");
+    assert_eq!(limiter.subject("t", "a/1", 100).await.unwrap().in_flight.len(), K, "each admitted try is held");
+    assert_eq!(limiter.source("t", "10.0.0.1", 100).await.unwrap().in_flight.len(), K, "and held against the IP");
 }
 
 #[tokio::test]
@@ -92,36 +95,36 @@ async fn r19_p8_a_refused_try_holds_nothing_and_the_source_limits_every_subject(
     let (store, _d) = store();
     let limiter = Both::new(&store);
     for i in 0..2 {
-        let _held = limiter.reserve("t", format!("a/{i}"), Some("ip"), 100, within(2)).unwrap();
+        let _held = limiter.reserve("t", format!("a/{i}"), Some("ip"), 100, within(2)).await.unwrap();
     }
-    let refused = limiter.reserve("t", "a/new".into(), Some("ip"), 100, within(2));
+    let refused = limiter.reserve("t", "a/new".into(), Some("ip"), 100, within(2)).await;
     assert!(matches!(refused, Err(Error::RateLimited { .. })), "the IP's budget holds for a new subject");
-    assert!(store.get::<Tries>("t", "a/new").unwrap().is_none(), "a refused try stores nothing");
-    let (without_ip, ()) = limiter.reserve("t", "a/new".into(), None, 100, within(2)).unwrap();
+    assert!(store.get::<Tries>("t", "a/new").await.unwrap().is_none(), "a refused try stores nothing");
+    let (without_ip, ()) = limiter.reserve("t", "a/new".into(), None, 100, within(2)).await.unwrap();
     assert_eq!(without_ip.source_key(), None, "no IP, no IP window");
-    assert_eq!(limiter.source("t", "ip", 100).unwrap().in_flight.len(), 2);
+    assert_eq!(limiter.source("t", "ip", 100).await.unwrap().in_flight.len(), 2);
 }
 
 #[tokio::test]
 async fn r19_p8_settle_applies_the_outcome_to_both_windows_and_removes_empty_ones() {
     let (store, _d) = store();
     let limiter = Both::new(&store);
-    let reserve = || limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(10)).unwrap().0;
+    let reserve = async || limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(10)).await.unwrap().0;
 
-    let failed = reserve();
-    limiter.settle("t", failed, Outcome::Failed, &(), 101).unwrap();
+    let failed = reserve().await;
+    limiter.settle("t", failed, Outcome::Failed, &(), 101).await.unwrap();
     let want = Tries { failed: vec![101], in_flight: vec![] };
-    assert_eq!(limiter.subject("t", "a/1", 101).unwrap(), want);
-    assert_eq!(limiter.source("t", "ip", 101).unwrap(), want);
+    assert_eq!(limiter.subject("t", "a/1", 101).await.unwrap(), want);
+    assert_eq!(limiter.source("t", "ip", 101).await.unwrap(), want);
 
-    let released = reserve();
-    limiter.settle("t", released, Outcome::Released, &(), 102).unwrap();
-    assert_eq!(limiter.subject("t", "a/1", 102).unwrap(), want, "a released try leaves no trace");
+    let released = reserve().await;
+    limiter.settle("t", released, Outcome::Released, &(), 102).await.unwrap();
+    assert_eq!(limiter.subject("t", "a/1", 102).await.unwrap(), want, "a released try leaves no trace");
 
-    let right = reserve();
-    limiter.settle("t", right, Outcome::Succeeded, &(), 103).unwrap();
-    assert!(store.get::<Tries>("t", "a/1").unwrap().is_none(), "an empty window is removed");
-    assert!(store.get::<Tries>("t", &ip_key("ip")).unwrap().is_none());
+    let right = reserve().await;
+    limiter.settle("t", right, Outcome::Succeeded, &(), 103).await.unwrap();
+    assert!(store.get::<Tries>("t", "a/1").await.unwrap().is_none(), "an empty window is removed");
+    assert!(store.get::<Tries>("t", &ip_key("ip")).await.unwrap().is_none());
 }
 
 /// The limiter keeps no state of its own: whatever reads the store sees the tries.
@@ -130,14 +133,14 @@ async fn r19_p8_windows_live_in_the_store_not_in_the_limiter() {
     let (store, _d) = store();
     {
         let limiter = Both::new(&store);
-        let (r, ()) = limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(1)).unwrap();
-        limiter.settle("t", r, Outcome::Failed, &(), 100).unwrap();
+        let (r, ()) = limiter.reserve("t", "a/1".into(), Some("ip"), 100, within(1)).await.unwrap();
+        limiter.settle("t", r, Outcome::Failed, &(), 100).await.unwrap();
     }
-    let stored = store.get::<Tries>("t", "a/1").unwrap().unwrap();
+    let stored = store.get::<Tries>("t", "a/1").await.unwrap().unwrap();
     assert_eq!(stored.failed, vec![100], "the failure is a stored record");
-    let again = Both::new(&store.clone()).reserve("t", "a/1".into(), Some("ip"), 200, within(1));
+    let again = Both::new(&store.clone()).reserve("t", "a/1".into(), Some("ip"), 200, within(1)).await;
     assert!(matches!(again, Err(Error::RateLimited { .. })), "another limiter sees the failure");
-    let later = Both::new(&store).reserve("t", "a/1".into(), Some("ip"), 100 + HOUR, within(1));
+    let later = Both::new(&store).reserve("t", "a/1".into(), Some("ip"), 100 + HOUR, within(1)).await;
     assert!(later.is_ok(), "and it ages out with the window");
 }
 

@@ -77,13 +77,13 @@ impl PolicyHost {
 
     /// Validates and installs a plugin at the end of the tenant's chain (or in place
     /// of the plugin with the same name), with its configuration.
-    pub fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
+    pub async fn install(&self, tenant: &str, wasm: &[u8], config: serde_json::Value) -> Result<InstalledPlugin> {
         if !config.is_object() {
             return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
         let plugin = self.wasm.load(wasm)?;
         let hash = content_hash(wasm);
-        self.store.put(GLOBAL, &hash, &PluginBlob { wasm: STANDARD.encode(wasm) })?;
+        self.store.put(GLOBAL, &hash, &PluginBlob { wasm: STANDARD.encode(wasm) }).await?;
         let m = crate::policy::Plugin::manifest(plugin.as_ref()).clone();
         let entry = InstalledPlugin {
             name: m.name,
@@ -100,24 +100,26 @@ impl PolicyHost {
                 None => list.push(e.clone()),
             }
             Ok(())
-        })?;
+        })
+        .await?;
         let detail = serde_json::json!({ "hash": entry.hash, "version": entry.version });
-        self.audit_change(tenant, "plugin_installed", &entry.name, detail)?;
+        self.audit_change(tenant, "plugin_installed", &entry.name, detail).await?;
         Ok(entry)
     }
 
     /// Removes a plugin by name.
-    pub fn remove(&self, tenant: &str, name: &str) -> Result<()> {
+    pub async fn remove(&self, tenant: &str, name: &str) -> Result<()> {
         self.change(tenant, |list| {
             let before = list.len();
             list.retain(|p| p.name != name);
             if list.len() == before { Err(Error::NotFound(Resource::Plugin)) } else { Ok(()) }
-        })?;
-        self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null)
+        })
+        .await?;
+        self.audit_change(tenant, "plugin_removed", name, serde_json::Value::Null).await
     }
 
     /// Replaces a plugin's configuration.
-    pub fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
+    pub async fn configure(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
         if !config.is_object() {
             return Err(Error::invalid(Field::Config, "a plugin configuration is a JSON object"));
         }
@@ -127,27 +129,30 @@ impl PolicyHost {
                 Ok(())
             }
             None => Err(Error::NotFound(Resource::Plugin)),
-        })?;
-        self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null)
+        })
+        .await?;
+        self.audit_change(tenant, "plugin_configured", name, serde_json::Value::Null).await
     }
 
     /// The tenant's plugins, in chain order.
-    pub fn list(&self, tenant: &str) -> Result<Vec<InstalledPlugin>> {
-        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default().plugins)
+    pub async fn list(&self, tenant: &str) -> Result<Vec<InstalledPlugin>> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN).await?.unwrap_or_default().plugins)
     }
 
     /// True once the tenant's plugin list was ever written (even emptied).
-    pub fn configured(&self, tenant: &str) -> Result<bool> {
-        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN)?.is_some())
+    pub async fn configured(&self, tenant: &str) -> Result<bool> {
+        Ok(self.store.get::<TenantPlugins>(tenant, CHAIN).await?.is_some())
     }
 
-    fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
-        self.store.update::<TenantPlugins, _>(tenant, CHAIN, |old| {
-            let mut t = old.unwrap_or_default();
-            f(&mut t.plugins)?;
-            t.generation += 1;
-            Ok((Some(t), ()))
-        })?;
+    async fn change(&self, tenant: &str, f: impl Fn(&mut Vec<InstalledPlugin>) -> Result<()>) -> Result<()> {
+        self.store
+            .update::<TenantPlugins, _>(tenant, CHAIN, |old| {
+                let mut t = old.unwrap_or_default();
+                f(&mut t.plugins)?;
+                t.generation += 1;
+                Ok((Some(t), ()))
+            })
+            .await?;
         if let Ok(mut c) = self.chains.write() {
             c.remove(tenant);
         }
@@ -156,7 +161,7 @@ impl PolicyHost {
 
     /// The tenant's compiled chain. Cached; at most once a second the cache checks
     /// the stored generation, so another process's change shows up.
-    pub fn chain(&self, tenant: &str) -> Result<Arc<Chain>> {
+    pub async fn chain(&self, tenant: &str) -> Result<Arc<Chain>> {
         let now = self.clock.now();
         let cached = self.chains.read().ok().and_then(|c| c.get(tenant).cloned());
         if let Some(c) = &cached
@@ -164,7 +169,7 @@ impl PolicyHost {
         {
             return Ok(c.chain.clone());
         }
-        let record = self.store.get::<TenantPlugins>(tenant, CHAIN)?.unwrap_or_default();
+        let record = self.store.get::<TenantPlugins>(tenant, CHAIN).await?.unwrap_or_default();
         if let Some(c) = cached
             && c.generation == record.generation
         {
@@ -173,7 +178,8 @@ impl PolicyHost {
         }
         let mut links = Vec::with_capacity(record.plugins.len());
         for p in &record.plugins {
-            let blob = self.store.get::<PluginBlob>(GLOBAL, &p.hash)?.ok_or(Error::NotFound(Resource::PluginBytes))?;
+            let blob =
+                self.store.get::<PluginBlob>(GLOBAL, &p.hash).await?.ok_or(Error::NotFound(Resource::PluginBytes))?;
             let bytes = STANDARD.decode(&blob.wasm).map_err(|_| Error::Storage("plugin bytes encoding".into()))?;
             let plugin = self.wasm.load(&bytes)?;
             links.push(Link { plugin, config: p.config.to_string() });
@@ -185,31 +191,31 @@ impl PolicyHost {
 
     /// Audits an admin's change of the chain; a failed write fails the change's call
     /// (`audit`'s error policy).
-    fn audit_change(&self, tenant: &str, action: &str, plugin: &str, detail: serde_json::Value) -> Result<()> {
+    async fn audit_change(&self, tenant: &str, action: &str, plugin: &str, detail: serde_json::Value) -> Result<()> {
         let event =
             crate::audit::AuditEvent::new(self.clock.now(), "admin", action).subject(Some(plugin)).detail(detail);
-        crate::audit::record(&self.store, tenant, &event)
+        crate::audit::record(&self.store, tenant, &event).await
     }
 
     /// Audits a plugin's failure (`policy_error`). A failure to record is logged: the
     /// exception in `audit`'s error policy, as the hook's answer is already a denial
     /// (or claims left out) and hooks answer decisions, not errors.
-    fn audit_failure(&self, tenant: &str, facts: &Facts, hook: &str, detail: &str) {
+    async fn audit_failure(&self, tenant: &str, facts: &Facts, hook: &str, detail: &str) {
         let event = crate::audit::AuditEvent::new(self.clock.now(), "policy", crate::policy::POLICY_ERROR)
             .ip(Some(facts.ip.as_str()).filter(|ip| !ip.is_empty()))
             .client(facts.client_id.as_deref())
             .detail(serde_json::json!({ "hook": hook, "detail": detail }));
-        if let Err(e) = crate::audit::record(&self.store, tenant, &event) {
+        if let Err(e) = crate::audit::record(&self.store, tenant, &event).await {
             tracing::error!(tenant, error = %e, "audit event not recorded");
         }
     }
 
     /// Audits a plugin failure (a `policy_error` denial) and passes the decision on.
-    fn audited(&self, tenant: &str, hook: &str, facts: &Facts, d: Decision) -> Decision {
+    async fn audited(&self, tenant: &str, hook: &str, facts: &Facts, d: Decision) -> Decision {
         if let Decision::Deny { reason, message } = &d
             && reason == crate::policy::POLICY_ERROR
         {
-            self.audit_failure(tenant, facts, hook, message);
+            self.audit_failure(tenant, facts, hook, message).await;
         }
         d
     }
@@ -221,8 +227,8 @@ impl PolicyHost {
     }
 
     /// A chain that cannot be loaded denies everything it guards.
-    fn with_chain(&self, tenant: &str, f: impl FnOnce(&Chain) -> Decision) -> Decision {
-        match self.chain(tenant) {
+    async fn with_chain(&self, tenant: &str, f: impl FnOnce(&Chain) -> Decision) -> Decision {
+        match self.chain(tenant).await {
             Ok(c) => f(&c),
             Err(e) => {
                 tracing::error!(tenant, error = %e, "policy chain unavailable; denying");
@@ -232,49 +238,60 @@ impl PolicyHost {
     }
 
     /// Runs one decision hook on the tenant's chain and audits a `policy_error`.
-    fn decide(&self, tenant: &str, facts: &Facts, hook: Hook, f: impl FnOnce(&Chain, u64) -> Decision) -> Decision {
+    async fn decide(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        hook: Hook,
+        f: impl FnOnce(&Chain, u64) -> Decision,
+    ) -> Decision {
         let now = self.clock.now();
-        let d = self.with_chain(tenant, |c| f(c, now));
-        self.audited(tenant, hook.as_str(), facts, d)
+        let d = self.with_chain(tenant, |c| f(c, now)).await;
+        self.audited(tenant, hook.as_str(), facts, d).await
     }
 
-    pub fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
-        self.decide(tenant, facts, Hook::Registration, |c, now| c.registration(tenant, facts, now, input))
+    pub async fn registration(&self, tenant: &str, facts: &Facts, input: &RegistrationInput) -> Decision {
+        self.decide(tenant, facts, Hook::Registration, |c, now| c.registration(tenant, facts, now, input)).await
     }
 
-    pub fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
-        self.decide(tenant, facts, Hook::Password, |c, now| c.password(tenant, facts, now, input))
+    pub async fn password(&self, tenant: &str, facts: &Facts, input: &PasswordInput) -> Decision {
+        self.decide(tenant, facts, Hook::Password, |c, now| c.password(tenant, facts, now, input)).await
     }
 
-    pub fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
-        self.decide(tenant, facts, Hook::DeviceBinding, |c, now| c.device_binding(tenant, facts, now, input))
+    pub async fn device_binding(&self, tenant: &str, facts: &Facts, input: &DeviceBindingInput) -> Decision {
+        self.decide(tenant, facts, Hook::DeviceBinding, |c, now| c.device_binding(tenant, facts, now, input)).await
     }
 
-    pub fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
-        self.decide(tenant, facts, Hook::SignIn, |c, now| c.sign_in(tenant, facts, now, input))
+    pub async fn sign_in(&self, tenant: &str, facts: &Facts, input: &SignInInput) -> Decision {
+        self.decide(tenant, facts, Hook::SignIn, |c, now| c.sign_in(tenant, facts, now, input)).await
     }
 
-    pub fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
-        self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input))
+    pub async fn account_deletion(&self, tenant: &str, facts: &Facts, input: &DeletionInput) -> Decision {
+        self.decide(tenant, facts, Hook::AccountDeletion, |c, now| c.account_deletion(tenant, facts, now, input)).await
     }
 
-    pub fn developer_submission(&self, tenant: &str, facts: &Facts, input: &SubmissionInput) -> SubmissionDecision {
+    pub async fn developer_submission(
+        &self,
+        tenant: &str,
+        facts: &Facts,
+        input: &SubmissionInput,
+    ) -> SubmissionDecision {
         let now = self.clock.now();
-        match self.chain(tenant) {
+        match self.chain(tenant).await {
             Ok(c) => c.developer_submission(tenant, facts, now, input),
             Err(_) => SubmissionDecision::Deny { reason: crate::policy::POLICY_ERROR.into(), message: String::new() },
         }
     }
 
     /// Merged claims; a failing plugin adds none (logged).
-    pub fn token_claims(&self, tenant: &str, facts: &Facts, input: &ClaimsInput) -> Claims {
+    pub async fn token_claims(&self, tenant: &str, facts: &Facts, input: &ClaimsInput) -> Claims {
         let now = self.clock.now();
-        match self.chain(tenant) {
+        match self.chain(tenant).await {
             Ok(c) => {
                 let (claims, failures) = c.token_claims(tenant, facts, now, input);
                 for f in failures {
                     tracing::warn!(tenant, failure = %f, "token-claims plugin failed");
-                    self.audit_failure(tenant, facts, "token-claims", &f);
+                    self.audit_failure(tenant, facts, "token-claims", &f).await;
                 }
                 claims
             }
@@ -295,20 +312,20 @@ impl PolicyHost {
         wasm: &[u8],
         config: serde_json::Value,
     ) -> Result<InstalledPlugin> {
-        let installed = self.install(tenant, wasm, config)?;
+        let installed = self.install(tenant, wasm, config).await?;
         self.store.commit().await?;
         Ok(installed)
     }
 
     /// Removes a plugin (see `remove`), durably.
     pub async fn remove_durably(&self, tenant: &str, name: &str) -> Result<()> {
-        self.remove(tenant, name)?;
+        self.remove(tenant, name).await?;
         self.store.commit().await
     }
 
     /// Replaces a plugin's configuration (see `configure`), durably.
     pub async fn configure_durably(&self, tenant: &str, name: &str, config: serde_json::Value) -> Result<()> {
-        self.configure(tenant, name, config)?;
+        self.configure(tenant, name, config).await?;
         self.store.commit().await
     }
 }

@@ -256,12 +256,12 @@ impl Attempts {
     /// if the subject or the IP must wait, else whether a CAPTCHA is needed. Changes
     /// nothing; to check a secret, `reserve` instead. An empty `ip` (a re-check
     /// inside a session) counts against the subject only.
-    pub fn check(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<Gate> {
+    pub async fn check(&self, tenant: &str, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<Gate> {
         let now = self.clock.now();
-        let f = self.limiter().subject(tenant, &who.key(), now)?;
+        let f = self.limiter().subject(tenant, &who.key(), now).await?;
         let w = match ip {
             "" => None,
-            ip => Some(self.limiter().source(tenant, ip, now)?),
+            ip => Some(self.limiter().source(tenant, ip, now).await?),
         };
         decide(rules, &f, w.as_ref(), now)
     }
@@ -270,7 +270,7 @@ impl Attempts {
     /// place, atomically, so tries in flight count as failures to come. Refuses with
     /// `rate_limited`, or `captcha_required` when a CAPTCHA is due and `captcha` is
     /// `Missing`; a refused try reserves nothing. The ticket goes to `settle`.
-    pub fn reserve(
+    pub async fn reserve(
         &self,
         tenant: &str,
         rules: &SignInSettings,
@@ -280,28 +280,31 @@ impl Attempts {
     ) -> Result<Ticket> {
         let now = self.clock.now();
         let ip = (!ip.is_empty()).then_some(ip);
-        let (reservation, due) = self.limiter().reserve(tenant, who.key(), ip, now, |f, w| {
-            let gate = decide(rules, f, w, now)?;
-            match captcha {
-                Captcha::NotAsked => Ok(false),
-                Captcha::Missing if gate.captcha => Err(Error::CaptchaRequired),
-                Captcha::Missing | Captcha::Answered => Ok(gate.captcha),
-            }
-        })?;
+        let (reservation, due) = self
+            .limiter()
+            .reserve(tenant, who.key(), ip, now, |f, w| {
+                let gate = decide(rules, f, w, now)?;
+                match captcha {
+                    Captcha::NotAsked => Ok(false),
+                    Captcha::Missing if gate.captcha => Err(Error::CaptchaRequired),
+                    Captcha::Missing | Captcha::Answered => Ok(gate.captcha),
+                }
+            })
+            .await?;
         Ok(Ticket { reservation, captcha: due })
     }
 
     /// After the check: ends the reservation with its outcome. A failure counts
     /// against the subject and the IP even if the reservation aged out meanwhile.
     /// The caller makes a failure durable (`Store::commit`) before answering.
-    pub fn settle(&self, tenant: &str, rules: &SignInSettings, ticket: Ticket, outcome: Outcome) -> Result<()> {
-        self.limiter().settle(tenant, ticket.reservation, outcome, rules, self.clock.now())
+    pub async fn settle(&self, tenant: &str, rules: &SignInSettings, ticket: Ticket, outcome: Outcome) -> Result<()> {
+        self.limiter().settle(tenant, ticket.reservation, outcome, rules, self.clock.now()).await
     }
 
     /// Whether sign-ins from `ip` need a CAPTCHA whoever they are for.
-    pub fn ip_needs_captcha(&self, tenant: &str, rules: &SignInSettings, ip: &str) -> Result<bool> {
+    pub async fn ip_needs_captcha(&self, tenant: &str, rules: &SignInSettings, ip: &str) -> Result<bool> {
         let now = self.clock.now();
-        let w = self.limiter().source(tenant, ip, now)?;
+        let w = self.limiter().source(tenant, ip, now).await?;
         Ok(w.tries() >= rules.captcha_after_ip_failures)
     }
 }

@@ -100,7 +100,7 @@ impl SignIns {
     /// Stores the detour to an upstream under `state` (a fresh `secret::token()` the
     /// upstream URL carries and the browser keeps in a cookie), durably.
     pub async fn federated_leave(&self, tenant: &str, state: &str, detour: &Detour) -> Result<()> {
-        detour::put(&self.store, tenant, state, detour)?;
+        detour::put(&self.store, tenant, state, detour).await?;
         self.store.commit().await?;
         Ok(())
     }
@@ -116,7 +116,7 @@ impl SignIns {
         cookie: Option<&str>,
     ) -> Result<Option<Detour>> {
         let ours = cookie.is_some_and(|c| secret::eq(c, state));
-        let detour = if ours { detour::take(&self.store, tenant, state, self.clock.now())? } else { None };
+        let detour = if ours { detour::take(&self.store, tenant, state, self.clock.now()).await? } else { None };
         let Some(detour) = detour.filter(|d| d.upstream == upstream) else { return Ok(None) };
         self.store.commit().await?;
         Ok(Some(detour))
@@ -134,7 +134,7 @@ impl SignIns {
         next: NextPath,
     ) -> Result<FederatedStep> {
         let now = self.clock.now();
-        let outcome = self.accounts.federated(tenant, &identity)?;
+        let outcome = self.accounts.federated(tenant, &identity).await?;
         let j = |state| Journey {
             account_id: None,
             amr: vec!["fed".into()],
@@ -146,14 +146,15 @@ impl SignIns {
         };
         match outcome {
             Outcome::Linked(l) => {
-                link::touch(&self.store, tenant, &l.upstream, &l.subject, now)?;
-                let account = self.accounts.get(tenant, &l.account_id)?;
+                link::touch(&self.store, tenant, &l.upstream, &l.subject, now).await?;
+                let account = self.accounts.get(tenant, &l.account_id).await?;
                 let j = j(State::ChoosingAccount { identity: identity.clone(), candidate: None });
                 self.proceed(tenant, browser, None, j, &identity, account, next).await
             }
             Outcome::Unknown { candidate } => {
                 let candidate = candidate.map(|m| (m.account_id, m.kind, m.value));
-                let token = journey::issue(&self.store, tenant, &j(State::ChoosingAccount { identity, candidate }))?;
+                let token =
+                    journey::issue(&self.store, tenant, &j(State::ChoosingAccount { identity, candidate })).await?;
                 self.store.commit().await?;
                 Ok(FederatedStep::First { token })
             }
@@ -161,15 +162,15 @@ impl SignIns {
     }
 
     /// The live third-party sign-in behind the browser's cookie, if any.
-    pub fn federated_pending(&self, tenant: &str, token: &str) -> Result<Option<FederatedPending>> {
-        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now())? else { return Ok(None) };
+    pub async fn federated_pending(&self, tenant: &str, token: &str) -> Result<Option<FederatedPending>> {
+        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now()).await? else { return Ok(None) };
         let Some(identity) = j.identity().cloned() else { return Ok(None) };
         Ok(Some(FederatedPending { token: token.to_string(), journey: j, identity }))
     }
 
     /// The contact rule of the tenant (R17), for the page that asks for it.
-    pub fn required_contact(&self, tenant: &str) -> Result<RequireContact> {
-        Ok(self.settings(tenant)?.federation.require_contact)
+    pub async fn required_contact(&self, tenant: &str) -> Result<RequireContact> {
+        Ok(self.settings(tenant).await?.federation.require_contact)
     }
 
     /// Links `identity` to the signed-in account that asked to (the detour's
@@ -192,7 +193,7 @@ impl SignIns {
             Err(Error::IdentifierTaken(_)) => Linked::Taken,
             Err(e) => return Err(e),
         };
-        self.federated_event(tenant, account_id, "federated_linked", origin, &identity.upstream)?;
+        self.federated_event(tenant, account_id, "federated_linked", origin, &identity.upstream).await?;
         self.store.commit().await?;
         Ok(done)
     }
@@ -207,9 +208,9 @@ impl SignIns {
         subject: &str,
         origin: &Origin,
     ) -> Result<()> {
-        let passkeys = self.passkeys.count(tenant, account_id)?;
-        self.accounts.unlink_federated(tenant, account_id, upstream, subject, passkeys)?;
-        self.federated_event(tenant, account_id, "federated_unlinked", origin, upstream)?;
+        let passkeys = self.passkeys.count(tenant, account_id).await?;
+        self.accounts.unlink_federated(tenant, account_id, upstream, subject, passkeys).await?;
+        self.federated_event(tenant, account_id, "federated_unlinked", origin, upstream).await?;
         self.store.commit().await?;
         Ok(())
     }
@@ -223,13 +224,13 @@ impl SignIns {
         locale: &str,
     ) -> Result<()> {
         let upstream = &identity.upstream;
-        let name = self.upstreams.get(tenant, upstream).map_or_else(|_| upstream.clone(), |u| u.display_name);
+        let name = self.upstreams.get(tenant, upstream).await.map_or_else(|_| upstream.clone(), |u| u.display_name);
         self.accounts.link_federated(tenant, account_id, identity, &name, locale).await?;
         Ok(())
     }
 
     /// Records a federation event of the account, with its upstream.
-    pub(super) fn federated_event(
+    pub(super) async fn federated_event(
         &self,
         tenant: &str,
         account_id: &str,
@@ -240,7 +241,7 @@ impl SignIns {
         let event = AuditEvent::new(self.clock.now(), account_id, action)
             .ip(Some(&origin.ip))
             .detail(json!({ "upstream": upstream }));
-        audit::record(&self.store, tenant, &event)
+        audit::record(&self.store, tenant, &event).await
     }
 
     /// The sign-in reached `account`: unless the tenant still requires a contact the
@@ -258,16 +259,16 @@ impl SignIns {
         account: Account,
         next: NextPath,
     ) -> Result<FederatedStep> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         j.account_id = Some(account.id.clone());
         if missing_contact(settings.federation.require_contact, &account).is_some() {
             j.state = State::OwesContact { identity: identity.clone() };
             let token = match token {
                 Some(t) => {
-                    journey::put(&self.store, tenant, t, &j)?;
+                    journey::put(&self.store, tenant, t, &j).await?;
                     t.to_string()
                 }
-                None => journey::issue(&self.store, tenant, &j)?,
+                None => journey::issue(&self.store, tenant, &j).await?,
             };
             self.store.commit().await?;
             return Ok(FederatedStep::Contact { token });
@@ -283,7 +284,7 @@ impl SignIns {
             .collect();
         let signed = self.accounts.signed_in(tenant, &settings, account, &methods)?;
         let flow = j.flow.as_deref();
-        let facts = self.flow_or_id(tenant, flow);
+        let facts = self.flow_or_id(tenant, flow).await;
         let next = next(tenant, flow);
         let step = self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, token).await?;
         Ok(FederatedStep::Step(step))

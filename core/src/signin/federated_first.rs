@@ -26,11 +26,12 @@ impl SignIns {
         p: FederatedPending,
         next: NextPath,
     ) -> Result<FederatedStep> {
-        if p.journey.account_id.is_some() || !self.upstreams.get(tenant, &p.identity.upstream)?.create_accounts {
+        if p.journey.account_id.is_some() || !self.upstreams.get(tenant, &p.identity.upstream).await?.create_accounts {
             return Ok(FederatedStep::NoCreate);
         }
-        let account = self.accounts.create_federated(tenant, &p.identity)?;
-        self.federated_event(tenant, &account.id, "federated_account_created", browser.origin, &p.identity.upstream)?;
+        let account = self.accounts.create_federated(tenant, &p.identity).await?;
+        self.federated_event(tenant, &account.id, "federated_account_created", browser.origin, &p.identity.upstream)
+            .await?;
         self.go_on(tenant, browser, p, account, next).await
     }
 
@@ -45,7 +46,7 @@ impl SignIns {
         (identifier, password): (&str, &str),
         next: NextPath,
     ) -> Result<FederatedStep> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let attempt = Attempt { ip: &browser.origin.ip, captcha: None, client: None };
         let signed = match self.accounts.sign_in(tenant, &settings, identifier, password, &attempt).await {
             Ok(s) => s,
@@ -66,7 +67,7 @@ impl SignIns {
         let State::ChoosingAccount { candidate: Some((account_id, _, value)), .. } = &p.journey.state else {
             return Ok(FederatedStep::NoCandidate);
         };
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let ip = &browser.origin.ip;
         let sent = self.accounts.send_identity_code(tenant, &settings, account_id, value, ip, browser.locale).await;
         self.sent(sent.map(|_| ())).await
@@ -85,8 +86,8 @@ impl SignIns {
         let State::ChoosingAccount { candidate: Some((account_id, _, value)), .. } = p.journey.state.clone() else {
             return Ok(FederatedStep::NoCandidate);
         };
-        let settings = self.settings(tenant)?;
-        let account = self.accounts.get(tenant, &account_id)?;
+        let settings = self.settings(tenant).await?;
+        let account = self.accounts.get(tenant, &account_id).await?;
         if let Err(e) = self.accounts.prove(tenant, &settings, &account, Proof::Code { address: &value, code }).await {
             return self.refused(e).await;
         }
@@ -105,7 +106,7 @@ impl SignIns {
         let (Some(account_id), Some(kind)) = (p.journey.account_id.as_deref(), Kind::from_name(kind)) else {
             return Ok(FederatedStep::Expired);
         };
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let target = CodeTarget::New(value.to_string());
         let (ip, locale) = (&browser.origin.ip, browser.locale);
         let sent = self
@@ -128,7 +129,7 @@ impl SignIns {
         let (Some(account_id), Some(kind)) = (p.journey.account_id.clone(), Kind::from_name(kind)) else {
             return Ok(FederatedStep::Expired);
         };
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let changed =
             self.accounts.add_first_contact(tenant, &settings, &account_id, kind, value, code, browser.locale);
         match changed.await {
@@ -146,7 +147,7 @@ impl SignIns {
         account_id: &str,
     ) -> Result<()> {
         self.link_and_tell(tenant, account_id, identity, browser.locale).await?;
-        self.federated_event(tenant, account_id, "federated_linked", browser.origin, &identity.upstream)
+        self.federated_event(tenant, account_id, "federated_linked", browser.origin, &identity.upstream).await
     }
 
     /// `proceed` with the browser's journey.

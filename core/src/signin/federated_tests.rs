@@ -55,7 +55,7 @@ async fn kit(require_contact: RequireContact, create_accounts: bool) -> Kit {
     let mut settings = TenantSettings::default();
     settings.federation.require_contact = require_contact;
     let tenant = Tenant { id: T.into(), display_name: "T".into(), created_at: 0, settings };
-    store.put(GLOBAL, T, &tenant).unwrap();
+    store.put(GLOBAL, T, &tenant).await.unwrap();
     let up = UpstreamConfig {
         id: "up".into(),
         display_name: "Up".into(),
@@ -73,7 +73,7 @@ async fn kit(require_contact: RequireContact, create_accounts: bool) -> Kit {
         response_mode: ResponseMode::Query,
         create_accounts,
     };
-    Upstreams::new(store.clone(), sealer.clone()).put(T, up, 0).unwrap();
+    Upstreams::new(store.clone(), sealer.clone()).put(T, up, 0).await.unwrap();
     let signins = SignIns::new(store.clone(), clock.clone(), sealer, accounts.clone(), policy, 3600);
     Kit { signins, accounts, store, clock, _dir: dir }
 }
@@ -94,8 +94,8 @@ fn origin() -> Origin {
     Origin { user_agent: "test".into(), ip: "1.2.3.4".into() }
 }
 
-fn actions(store: &Store) -> Vec<String> {
-    audit::recent(store, T, 50).unwrap().into_iter().map(|e| e.action).collect()
+async fn actions(store: &Store) -> Vec<String> {
+    audit::recent(store, T, 50).await.unwrap().into_iter().map(|e| e.action).collect()
 }
 
 /// R17: an unknown subject waits (durably) for the person's choice; creating the
@@ -106,13 +106,13 @@ async fn r17_unknown_subject_waits_for_a_choice_then_signs_in_by_its_link() {
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
-    let p = k.signins.federated_pending(T, &token).unwrap().expect("stored");
+    let p = k.signins.federated_pending(T, &token).await.unwrap().expect("stored");
     assert!(!p.owes_contact(), "no account reached yet");
     let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     let FederatedStep::Step(SignInStep::SignedIn(done)) = step else { panic!("expected SignedIn, got {step:?}") };
     assert_eq!(done.next, "/t/account");
-    assert!(k.signins.federated_pending(T, &token).unwrap().is_none(), "the pending sign-in ends");
-    assert!(actions(&k.store).contains(&"federated_account_created".to_string()));
+    assert!(k.signins.federated_pending(T, &token).await.unwrap().is_none(), "the pending sign-in ends");
+    assert!(actions(&k.store).await.contains(&"federated_account_created".to_string()));
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), Some("f1".into()), next).await.unwrap();
     let FederatedStep::Step(SignInStep::SignedIn(done)) = step else { panic!("expected SignedIn, got {step:?}") };
     assert_eq!(done.next, "/t/f1");
@@ -125,12 +125,13 @@ async fn r17_no_account_is_created_when_the_upstream_may_not_create() {
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
-    let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
+    let p = k.signins.federated_pending(T, &token).await.unwrap().unwrap();
     let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     assert!(matches!(step, FederatedStep::NoCreate), "{step:?}");
     assert!(
         k.accounts
             .federated(T, &identity("s1"))
+            .await
             .is_ok_and(|o| matches!(o, crate::federation::first::Outcome::Unknown { .. }))
     );
 }
@@ -143,16 +144,16 @@ async fn r17_a_required_contact_is_owed_before_the_sign_in_goes_on() {
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
-    let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
+    let p = k.signins.federated_pending(T, &token).await.unwrap().unwrap();
     let step = k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
     let FederatedStep::Contact { token: kept } = step else { panic!("expected Contact, got {step:?}") };
     assert_eq!(kept, token);
-    let p = k.signins.federated_pending(T, &token).unwrap().expect("kept");
+    let p = k.signins.federated_pending(T, &token).await.unwrap().expect("kept");
     assert!(p.owes_contact(), "now with its account");
     // A known subject without the contact owes it too, under a new pending sign-in.
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::Contact { token } = step else { panic!("expected Contact, got {step:?}") };
-    assert!(k.signins.federated_pending(T, &token).unwrap().is_some_and(|p| p.owes_contact()));
+    assert!(k.signins.federated_pending(T, &token).await.unwrap().is_some_and(|p| p.owes_contact()));
 }
 
 /// R17: the detour comes back once, only to the browser holding its state, only
@@ -196,20 +197,21 @@ async fn r17_link_by_password_refuses_a_wrong_one_and_links_with_the_right_one()
             }
             Ok(())
         })
+        .await
         .unwrap();
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
-    let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
+    let p = k.signins.federated_pending(T, &token).await.unwrap().unwrap();
     let step = k.signins.federated_link_by_password(T, browser(&o), p.clone(), (MOBILE, "wrong"), next);
     let step = step.await.unwrap();
     assert!(matches!(step, FederatedStep::Refused(Error::BadCredentials)), "{step:?}");
-    assert!(k.signins.federated_pending(T, &token).unwrap().is_some(), "the choice stays");
+    assert!(k.signins.federated_pending(T, &token).await.unwrap().is_some(), "the choice stays");
     let step = k.signins.federated_link_by_password(T, browser(&o), p, (MOBILE, PASSWORD), next);
     let FederatedStep::Step(SignInStep::SignedIn(_)) = step.await.unwrap() else { panic!("expected SignedIn") };
-    let linked = k.accounts.links(T, &account.id).unwrap();
+    let linked = k.accounts.links(T, &account.id).await.unwrap();
     assert_eq!(linked.len(), 1);
-    assert!(actions(&k.store).contains(&"federated_linked".to_string()));
+    assert!(actions(&k.store).await.contains(&"federated_linked".to_string()));
 }
 
 /// R28: linking from the account center needs the browser signed in as the
@@ -220,20 +222,20 @@ async fn r28_link_needs_the_asking_account_and_the_last_way_in_stays() {
     let o = origin();
     let step = k.signins.federated_callback(T, browser(&o), identity("s1"), None, next).await.unwrap();
     let FederatedStep::First { token } = step else { panic!("expected First, got {step:?}") };
-    let p = k.signins.federated_pending(T, &token).unwrap().unwrap();
+    let p = k.signins.federated_pending(T, &token).await.unwrap().unwrap();
     k.signins.federated_create(T, browser(&o), p, next).await.unwrap();
-    let crate::federation::first::Outcome::Linked(l) = k.accounts.federated(T, &identity("s1")).unwrap() else {
+    let crate::federation::first::Outcome::Linked(l) = k.accounts.federated(T, &identity("s1")).await.unwrap() else {
         panic!("linked")
     };
     let id = l.account_id;
     let linked = k.signins.federated_link(T, &id, Some("someone-else"), &identity("s2"), &o, "en").await.unwrap();
     assert_eq!(linked, Linked::NotSignedIn);
-    assert_eq!(k.accounts.links(T, &id).unwrap().len(), 1);
+    assert_eq!(k.accounts.links(T, &id).await.unwrap().len(), 1);
     let linked = k.signins.federated_link(T, &id, Some(&id), &identity("s2"), &o, "en").await.unwrap();
     assert_eq!(linked, Linked::Linked);
-    assert_eq!(k.accounts.links(T, &id).unwrap().len(), 2);
+    assert_eq!(k.accounts.links(T, &id).await.unwrap().len(), 2);
     k.signins.federated_unlink(T, &id, "up", "s2", &o).await.unwrap();
     let last = k.signins.federated_unlink(T, &id, "up", "s1", &o).await;
     assert!(matches!(last, Err(Error::Refused(_))), "{last:?}");
-    assert!(actions(&k.store).contains(&"federated_unlinked".to_string()));
+    assert!(actions(&k.store).await.contains(&"federated_unlinked".to_string()));
 }

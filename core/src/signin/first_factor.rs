@@ -55,9 +55,9 @@ pub fn is_refusal(e: &Error) -> bool {
 
 impl SignIns {
     /// The live authorization flow `id` of the tenant, if any (one read).
-    pub fn flow(&self, tenant: &str, id: Option<&str>) -> Option<FlowFacts> {
+    pub async fn flow(&self, tenant: &str, id: Option<&str>) -> Option<FlowFacts> {
         let id = id?;
-        let flow = request::load_flow(&self.store, tenant, id, self.clock.now()).ok().flatten()?;
+        let flow = request::load_flow(&self.store, tenant, id, self.clock.now()).await.ok().flatten()?;
         Some(FlowFacts::of(id, flow))
     }
 
@@ -74,15 +74,15 @@ impl SignIns {
         captcha: Option<&str>,
         next: String,
     ) -> Result<SignInStep> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let ip = browser.origin.ip.as_str();
         let attempt = Attempt { ip, captcha, client: flow.map(|f| f.client_id.as_str()) };
         match self.accounts.sign_in(tenant, &settings, identifier, password, &attempt).await {
             Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next, None).await,
             Err(e) if !is_refusal(&e) => Err(e),
             Err(error) => {
-                let captcha = match self.accounts.captcha_due(tenant, &settings, identifier, ip)? {
-                    true => Some(self.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty)?),
+                let captcha = match self.accounts.captcha_due(tenant, &settings, identifier, ip).await? {
+                    true => Some(self.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty).await?),
                     false => None,
                 };
                 Ok(SignInStep::Failed { error, captcha })
@@ -100,8 +100,8 @@ impl SignIns {
         code: &str,
         next: String,
     ) -> Result<SignInStep> {
-        let settings = self.settings(tenant)?;
-        match self.accounts.sign_in_with_code(tenant, &settings, mobile, code) {
+        let settings = self.settings(tenant).await?;
+        match self.accounts.sign_in_with_code(tenant, &settings, mobile, code).await {
             Ok(signed) => self.continue_after(tenant, &settings, browser, flow, signed, next, None).await,
             Err(e) if !is_refusal(&e) => Err(e),
             Err(error) => Ok(SignInStep::Failed { error, captcha: None }),
@@ -116,7 +116,7 @@ impl SignIns {
         rp: &Rp,
         identifier: &str,
     ) -> Result<(String, serde_json::Value)> {
-        let started = self.accounts.start_passkey_sign_in(tenant, &self.passkeys, rp, identifier)?;
+        let started = self.accounts.start_passkey_sign_in(tenant, &self.passkeys, rp, identifier).await?;
         self.store.commit().await?;
         Ok(started)
     }
@@ -134,7 +134,7 @@ impl SignIns {
         credential: serde_json::Value,
         next: String,
     ) -> Result<SignInStep> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let attempt = Attempt { ip: &browser.origin.ip, ..Attempt::default() };
         let signed = self
             .accounts
@@ -146,7 +146,7 @@ impl SignIns {
     /// Sends a sign-in code to a mobile number (R16; the same answer whether or not
     /// it has an account).
     pub async fn send_code_to(&self, tenant: &str, mobile: &str, ip: &str, locale: &str) -> Result<Sent> {
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         self.accounts.send_sign_in_code(tenant, &settings, mobile, ip, locale).await
     }
 }

@@ -125,37 +125,37 @@ impl Journey {
 }
 
 /// Stores a new journey; returns the cookie value. The caller commits.
-pub fn issue(store: &Store, tenant: &str, journey: &Journey) -> Result<String> {
-    token_record::issue(store, tenant, journey)
+pub async fn issue(store: &Store, tenant: &str, journey: &Journey) -> Result<String> {
+    token_record::issue(store, tenant, journey).await
 }
 
 /// The live journey behind a cookie value.
-pub fn get(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<Journey>> {
-    token_record::get_live(store, tenant, token, now)
+pub async fn get(store: &Store, tenant: &str, token: &str, now: u64) -> Result<Option<Journey>> {
+    token_record::get_live(store, tenant, token, now).await
 }
 
 /// Replaces the journey behind a cookie value.
-pub fn put(store: &Store, tenant: &str, token: &str, journey: &Journey) -> Result<()> {
-    token_record::put(store, tenant, token, journey)
+pub async fn put(store: &Store, tenant: &str, token: &str, journey: &Journey) -> Result<()> {
+    token_record::put(store, tenant, token, journey).await
 }
 
 /// Ends the journey behind a cookie value.
-pub fn end(store: &Store, tenant: &str, token: &str) -> Result<()> {
-    token_record::remove::<Journey>(store, tenant, token).map(|_| ())
+pub async fn end(store: &Store, tenant: &str, token: &str) -> Result<()> {
+    token_record::remove::<Journey>(store, tenant, token).await.map(|_| ())
 }
 
 /// [`put`] inside a transaction over [`Journey`] (a token of the wrong length stores nothing).
-pub fn put_in(tx: &Tx<'_>, tenant: &str, token: &str, journey: &Journey) -> TxResult<()> {
+pub async fn put_in(tx: &Tx<'_>, tenant: &str, token: &str, journey: &Journey) -> TxResult<()> {
     match token_record::key(token) {
-        Some(k) => tx.put(tenant, &k, journey),
+        Some(k) => tx.put(tenant, &k, journey).await,
         None => Ok(()),
     }
 }
 
 /// [`end`] inside a transaction over [`Journey`].
-pub fn end_in(tx: &Tx<'_>, tenant: &str, token: &str) -> TxResult<()> {
+pub async fn end_in(tx: &Tx<'_>, tenant: &str, token: &str) -> TxResult<()> {
     match token_record::key(token) {
-        Some(k) => tx.remove::<Journey>(tenant, &k),
+        Some(k) => tx.remove::<Journey>(tenant, &k).await,
         None => Ok(()),
     }
 }
@@ -163,17 +163,17 @@ pub fn end_in(tx: &Tx<'_>, tenant: &str, token: &str) -> TxResult<()> {
 /// Counts a wrong second-factor answer on the live journey behind `token`, inside
 /// a transaction over [`Journey`]: the journey ends at the `MAX_FAILURES`th.
 /// Returns whether it is still alive; `not_found` if there is none.
-pub fn wrong_answer_in(tx: &Tx<'_>, tenant: &str, token: &str, now: u64) -> TxResult<bool> {
+pub async fn wrong_answer_in(tx: &Tx<'_>, tenant: &str, token: &str, now: u64) -> TxResult<bool> {
     let Some(k) = token_record::key(token) else { return crate::store::abort(Error::NotFound(Resource::SignIn)) };
-    let Some(mut j) = tx.get::<Journey>(tenant, &k)?.filter(|j| j.expires_at > now) else {
+    let Some(mut j) = tx.get::<Journey>(tenant, &k).await?.filter(|j| j.expires_at > now) else {
         return crate::store::abort(Error::NotFound(Resource::SignIn));
     };
     j.failures += 1;
     if j.failures >= MAX_FAILURES {
-        tx.remove::<Journey>(tenant, &k)?;
+        tx.remove::<Journey>(tenant, &k).await?;
         return Ok(false);
     }
-    tx.put(tenant, &k, &j)?;
+    tx.put(tenant, &k, &j).await?;
     Ok(true)
 }
 
@@ -203,14 +203,14 @@ mod tests {
     async fn r17_pending_federated_sign_in_opens_only_with_its_live_token() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let token = issue(&store, "t", &federated(100)).unwrap();
-        assert!(get(&store, "t", &token, 50).unwrap().is_some());
-        assert!(get(&store, "t", &crate::secret::digest(&token), 50).unwrap().is_none());
-        assert!(get(&store, "t", &token, 100).unwrap().is_none(), "expired");
-        put(&store, "t", &token, &federated(200)).unwrap();
-        assert!(get(&store, "t", &token, 150).unwrap().is_some());
-        end(&store, "t", &token).unwrap();
-        assert!(get(&store, "t", &token, 150).unwrap().is_none(), "ended");
+        let token = issue(&store, "t", &federated(100)).await.unwrap();
+        assert!(get(&store, "t", &token, 50).await.unwrap().is_some());
+        assert!(get(&store, "t", &crate::secret::digest(&token), 50).await.unwrap().is_none());
+        assert!(get(&store, "t", &token, 100).await.unwrap().is_none(), "expired");
+        put(&store, "t", &token, &federated(200)).await.unwrap();
+        assert!(get(&store, "t", &token, 150).await.unwrap().is_some());
+        end(&store, "t", &token).await.unwrap();
+        assert!(get(&store, "t", &token, 150).await.unwrap().is_none(), "ended");
     }
 
     /// R20: a wrong answer is counted on the journey; the fifth ends it.
@@ -223,14 +223,18 @@ mod tests {
             state: State::OwesSecondFactor { offer: Offer { may_remember: false }, password_expired: false },
             ..federated(100)
         };
-        let token = issue(&store, "t", &j).unwrap();
+        let token = issue(&store, "t", &j).await.unwrap();
         for n in 1..MAX_FAILURES {
-            let alive = store.transaction(&[Journey::TREE], |tx| wrong_answer_in(tx, "t", &token, 50)).unwrap();
+            let alive = store
+                .transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await)
+                .await
+                .unwrap();
             assert!(alive, "alive after {n}");
-            assert_eq!(get(&store, "t", &token, 50).unwrap().unwrap().failures, n);
+            assert_eq!(get(&store, "t", &token, 50).await.unwrap().unwrap().failures, n);
         }
-        let alive = store.transaction(&[Journey::TREE], |tx| wrong_answer_in(tx, "t", &token, 50)).unwrap();
+        let alive =
+            store.transaction(&[Journey::TREE], async |tx| wrong_answer_in(tx, "t", &token, 50).await).await.unwrap();
         assert!(!alive);
-        assert!(get(&store, "t", &token, 50).unwrap().is_none(), "ended");
+        assert!(get(&store, "t", &token, 50).await.unwrap().is_none(), "ended");
     }
 }

@@ -64,7 +64,7 @@ async fn kit_with(two_step: bool, settings: TenantSettings) -> Kit {
     let accounts = Arc::new(Accounts::new(store.clone(), clock.clone(), passwords, codes, policy.clone()));
     let sealer = Arc::new(Sealer::from_key_file(&dir.path().join("seal.key")).unwrap());
     let tenant = Tenant { id: T.into(), display_name: "T".into(), created_at: 0, settings };
-    store.put(GLOBAL, T, &tenant).unwrap();
+    store.put(GLOBAL, T, &tenant).await.unwrap();
     let signins = SignIns::new(store.clone(), clock.clone(), sealer, accounts.clone(), policy, 3600);
     let new = NewAccount { phone: Some(MOBILE.into()), password: PASSWORD.into(), ..Default::default() };
     let account = accounts.create(T, new).await.unwrap();
@@ -78,13 +78,14 @@ async fn kit_with(two_step: bool, settings: TenantSettings) -> Kit {
             a.pending_notices.push(Notice::MobileReassigned { mobile: MOBILE.into() });
             Ok(())
         })
+        .await
         .unwrap();
     Kit { signins, accounts, store, clock, account_id: account.id, _dir: dir }
 }
 
 /// The journey record behind `token`, as the store holds it.
-fn stored(k: &Kit, token: &str) -> Option<Journey> {
-    journey::get(&k.store, T, token, 0).unwrap()
+async fn stored(k: &Kit, token: &str) -> Option<Journey> {
+    journey::get(&k.store, T, token, 0).await.unwrap()
 }
 
 fn browser(origin: &Origin) -> Browser<'_> {
@@ -99,29 +100,34 @@ async fn r9_r20_notices_wait_for_the_completed_sign_in_and_wrong_answers_are_dur
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("a second factor is owed: {step:?}") };
-    assert_eq!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.len(), 1, "notices stay at the first factor");
+    assert_eq!(
+        k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.len(),
+        1,
+        "notices stay at the first factor"
+    );
 
-    let p = k.signins.pending(T, &token).unwrap().unwrap();
+    let p = k.signins.pending(T, &token).await.unwrap().unwrap();
     assert!(!p.owes_captcha() && !p.methods.is_empty(), "owes a second factor");
     let before = k.store.commits();
     let answered = k.signins.answer_factor(T, browser(&origin), p, Factor::Sms, "000000", false).await.unwrap();
     assert!(matches!(answered, Answered::Again { error: Some(_), .. }), "{answered:?}");
-    assert_eq!(stored(&k, &token).unwrap().failures, 1, "the wrong answer counts against the journey");
+    assert_eq!(stored(&k, &token).await.unwrap().failures, 1, "the wrong answer counts against the journey");
     assert!(k.store.commits() > before + 1, "and is flushed after it is counted");
-    assert_eq!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.len(), 1);
+    assert_eq!(k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.len(), 1);
 
     k.accounts
         .modify(T, &k.account_id, |a| {
             a.two_step = false;
             Ok(())
         })
+        .await
         .unwrap();
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
     let SignInStep::SignedIn(done) = step else { panic!("signed in: {step:?}") };
     assert_eq!(done.notices, vec![Notice::MobileReassigned { mobile: MOBILE.into() }]);
     assert_eq!(done.next, "/next");
     assert!(done.device_cookie.is_some(), "a browser without a device cookie gets one");
-    assert!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.is_empty(), "shown once");
+    assert!(k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.is_empty(), "shown once");
 }
 
 /// R19: a wrong password is `Failed`, not an error, and starts no session.
@@ -131,7 +137,7 @@ async fn r19_a_wrong_password_fails_the_step() {
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
     let step = k.signins.password(T, browser(&origin), None, MOBILE, "wrong", None, "/next".into()).await.unwrap();
     assert!(matches!(step, SignInStep::Failed { error: crate::Error::BadCredentials, .. }), "{step:?}");
-    assert_eq!(k.accounts.get(T, &k.account_id).unwrap().pending_notices.len(), 1);
+    assert_eq!(k.accounts.get(T, &k.account_id).await.unwrap().pending_notices.len(), 1);
 }
 
 /// One step a journey takes after its password.
@@ -176,15 +182,15 @@ struct Held {
     flow_marked: bool,
 }
 
-fn held(k: &Kit, token: Option<&str>, flow: &str) -> Held {
+async fn held(k: &Kit, token: Option<&str>, flow: &str) -> Held {
     let now = k.clock.now();
-    let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).unwrap().len();
-    let flow_marked = request::load_flow(&k.store, T, flow, now).unwrap().is_some_and(|f| f.signed_in.is_some());
-    Held {
-        journey: token.and_then(|t| journey::get(&k.store, T, t, now).unwrap()).map(|j| j.state),
-        sessions,
-        flow_marked,
-    }
+    let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).await.unwrap().len();
+    let flow_marked = request::load_flow(&k.store, T, flow, now).await.unwrap().is_some_and(|f| f.signed_in.is_some());
+    let journey = match token {
+        Some(t) => journey::get(&k.store, T, t, now).await.unwrap().map(|j| j.state),
+        None => None,
+    };
+    Held { journey, sessions, flow_marked }
 }
 
 fn auth_request(acr_2: bool) -> AuthRequest {
@@ -206,9 +212,9 @@ fn auth_request(acr_2: bool) -> AuthRequest {
 }
 
 /// Enrols and confirms an authenticator for the kit's account; returns its secret.
-fn enrol_totp(k: &Kit) -> String {
-    let e = k.signins.totps.begin(T, &k.account_id, "T", "me").unwrap();
-    k.signins.totps.confirm(T, &k.account_id, &totp::code_at(&e.secret, k.clock.now()).unwrap()).unwrap();
+async fn enrol_totp(k: &Kit) -> String {
+    let e = k.signins.totps.begin(T, &k.account_id, "T", "me").await.unwrap();
+    k.signins.totps.confirm(T, &k.account_id, &totp::code_at(&e.secret, k.clock.now()).unwrap()).await.unwrap();
     e.secret
 }
 
@@ -286,16 +292,18 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
         let mut settings = TenantSettings::default();
         settings.sign_in.require_second_factor = case.tenant_requires;
         let k = kit_with(case.two_step, settings).await;
-        let secret = enrol_totp(&k);
+        let secret = enrol_totp(&k).await;
         k.clock.advance(30);
-        let flow = request::save_flow(&k.store, T, auth_request(case.acr_2), k.clock.now()).unwrap();
-        let remember = case.remembered.then(|| {
+        let flow = request::save_flow(&k.store, T, auth_request(case.acr_2), k.clock.now()).await.unwrap();
+        let remember = if case.remembered {
             let device = remembered::remembered(&k.account_id, 0, 30, k.clock.now());
-            crate::token_record::issue(&k.store, T, &device).unwrap()
-        });
+            Some(crate::token_record::issue(&k.store, T, &device).await.unwrap())
+        } else {
+            None
+        };
         let mut b = browser(&origin);
         b.remember = remember.as_deref();
-        let facts = k.signins.flow(T, Some(&flow));
+        let facts = k.signins.flow(T, Some(&flow)).await;
         assert!(facts.is_some(), "{name}: the flow loads");
         let step = k.signins.password(T, b, facts.as_ref(), MOBILE, PASSWORD, None, "/next".into()).await.unwrap();
         let mut want = case.want.into_iter();
@@ -303,14 +311,14 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
         let saw = match step {
             SignInStep::SignedIn(_) => Saw::SignedIn,
             SignInStep::Owes { token: t } => {
-                let j = journey::get(&k.store, T, &t, k.clock.now()).unwrap().expect("stored");
+                let j = journey::get(&k.store, T, &t, k.clock.now()).await.unwrap().expect("stored");
                 token = Some(t);
                 Saw::OwesSecondFactor { may_remember: j.offer().unwrap().may_remember }
             }
             other => panic!("{name}: {other:?}"),
         };
         assert_eq!(Some(saw), want.next(), "{name}: after the password");
-        let after = held(&k, token.as_deref(), &flow);
+        let after = held(&k, token.as_deref(), &flow).await;
         match saw {
             Saw::SignedIn => assert_eq!(after, Held { journey: None, sessions: 1, flow_marked: true }, "{name}"),
             _ => {
@@ -320,7 +328,7 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
         }
         for (i, s) in case.steps.into_iter().enumerate() {
             let t = token.clone().expect("a journey to answer");
-            let pending = k.signins.pending(T, &t).unwrap().expect("live");
+            let pending = k.signins.pending(T, &t).await.unwrap().expect("live");
             assert!(!pending.owes_captcha(), "{name}");
             let Step::Totp { right } = s;
             k.clock.advance(30);
@@ -333,7 +341,7 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
                 other => panic!("{name}: {other:?}"),
             };
             assert_eq!(Some(saw), want.next(), "{name}: answer {}", i + 1);
-            let after = held(&k, Some(&t), &flow);
+            let after = held(&k, Some(&t), &flow).await;
             let expect = match saw {
                 Saw::SignedIn => Held { journey: None, sessions: 1, flow_marked: true },
                 Saw::Ended => Held { journey: None, sessions: 0, flow_marked: false },
@@ -341,7 +349,7 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
             };
             assert_eq!(after, expect, "{name}: answer {}", i + 1);
             if saw == Saw::Again {
-                let j = journey::get(&k.store, T, &t, k.clock.now()).unwrap().expect("alive");
+                let j = journey::get(&k.store, T, &t, k.clock.now()).await.unwrap().expect("alive");
                 assert_eq!(j.failures as usize, i + 1, "{name}: counted");
             }
         }
@@ -356,7 +364,7 @@ async fn r20_journeys_step_by_step_answer_and_store_what_they_owe() {
 async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
     let k = kit(false).await;
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
-    let flow = request::save_flow(&k.store, T, auth_request(true), k.clock.now()).unwrap();
+    let flow = request::save_flow(&k.store, T, auth_request(true), k.clock.now()).await.unwrap();
     let session = Session {
         sid: "sid".into(),
         account_id: k.account_id.clone(),
@@ -379,31 +387,32 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
             a.bindings.clear();
             Ok(())
         })
+        .await
         .unwrap();
     let skipped = k.signins.step_up(T, &flow, &session, "/back".into()).await.unwrap();
     assert!(matches!(skipped, StepUp::Skipped), "{skipped:?}");
-    assert!(request::load_flow(&k.store, T, &flow, k.clock.now()).unwrap().unwrap().step_up_skipped);
+    assert!(request::load_flow(&k.store, T, &flow, k.clock.now()).await.unwrap().unwrap().step_up_skipped);
 
     let k = kit(false).await;
-    let secret = enrol_totp(&k);
-    let flow = request::save_flow(&k.store, T, auth_request(true), k.clock.now()).unwrap();
+    let secret = enrol_totp(&k).await;
+    let flow = request::save_flow(&k.store, T, auth_request(true), k.clock.now()).await.unwrap();
     let session = Session { account_id: k.account_id.clone(), ..session };
     let StepUp::Owes { token } = k.signins.step_up(T, &flow, &session, "/back".into()).await.unwrap() else {
         panic!("owes")
     };
     let owed = State::OwesSecondFactor { offer: Offer { may_remember: false }, password_expired: false };
-    assert_eq!(held(&k, Some(&token), &flow), Held { journey: Some(owed), sessions: 0, flow_marked: false });
+    assert_eq!(held(&k, Some(&token), &flow).await, Held { journey: Some(owed), sessions: 0, flow_marked: false });
     k.clock.advance(30);
-    let pending = k.signins.pending(T, &token).unwrap().unwrap();
+    let pending = k.signins.pending(T, &token).await.unwrap().unwrap();
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
     let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, true).await.unwrap();
     let Answered::SignedIn(done) = answered else { panic!("signed in: {answered:?}") };
     assert_eq!(done.next, "/back");
     assert!(done.remember.is_none(), "a step-up never remembers the device");
-    assert_eq!(held(&k, Some(&token), &flow), Held { journey: None, sessions: 1, flow_marked: true });
-    let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).unwrap();
+    assert_eq!(held(&k, Some(&token), &flow).await, Held { journey: None, sessions: 1, flow_marked: true });
+    let sessions = k.store.scan::<AccountSession>(T, &format!("{}/", k.account_id)).await.unwrap();
     let (_, index) = &sessions[0];
-    assert_eq!(k.store.get::<Session>(T, &index.key).unwrap().unwrap().acr, "2");
+    assert_eq!(k.store.get::<Session>(T, &index.key).await.unwrap().unwrap().acr, "2");
 }
 
 /// R18 (issue 11 item 3): the session start is one transaction. An account
@@ -414,24 +423,24 @@ async fn p4_step_up_owes_a_second_factor_or_is_skipped() {
 async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
     let k = kit(true).await;
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
-    let secret = enrol_totp(&k);
-    let flow = request::save_flow(&k.store, T, auth_request(false), k.clock.now()).unwrap();
-    let facts = k.signins.flow(T, Some(&flow));
+    let secret = enrol_totp(&k).await;
+    let flow = request::save_flow(&k.store, T, auth_request(false), k.clock.now()).await.unwrap();
+    let facts = k.signins.flow(T, Some(&flow)).await;
     let step =
         k.signins.password(T, browser(&origin), facts.as_ref(), MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("owes: {step:?}") };
-    let pending = k.signins.pending(T, &token).unwrap().unwrap();
-    k.store.remove::<Account>(T, &k.account_id).unwrap();
+    let pending = k.signins.pending(T, &token).await.unwrap().unwrap();
+    k.store.remove::<Account>(T, &k.account_id).await.unwrap();
     k.clock.advance(30);
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
     let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, false).await;
     assert!(matches!(answered, Err(crate::Error::NotFound(Resource::Account))), "{answered:?}");
-    let after = held(&k, Some(&token), &flow);
+    let after = held(&k, Some(&token), &flow).await;
     assert_eq!((after.sessions, after.flow_marked), (0, false), "{after:?}");
     assert!(after.journey.is_some(), "the journey is not ended");
-    let actions: Vec<String> = audit::recent(&k.store, T, 50).unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = audit::recent(&k.store, T, 50).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(!actions.contains(&"sign_in".to_string()), "{actions:?}");
-    assert!(k.store.scan::<Session>(T, "").unwrap().is_empty(), "no session record either");
+    assert!(k.store.scan::<Session>(T, "").await.unwrap().is_empty(), "no session record either");
 }
 
 /// R19, W1: while a journey owes the CAPTCHA a plugin asked for, a right second
@@ -441,14 +450,14 @@ async fn r18_a_session_start_that_fails_leaves_nothing_behind() {
 async fn r19_a_journey_owing_a_captcha_takes_no_second_factor_first() {
     let k = kit(true).await;
     let origin = Origin { user_agent: "test".into(), ip: "1.2.3.4".into() };
-    let secret = enrol_totp(&k);
+    let secret = enrol_totp(&k).await;
     let step = k.signins.password(T, browser(&origin), None, MOBILE, PASSWORD, None, "/n".into()).await.unwrap();
     let SignInStep::Owes { token } = step else { panic!("owes: {step:?}") };
-    let mut j = stored(&k, &token).unwrap();
+    let mut j = stored(&k, &token).await.unwrap();
     j.state = State::OwesCaptcha { then: Some(Offer { may_remember: false }), password_expired: false };
-    journey::put(&k.store, T, &token, &j).unwrap();
+    journey::put(&k.store, T, &token, &j).await.unwrap();
 
-    let pending = k.signins.pending(T, &token).unwrap().unwrap();
+    let pending = k.signins.pending(T, &token).await.unwrap().unwrap();
     assert!(pending.owes_captcha());
     let sent = k.signins.send_code(T, &pending, crate::account::Kind::Mobile, "1.2.3.4", "en").await;
     assert!(matches!(sent, Err(crate::Error::CaptchaRequired)), "{sent:?}");
@@ -456,6 +465,6 @@ async fn r19_a_journey_owing_a_captcha_takes_no_second_factor_first() {
     let code = totp::code_at(&secret, k.clock.now()).unwrap();
     let answered = k.signins.answer_factor(T, browser(&origin), pending, Factor::Totp, &code, false).await;
     assert!(matches!(answered, Err(crate::Error::CaptchaRequired)), "{answered:?}");
-    assert!(k.store.scan::<Session>(T, "").unwrap().is_empty(), "no session");
-    assert!(matches!(stored(&k, &token).unwrap().state, State::OwesCaptcha { .. }), "still owes the CAPTCHA");
+    assert!(k.store.scan::<Session>(T, "").await.unwrap().is_empty(), "no session");
+    assert!(matches!(stored(&k, &token).await.unwrap().state, State::OwesCaptcha { .. }), "still owes the CAPTCHA");
 }

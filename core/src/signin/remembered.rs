@@ -35,12 +35,19 @@ pub fn remembered(account_id: &str, epoch: u32, days: u64, now: u64) -> Remember
 
 /// Remembers `device` behind `token` (a fresh `secret::token()`, the cookie value)
 /// inside a transaction over [`RememberedDevice`].
-pub fn remember_in(tx: &Tx<'_>, tenant: &str, token: &str, device: &RememberedDevice) -> TxResult<()> {
-    tx.put(tenant, &secret::digest(token), device)
+pub async fn remember_in(tx: &Tx<'_>, tenant: &str, token: &str, device: &RememberedDevice) -> TxResult<()> {
+    tx.put(tenant, &secret::digest(token), device).await
 }
 
 /// Whether the cookie value remembers this device for the account at its current epoch.
-pub fn is_remembered(store: &Store, tenant: &str, token: &str, account_id: &str, epoch: u32, now: u64) -> Result<bool> {
-    let device = token_record::get_live::<RememberedDevice>(store, tenant, token, now)?;
+pub async fn is_remembered(
+    store: &Store,
+    tenant: &str,
+    token: &str,
+    account_id: &str,
+    epoch: u32,
+    now: u64,
+) -> Result<bool> {
+    let device = token_record::get_live::<RememberedDevice>(store, tenant, token, now).await?;
     Ok(device.is_some_and(|d| secret::eq(&d.account_id, account_id) && d.epoch == epoch))
 }

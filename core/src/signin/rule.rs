@@ -19,6 +19,19 @@ pub enum Outcome {
     Complete,
 }
 
+/// Whether [`after_first_factor`] asks its `has_factor`: a denying plugin ends the
+/// sign-in first, and a plugin's second-factor requirement adds to `need`. The
+/// caller reads the account's factors (a store read) only when this says so.
+pub fn asks_for_factor(plugin: &Decision, need: &Need) -> bool {
+    match plugin {
+        Decision::Deny { .. } => false,
+        Decision::Require { requirement: Requirement::SecondFactor } => {
+            Need { plugin_requires: true, ..*need }.second_factor()
+        }
+        _ => need.second_factor(),
+    }
+}
+
 /// What follows a first factor. `need` carries everything but the plugin's wish,
 /// which `plugin` adds; `remember_allowed` is the tenant's "remember this device"
 /// setting (days > 0); `has_factor` is asked only when a second factor is owed.

@@ -76,18 +76,18 @@ pub fn is_refusal(e: &Error) -> bool {
 impl SignIns {
     /// The live journey behind the browser's token when it owes a CAPTCHA or a
     /// second factor, with its account.
-    pub fn pending(&self, tenant: &str, token: &str) -> Result<Option<SecondStep>> {
-        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now())? else { return Ok(None) };
+    pub async fn pending(&self, tenant: &str, token: &str) -> Result<Option<SecondStep>> {
+        let Some(j) = journey::get(&self.store, tenant, token, self.clock.now()).await? else { return Ok(None) };
         if !j.owes_a_step() {
             return Ok(None);
         }
-        let account = self.accounts.get(tenant, j.account()?)?;
-        self.second_step(tenant, token, j, account).map(Some)
+        let account = self.accounts.get(tenant, j.account()?).await?;
+        self.second_step(tenant, token, j, account).await.map(Some)
     }
 
     /// The page's view of journey `j` behind `token`.
-    fn second_step(&self, tenant: &str, token: &str, j: Journey, account: Account) -> Result<SecondStep> {
-        let methods = available(&account, &self.enrolled(tenant, &account.id)?, &j.amr);
+    async fn second_step(&self, tenant: &str, token: &str, j: Journey, account: Account) -> Result<SecondStep> {
+        let methods = available(&account, &self.enrolled(tenant, &account.id).await?, &j.amr);
         Ok(SecondStep { token: token.to_string(), journey: j, account, methods })
     }
 
@@ -101,21 +101,21 @@ impl SignIns {
         answer: &str,
     ) -> Result<Answered> {
         let SecondStep { token, journey: j, account, .. } = step;
-        match self.accounts.captchas().verify(tenant, answer) {
+        match self.accounts.captchas().verify(tenant, answer).await {
             Ok(()) => match j.state {
                 State::OwesCaptcha { then: Some(offer), password_expired } => {
                     let to = State::OwesSecondFactor { offer, password_expired };
-                    let moved = self.move_to(tenant, &token, to)?;
+                    let moved = self.move_to(tenant, &token, to).await?;
                     self.store.commit().await?;
-                    let step = self.second_step(tenant, &token, moved, account)?;
+                    let step = self.second_step(tenant, &token, moved, account).await?;
                     Ok(Answered::Again { step: Box::new(step), error: None })
                 }
                 _ => self.done(tenant, browser, &token, j, account, false).await.map(Answered::SignedIn),
             },
             Err(e) => {
-                self.record(tenant, &account.id, "captcha_failed", browser.origin, None, json!({}))?;
+                self.record(tenant, &account.id, "captcha_failed", browser.origin, None, json!({})).await?;
                 self.store.commit().await?;
-                let step = self.second_step(tenant, &token, j, account)?;
+                let step = self.second_step(tenant, &token, j, account).await?;
                 Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
         }
@@ -135,7 +135,7 @@ impl SignIns {
     ) -> Result<Answered> {
         step.captcha_first()?;
         let SecondStep { token, journey: mut j, account, .. } = step;
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let factors = Factors { totps: &self.totps, recovery_codes: &self.recovery_codes };
         let ip = browser.origin.ip.as_str();
         let answered =
@@ -143,13 +143,13 @@ impl SignIns {
         let detail = json!({ "method": factor.as_str() });
         match answered.await {
             Err(e @ Error::RateLimited { .. }) => {
-                let step = self.second_step(tenant, &token, j, account)?;
+                let step = self.second_step(tenant, &token, j, account).await?;
                 Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
             Ok(method) => {
-                self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail)?;
+                self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail).await?;
                 if factor == Factor::RecoveryCode {
-                    self.record(tenant, &account.id, "recovery_code_used", browser.origin, None, json!({}))?;
+                    self.record(tenant, &account.id, "recovery_code_used", browser.origin, None, json!({})).await?;
                 }
                 j.amr = level::with(&j.amr, method);
                 self.done(tenant, browser, &token, j, account, remember).await.map(Answered::SignedIn)
@@ -160,7 +160,7 @@ impl SignIns {
                 if !self.wrong_answer(tenant, &token, &event).await? {
                     return Ok(Answered::Expired);
                 }
-                let step = self.second_step(tenant, &token, j, account)?;
+                let step = self.second_step(tenant, &token, j, account).await?;
                 Ok(Answered::Again { step: Box::new(step), error: Some(e) })
             }
         }
@@ -170,7 +170,7 @@ impl SignIns {
     /// browser's options.
     pub async fn start_passkey(&self, tenant: &str, rp: &Rp, step: &SecondStep) -> Result<(String, serde_json::Value)> {
         step.captcha_first()?;
-        let started = self.passkeys.start_authentication(tenant, rp, &step.account.id)?;
+        let started = self.passkeys.start_authentication(tenant, rp, &step.account.id).await?;
         self.store.commit().await?;
         Ok(started)
     }
@@ -190,7 +190,7 @@ impl SignIns {
     ) -> Result<Completed> {
         step.captcha_first()?;
         let SecondStep { token, journey: mut j, account, .. } = step;
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let ip = browser.origin.ip.as_str();
         let verified = self
             .accounts
@@ -200,7 +200,7 @@ impl SignIns {
         match verified {
             Err(e @ Error::RateLimited { .. }) => Err(e),
             Ok(()) => {
-                self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail)?;
+                self.record(tenant, &account.id, "second_factor_passed", browser.origin, None, detail).await?;
                 j.amr = level::with(&j.amr, Method::Passkey);
                 self.done(tenant, browser, &token, j, account, remember).await
             }
@@ -215,7 +215,7 @@ impl SignIns {
     /// Sends a second-factor code to the account's verified mobile or email (R37 limits).
     pub async fn send_code(&self, tenant: &str, step: &SecondStep, kind: Kind, ip: &str, locale: &str) -> Result<Sent> {
         step.captcha_first()?;
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         self.accounts.send_second_factor_code(tenant, &settings, &step.account, kind, ip, locale).await
     }
 
@@ -224,23 +224,27 @@ impl SignIns {
     async fn wrong_answer(&self, tenant: &str, token: &str, event: &crate::audit::AuditEvent) -> Result<bool> {
         let now = self.clock.now();
         let id = crate::audit::new_id(event);
-        let alive = self.store.transaction(STEP_TREES, |tx| {
-            crate::audit::record_in(tx, tenant, &id, event)?;
-            journey::wrong_answer_in(tx, tenant, token, now)
-        })?;
+        let alive = self
+            .store
+            .transaction(STEP_TREES, async |tx| {
+                crate::audit::record_in(tx, tenant, &id, event).await?;
+                journey::wrong_answer_in(tx, tenant, token, now).await
+            })
+            .await?;
         self.store.commit().await?;
         Ok(alive)
     }
 
     /// Moves the live journey behind `token` to state `to` (one write); `not_found`
     /// if it is gone. The caller commits.
-    fn move_to(&self, tenant: &str, token: &str, to: State) -> Result<Journey> {
+    async fn move_to(&self, tenant: &str, token: &str, to: State) -> Result<Journey> {
         let now = self.clock.now();
         crate::token_record::update::<Journey, _>(&self.store, tenant, token, |old| {
             let mut j = old.filter(|j| j.expires_at > now).ok_or(Error::NotFound(Resource::SignIn))?;
             j.state = to.clone();
             Ok((Some(j.clone()), j))
         })
+        .await
     }
 
     /// Starts the session, ending the journey in the same transaction.

@@ -173,16 +173,16 @@ impl SignIns {
     }
 
     /// What the account has enrolled besides its mobile and email.
-    pub(super) fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
+    pub(super) async fn enrolled(&self, tenant: &str, account_id: &str) -> Result<Enrolled> {
         Ok(Enrolled {
-            totp: self.totps.status(tenant, account_id)?.is_some_and(|s| s.confirmed),
-            passkeys: self.passkeys.count(tenant, account_id)?,
-            recovery_codes: self.recovery_codes.remaining(tenant, account_id)?,
+            totp: self.totps.status(tenant, account_id).await?.is_some_and(|s| s.confirmed),
+            passkeys: self.passkeys.count(tenant, account_id).await?,
+            recovery_codes: self.recovery_codes.remaining(tenant, account_id).await?,
         })
     }
 
-    pub(super) fn settings(&self, tenant: &str) -> Result<TenantSettings> {
-        Ok(self.tenants.get(tenant)?.settings)
+    pub(super) async fn settings(&self, tenant: &str) -> Result<TenantSettings> {
+        Ok(self.tenants.get(tenant).await?.settings)
     }
 
     /// Continues after a first factor for `signed`, in the authorization `flow` if
@@ -196,15 +196,15 @@ impl SignIns {
         signed: SignedIn,
         next: String,
     ) -> Result<SignInStep> {
-        let settings = self.settings(tenant)?;
-        let facts = self.flow_or_id(tenant, flow);
+        let settings = self.settings(tenant).await?;
+        let facts = self.flow_or_id(tenant, flow).await;
         self.continue_after(tenant, &settings, browser, facts.as_ref(), signed, next, None).await
     }
 
     /// The facts of flow `flow`; a flow id that no longer loads is still carried
     /// on (and marked if it comes back).
-    pub(super) fn flow_or_id(&self, tenant: &str, flow: Option<&str>) -> Option<FlowFacts> {
-        match (self.flow(tenant, flow), flow) {
+    pub(super) async fn flow_or_id(&self, tenant: &str, flow: Option<&str>) -> Option<FlowFacts> {
+        match (self.flow(tenant, flow).await, flow) {
             (Some(f), _) => Some(f),
             (None, Some(id)) => Some(FlowFacts { id: id.to_string(), ..FlowFacts::default() }),
             (None, None) => None,
@@ -238,9 +238,11 @@ impl SignIns {
             method: signed.amr.first().cloned().unwrap_or_default(),
             new_device: browser.device().is_none_or(|d| !account.known_devices.contains(&secret::digest(d))),
         };
-        let decision = self.policy.sign_in(tenant, &facts, &input);
+        let decision = self.policy.sign_in(tenant, &facts, &input).await;
         let remembered = match browser.remember {
-            Some(t) => remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now)?,
+            Some(t) => {
+                remembered::is_remembered(&self.store, tenant, t, &account.id, account.security_epoch, now).await?
+            }
             None => false,
         };
         let acr_values = flow.and_then(|f| f.acr_values.as_deref());
@@ -253,8 +255,11 @@ impl SignIns {
             already_two: level::acr(&signed.amr) == "2",
         };
         let remember_allowed = settings.sign_in.remember_device_days > 0;
-        let has_factor = || Ok(!available(account, &self.enrolled(tenant, &account.id)?, &signed.amr).is_empty());
-        let outcome = rule::after_first_factor(decision, need, remember_allowed, has_factor)?;
+        // The factors are a store read, so they are read before the pure rule, and
+        // only when it will ask (as its lazy `has_factor` did).
+        let has_factor = rule::asks_for_factor(&decision, &need)
+            && !available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty();
+        let outcome = rule::after_first_factor(decision, need, remember_allowed, || Ok(has_factor))?;
         let origin = browser.origin;
         match outcome {
             Outcome::Denied { reason, message } => {
@@ -306,12 +311,14 @@ impl SignIns {
     /// transaction, durably; returns the browser's token for it.
     pub(super) async fn owe(&self, tenant: &str, j: &Journey, ending: Option<&str>) -> Result<String> {
         let token = secret::token();
-        self.store.transaction(&[Journey::TREE], |tx| {
-            if let Some(old) = ending {
-                journey::end_in(tx, tenant, old)?;
-            }
-            journey::put_in(tx, tenant, &token, j)
-        })?;
+        self.store
+            .transaction(&[Journey::TREE], async |tx| {
+                if let Some(old) = ending {
+                    journey::end_in(tx, tenant, old).await?;
+                }
+                journey::put_in(tx, tenant, &token, j).await
+            })
+            .await?;
         self.store.commit().await?;
         Ok(token)
     }
@@ -320,24 +327,29 @@ impl SignIns {
     /// transaction, durably.
     async fn audit_and_end(&self, tenant: &str, event: &AuditEvent, ending: Option<&str>) -> Result<()> {
         let id = audit::new_id(event);
-        self.store.transaction(STEP_TREES, |tx| {
-            audit::record_in(tx, tenant, &id, event)?;
-            match ending {
-                Some(t) => journey::end_in(tx, tenant, t),
-                None => Ok(()),
-            }
-        })?;
+        self.store
+            .transaction(STEP_TREES, async |tx| {
+                audit::record_in(tx, tenant, &id, event).await?;
+                match ending {
+                    Some(t) => journey::end_in(tx, tenant, t).await,
+                    None => Ok(()),
+                }
+            })
+            .await?;
         self.store.commit().await
     }
 
     /// Starts the session of a sign-in with nothing left to prove.
     pub async fn finish(&self, tenant: &str, browser: Browser<'_>, done: Finished) -> Result<Completed> {
         let now = self.clock.now();
-        let settings = self.settings(tenant)?;
+        let settings = self.settings(tenant).await?;
         let flow = done.flow.as_deref();
-        let client_id = flow
-            .and_then(|id| request::load_flow(&self.store, tenant, id, now).ok().flatten())
-            .map(|f| f.request.client_id);
+        let client_id = match flow {
+            Some(id) => {
+                request::load_flow(&self.store, tenant, id, now).await.ok().flatten().map(|f| f.request.client_id)
+            }
+            None => None,
+        };
         self.start_session(tenant, browser, done, client_id, &settings).await
     }
 
@@ -365,23 +377,26 @@ impl SignIns {
         let event = self.event(&account.id, "sign_in", browser.origin, client_id, detail);
         let event_id = audit::new_id(&event);
         // One transaction: a sign-in is all of these or none of them.
-        let new_device = self.store.transaction(START_TREES, |tx| {
-            if let Some(old) = old {
-                session::end_live_in(tx, tenant, old, now)?;
-            }
-            session::start_in(tx, tenant, &session_cookie, &session)?;
-            if let Some(id) = done.flow.as_deref() {
-                request::mark_signed_in_in(tx, tenant, id, &session.sid)?;
-            }
-            if let Some((token, device)) = &remember {
-                remembered::remember_in(tx, tenant, token, device)?;
-            }
-            audit::record_in(tx, tenant, &event_id, &event)?;
-            if let Some(t) = done.journey.as_deref() {
-                journey::end_in(tx, tenant, t)?;
-            }
-            Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now)
-        })?;
+        let new_device = self
+            .store
+            .transaction(START_TREES, async |tx| {
+                if let Some(old) = old {
+                    session::end_live_in(tx, tenant, old, now).await?;
+                }
+                session::start_in(tx, tenant, &session_cookie, &session).await?;
+                if let Some(id) = done.flow.as_deref() {
+                    request::mark_signed_in_in(tx, tenant, id, &session.sid).await?;
+                }
+                if let Some((token, device)) = &remember {
+                    remembered::remember_in(tx, tenant, token, device).await?;
+                }
+                audit::record_in(tx, tenant, &event_id, &event).await?;
+                if let Some(t) = done.journey.as_deref() {
+                    journey::end_in(tx, tenant, t).await?;
+                }
+                Accounts::note_device_in(tx, tenant, &account.id, &device_digest, now).await
+            })
+            .await?;
         self.store.commit().await?;
         let remember = remember.map(|(token, _)| (token, days * 24 * 3600));
         // R9: taken only now that the session has started, so a sign-in refused or
@@ -403,7 +418,7 @@ impl SignIns {
     }
 
     /// Records a security event of the sign-in (who, what, when, IP, client).
-    pub(super) fn record(
+    pub(super) async fn record(
         &self,
         tenant: &str,
         account_id: &str,
@@ -412,7 +427,7 @@ impl SignIns {
         client: Option<String>,
         detail: Value,
     ) -> Result<()> {
-        audit::record(&self.store, tenant, &self.event(account_id, action, origin, client, detail))
+        audit::record(&self.store, tenant, &self.event(account_id, action, origin, client, detail)).await
     }
 
     /// A security event of the sign-in (who, what, now, IP, client), not recorded yet.

@@ -21,9 +21,9 @@ pub enum StepUp {
 impl SignIns {
     /// Steps the `session` up to two factors for flow `flow_id`, going to `next` after; durable.
     pub async fn step_up(&self, tenant: &str, flow_id: &str, session: &Session, next: String) -> Result<StepUp> {
-        let account = self.accounts.get(tenant, &session.account_id)?;
-        if available(&account, &self.enrolled(tenant, &account.id)?, &session.amr).is_empty() {
-            request::skip_step_up(&self.store, tenant, flow_id)?;
+        let account = self.accounts.get(tenant, &session.account_id).await?;
+        if available(&account, &self.enrolled(tenant, &account.id).await?, &session.amr).is_empty() {
+            request::skip_step_up(&self.store, tenant, flow_id).await?;
             self.store.commit().await?;
             return Ok(StepUp::Skipped);
         }

@@ -5,6 +5,8 @@
 mod commit;
 #[allow(dead_code)] // not yet behind `Store`: the next step of issue 12 wires it in
 pub(crate) mod postgres;
+#[cfg(test)]
+mod tests;
 mod tx;
 
 use std::path::Path;
@@ -71,7 +73,7 @@ impl Store {
     }
 
     /// Reads a record, whether or not it has expired.
-    pub fn get<R: Record>(&self, tenant: &str, id: &str) -> Result<Option<R>> {
+    pub async fn get<R: Record>(&self, tenant: &str, id: &str) -> Result<Option<R>> {
         match self.tree::<R>()?.get(key(tenant, id))? {
             Some(bytes) => Ok(Some(decode(&bytes)?)),
             None => Ok(None),
@@ -79,25 +81,25 @@ impl Store {
     }
 
     /// Reads a record that has not expired at `now`.
-    pub fn get_live<R: Record>(&self, tenant: &str, id: &str, now: u64) -> Result<Option<R>> {
-        Ok(self.get::<R>(tenant, id)?.filter(|r| r.expires_at().is_none_or(|e| e > now)))
+    pub async fn get_live<R: Record>(&self, tenant: &str, id: &str, now: u64) -> Result<Option<R>> {
+        Ok(self.get::<R>(tenant, id).await?.filter(|r| r.expires_at().is_none_or(|e| e > now)))
     }
 
     /// Writes a record, replacing any previous one.
-    pub fn put<R: Record>(&self, tenant: &str, id: &str, record: &R) -> Result<()> {
+    pub async fn put<R: Record>(&self, tenant: &str, id: &str, record: &R) -> Result<()> {
         self.tree::<R>()?.insert(key(tenant, id), encode(record)?)?;
         Ok(())
     }
 
     /// Writes a record only if none exists under its key; false if one did.
-    pub fn insert_new<R: Record>(&self, tenant: &str, id: &str, record: &R) -> Result<bool> {
+    pub async fn insert_new<R: Record>(&self, tenant: &str, id: &str, record: &R) -> Result<bool> {
         let swapped =
             self.tree::<R>()?.compare_and_swap(key(tenant, id), None as Option<&[u8]>, Some(encode(record)?))?;
         Ok(swapped.is_ok())
     }
 
     /// Removes a record; returns it if it existed.
-    pub fn remove<R: Record>(&self, tenant: &str, id: &str) -> Result<Option<R>> {
+    pub async fn remove<R: Record>(&self, tenant: &str, id: &str) -> Result<Option<R>> {
         match self.tree::<R>()?.remove(key(tenant, id))? {
             Some(bytes) => Ok(Some(decode(&bytes)?)),
             None => Ok(None),
@@ -106,7 +108,7 @@ impl Store {
 
     /// Atomically replaces a record with `f(old)`, retrying on concurrent change.
     /// `f` returns `None` to leave the record unchanged.
-    pub fn update<R: Record, T>(
+    pub async fn update<R: Record, T>(
         &self,
         tenant: &str,
         id: &str,
@@ -126,7 +128,7 @@ impl Store {
     }
 
     /// All records of a tenant whose id starts with `prefix`, in key order.
-    pub fn scan<R: Record>(&self, tenant: &str, prefix: &str) -> Result<Vec<(String, R)>> {
+    pub async fn scan<R: Record>(&self, tenant: &str, prefix: &str) -> Result<Vec<(String, R)>> {
         let start = key(tenant, prefix);
         let skip = tenant.len() + 1;
         self.tree::<R>()?
@@ -140,7 +142,7 @@ impl Store {
     }
 
     /// Deletes the records of type `R` that expired before `now`; returns how many.
-    pub fn sweep_expired<R: Record>(&self, now: u64) -> Result<usize> {
+    pub async fn sweep_expired<R: Record>(&self, now: u64) -> Result<usize> {
         let tree = self.tree::<R>()?;
         let mut removed = 0;
         for item in tree.iter() {
@@ -155,7 +157,11 @@ impl Store {
 
     /// Runs `f` as one serializable transaction over the trees named by `trees`.
     /// `f` may be re-run on conflict, so it must not have side effects outside `tx`.
-    pub fn transaction<T>(&self, trees: &[&'static str], f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
+    /// `f` awaits only `Tx` operations: the sled engine runs it inside sled's own
+    /// (synchronous) transaction and polls it once, so a closure that awaits anything
+    /// else (a timer, a channel, another service) is refused with a storage error and
+    /// writes nothing.
+    pub async fn transaction<T>(&self, trees: &[&'static str], f: impl AsyncFn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
         let opened = trees.iter().map(|t| self.db.open_tree(t)).collect::<Result<Vec<_>, _>>()?;
         tx::run(&opened, trees, f)
     }

@@ -1,4 +1,8 @@
-//! A typed view of one sled transaction over several trees.
+//! A typed view of one sled transaction over several trees, and the runner that
+//! drives an async transaction closure inside sled's synchronous one.
+
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -18,7 +22,8 @@ fn storage(e: Error) -> ConflictableTransactionError<Error> {
     ConflictableTransactionError::Abort(e)
 }
 
-/// The trees of one transaction, addressed by record type.
+/// The trees of one transaction, addressed by record type. Its operations are
+/// `async` for engines that talk to a server; on sled they never wait.
 pub struct Tx<'a> {
     trees: &'a [TransactionalTree],
     names: &'a [&'static str],
@@ -32,26 +37,47 @@ impl Tx<'_> {
         }
     }
 
-    pub fn get<R: Record>(&self, tenant: &str, id: &str) -> TxResult<Option<R>> {
+    /// Reads a record inside the transaction.
+    pub async fn get<R: Record>(&self, tenant: &str, id: &str) -> TxResult<Option<R>> {
         match self.tree::<R>()?.get(key(tenant, id))? {
             Some(bytes) => Ok(Some(decode(&bytes).map_err(storage)?)),
             None => Ok(None),
         }
     }
 
-    pub fn put<R: Record>(&self, tenant: &str, id: &str, record: &R) -> TxResult<()> {
+    /// Writes a record inside the transaction.
+    pub async fn put<R: Record>(&self, tenant: &str, id: &str, record: &R) -> TxResult<()> {
         self.tree::<R>()?.insert(key(tenant, id), encode(record).map_err(storage)?)?;
         Ok(())
     }
 
-    pub fn remove<R: Record>(&self, tenant: &str, id: &str) -> TxResult<()> {
+    /// Removes a record inside the transaction.
+    pub async fn remove<R: Record>(&self, tenant: &str, id: &str) -> TxResult<()> {
         self.tree::<R>()?.remove(key(tenant, id))?;
         Ok(())
     }
 }
 
-pub(super) fn run<T>(trees: &[sled::Tree], names: &[&'static str], f: impl Fn(&Tx<'_>) -> TxResult<T>) -> Result<T> {
-    let result = trees.transaction(|opened: &Vec<TransactionalTree>| f(&Tx { trees: opened, names }));
+/// Why a transaction was refused when its closure waited on something else.
+pub(super) const AWAITED_OTHER: &str = "a transaction awaited something other than the store";
+
+/// Runs `f` inside one sled transaction. sled's closure is synchronous and its `Tx`
+/// operations never wait, so the future `f(&tx)` is polled once and is ready; one
+/// that pends awaited something else, and the transaction is aborted (nothing
+/// written) rather than blocking a runtime thread on it.
+pub(super) fn run<T>(
+    trees: &[sled::Tree],
+    names: &[&'static str],
+    f: impl AsyncFn(&Tx<'_>) -> TxResult<T>,
+) -> Result<T> {
+    let result = trees.transaction(|opened: &Vec<TransactionalTree>| {
+        let tx = Tx { trees: opened, names };
+        let future = pin!(f(&tx));
+        match future.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(r) => r,
+            Poll::Pending => abort(Error::Storage(AWAITED_OTHER.into())),
+        }
+    });
     match result {
         Ok(v) => Ok(v),
         Err(TransactionError::Abort(e)) => Err(e),

@@ -93,8 +93,8 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<AccountView>> {
-    let c = caller(&svc, &tenant, &headers)?;
-    Ok(Json((&svc.accounts.get(&tenant, &c.account_id)?).into()))
+    let c = caller(&svc, &tenant, &headers).await?;
+    Ok(Json((&svc.accounts.get(&tenant, &c.account_id).await?).into()))
 }
 
 #[derive(Deserialize)]
@@ -105,8 +105,8 @@ struct IdentityCode {
 }
 
 /// The value of the account's channel number `i`.
-fn channel_value(svc: &AppState, tenant: &str, account_id: &str, i: usize) -> ApiResult<String> {
-    let a = svc.accounts.get(tenant, account_id)?;
+async fn channel_value(svc: &AppState, tenant: &str, account_id: &str, i: usize) -> ApiResult<String> {
+    let a = svc.accounts.get(tenant, account_id).await?;
     a.bindings.get(i).map(|b| b.value.clone()).ok_or_else(|| ApiError::bad_request("invalid_input", "no such channel"))
 }
 
@@ -117,10 +117,10 @@ async fn identity_code(
     headers: HeaderMap,
     JsonBody(body): JsonBody<IdentityCode>,
 ) -> ApiResult<Json<Sent>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
-    let address = channel_value(&svc, &tenant, &c.account_id, body.channel)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
+    let address = channel_value(&svc, &tenant, &c.account_id, body.channel).await?;
     Ok(Json(accounts.send_identity_code(&c.account_id, &address, &peer.ip().to_string(), locale(&headers)).await?))
 }
 
@@ -141,11 +141,11 @@ async fn change_password(
     headers: HeaderMap,
     JsonBody(body): JsonBody<ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let address = match body.channel {
-        Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i)?),
+        Some(i) => Some(channel_value(&svc, &tenant, &c.account_id, i).await?),
         None => None,
     };
     let proof = match (&body.current_password, &address, &body.code) {
@@ -181,9 +181,9 @@ async fn channel_code(
     JsonBody(body): JsonBody<ChannelCode>,
 ) -> ApiResult<Json<Sent>> {
     let kind = kind_of(&kind)?;
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let (target, channel) = match body {
         ChannelCode::Current { channel } => (CodeTarget::Current, channel),
         ChannelCode::New { value, channel } => (CodeTarget::New(value), channel),
@@ -195,8 +195,16 @@ async fn channel_code(
 }
 
 /// The address of the recovery channel an identity code went to, if the body names one.
-fn identity_address(svc: &AppState, tenant: &str, account_id: &str, i: Option<usize>) -> ApiResult<Option<String>> {
-    i.map(|i| channel_value(svc, tenant, account_id, i)).transpose()
+async fn identity_address(
+    svc: &AppState,
+    tenant: &str,
+    account_id: &str,
+    i: Option<usize>,
+) -> ApiResult<Option<String>> {
+    match i {
+        Some(i) => channel_value(svc, tenant, account_id, i).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// The proof of identity a body gives: `current_password`, or `identity_channel` and
@@ -239,10 +247,10 @@ async fn change_channel(
     JsonBody(body): JsonBody<ChangeChannel>,
 ) -> ApiResult<Json<AccountView>> {
     let kind = kind_of(&kind)?;
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
-    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
+    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel).await?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let a = accounts
         .change_channel(
@@ -275,8 +283,8 @@ async fn sessions(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<Vec<SessionView>>> {
-    let c = caller(&svc, &tenant, &headers)?;
-    let list = svc.sessions.list(&tenant, &c.account_id)?;
+    let c = caller(&svc, &tenant, &headers).await?;
+    let list = svc.sessions.list(&tenant, &c.account_id).await?;
     Ok(Json(
         list.into_iter()
             .map(|s| SessionView {
@@ -297,7 +305,7 @@ async fn end_session(
     Path((tenant, sid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     if !svc.sessions.sign_out_device(&tenant, &c.account_id, &sid).await? {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session"));
     }
@@ -310,7 +318,7 @@ async fn end_other_sessions(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     let n = svc.sessions.sign_out_others(&tenant, &c.account_id, c.sid.as_deref()).await?;
     Ok(Json(serde_json::json!({ "ended": n })))
 }
@@ -334,10 +342,10 @@ async fn email_link(
     headers: HeaderMap,
     JsonBody(body): JsonBody<EmailLink>,
 ) -> ApiResult<Json<Sent>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     c.may_change_security(&svc)?;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
-    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
+    let address = identity_address(&svc, &tenant, &c.account_id, body.identity_channel).await?;
     let proof = proof_of(body.current_password.as_deref(), address.as_deref(), body.identity_code.as_deref())?;
     let url = format!("{}{}", svc.issuer(&tenant), paths::EMAIL_LINK_PAGE);
     let ip = peer.ip().to_string();

@@ -55,7 +55,7 @@ async fn put_settings(
 }
 
 async fn get_settings(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<TenantSettings>> {
-    Ok(Json(svc.tenants.get(&tenant)?.settings))
+    Ok(Json(svc.tenants.get(&tenant).await?.settings))
 }
 
 #[derive(Deserialize)]
@@ -69,11 +69,11 @@ async fn audit(
     Path(tenant): Path<String>,
     axum::extract::Query(q): axum::extract::Query<AuditQuery>,
 ) -> ApiResult<Json<Vec<latchkey_core::audit::AuditEvent>>> {
-    Ok(Json(svc.tenants.audit(&tenant, q.limit.unwrap_or(100).min(1000))?))
+    Ok(Json(svc.tenants.audit(&tenant, q.limit.unwrap_or(100).min(1000)).await?))
 }
 
 async fn list_tenants(State(svc): State<AppState>) -> ApiResult<Json<Vec<Tenant>>> {
-    Ok(Json(svc.tenants.list()?))
+    Ok(Json(svc.tenants.list().await?))
 }
 
 /// A client as the admin API shows it: never its secret digest.
@@ -121,14 +121,14 @@ async fn add_client(
     Path(tenant): Path<String>,
     JsonBody(new): JsonBody<NewClient>,
 ) -> ApiResult<(StatusCode, Json<ClientView>)> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let (client, shown) = svc.clients.create_durably(svc.clock.as_ref(), &tenant, new).await?;
     Ok((StatusCode::CREATED, Json(ClientView::new(client, shown))))
 }
 
 async fn list_clients(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<ClientView>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(svc.clients.list(&tenant)?.into_iter().map(|c| ClientView::new(c, None)).collect()))
+    svc.tenants.get(&tenant).await?;
+    Ok(Json(svc.clients.list(&tenant).await?.into_iter().map(|c| ClientView::new(c, None)).collect()))
 }
 
 async fn remove_client(
@@ -171,18 +171,18 @@ async fn add_user(
     Path(tenant): Path<String>,
     JsonBody(new): JsonBody<NewAccount>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let account = svc.accounts.create(&tenant, new).await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
 async fn list_users(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<AccountView>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(svc.accounts.list(&tenant)?.into_iter().map(Into::into).collect()))
+    svc.tenants.get(&tenant).await?;
+    Ok(Json(svc.accounts.list(&tenant).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn rotate_keys(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<serde_json::Value>> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let kids = svc.keys.rotate_durably(&tenant).await?;
     Ok(Json(json!({ "active_kids": kids })))
 }

@@ -40,9 +40,9 @@ impl Caller {
 }
 
 /// Authenticates the caller of an account API request.
-pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Caller> {
+pub async fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Caller> {
     if let Some(token) = bearer(headers) {
-        let claims = svc.keys.verify_access_token(tenant, &svc.issuer(tenant), token)?;
+        let claims = svc.keys.verify_access_token(tenant, &svc.issuer(tenant), token).await?;
         let scopes = claims["scope"].as_str().unwrap_or("");
         if !scopes.split(' ').any(|s| s == ACCOUNT_SCOPE) {
             return Err(ApiError::new(
@@ -52,16 +52,20 @@ pub fn caller(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Ca
             ));
         }
         let account_id = claims["sub"].as_str().unwrap_or("").to_string();
-        if claims["client_id"].as_str() == Some(account_id.as_str()) || svc.accounts.get(tenant, &account_id).is_err() {
+        if claims["client_id"].as_str() == Some(account_id.as_str())
+            || svc.accounts.get(tenant, &account_id).await.is_err()
+        {
             return Err(ApiError::unauthorized("invalid_token", "the token names no account"));
         }
-        let first_party =
-            claims["client_id"].as_str().and_then(|id| svc.clients.get(tenant, id).ok()).is_some_and(|c| c.first_party);
+        let first_party = match claims["client_id"].as_str() {
+            Some(id) => svc.clients.get(tenant, id).await.is_ok_and(|c| c.first_party),
+            None => false,
+        };
         let token = TokenFacts { first_party, auth_time: claims["auth_time"].as_u64() };
         let sid = claims["sid"].as_str().map(str::to_string);
         return Ok(Caller { account_id, sid, session: None, token: Some(token) });
     }
-    match cookies::session_of(svc, tenant, headers)? {
+    match cookies::session_of(svc, tenant, headers).await? {
         Some((_, s)) => {
             Ok(Caller { account_id: s.account_id.clone(), sid: Some(s.sid.clone()), session: Some(s), token: None })
         }

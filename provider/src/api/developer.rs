@@ -48,9 +48,9 @@ async fn show(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<DeveloperView>> {
-    let c = caller(&svc, &tenant, &headers)?;
-    let types = svc.developers.types(&tenant)?;
-    Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id)?, types)))
+    let c = caller(&svc, &tenant, &headers).await?;
+    let types = svc.developers.types(&tenant).await?;
+    Ok(Json(DeveloperView::new(svc.developers.get(&tenant, &c.account_id).await?, types)))
 }
 
 async fn submit(
@@ -59,13 +59,13 @@ async fn submit(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Submit>,
 ) -> ApiResult<Json<DeveloperView>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     let facts = crate::web::http::facts(&headers, None, None);
     let s = svc
         .developers
         .submit_durably(&svc.policy, &facts, &tenant, &c.account_id, &body.developer_type, &body.fields)
         .await?;
-    Ok(Json(DeveloperView::new(s, svc.developers.types(&tenant)?)))
+    Ok(Json(DeveloperView::new(s, svc.developers.types(&tenant).await?)))
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -27,10 +27,10 @@ async fn list(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Json<DevicesView>> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     Ok(Json(DevicesView {
-        count: svc.devices.count(&tenant, &c.account_id)?,
-        devices: svc.devices.list(&tenant, &c.account_id)?,
+        count: svc.devices.count(&tenant, &c.account_id).await?,
+        devices: svc.devices.list(&tenant, &c.account_id).await?,
     }))
 }
 
@@ -43,8 +43,8 @@ async fn bind(
     headers: HeaderMap,
     JsonBody(new): JsonBody<NewDevice>,
 ) -> ApiResult<(StatusCode, Json<Device>)> {
-    let c = caller(&svc, &tenant, &headers)?;
-    let dev = svc.developers.facts(&tenant, &c.account_id)?;
+    let c = caller(&svc, &tenant, &headers).await?;
+    let dev = svc.developers.facts(&tenant, &c.account_id).await?;
     let facts = crate::web::http::facts(&headers, None, None);
     let device = svc.devices.bind_durably(&svc.policy, &facts, &tenant, &c.account_id, &dev, new, svc.now()).await?;
     Ok((StatusCode::CREATED, Json(device)))
@@ -55,7 +55,7 @@ async fn unbind(
     Path((tenant, device_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    let c = caller(&svc, &tenant, &headers)?;
+    let c = caller(&svc, &tenant, &headers).await?;
     svc.devices.unbind_durably(&tenant, &c.account_id, &device_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

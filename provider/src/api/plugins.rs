@@ -36,7 +36,7 @@ async fn install(
     Path(tenant): Path<String>,
     JsonBody(body): JsonBody<Install>,
 ) -> ApiResult<(StatusCode, Json<InstalledPlugin>)> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let wasm = STANDARD
         .decode(body.wasm.trim())
         .map_err(|_| ApiError::bad_request("invalid_request", "wasm is not base64"))?;
@@ -46,8 +46,8 @@ async fn install(
 }
 
 async fn list(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<InstalledPlugin>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(svc.policy.list(&tenant)?))
+    svc.tenants.get(&tenant).await?;
+    Ok(Json(svc.policy.list(&tenant).await?))
 }
 
 async fn remove(State(svc): State<AppState>, Path((tenant, name)): Path<(String, String)>) -> ApiResult<StatusCode> {

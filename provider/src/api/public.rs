@@ -48,8 +48,8 @@ struct CodeRequest {
 /// starts with `difficulty` zero bits, then send `"{id}:{nonce}"` as `captcha`
 /// before `expires_at`. Each answer works once.
 async fn captcha(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Challenge>> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
-    Ok(Json(accounts.captcha()?))
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
+    Ok(Json(accounts.captcha().await?))
 }
 
 async fn send_code(
@@ -59,7 +59,7 @@ async fn send_code(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CodeRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let (ip, locale) = (peer.ip().to_string(), locale(&headers));
     let ask = Ask { ip: &ip, locale, captcha: body.captcha.as_deref() };
     let sent = match Purpose::parse(&body.purpose)? {
@@ -83,7 +83,7 @@ async fn register(
     headers: HeaderMap,
     JsonBody(reg): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let done = accounts.register(&crate::web::http::facts(&headers, Some(peer), None), reg).await?;
     Ok((StatusCode::CREATED, Json(json!({ "account_id": done.account.id }))))
 }
@@ -112,7 +112,7 @@ async fn recover(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RecoverFinish>,
 ) -> ApiResult<StatusCode> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let account = accounts.finish_recovery(&body.identifier, &body.code, &body.new_password, locale(&headers)).await?;
     svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -125,7 +125,7 @@ async fn account_names(
     headers: HeaderMap,
     JsonBody(body): JsonBody<MobileRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
     Ok(Json(accounts.send_account_names(&body.mobile, &ask).await?))
@@ -160,7 +160,7 @@ async fn account_name_by_id(
     headers: HeaderMap,
     JsonBody(body): JsonBody<AccountById>,
 ) -> ApiResult<Json<Sent>> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
     Ok(Json(accounts.send_account_name_by_id(&body.account_id, &body.mobile, &ask).await?))
@@ -173,7 +173,7 @@ async fn recover_link(
     headers: HeaderMap,
     JsonBody(body): JsonBody<EmailRequest>,
 ) -> ApiResult<Json<Sent>> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: locale(&headers), captcha: body.captcha.as_deref() };
@@ -193,7 +193,7 @@ async fn recover_link_finish(
     headers: HeaderMap,
     JsonBody(body): JsonBody<RecoverLinkFinish>,
 ) -> ApiResult<StatusCode> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let account = accounts.finish_recovery_link(&body.token, &body.new_password, locale(&headers)).await?;
     svc.sessions.sign_out_others(&tenant, &account, None).await?;
     Ok(StatusCode::NO_CONTENT)

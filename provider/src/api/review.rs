@@ -40,8 +40,8 @@ fn reviewer(name: Option<String>) -> ApiResult<String> {
 }
 
 async fn pending(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<Submission>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(svc.developers.list_pending(&tenant)?))
+    svc.tenants.get(&tenant).await?;
+    Ok(Json(svc.developers.list_pending(&tenant).await?))
 }
 
 /// The body is optional: `{}` or `{"reviewer": "..."}`.
@@ -55,7 +55,7 @@ async fn approve(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?
     };
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let s = svc.developers.approve_durably(&tenant, &account_id, &reviewer(body.reviewer)?).await?;
     Ok(Json(s))
 }
@@ -65,7 +65,7 @@ async fn reject(
     Path((tenant, account_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<Reject>,
 ) -> ApiResult<Json<Submission>> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let s = svc.developers.reject_durably(&tenant, &account_id, &reviewer(body.reviewer)?, &body.reason).await?;
     Ok(Json(s))
 }

@@ -14,8 +14,8 @@ use crate::web::error::{ApiError, ApiResult};
 use crate::web::http::JsonBody;
 
 async fn list(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<UpstreamConfig>>> {
-    svc.tenants.get(&tenant)?;
-    Ok(Json(svc.upstreams.list(&tenant)?))
+    svc.tenants.get(&tenant).await?;
+    Ok(Json(svc.upstreams.list(&tenant).await?))
 }
 
 async fn put(
@@ -23,7 +23,7 @@ async fn put(
     Path((tenant, id)): Path<(String, String)>,
     JsonBody(config): JsonBody<UpstreamConfig>,
 ) -> ApiResult<Json<UpstreamConfig>> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     if config.id != id {
         return Err(ApiError::bad_request("invalid_input", "the id in the body differs from the URL"));
     }
@@ -35,7 +35,7 @@ async fn get_one(
     State(svc): State<AppState>,
     Path((tenant, id)): Path<(String, String)>,
 ) -> ApiResult<Json<UpstreamConfig>> {
-    Ok(Json(svc.upstreams.get(&tenant, &id)?))
+    Ok(Json(svc.upstreams.get(&tenant, &id).await?))
 }
 
 async fn remove(State(svc): State<AppState>, Path((tenant, id)): Path<(String, String)>) -> ApiResult<StatusCode> {

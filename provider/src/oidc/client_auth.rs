@@ -29,7 +29,7 @@ fn basic(headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
 }
 
 /// Authenticates the client of a request.
-pub fn authenticate(
+pub async fn authenticate(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -49,5 +49,5 @@ pub fn authenticate(
         (None, Some(id), None) => (id, Presented::None),
         (None, None, _) => return Err(ApiError::unauthorized("invalid_client", "client authentication is required")),
     };
-    Ok(svc.clients.authenticate(tenant, id, presented)?)
+    Ok(svc.clients.authenticate(tenant, id, presented).await?)
 }

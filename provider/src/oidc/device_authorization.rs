@@ -52,9 +52,10 @@ async fn device_authorization(
     headers: HeaderMap,
     FormBody(form): FormBody<DeviceAuthorizationForm>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     let scope = form.scope.as_deref();
     let started =
         svc.devices.start_durably(&tenant, &client, scope, form.device_id, form.device_name, svc.now()).await??;

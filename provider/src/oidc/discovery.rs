@@ -132,7 +132,7 @@ pub fn metadata(issuer: &str) -> ApiResult<Metadata> {
 }
 
 async fn discovery(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Metadata>> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     Ok(Json(metadata(&svc.issuer(&tenant))?))
 }
 

@@ -47,12 +47,12 @@ async fn logout(
     posted: bool,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, p.ui_locales.as_deref());
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let refuse = |description: &str| -> ApiResult<Response> {
         Ok(page.message(&svc, StatusCode::BAD_REQUEST, "error", description, Some("invalid_request")))
     };
     let hint: Option<IdTokenHint> = match p.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => match id_token_hint::verify(&*svc.keys.ring(&tenant)?, &svc.issuer(&tenant), h) {
+        Some(h) => match id_token_hint::verify(&*svc.keys.ring(&tenant).await?, &svc.issuer(&tenant), h) {
             Ok(hint) => Some(hint),
             Err(_) => return refuse("id_token_hint is not valid"),
         },
@@ -68,10 +68,15 @@ async fn logout(
     let redirect = match p.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
         None => None,
         Some(uri) => {
-            let allowed = client_id
-                .and_then(|id| svc.clients.get(&tenant, id).ok())
-                .is_some_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri))
-                && latchkey_core::redirect_uri::safe_to_answer(uri);
+            let registered = match client_id {
+                Some(id) => svc
+                    .clients
+                    .get(&tenant, id)
+                    .await
+                    .is_ok_and(|c| c.post_logout_redirect_uris.iter().any(|r| r == uri)),
+                None => false,
+            };
+            let allowed = registered && latchkey_core::redirect_uri::safe_to_answer(uri);
             if !allowed {
                 return Ok(page.message(
                     &svc,
@@ -84,7 +89,7 @@ async fn logout(
             Some(uri.to_string())
         }
     };
-    let session = cookies::session_of(&svc, &tenant, &headers)?;
+    let session = cookies::session_of(&svc, &tenant, &headers).await?;
     let hint_matches = hint.as_ref().is_some_and(|h| session.as_ref().is_none_or(|(_, s)| h.sub == s.account_id));
     let confirmed = posted && p.confirm.as_deref() == Some("yes") && Page::csrf_ok(&headers, p.csrf.as_deref());
     if session.is_some() && !hint_matches && !confirmed {

@@ -23,11 +23,12 @@ async fn introspect(
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     if client.is_public() {
         return Err(ApiError::unauthorized("invalid_client", "public clients cannot introspect"));
     }
-    let mut resp = Json(svc.tokens.introspect(&tenant, &client, &form.token)?).into_response();
+    let mut resp = Json(svc.tokens.introspect(&tenant, &client, &form.token).await?).into_response();
     resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)

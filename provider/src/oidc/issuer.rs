@@ -121,8 +121,8 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let sealer = Arc::new(latchkey_core::seal::Sealer::new([3; 32]));
         let keys = Keys::new(store, Arc::new(ManualClock::new()), sealer, 3600);
-        keys.ensure("t").unwrap();
-        let ring = keys.ring("t").unwrap();
+        keys.ensure("t").await.unwrap();
+        let ring = keys.ring("t").await.unwrap();
         let access = "header.payload.signature-of-an-access-token";
         for alg in Alg::ALL {
             let key = ring.active(alg).unwrap();

@@ -11,8 +11,8 @@ use crate::web::error::ApiResult;
 use crate::web::paths;
 
 async fn jwks(State(svc): State<AppState>, Path(tenant): Path<String>) -> ApiResult<Json<Value>> {
-    svc.tenants.get(&tenant)?;
-    let ring = svc.keys.ring(&tenant)?;
+    svc.tenants.get(&tenant).await?;
+    let ring = svc.keys.ring(&tenant).await?;
     Ok(Json(json!({ "keys": ring.keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })))
 }
 

@@ -28,7 +28,8 @@ async fn revoke(
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<StatusCode> {
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     svc.tokens.revoke(&tenant, &client.id, &form.token).await?;
     Ok(StatusCode::OK)
 }

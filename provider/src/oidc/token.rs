@@ -19,9 +19,10 @@ async fn token(
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let client =
-        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())?;
+        client_auth::authenticate(&svc, &tenant, &headers, form.client_id.as_deref(), form.client_secret.as_deref())
+            .await?;
     let request = TokenRequest::parse(form)?;
     let issued = svc.tokens.exchange(&tenant, &client, request).await??;
     let mut resp = Json(issued).into_response();

@@ -18,7 +18,7 @@ async fn userinfo(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let token = bearer(&headers).ok_or_else(|| ApiError::bearer_required("a bearer access token is required"))?;
-    match svc.tokens.userinfo(&tenant, token)? {
+    match svc.tokens.userinfo(&tenant, token).await? {
         Ok(claims) => Ok(Json(Value::Object(claims))),
         Err(UserInfoRefused::InsufficientScope) => Err(ApiError::insufficient_scope(
             "Bearer error=\"insufficient_scope\", scope=\"openid\"",

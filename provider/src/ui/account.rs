@@ -22,8 +22,8 @@ use crate::web::paths;
 use crate::web::respond;
 
 /// The browser's session in the tenant, or the answer that sends the person to sign in.
-pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Result<Session, Response>> {
-    Ok(match cookies::session_of(svc, tenant, headers)? {
+pub(crate) async fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Result<Session, Response>> {
+    Ok(match cookies::session_of(svc, tenant, headers).await? {
         Some((_, session)) => Ok(session),
         None => Err(respond::found(&paths::tenant(tenant, paths::LOGIN))),
     })
@@ -31,7 +31,7 @@ pub(crate) fn holder(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiRe
 
 /// The start of every form an account holder posts: the page, the CSRF check, then
 /// the session (without one, to the sign-in page). `Err` is the answer to send.
-pub(crate) fn posted_by_holder(
+pub(crate) async fn posted_by_holder(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -42,7 +42,7 @@ pub(crate) fn posted_by_holder(
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
-    Ok(holder(svc, tenant, headers)?.map(|session| (page, session)))
+    Ok(holder(svc, tenant, headers).await?.map(|session| (page, session)))
 }
 
 /// A date and time for people: `2025-03-01 08:30 UTC`.
@@ -87,7 +87,7 @@ async fn show(
     Holder { session, account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let devices = svc.sessions.list(&tenant, &account.id)?;
+    let devices = svc.sessions.list(&tenant, &account.id).await?;
     let channels: Vec<Value> = account
         .bindings
         .iter()
@@ -100,20 +100,18 @@ async fn show(
             json!({ "kind": kind_text(&page, b.kind), "value": mask(b.kind, &b.value), "verified": b.verified, "roles": roles })
         })
         .collect();
-    let devices: Vec<Value> = devices
-        .into_iter()
-        .map(|s| {
-            let clients: Vec<String> = s
-                .clients
-                .iter()
-                .map(|id| svc.clients.get(&tenant, id).map(|c| c.name).unwrap_or_else(|_| id.clone()))
-                .collect();
-            json!({
-                "sid": s.sid, "current": s.sid == session.sid, "clients": clients, "user_agent": s.user_agent,
-                "ip": s.ip, "signed_in_at": when(s.auth_time), "last_seen": when(s.last_seen),
-            })
-        })
-        .collect();
+    let mut listed: Vec<Value> = Vec::with_capacity(devices.len());
+    for s in devices {
+        let mut clients: Vec<String> = Vec::with_capacity(s.clients.len());
+        for id in &s.clients {
+            clients.push(svc.clients.get(&tenant, id).await.map(|c| c.name).unwrap_or_else(|_| id.clone()));
+        }
+        listed.push(json!({
+            "sid": s.sid, "current": s.sid == session.sid, "clients": clients, "user_agent": s.user_agent,
+            "ip": s.ip, "signed_in_at": when(s.auth_time), "last_seen": when(s.last_seen),
+        }));
+    }
+    let devices = listed;
     let info = match q.done.as_deref() {
         Some("email") => Some(page.text("done_email")),
         Some("mobile") => Some(page.text("done_mobile")),

@@ -180,7 +180,7 @@ async fn send_code(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
@@ -197,7 +197,7 @@ async fn send_code(
         }
         Err(e) => refused(&page, settings, &mut view, e)?,
     }
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let account = svc.accounts.get(&tenant, &session.account_id).await?;
     Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
 }
 
@@ -208,7 +208,7 @@ async fn submit(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
@@ -232,7 +232,7 @@ async fn submit(
         }
         Err(e) => {
             refused(&page, settings, &mut view, e)?;
-            let account = svc.accounts.get(&tenant, &session.account_id)?;
+            let account = svc.accounts.get(&tenant, &session.account_id).await?;
             Ok(render(&svc, &tenant, &page, &account, kind, next.as_deref(), view))
         }
     }
@@ -248,7 +248,7 @@ async fn send_link(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let next = safe_next(&tenant, form.next.as_deref());
     let mut view = View::of(&form);
@@ -261,7 +261,7 @@ async fn send_link(
         Ok(_) => view.info = Some(page.text("email_link_sent").to_string()),
         Err(e) => refused(&page, settings, &mut view, e)?,
     }
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let account = svc.accounts.get(&tenant, &session.account_id).await?;
     Ok(render(&svc, &tenant, &page, &account, Kind::Email, next.as_deref(), view))
 }
 

@@ -27,7 +27,7 @@ async fn decide(
     headers: HeaderMap,
     FormBody(form): FormBody<ConsentForm>,
 ) -> ApiResult<Response> {
-    let saved = svc.authorizations.flow(&tenant, &form.flow)?;
+    let saved = svc.authorizations.flow(&tenant, &form.flow).await?;
     let page = Page::new(&headers, saved.as_ref().and_then(|f| f.request.ui_locales.as_deref()));
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.message(&svc, StatusCode::FORBIDDEN, "error", page.text("csrf"), Some("csrf")));

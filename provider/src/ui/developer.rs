@@ -49,9 +49,9 @@ struct Outcome<'a> {
 }
 
 /// Renders the page for the account's submission `s`.
-fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcome<'_>) -> ApiResult<Response> {
+async fn render(svc: &Services, page: &Page, tenant: &str, s: &Submission, out: Outcome<'_>) -> ApiResult<Response> {
     let Outcome { status, posted, error, info } = out;
-    let types = svc.developers.types(tenant)?;
+    let types = svc.developers.types(tenant).await?;
     let types: Vec<Value> = types
         .iter()
         .map(|ty| {
@@ -103,9 +103,9 @@ async fn show(
     Holder { session, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let s = svc.developers.get(&tenant, &session.account_id)?;
+    let s = svc.developers.get(&tenant, &session.account_id).await?;
     let info = (q.done.as_deref() == Some("submitted")).then(|| page.text("dev_submitted"));
-    render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info })
+    render(&svc, &page, &tenant, &s, Outcome { status: StatusCode::OK, posted: None, error: None, info }).await
 }
 
 /// Submits or resubmits: `developer_type` and the `field.*` inputs of that type.
@@ -136,9 +136,9 @@ async fn submit(
                     (f.status, f.text)
                 }
             };
-            let s = svc.developers.get(&tenant, &session.account_id)?;
+            let s = svc.developers.get(&tenant, &session.account_id).await?;
             let out = Outcome { status, posted: Some((&type_name, &fields)), error: Some(text), info: None };
-            render(&svc, &page, &tenant, &s, out)
+            render(&svc, &page, &tenant, &s, out).await
         }
     }
 }

@@ -103,9 +103,9 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<DeviceQuery>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers).await? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let typed = q.user_code.unwrap_or_default();
@@ -116,7 +116,7 @@ async fn show(
         Ok(p) => p,
         Err(resp) => return Ok(resp),
     };
-    let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or(pending.client_id);
+    let client_name = svc.clients.get(&tenant, &pending.client_id).await.map(|c| c.name).unwrap_or(pending.client_id);
     let scopes: Vec<String> = pending
         .scopes
         .iter()
@@ -153,12 +153,12 @@ async fn decide(
     headers: HeaderMap,
     FormBody(form): FormBody<DecisionForm>,
 ) -> ApiResult<Response> {
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let page = Page::new(&headers, form.ui_locales.as_deref().filter(|l| !l.is_empty()));
     if !Page::csrf_ok(&headers, form.csrf.as_deref()) {
         return Ok(page.csrf_refused(&svc));
     }
-    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers)? else {
+    let Some((_, session)) = cookies::session_of(&svc, &tenant, &headers).await? else {
         return Ok(sign_in_first(&svc, &tenant, &page));
     };
     let pending = match check(&svc, &tenant, &page, &session, peer, &form.user_code).await? {
@@ -167,8 +167,8 @@ async fn decide(
     };
     let now = svc.now();
     let result = if form.decision == "allow" {
-        let client_name = svc.clients.get(&tenant, &pending.client_id).map(|c| c.name).unwrap_or_default();
-        let dev = svc.developers.facts(&tenant, &session.account_id)?;
+        let client_name = svc.clients.get(&tenant, &pending.client_id).await.map(|c| c.name).unwrap_or_default();
+        let dev = svc.developers.facts(&tenant, &session.account_id).await?;
         let facts = crate::web::http::facts(&headers, None, None);
         svc.devices
             .approve_durably(&svc.policy, &facts, &tenant, &form.user_code, approval(&session), &dev, &client_name, now)

@@ -41,9 +41,9 @@ async fn show(
     Query(q): Query<ConfirmQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let token = q.token.unwrap_or_default();
-    if !svc.accounts.email_link_valid(&tenant, &token) {
+    if !svc.accounts.email_link_valid(&tenant, &token).await {
         return Ok(page.link_dead(&svc));
     }
     let action = paths::tenant(&tenant, paths::EMAIL_LINK_PAGE);
@@ -60,7 +60,7 @@ async fn confirm(
     Path(tenant): Path<String>,
     CsrfForm { page, form }: CsrfForm<ConfirmForm>,
 ) -> ApiResult<Response> {
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     match svc.accounts.confirm_email_link(&tenant, &form.token, page.locale.tag()).await {
         Ok(_) => Ok(page.render(
             &svc,

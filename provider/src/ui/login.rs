@@ -67,27 +67,27 @@ pub(crate) fn nonempty(flow: &Option<String>) -> Option<&str> {
     flow.as_deref().filter(|f| !f.is_empty())
 }
 
-pub(crate) fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
-    flow_page(svc, tenant, headers, flow).0
+pub(crate) async fn page_for(svc: &AppState, tenant: &str, headers: &HeaderMap, flow: Option<&str>) -> Page {
+    flow_page(svc, tenant, headers, flow).await.0
 }
 
 /// The page in the flow's language, and the flow (read once for the whole request).
-pub(crate) fn flow_page(
+pub(crate) async fn flow_page(
     svc: &AppState,
     tenant: &str,
     headers: &HeaderMap,
     flow: Option<&str>,
 ) -> (Page, Option<FlowFacts>) {
-    let saved = svc.signins.flow(tenant, flow);
+    let saved = svc.signins.flow(tenant, flow).await;
     (Page::new(headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref())), saved)
 }
 
-fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
-    render_in(svc, tenant, page, flow, svc.signins.flow(tenant, flow).as_ref(), view)
+async fn render(svc: &AppState, tenant: &str, page: &Page, flow: Option<&str>, view: View<'_>) -> ApiResult<Response> {
+    render_in(svc, tenant, page, flow, svc.signins.flow(tenant, flow).await.as_ref(), view).await
 }
 
 /// `render` for a flow already read.
-fn render_in(
+async fn render_in(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -95,8 +95,11 @@ fn render_in(
     saved: Option<&FlowFacts>,
     view: View<'_>,
 ) -> ApiResult<Response> {
-    let t = svc.tenants.get(tenant)?;
-    let client_name = saved.and_then(|f| svc.clients.get(tenant, &f.client_id).ok()).map(|c| c.name);
+    let t = svc.tenants.get(tenant).await?;
+    let client_name = match saved {
+        Some(f) => svc.clients.get(tenant, &f.client_id).await.ok().map(|c| c.name),
+        None => None,
+    };
     let hint = saved.and_then(|f| f.login_hint.clone()).unwrap_or_default();
     let status = if view.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
     Ok(page.render(
@@ -110,7 +113,7 @@ fn render_in(
             "base": paths::tenant(tenant, ""), "captcha": view.captcha,
             "captcha_working": page.text("captcha_working"), "captcha_done": page.text("captcha_done"),
             "captcha_noscript": page.text("captcha_noscript"),
-            "upstreams": svc.upstreams.list(tenant)?.into_iter()
+            "upstreams": svc.upstreams.list(tenant).await?.into_iter()
                 .map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon }))
                 .collect::<Vec<_>>(),
         }),
@@ -141,17 +144,17 @@ async fn show(
     Query(q): Query<LoginQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
+    let page = page_for(&svc, &tenant, &headers, flow).await;
     let method = if q.method.as_deref() == Some("sms") { "sms" } else { "password" };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let busy_ip = svc.accounts.attempts().ip_needs_captcha(&tenant, &settings.sign_in, &peer.ip().to_string())?;
-    let captcha = challenge_if(&svc, &tenant, busy_ip, settings.sign_in.captcha_difficulty)?;
-    render(&svc, &tenant, &page, flow, View { method, captcha, ..View::default() })
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    let busy_ip = svc.accounts.attempts().ip_needs_captcha(&tenant, &settings.sign_in, &peer.ip().to_string()).await?;
+    let captcha = challenge_if(&svc, &tenant, busy_ip, settings.sign_in.captcha_difficulty).await?;
+    render(&svc, &tenant, &page, flow, View { method, captcha, ..View::default() }).await
 }
 
 /// A fresh CAPTCHA challenge when `needed`.
-fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> ApiResult<Option<Challenge>> {
-    Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty)?) } else { None })
+async fn challenge_if(svc: &AppState, tenant: &str, needed: bool, difficulty: u8) -> ApiResult<Option<Challenge>> {
+    Ok(if needed { Some(svc.accounts.captchas().issue(tenant, difficulty).await?) } else { None })
 }
 
 async fn submit(
@@ -173,7 +176,7 @@ async fn submit(
         SignInStep::Failed { error, captcha } => {
             let error = Some(failure(&page, error)?);
             let view = View { method: "password", identifier, error, captcha, ..View::default() };
-            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
+            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view).await
         }
         step => signed_in::render_step(&svc, &tenant, &page, step),
     }
@@ -192,7 +195,7 @@ async fn send_code(
         Err(e) => (None, Some(failure(&page, e)?)),
     };
     let view = View { method: "sms", mobile: &form.mobile, info, error, ..View::default() };
-    render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
+    render_in(&svc, &tenant, &page, flow, saved.as_ref(), view).await
 }
 
 async fn submit_code(
@@ -211,7 +214,7 @@ async fn submit_code(
         SignInStep::Failed { error, .. } => {
             let error = Some(failure(&page, error)?);
             let view = View { method: "sms", mobile: &form.mobile, error, ..View::default() };
-            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view)
+            render_in(&svc, &tenant, &page, flow, saved.as_ref(), view).await
         }
         step => signed_in::render_step(&svc, &tenant, &page, step),
     }

@@ -51,7 +51,7 @@ async fn start(
     if !crate::web::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let (ceremony, options) = svc.signins.start_passkey_sign_in(&tenant, &rp, &body.identifier).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
@@ -64,12 +64,12 @@ async fn finish(
     JsonBody(body): JsonBody<Finish>,
 ) -> ApiResult<Response> {
     let flow = body.flow.as_deref().filter(|f| !f.is_empty());
-    let (page, saved) = flow_page(&svc, &tenant, &headers, flow);
+    let (page, saved) = flow_page(&svc, &tenant, &headers, flow).await;
     if !crate::web::page::Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(csrf_refused());
     }
     let from = origin(&headers, Some(peer));
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let held = Held::of(&headers);
     let next = paths::next_after_sign_in(&tenant, flow);
     let browser = held.browser(&from, &page);

@@ -126,7 +126,7 @@ async fn show(
     Holder { account, .. }: Holder,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let next = safe_next(&tenant, q.next.as_deref());
     let view = View::new(q.method.unwrap_or(Method::Password));
     Ok(render(&svc, &tenant, &page, &settings, &account, next.as_deref(), view))
@@ -140,7 +140,7 @@ async fn send_code(
     posted: HolderForm<PasswordForm>,
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());
@@ -165,7 +165,7 @@ async fn submit(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = posted;
     let session = holder.session;
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let account = holder.account;
     let next = safe_next(&tenant, form.next.as_deref());

@@ -157,7 +157,7 @@ impl<'a> View<'a> {
 /// account names carries a fresh CAPTCHA challenge (R19): the start page two (code and
 /// link), the code page one (send again), the forgot-account page one. An answer works
 /// once, so each render, failed tries included, issues new ones.
-fn render(
+async fn render(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -167,8 +167,8 @@ fn render(
 ) -> ApiResult<Response> {
     let issue = || svc.accounts.captchas().issue(tenant, settings.sign_in.captcha_difficulty);
     let (captcha, link_captcha) = match view.step {
-        Step::Start => (Some(issue()?), Some(issue()?)),
-        Step::Code | Step::Account => (Some(issue()?), None),
+        Step::Start => (Some(issue().await?), Some(issue().await?)),
+        Step::Code | Step::Account => (Some(issue().await?), None),
         Step::Link => (None, None),
     };
     Ok(page.render(
@@ -194,9 +194,9 @@ async fn show(
     Query(q): Query<FlowQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
-    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start))
+    let page = page_for(&svc, &tenant, &headers, flow).await;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Start)).await
 }
 
 async fn send_code(
@@ -206,7 +206,7 @@ async fn send_code(
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
@@ -221,7 +221,7 @@ async fn send_code(
             View { identifier: &form.identifier, error: Some(f.text), status: f.status, ..View::new(Step::Start) }
         }
     };
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 async fn submit(
@@ -230,7 +230,7 @@ async fn submit(
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         identifier: &form.identifier,
@@ -240,14 +240,14 @@ async fn submit(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, settings, flow, view);
+        return render(&svc, &tenant, &page, settings, flow, view).await;
     }
     let code = form.code.trim();
     match accounts.finish_recovery(&form.identifier, code, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, flow, &account_id).await,
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, flow, retry(f.text, f.status)).await
         }
     }
 }
@@ -286,7 +286,7 @@ async fn send_link(
     FlowForm { page, form, .. }: FlowForm<LinkSendForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
     let ip = peer.ip().to_string();
@@ -302,7 +302,7 @@ async fn send_link(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 /// The page a recovery link opens: the new-password form while the link is good.
@@ -314,13 +314,13 @@ async fn show_link(
     Query(q): Query<LinkQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let token = q.token.unwrap_or_default();
-    if !svc.accounts.recovery_link_valid(&tenant, &token) {
+    if !svc.accounts.recovery_link_valid(&tenant, &token).await {
         return Ok(page.link_dead(&svc));
     }
     let view = View { token: &token, ..View::new(Step::Link) };
-    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view)?))
+    Ok(private_url(render(&svc, &tenant, &page, &settings, None, view).await?))
 }
 
 async fn finish_link(
@@ -328,7 +328,7 @@ async fn finish_link(
     Path(tenant): Path<String>,
     CsrfForm { page, form }: CsrfForm<LinkForm>,
 ) -> ApiResult<Response> {
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
         token: &form.token,
@@ -338,7 +338,7 @@ async fn finish_link(
     };
     if form.password != form.password2 {
         let view = retry(page.text("passwords_differ").to_string(), StatusCode::BAD_REQUEST);
-        return render(&svc, &tenant, &page, settings, None, view);
+        return render(&svc, &tenant, &page, settings, None, view).await;
     }
     match accounts.finish_recovery_link(&form.token, &form.password, page.locale.tag()).await {
         Ok(account_id) => password_changed(&svc, &tenant, &page, None, &account_id).await,
@@ -346,7 +346,7 @@ async fn finish_link(
         // The password was refused before the link was used: it still works.
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
-            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status))
+            render(&svc, &tenant, &page, settings, None, retry(f.text, f.status)).await
         }
     }
 }
@@ -358,9 +358,9 @@ async fn show_account(
     Query(q): Query<FlowQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
-    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account))
+    let page = page_for(&svc, &tenant, &headers, flow).await;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    render(&svc, &tenant, &page, &settings, flow, View::new(Step::Account)).await
 }
 
 async fn send_account_names(
@@ -370,7 +370,7 @@ async fn send_account_names(
     FlowForm { page, form, .. }: FlowForm<AccountForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
     let ask = Ask { ip: &ip, locale: page.locale.tag(), captcha: form.captcha.as_deref() };
@@ -382,7 +382,7 @@ async fn send_account_names(
             (view.error, view.status) = (Some(f.text), f.status);
         }
     }
-    render(&svc, &tenant, &page, settings, flow, view)
+    render(&svc, &tenant, &page, settings, flow, view).await
 }
 
 pub fn router() -> axum::Router<AppState> {

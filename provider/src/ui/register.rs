@@ -109,7 +109,7 @@ struct View<'a> {
     status: Option<StatusCode>,
 }
 
-fn render(
+async fn render(
     svc: &AppState,
     tenant: &str,
     page: &Page,
@@ -118,12 +118,15 @@ fn render(
     by: By,
     view: View<'_>,
 ) -> ApiResult<Response> {
-    let t = svc.tenants.get(tenant)?;
+    let t = svc.tenants.get(tenant).await?;
     let client_id = match flow {
-        Some(id) => svc.accounts.flow_client(tenant, id)?,
+        Some(id) => svc.accounts.flow_client(tenant, id).await?,
         None => None,
     };
-    let client_name = client_id.and_then(|id| svc.clients.get(tenant, &id).ok()).map(|c| c.name);
+    let client_name = match client_id {
+        Some(id) => svc.clients.get(tenant, &id).await.ok().map(|c| c.name),
+        None => None,
+    };
     let status = view.status.unwrap_or(if view.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK });
     Ok(page.render(
         svc,
@@ -146,9 +149,9 @@ async fn show(
     Query(q): Query<RegisterQuery>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&q.flow);
-    let page = page_for(&svc, &tenant, &headers, flow);
-    let settings = svc.tenants.get(&tenant)?.settings;
-    render(&svc, &tenant, &page, &settings, flow, By::parse(q.by.as_deref()), View::default())
+    let page = page_for(&svc, &tenant, &headers, flow).await;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    render(&svc, &tenant, &page, &settings, flow, By::parse(q.by.as_deref()), View::default()).await
 }
 
 async fn send_code(
@@ -158,7 +161,7 @@ async fn send_code(
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
     let to = match by {
@@ -179,7 +182,7 @@ async fn send_code(
             (view.status, view.error) = (Some(f.status), Some(f.text));
         }
     }
-    render(&svc, &tenant, &page, settings, flow, by, view)
+    render(&svc, &tenant, &page, settings, flow, by, view).await
 }
 
 async fn submit(
@@ -190,13 +193,13 @@ async fn submit(
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
     let flow = nonempty(&form.flow);
-    let accounts = svc.accounts.in_tenant(&tenant)?;
+    let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
     let mut view = View { name: &form.name, mobile: &form.mobile, email: &form.email, ..View::default() };
     if form.password != form.password2 {
         view.error = Some(page.text("passwords_differ").to_string());
-        return render(&svc, &tenant, &page, settings, flow, by, view);
+        return render(&svc, &tenant, &page, settings, flow, by, view).await;
     }
     let reg = Registration {
         by: match by {
@@ -231,12 +234,12 @@ async fn submit(
             view.take_over_offer = true;
             view.status = Some(StatusCode::CONFLICT);
             view.error = Some(page.text("taken_mobile_recycled").to_string());
-            render(&svc, &tenant, &page, settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view).await
         }
         Err(e) => {
             let f = failure(&page, &settings.password, e)?;
             (view.status, view.error) = (Some(f.status), Some(f.text));
-            render(&svc, &tenant, &page, settings, flow, by, view)
+            render(&svc, &tenant, &page, settings, flow, by, view).await
         }
     }
 }

@@ -29,9 +29,9 @@ use crate::web::respond;
 const REVIEWER: &str = "admin";
 
 /// True if the browser holds a live admin page session.
-fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
+async fn is_admin(svc: &Services, headers: &HeaderMap) -> ApiResult<bool> {
     match cookie(headers, cookies::ADMIN) {
-        Some(c) => Ok(svc.admin_sessions.valid(&c)?),
+        Some(c) => Ok(svc.admin_sessions.valid(&c).await?),
         None => Ok(false),
     }
 }
@@ -135,7 +135,7 @@ fn label(page: &Page, key: &str, fallback: &str) -> String {
 }
 
 /// Renders the list of pending submissions, with a confirmation or an error.
-fn render(
+async fn render(
     svc: &Services,
     page: &Page,
     tenant: &str,
@@ -143,7 +143,7 @@ fn render(
     info: Option<&str>,
     error: Option<&str>,
 ) -> ApiResult<Response> {
-    let pending: Vec<Submission> = svc.developers.list_pending(tenant)?;
+    let pending: Vec<Submission> = svc.developers.list_pending(tenant).await?;
     let items: Vec<Value> = pending
         .iter()
         .map(|s| {
@@ -174,16 +174,16 @@ async fn show(
     Query(q): Query<ReviewsQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, q.ui_locales.as_deref());
-    if !is_admin(&svc, &headers)? {
+    if !is_admin(&svc, &headers).await? {
         return Ok(to_login(&page, &reviews_path(&tenant)));
     }
-    svc.tenants.get(&tenant)?;
+    svc.tenants.get(&tenant).await?;
     let info = match q.done.as_deref() {
         Some("approved") => Some(page.text("review_approved")),
         Some("rejected") => Some(page.text("review_rejected")),
         _ => None,
     };
-    render(&svc, &page, &tenant, StatusCode::OK, info, None)
+    render(&svc, &page, &tenant, StatusCode::OK, info, None).await
 }
 
 /// A decision taken on the page.
@@ -204,10 +204,10 @@ async fn decide(
     if !Page::csrf_ok(headers, form.get("csrf").map(String::as_str)) {
         return Ok(page.csrf_refused(svc));
     }
-    if !is_admin(svc, headers)? {
+    if !is_admin(svc, headers).await? {
         return Ok(to_login(&page, &reviews_path(tenant)));
     }
-    svc.tenants.get(tenant)?;
+    svc.tenants.get(tenant).await?;
     let (result, done) = match action {
         Action::Approve => (svc.developers.approve_durably(tenant, account_id, REVIEWER).await, "approved"),
         Action::Reject => {
@@ -223,7 +223,7 @@ async fn decide(
                 Error::NotFound(_) | Error::Refused(_) => (StatusCode::CONFLICT, "review_not_pending"),
                 e => return Err(e.into()),
             };
-            render(svc, &page, tenant, status, None, Some(page.text(key)))
+            render(svc, &page, tenant, status, None, Some(page.text(key))).await
         }
     }
 }

@@ -59,14 +59,14 @@ struct CsrfOnly {
 }
 
 /// The browser's live sign-in owing a second step.
-fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<SecondStep>> {
+async fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<SecondStep>> {
     let Some(token) = cookie(headers, cookies::PENDING) else { return Ok(None) };
-    Ok(svc.signins.pending(tenant, &token)?)
+    Ok(svc.signins.pending(tenant, &token).await?)
 }
 
 /// The start of every form of the second step: page, CSRF, then the sign-in it
 /// answers (else "expired"). `Err` is the answer to send.
-fn posted(
+async fn posted(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -76,7 +76,7 @@ fn posted(
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
-    Ok(match pending_of(svc, tenant, headers)? {
+    Ok(match pending_of(svc, tenant, headers).await? {
         Some(step) => Ok((page, step)),
         None => Err(expired(svc, tenant, &page)),
     })
@@ -96,12 +96,12 @@ struct View<'a> {
     settings: &'a TenantSettings,
 }
 
-fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>) -> ApiResult<Response> {
+async fn render(svc: &Services, tenant: &str, page: &Page, p: &SecondStep, v: View<'_>) -> ApiResult<Response> {
     let factors = &p.methods;
     let method = v.method.filter(|m| factors.contains(m)).or(factors.first().copied());
     let to = method.and_then(Factor::channel).and_then(|k| p.account.code_channel(k)).map(|b| mask(b.kind, &b.value));
     let captcha = match (p.owes_captcha(), v.captcha) {
-        (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty)?),
+        (true, None) => Some(svc.accounts.captchas().issue(tenant, v.settings.sign_in.captcha_difficulty).await?),
         (_, c) => c,
     };
     let status = if v.error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
@@ -131,10 +131,10 @@ async fn show(
     Query(q): Query<MethodQuery>,
 ) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else { return Ok(expired(&svc, &tenant, &page)) };
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else { return Ok(expired(&svc, &tenant, &page)) };
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let method = q.method.as_deref().and_then(Factor::parse);
-    render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings })
+    render(&svc, &tenant, &page, &p, View { method, error: None, info: None, captcha: None, settings: &settings }).await
 }
 
 async fn answer(
@@ -144,7 +144,7 @@ async fn answer(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref()).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
@@ -166,10 +166,10 @@ async fn answer(
         Answered::SignedIn(done) => Ok(signed_in::started(&svc, &tenant, &page, done)),
         Answered::Expired => Ok(expired(&svc, &tenant, &page)),
         Answered::Again { step, error } => {
-            let settings = svc.tenants.get(&tenant)?.settings;
+            let settings = svc.tenants.get(&tenant).await?.settings;
             let error = error.map(|e| failure(&page, e)).transpose()?;
             let view = View { method, error, info: None, captcha: None, settings: &settings };
-            render(&svc, &tenant, &page, &step, view)
+            render(&svc, &tenant, &page, &step, view).await
         }
     }
 }
@@ -196,7 +196,7 @@ async fn send(
     headers: HeaderMap,
     FormBody(form): FormBody<AnswerForm>,
 ) -> ApiResult<Response> {
-    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref())? {
+    let (page, p) = match posted(&svc, &tenant, &headers, form.csrf.as_deref()).await? {
         Ok(v) => v,
         Err(answer) => return Ok(answer),
     };
@@ -206,12 +206,12 @@ async fn send(
     };
     let ip = peer.ip().to_string();
     let sent = svc.signins.send_code(&tenant, &p, kind, &ip, page.locale.tag()).await;
-    let settings = svc.tenants.get(&tenant)?.settings;
+    let settings = svc.tenants.get(&tenant).await?.settings;
     let (info, error) = match sent {
         Ok(_) => (Some(page.text("code_sent").to_string()), None),
         Err(e) => (None, Some(failure(&page, e)?)),
     };
-    render(&svc, &tenant, &page, &p, View { method: factor, error, info, captcha: None, settings: &settings })
+    render(&svc, &tenant, &page, &p, View { method: factor, error, info, captcha: None, settings: &settings }).await
 }
 
 async fn passkey_start(
@@ -223,13 +223,13 @@ async fn passkey_start(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
     if p.owes_captcha() {
         return Err(Error::CaptchaRequired.into());
     }
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let (ceremony, options) = svc.signins.start_passkey(&tenant, &rp, &p).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })).into_response())
 }
@@ -245,11 +245,11 @@ async fn passkey_finish(
     if !Page::csrf_ok(&headers, body.csrf.as_deref()) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the form is stale; reload the page"));
     }
-    let Some(p) = pending_of(&svc, &tenant, &headers)? else {
+    let Some(p) = pending_of(&svc, &tenant, &headers).await? else {
         return Err(ApiError::bad_request("sign_in_expired", "the sign-in expired; start again"));
     };
     let from = origin(&headers, Some(peer));
-    let rp = svc.relying_party(&tenant)?;
+    let rp = svc.relying_party(&tenant).await?;
     let held = Held::of(&headers);
     let browser = held.browser(&from, &page);
     let (ceremony, credential, remember) = (&body.ceremony, body.credential, body.remember);

@@ -37,7 +37,7 @@ pub fn session_path(tenant: &str) -> String {
 }
 
 /// The browser's live session in this tenant: (cookie value, session).
-pub fn session_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, Session)>> {
+pub async fn session_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<(String, Session)>> {
     let Some(c) = cookie(headers, SESSION).filter(|c| c.len() <= 64) else { return Ok(None) };
-    Ok(svc.sessions.get(tenant, &c)?.map(|s| (c, s)))
+    Ok(svc.sessions.get(tenant, &c).await?.map(|s| (c, s)))
 }

@@ -118,13 +118,13 @@ pub struct FlowForm<T> {
     pub form: T,
 }
 
-impl<T: DeserializeOwned + InFlow> FromRequest<AppState> for FlowForm<T> {
+impl<T: DeserializeOwned + InFlow + Send> FromRequest<AppState> for FlowForm<T> {
     type Rejection = Response;
     async fn from_request(req: Request, svc: &AppState) -> Result<Self, Response> {
         let headers = req.headers().clone();
         let tenant = tenant_of(req.uri().path());
         let FormBody(form) = FormBody::<T>::from_request(req, svc).await.map_err(IntoResponse::into_response)?;
-        let saved = svc.signins.flow(&tenant, form.flow());
+        let saved = svc.signins.flow(&tenant, form.flow()).await;
         let page = Page::new(&headers, saved.as_ref().and_then(|f| f.ui_locales.as_deref()));
         if !Page::csrf_ok(&headers, form.csrf()) {
             return Err(page.csrf_refused(svc));
@@ -152,11 +152,11 @@ impl Holder {
     async fn of(parts: &mut Parts, svc: &AppState) -> Result<Holder, Response> {
         let tenant = tenant_of(parts.uri.path());
         let Some((_, session)) =
-            cookies::session_of(svc, &tenant, &parts.headers).map_err(IntoResponse::into_response)?
+            cookies::session_of(svc, &tenant, &parts.headers).await.map_err(IntoResponse::into_response)?
         else {
             return Err(respond::found(&paths::tenant(&tenant, paths::LOGIN)));
         };
-        let account = svc.accounts.get(&tenant, &session.account_id).map_err(|e| {
+        let account = svc.accounts.get(&tenant, &session.account_id).await.map_err(|e| {
             let e: crate::web::error::ApiError = e.into();
             e.into_response()
         })?;
@@ -267,7 +267,7 @@ mod tests {
         };
         let account = svc.accounts.create("t", new).await.unwrap();
         let origin = Origin { user_agent: String::new(), ip: String::new() };
-        let (cookie, _) = svc.sessions.start("t", &account.id, vec!["pwd".into()], &origin).unwrap();
+        let (cookie, _) = svc.sessions.start("t", &account.id, vec!["pwd".into()], &origin).await.unwrap();
         let signed_in = format!("{signed_out}; lk_session={cookie}");
         let stale = extract(&svc, post(&signed_in, &format!("csrf={good}"))).await.err().unwrap();
         assert_eq!(stale.status(), StatusCode::FORBIDDEN, "a token from before the sign-in does not count");
@@ -311,7 +311,7 @@ mod tests {
             acr_values: None,
             hint_sub: None,
         };
-        let flow = request::save_flow(&store, "t", asked, latchkey_core::Clock::now(&*clock)).unwrap();
+        let flow = request::save_flow(&store, "t", asked, latchkey_core::Clock::now(&*clock)).await.unwrap();
         let key = CsrfKey::new(svc.sealer.clone(), false);
         let cookies = format!("lk_csrf={}", secret::token());
         let form = |body: String| {

@@ -46,8 +46,8 @@ fn kit() -> Kit {
 }
 
 impl Kit {
-    fn captcha(&self) -> String {
-        let c = self.accounts.captchas().issue(T, 8).unwrap();
+    async fn captcha(&self) -> String {
+        let c = self.accounts.captchas().issue(T, 8).await.unwrap();
         format!("{}:{}", c.id, crate::captcha::solve(&c.salt, c.difficulty))
     }
 
@@ -77,11 +77,11 @@ async fn r36_known_and_unknown_accounts_flush_alike_on_code_and_recovery_request
         k.accounts.send_sign_in_code(T, &settings, mobile, "1.2.3.4", "en").await.unwrap();
         // Past the resend cooldown of the number.
         k.clock.advance(61);
-        let captcha = k.captcha();
+        let captcha = k.captcha().await;
         let ask = Ask { ip: "1.2.3.4", locale: "en", captcha: Some(&captcha) };
         k.accounts.start_recovery(T, &settings, mobile, &ask).await.unwrap();
         k.clock.advance(61);
-        let captcha = k.captcha();
+        let captcha = k.captcha().await;
         let ask = Ask { ip: "1.2.3.4", locale: "en", captcha: Some(&captcha) };
         k.accounts.send_account_names(T, &settings, mobile, &ask).await.unwrap();
         flushes.push(k.store.commits() - before);
@@ -94,7 +94,7 @@ async fn r36_known_and_unknown_accounts_flush_alike_on_code_and_recovery_request
     let mut flushes = Vec::new();
     for email in ["ann@example.com", "nobody@example.com"] {
         let before = k.store.commits();
-        let captcha = k.captcha();
+        let captcha = k.captcha().await;
         let ask = Ask { ip: "1.2.3.4", locale: "en", captcha: Some(&captcha) };
         k.accounts.start_recovery_link(T, &settings, email, &ask, "http://x/reset").await.unwrap();
         flushes.push(k.store.commits() - before);
@@ -114,7 +114,7 @@ async fn r34_a_reset_link_survives_a_refused_password_and_works_once() {
     let settings = TenantSettings::default();
     let ann = NewAccount { email: Some("ann@example.com".into()), password: PASSWORD.into(), ..Default::default() };
     k.accounts.create(T, ann).await.unwrap();
-    let captcha = k.captcha();
+    let captcha = k.captcha().await;
     let ask = Ask { ip: "1.2.3.4", locale: "en", captcha: Some(&captcha) };
     k.accounts.start_recovery_link(T, &settings, "ann@example.com", &ask, "http://x/reset").await.unwrap();
     let token = k.last_link_token().await;
@@ -123,7 +123,7 @@ async fn r34_a_reset_link_survives_a_refused_password_and_works_once() {
     assert!(refused_as_invalid(&too_short), "{too_short:?}");
     let same_as_before = k.accounts.finish_recovery_link(T, &settings, &token, PASSWORD, "en").await;
     assert!(refused_as_invalid(&same_as_before), "the history refuses it: {same_as_before:?}");
-    assert!(k.accounts.recovery_link_valid(T, &token), "the link survives both");
+    assert!(k.accounts.recovery_link_valid(T, &token).await, "the link survives both");
 
     let tries: Vec<_> = (0..8)
         .map(|i| {
@@ -143,5 +143,5 @@ async fn r34_a_reset_link_survives_a_refused_password_and_works_once() {
         }
     }
     assert_eq!(ok, 1, "one link, one change");
-    assert!(!k.accounts.recovery_link_valid(T, &token));
+    assert!(!k.accounts.recovery_link_valid(T, &token).await);
 }

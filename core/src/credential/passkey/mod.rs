@@ -156,7 +156,7 @@ impl Passkeys {
 
     /// Starts adding a passkey to the account; returns the ceremony id and the
     /// options for `navigator.credentials.create`. The account's passkeys are excluded.
-    pub fn start_registration(
+    pub async fn start_registration(
         &self,
         tenant: &str,
         rp: &Rp,
@@ -164,18 +164,18 @@ impl Passkeys {
         user_name: &str,
         display_name: &str,
     ) -> Result<(String, serde_json::Value)> {
-        let exclude = self.stored(tenant, account_id)?.into_iter().map(|s| s.passkey.cred_id().clone()).collect();
+        let exclude = self.stored(tenant, account_id).await?.into_iter().map(|s| s.passkey.cred_id().clone()).collect();
         let (options, state) = rp
             .webauthn()?
             .start_passkey_registration(user_handle(tenant, account_id), user_name, display_name, Some(exclude))
             .map_err(|_| Error::Crypto("passkey registration could not start"))?;
-        let id = self.begin(tenant, rp, account_id, CeremonyState::Registration(state))?;
+        let id = self.begin(tenant, rp, account_id, CeremonyState::Registration(state)).await?;
         Ok((id, serde_json::to_value(options)?))
     }
 
     /// Finishes adding a passkey with the browser's `RegisterPublicKeyCredential`.
     /// The ceremony is used up whatever the outcome.
-    pub fn finish_registration(
+    pub async fn finish_registration(
         &self,
         tenant: &str,
         rp: &Rp,
@@ -185,7 +185,7 @@ impl Passkeys {
         label: &str,
     ) -> Result<PasskeyInfo> {
         let label = clean_label(label)?;
-        let ceremony = self.take(tenant, rp, ceremony_id)?;
+        let ceremony = self.take(tenant, rp, ceremony_id).await?;
         let CeremonyState::Registration(state) = ceremony.state else { return Err(Error::PasskeyRejected) };
         if ceremony.account_id != account_id {
             return Err(Error::PasskeyRejected);
@@ -200,21 +200,28 @@ impl Passkeys {
         let info = PasskeyInfo { id: id.clone(), label, created_at: self.clock.now(), last_used_at: None };
         let stored = StoredPasskey { info: info.clone(), passkey };
         let key = format!("{account_id}/{id}");
-        self.store.transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], |tx| {
-            if tx.get::<PasskeyOwner>(tenant, &id)?.is_some() {
-                return abort(Error::PasskeyRejected);
-            }
-            tx.put(tenant, &id, &PasskeyOwner { account_id: account_id.to_string() })?;
-            tx.put(tenant, &key, &stored)
-        })?;
+        self.store
+            .transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
+                if tx.get::<PasskeyOwner>(tenant, &id).await?.is_some() {
+                    return abort(Error::PasskeyRejected);
+                }
+                tx.put(tenant, &id, &PasskeyOwner { account_id: account_id.to_string() }).await?;
+                tx.put(tenant, &key, &stored).await
+            })
+            .await?;
         Ok(info)
     }
 
     /// Starts a sign-in with one of the account's passkeys (second factor, or
     /// passwordless after the identifier); returns the ceremony id and the options
     /// for `navigator.credentials.get`. `NotFound(Resource::Passkey)` if it has none.
-    pub fn start_authentication(&self, tenant: &str, rp: &Rp, account_id: &str) -> Result<(String, serde_json::Value)> {
-        let passkeys: Vec<Passkey> = self.stored(tenant, account_id)?.into_iter().map(|s| s.passkey).collect();
+    pub async fn start_authentication(
+        &self,
+        tenant: &str,
+        rp: &Rp,
+        account_id: &str,
+    ) -> Result<(String, serde_json::Value)> {
+        let passkeys: Vec<Passkey> = self.stored(tenant, account_id).await?.into_iter().map(|s| s.passkey).collect();
         if passkeys.is_empty() {
             return Err(Error::NotFound(Resource::Passkey));
         }
@@ -222,7 +229,7 @@ impl Passkeys {
             .webauthn()?
             .start_passkey_authentication(&passkeys)
             .map_err(|_| Error::Crypto("passkey sign-in could not start"))?;
-        let id = self.begin(tenant, rp, account_id, CeremonyState::Authentication(state))?;
+        let id = self.begin(tenant, rp, account_id, CeremonyState::Authentication(state)).await?;
         Ok((id, serde_json::to_value(options)?))
     }
 
@@ -230,7 +237,7 @@ impl Passkeys {
     /// `account_id` if that is `Some`. The answer has the same shape whether or not
     /// that account exists and has passkeys (R36): without any, the options are a
     /// decoy (fake credentials stable per identifier) and the ceremony never verifies.
-    pub fn start_sign_in(
+    pub async fn start_sign_in(
         &self,
         tenant: &str,
         rp: &Rp,
@@ -239,20 +246,20 @@ impl Passkeys {
     ) -> Result<(String, serde_json::Value)> {
         // The same store work either way: one scan, one ceremony written.
         let passkeys: Vec<Passkey> =
-            self.stored(tenant, account_id.unwrap_or("-"))?.into_iter().map(|s| s.passkey).collect();
+            self.stored(tenant, account_id.unwrap_or("-")).await?.into_iter().map(|s| s.passkey).collect();
         match account_id {
             Some(id) if !passkeys.is_empty() => {
                 let (options, state) = rp
                     .webauthn()?
                     .start_passkey_authentication(&passkeys)
                     .map_err(|_| Error::Crypto("passkey sign-in could not start"))?;
-                let ceremony = self.begin(tenant, rp, id, CeremonyState::Authentication(state))?;
+                let ceremony = self.begin(tenant, rp, id, CeremonyState::Authentication(state)).await?;
                 Ok((ceremony, serde_json::to_value(options)?))
             }
             _ => {
                 let options = decoy::options(&self.sealer, rp, tenant, identifier);
                 let state = CeremonyState::Decoy { identifier: identifier.to_string() };
-                let ceremony = self.begin(tenant, rp, account_id.unwrap_or(""), state)?;
+                let ceremony = self.begin(tenant, rp, account_id.unwrap_or(""), state).await?;
                 Ok((ceremony, options))
             }
         }
@@ -260,12 +267,12 @@ impl Passkeys {
 
     /// Whose sign-in a live ceremony is, without using it up; `None` for no sign-in
     /// ceremony by that id.
-    pub fn sign_in_for(&self, tenant: &str, ceremony_id: &str) -> Result<Option<SignInFor>> {
+    pub async fn sign_in_for(&self, tenant: &str, ceremony_id: &str) -> Result<Option<SignInFor>> {
         if ceremony_id.len() > 64 {
             return Ok(None);
         }
         let now = self.clock.now();
-        let ceremony = self.store.get_live::<PasskeyCeremony>(tenant, &secret::digest(ceremony_id), now)?;
+        let ceremony = self.store.get_live::<PasskeyCeremony>(tenant, &secret::digest(ceremony_id), now).await?;
         Ok(ceremony.and_then(|c| match c.state {
             CeremonyState::Registration(_) => None,
             _ if !c.account_id.is_empty() => Some(SignInFor::Account(c.account_id)),
@@ -276,14 +283,14 @@ impl Passkeys {
 
     /// Verifies the browser's `PublicKeyCredential` assertion; says which account
     /// and passkey signed in. The ceremony is used up whatever the outcome.
-    pub fn finish_authentication(
+    pub async fn finish_authentication(
         &self,
         tenant: &str,
         rp: &Rp,
         ceremony_id: &str,
         credential: serde_json::Value,
     ) -> Result<Authenticated> {
-        let ceremony = self.take(tenant, rp, ceremony_id)?;
+        let ceremony = self.take(tenant, rp, ceremony_id).await?;
         let CeremonyState::Authentication(state) = ceremony.state else { return Err(Error::PasskeyRejected) };
         let credential: PublicKeyCredential =
             serde_json::from_value(credential).map_err(|e| Error::invalid(Field::Credential, e.to_string()))?;
@@ -296,16 +303,19 @@ impl Passkeys {
         let now = self.clock.now();
         // The state lists the passkeys as they were at the start: one removed since
         // still verifies, so the stored record has the last word.
-        let found = self.store.update::<StoredPasskey, _>(tenant, &format!("{account_id}/{passkey_id}"), |old| {
-            Ok(match old {
-                Some(mut s) => {
-                    s.passkey.update_credential(&result);
-                    s.info.last_used_at = Some(now);
-                    (Some(s), true)
-                }
-                None => (None, false),
+        let found = self
+            .store
+            .update::<StoredPasskey, _>(tenant, &format!("{account_id}/{passkey_id}"), |old| {
+                Ok(match old {
+                    Some(mut s) => {
+                        s.passkey.update_credential(&result);
+                        s.info.last_used_at = Some(now);
+                        (Some(s), true)
+                    }
+                    None => (None, false),
+                })
             })
-        })?;
+            .await?;
         if !found {
             return Err(Error::PasskeyRejected);
         }
@@ -313,35 +323,43 @@ impl Passkeys {
     }
 
     /// The account's passkeys, oldest first.
-    pub fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<PasskeyInfo>> {
-        let mut out: Vec<PasskeyInfo> = self.stored(tenant, account_id)?.into_iter().map(|s| s.info).collect();
+    pub async fn list(&self, tenant: &str, account_id: &str) -> Result<Vec<PasskeyInfo>> {
+        let mut out: Vec<PasskeyInfo> = self.stored(tenant, account_id).await?.into_iter().map(|s| s.info).collect();
         out.sort_by_key(|i| i.created_at);
         Ok(out)
     }
 
     /// Removes one of the account's passkeys; false if it had none by that id.
-    pub fn remove(&self, tenant: &str, account_id: &str, passkey_id: &str) -> Result<bool> {
+    pub async fn remove(&self, tenant: &str, account_id: &str, passkey_id: &str) -> Result<bool> {
         let key = format!("{account_id}/{passkey_id}");
-        self.store.transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], |tx| {
-            if tx.get::<StoredPasskey>(tenant, &key)?.is_none() {
-                return Ok(false);
-            }
-            tx.remove::<StoredPasskey>(tenant, &key)?;
-            tx.remove::<PasskeyOwner>(tenant, passkey_id)?;
-            Ok(true)
-        })
+        self.store
+            .transaction(&[StoredPasskey::TREE, PasskeyOwner::TREE], async |tx| {
+                if tx.get::<StoredPasskey>(tenant, &key).await?.is_none() {
+                    return Ok(false);
+                }
+                tx.remove::<StoredPasskey>(tenant, &key).await?;
+                tx.remove::<PasskeyOwner>(tenant, passkey_id).await?;
+                Ok(true)
+            })
+            .await
     }
 
     /// How many passkeys the account has.
-    pub fn count(&self, tenant: &str, account_id: &str) -> Result<usize> {
-        Ok(self.stored(tenant, account_id)?.len())
+    pub async fn count(&self, tenant: &str, account_id: &str) -> Result<usize> {
+        Ok(self.stored(tenant, account_id).await?.len())
     }
 
-    fn stored(&self, tenant: &str, account_id: &str) -> Result<Vec<StoredPasskey>> {
-        Ok(self.store.scan::<StoredPasskey>(tenant, &format!("{account_id}/"))?.into_iter().map(|(_, s)| s).collect())
+    async fn stored(&self, tenant: &str, account_id: &str) -> Result<Vec<StoredPasskey>> {
+        Ok(self
+            .store
+            .scan::<StoredPasskey>(tenant, &format!("{account_id}/"))
+            .await?
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect())
     }
 
-    fn begin(&self, tenant: &str, rp: &Rp, account_id: &str, state: CeremonyState) -> Result<String> {
+    async fn begin(&self, tenant: &str, rp: &Rp, account_id: &str, state: CeremonyState) -> Result<String> {
         let id = secret::token();
         let ceremony = PasskeyCeremony {
             account_id: account_id.to_string(),
@@ -349,13 +367,13 @@ impl Passkeys {
             state,
             expires_at: self.clock.now() + CEREMONY_TTL,
         };
-        self.store.put(tenant, &secret::digest(&id), &ceremony)?;
+        self.store.put(tenant, &secret::digest(&id), &ceremony).await?;
         Ok(id)
     }
 
     /// Removes the ceremony (single use) and returns it if it is live and for `rp`.
-    fn take(&self, tenant: &str, rp: &Rp, ceremony_id: &str) -> Result<PasskeyCeremony> {
-        match self.store.remove::<PasskeyCeremony>(tenant, &secret::digest(ceremony_id))? {
+    async fn take(&self, tenant: &str, rp: &Rp, ceremony_id: &str) -> Result<PasskeyCeremony> {
+        match self.store.remove::<PasskeyCeremony>(tenant, &secret::digest(ceremony_id)).await? {
             Some(c) if c.expires_at > self.clock.now() && c.rp_id == rp.id => Ok(c),
             _ => Err(Error::PasskeyRejected),
         }

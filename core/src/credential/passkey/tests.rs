@@ -51,10 +51,10 @@ fn get(key: &mut SoftPasskey, origin: &str, options: Value) -> Value {
 }
 
 /// Registers a new passkey for `account` at the RP's own origin.
-fn register(k: &Kit, rp: &Rp, key: &mut SoftPasskey, account: &str, label: &str) -> PasskeyInfo {
-    let (id, options) = k.passkeys.start_registration(T, rp, account, "ann@example.com", "Ann").unwrap();
+async fn register(k: &Kit, rp: &Rp, key: &mut SoftPasskey, account: &str, label: &str) -> PasskeyInfo {
+    let (id, options) = k.passkeys.start_registration(T, rp, account, "ann@example.com", "Ann").await.unwrap();
     let credential = create(key, rp.origin.as_str(), options);
-    k.passkeys.finish_registration(T, rp, account, &id, credential, label).unwrap()
+    k.passkeys.finish_registration(T, rp, account, &id, credential, label).await.unwrap()
 }
 
 fn rejected<T: std::fmt::Debug>(r: Result<T>) -> bool {
@@ -67,13 +67,13 @@ async fn r20_register_then_sign_in_on_a_loopback_port() {
     let rp = rp("http://localhost:41873/some/path");
     assert_eq!(rp.origin.as_str(), "http://localhost:41873/");
     let mut key = authenticator();
-    let info = register(&k, &rp, &mut key, A, "");
+    let info = register(&k, &rp, &mut key, A, "").await;
     assert_eq!(info.label, "Passkey");
-    assert_eq!(k.passkeys.count(T, A).unwrap(), 1);
+    assert_eq!(k.passkeys.count(T, A).await.unwrap(), 1);
 
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "http://localhost:41873", options);
-    let done = k.passkeys.finish_authentication(T, &rp, &id, assertion).unwrap();
+    let done = k.passkeys.finish_authentication(T, &rp, &id, assertion).await.unwrap();
     assert_eq!(done, Authenticated { account_id: A.into(), passkey_id: info.id, user_verified: true });
 }
 
@@ -88,18 +88,18 @@ async fn r20_assertion_for_another_origin_is_rejected() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
+    register(&k, &rp, &mut key, A, "Laptop").await;
     // The authenticator accepts both (the RP id is a suffix of their host); we don't.
     for origin in ["https://id.example.com:8443", "https://login.id.example.com"] {
-        let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+        let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
         let assertion = get(&mut key, origin, options);
-        assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)), "{origin}");
+        assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await), "{origin}");
     }
     // Registration too.
-    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let credential = create(&mut key, "https://login.id.example.com", options);
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x")));
-    assert_eq!(k.passkeys.count(T, A).unwrap(), 1);
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x").await));
+    assert_eq!(k.passkeys.count(T, A).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -107,21 +107,21 @@ async fn r20_a_ceremony_id_cannot_be_used_twice() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let credential = create(&mut key, "https://id.example.com", options);
-    k.passkeys.finish_registration(T, &rp, A, &id, credential.clone(), "Laptop").unwrap();
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "Laptop")));
+    k.passkeys.finish_registration(T, &rp, A, &id, credential.clone(), "Laptop").await.unwrap();
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "Laptop").await));
 
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "https://id.example.com", options);
-    k.passkeys.finish_authentication(T, &rp, &id, assertion.clone()).unwrap();
-    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+    k.passkeys.finish_authentication(T, &rp, &id, assertion.clone()).await.unwrap();
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await));
 
     // A sign-in ceremony does not finish a registration, and a failure uses it up.
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "https://id.example.com", options);
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, assertion.clone(), "x")));
-    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, assertion.clone(), "x").await));
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await));
 }
 
 #[tokio::test]
@@ -129,11 +129,11 @@ async fn r20_a_ceremony_expires_after_five_minutes() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    register(&k, &rp, &mut key, A, "Laptop").await;
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut key, "https://id.example.com", options);
     k.clock.advance(CEREMONY_TTL);
-    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await));
 }
 
 #[tokio::test]
@@ -141,15 +141,15 @@ async fn r20_a_removed_passkey_cannot_sign_in() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let info = register(&k, &rp, &mut key, A, "Laptop");
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
-    assert!(!k.passkeys.remove(T, B, &info.id).unwrap(), "not B's");
-    assert!(k.passkeys.remove(T, A, &info.id).unwrap());
-    assert!(!k.passkeys.remove(T, A, &info.id).unwrap());
+    let info = register(&k, &rp, &mut key, A, "Laptop").await;
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
+    assert!(!k.passkeys.remove(T, B, &info.id).await.unwrap(), "not B's");
+    assert!(k.passkeys.remove(T, A, &info.id).await.unwrap());
+    assert!(!k.passkeys.remove(T, A, &info.id).await.unwrap());
     let assertion = get(&mut key, "https://id.example.com", options);
-    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion)));
-    assert!(matches!(k.passkeys.start_authentication(T, &rp, A), Err(Error::NotFound(Resource::Passkey))));
-    assert!(k.passkeys.list(T, A).unwrap().is_empty());
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &id, assertion).await));
+    assert!(matches!(k.passkeys.start_authentication(T, &rp, A).await, Err(Error::NotFound(Resource::Passkey))));
+    assert!(k.passkeys.list(T, A).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -158,23 +158,23 @@ async fn r20_the_list_shows_label_and_last_use() {
     let rp = rp("https://id.example.com");
     let mut laptop = authenticator();
     let mut phone = authenticator();
-    let first = register(&k, &rp, &mut laptop, A, "  Laptop ");
+    let first = register(&k, &rp, &mut laptop, A, "  Laptop ").await;
     k.clock.advance(10);
-    let second = register(&k, &rp, &mut phone, A, "Phone");
+    let second = register(&k, &rp, &mut phone, A, "Phone").await;
     let long = "x".repeat(MAX_LABEL + 1);
-    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let credential = create(&mut phone, "https://id.example.com", options);
     assert!(matches!(
-        k.passkeys.finish_registration(T, &rp, A, &id, credential, &long),
+        k.passkeys.finish_registration(T, &rp, A, &id, credential, &long).await,
         Err(Error::Invalid { field: Field::Label, .. })
     ));
 
     k.clock.advance(10);
-    let (id, options) = k.passkeys.start_authentication(T, &rp, A).unwrap();
+    let (id, options) = k.passkeys.start_authentication(T, &rp, A).await.unwrap();
     let assertion = get(&mut phone, "https://id.example.com", options);
-    assert_eq!(k.passkeys.finish_authentication(T, &rp, &id, assertion).unwrap().passkey_id, second.id);
+    assert_eq!(k.passkeys.finish_authentication(T, &rp, &id, assertion).await.unwrap().passkey_id, second.id);
 
-    let list = k.passkeys.list(T, A).unwrap();
+    let list = k.passkeys.list(T, A).await.unwrap();
     assert_eq!(list.len(), 2);
     assert_eq!((list[0].label.as_str(), list[0].last_used_at), ("Laptop", None));
     assert_eq!(list[0], first);
@@ -187,11 +187,11 @@ async fn r20_another_account_cannot_finish_the_ceremony() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let (id, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let credential = create(&mut key, "https://id.example.com", options);
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id, credential.clone(), "x")));
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x")), "used up");
-    assert_eq!(k.passkeys.count(T, A).unwrap() + k.passkeys.count(T, B).unwrap(), 0);
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id, credential.clone(), "x").await));
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, A, &id, credential, "x").await), "used up");
+    assert_eq!(k.passkeys.count(T, A).await.unwrap() + k.passkeys.count(T, B).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -199,18 +199,18 @@ async fn r20_a_credential_id_is_registered_once_per_tenant() {
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    let existing = register(&k, &rp, &mut key, A, "Laptop");
-    let (_, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").unwrap();
+    let existing = register(&k, &rp, &mut key, A, "Laptop").await;
+    let (_, options) = k.passkeys.start_registration(T, &rp, A, "ann", "Ann").await.unwrap();
     let excluded = &options["publicKey"]["excludeCredentials"];
     assert_eq!(excluded[0]["id"], existing.id.as_str());
 
     // Another account's browser returns a credential whose id is already taken.
-    let (id_b, options) = k.passkeys.start_registration(T, &rp, B, "bob", "Bob").unwrap();
+    let (id_b, options) = k.passkeys.start_registration(T, &rp, B, "bob", "Bob").await.unwrap();
     let credential = create(&mut key, "https://id.example.com", options);
     let taken = credential["id"].as_str().unwrap().to_string();
-    k.store.put(T, &taken, &PasskeyOwner { account_id: A.into() }).unwrap();
-    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id_b, credential, "x")));
-    assert_eq!(k.passkeys.count(T, B).unwrap(), 0);
+    k.store.put(T, &taken, &PasskeyOwner { account_id: A.into() }).await.unwrap();
+    assert!(rejected(k.passkeys.finish_registration(T, &rp, B, &id_b, credential, "x").await));
+    assert_eq!(k.passkeys.count(T, B).await.unwrap(), 0);
 }
 
 #[test]
@@ -239,11 +239,11 @@ async fn r36_an_identifier_without_passkeys_gets_a_stable_decoy_shaped_like_a_re
     let k = kit();
     let rp = rp("https://id.example.com");
     let mut key = authenticator();
-    register(&k, &rp, &mut key, A, "Laptop");
-    let (real_id, real) = k.passkeys.start_sign_in(T, &rp, Some(A), "email:ann@example.com").unwrap();
-    let (decoy_id, decoy) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").unwrap();
-    let (_, again) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").unwrap();
-    let (_, no_passkey) = k.passkeys.start_sign_in(T, &rp, Some(B), "email:bob@example.com").unwrap();
+    register(&k, &rp, &mut key, A, "Laptop").await;
+    let (real_id, real) = k.passkeys.start_sign_in(T, &rp, Some(A), "email:ann@example.com").await.unwrap();
+    let (decoy_id, decoy) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").await.unwrap();
+    let (_, again) = k.passkeys.start_sign_in(T, &rp, None, "email:nobody@example.com").await.unwrap();
+    let (_, no_passkey) = k.passkeys.start_sign_in(T, &rp, Some(B), "email:bob@example.com").await.unwrap();
 
     // The decoy parses as request options, and differs from a real one only in values.
     let _: RequestChallengeResponse = serde_json::from_value(decoy.clone()).unwrap();
@@ -265,10 +265,10 @@ async fn r36_an_identifier_without_passkeys_gets_a_stable_decoy_shaped_like_a_re
     assert_ne!(decoy["publicKey"]["allowCredentials"], no_passkey["publicKey"]["allowCredentials"]);
 
     // Whose sign-in each ceremony is, and a decoy never verifies.
-    assert_eq!(k.passkeys.sign_in_for(T, &real_id).unwrap(), Some(SignInFor::Account(A.into())));
-    let who = k.passkeys.sign_in_for(T, &decoy_id).unwrap();
+    assert_eq!(k.passkeys.sign_in_for(T, &real_id).await.unwrap(), Some(SignInFor::Account(A.into())));
+    let who = k.passkeys.sign_in_for(T, &decoy_id).await.unwrap();
     assert_eq!(who, Some(SignInFor::Unknown("email:nobody@example.com".into())));
     let assertion = get(&mut key, rp.origin.as_str(), real);
-    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &decoy_id, assertion.clone())));
-    assert!(k.passkeys.finish_authentication(T, &rp, &real_id, assertion).is_ok());
+    assert!(rejected(k.passkeys.finish_authentication(T, &rp, &decoy_id, assertion.clone()).await));
+    assert!(k.passkeys.finish_authentication(T, &rp, &real_id, assertion).await.is_ok());
 }

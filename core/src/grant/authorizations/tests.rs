@@ -23,13 +23,13 @@ struct Kit {
     _dir: tempfile::TempDir,
 }
 
-fn kit() -> Kit {
+async fn kit() -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
     let sealer = Arc::new(Sealer::new([7; 32]));
     let keys = Arc::new(Keys::new(store.clone(), clock.clone(), sealer.clone(), 3600));
-    Tenants::new(store.clone(), clock.clone()).create(&keys, T, "T").unwrap();
+    Tenants::new(store.clone(), clock.clone()).create(&keys, T, "T").await.unwrap();
     let clients = Clients::new(store.clone(), sealer.clone());
     for (id, first_party) in [("web", true), ("third", false)] {
         let new = NewClient {
@@ -39,7 +39,7 @@ fn kit() -> Kit {
             first_party,
             ..NewClient::default()
         };
-        clients.create(clock.as_ref(), T, new).unwrap();
+        clients.create(clock.as_ref(), T, new).await.unwrap();
     }
     Kit {
         auth: Authorizations::new(store.clone(), clock.clone(), keys, sealer, "https://id.example"),
@@ -60,8 +60,8 @@ fn params(client: &str) -> AuthorizeParams {
     }
 }
 
-fn signed_in(k: &Kit) -> (String, Session) {
-    k.sessions.start(T, "alice", vec!["pwd".into()], &Origin::default()).unwrap()
+async fn signed_in(k: &Kit) -> (String, Session) {
+    k.sessions.start(T, "alice", vec!["pwd".into()], &Origin::default()).await.unwrap()
 }
 
 fn code_of(outcome: &Authorized) -> String {
@@ -78,38 +78,38 @@ fn flow_of(outcome: &Authorized) -> String {
     }
 }
 
-fn families(store: &Store) -> usize {
-    store.scan::<Family>(T, "").unwrap().len()
+async fn families(store: &Store) -> usize {
+    store.scan::<Family>(T, "").await.unwrap().len()
 }
 
 #[tokio::test]
 async fn p2_code_family_and_session_note_are_written_together_and_the_flow_ends() {
-    let k = kit();
+    let k = kit().await;
     let saved = k.auth.authorize(T, params("web"), None).await.unwrap();
     let flow = flow_of(&saved);
     assert!(matches!(saved, Authorized::SignIn { .. }));
-    let (cookie, session) = signed_in(&k);
+    let (cookie, session) = signed_in(&k).await;
     let out = k.auth.resume(T, &flow, Some(&cookie)).await.unwrap();
     let code = code_of(&out);
-    let rec = k.store.get::<CodeRecord>(T, &secret::digest(&code)).unwrap().expect("the code is stored");
-    let fam = k.store.get::<Family>(T, &rec.grant.family).unwrap().expect("its family is stored with it");
+    let rec = k.store.get::<CodeRecord>(T, &secret::digest(&code)).await.unwrap().expect("the code is stored");
+    let fam = k.store.get::<Family>(T, &rec.grant.family).await.unwrap().expect("its family is stored with it");
     assert_eq!((fam.account_id.as_str(), fam.client_id.as_str()), ("alice", "web"));
     assert_eq!(rec.grant.sid, session.sid);
-    let noted = k.store.get::<AccountFamily>(T, &format!("alice/{}", rec.grant.family)).unwrap();
+    let noted = k.store.get::<AccountFamily>(T, &format!("alice/{}", rec.grant.family)).await.unwrap();
     assert!(noted.is_some(), "the account's family index is written with the family");
-    let touched = k.sessions.get(T, &cookie).unwrap().unwrap();
+    let touched = k.sessions.get(T, &cookie).await.unwrap().unwrap();
     assert_eq!(touched.clients, vec!["web".to_string()], "the session notes the client");
-    assert!(k.auth.flow(T, &flow).unwrap().is_none(), "the flow ended with the issue");
+    assert!(k.auth.flow(T, &flow).await.unwrap().is_none(), "the flow ended with the issue");
     assert!(matches!(k.auth.resume(T, &flow, Some(&cookie)).await.unwrap(), Authorized::Expired));
 }
 
 #[tokio::test]
 async fn p2_an_aborted_code_issue_leaves_neither_code_nor_family_nor_flow_change() {
-    let k = kit();
+    let k = kit().await;
     let flow = flow_of(&k.auth.authorize(T, params("web"), None).await.unwrap());
-    let (cookie, session) = signed_in(&k);
-    let saved = k.auth.flow(T, &flow).unwrap().unwrap();
-    let client = k.auth.clients.get(T, "web").unwrap();
+    let (cookie, session) = signed_in(&k).await;
+    let saved = k.auth.flow(T, &flow).await.unwrap().unwrap();
+    let client = k.auth.clients.get(T, "web").await.unwrap();
     let issue = Issue {
         family: "fam1".into(),
         code: "code1".into(),
@@ -130,38 +130,41 @@ async fn p2_an_aborted_code_issue_leaves_neither_code_nor_family_nor_flow_change
         flow_id: Some(&flow),
         now: 1,
     };
-    let failed: Result<()> = k.store.transaction(ISSUE_TREES, |tx| {
-        issue_in(tx, T, &issue)?;
-        abort(Error::Storage("disk full".into()))
-    });
+    let failed: Result<()> = k
+        .store
+        .transaction(ISSUE_TREES, async |tx| {
+            issue_in(tx, T, &issue).await?;
+            abort(Error::Storage("disk full".into()))
+        })
+        .await;
     assert!(failed.is_err());
-    assert!(k.store.get::<CodeRecord>(T, &secret::digest("code1")).unwrap().is_none(), "no code");
-    assert_eq!(families(&k.store), 0, "no family without its code");
-    assert!(k.store.get::<AccountFamily>(T, "alice/fam1").unwrap().is_none(), "no family index");
-    assert!(k.auth.flow(T, &flow).unwrap().is_some(), "the flow waits on");
-    assert!(k.sessions.get(T, &cookie).unwrap().unwrap().clients.is_empty(), "the session is untouched");
+    assert!(k.store.get::<CodeRecord>(T, &secret::digest("code1")).await.unwrap().is_none(), "no code");
+    assert_eq!(families(&k.store).await, 0, "no family without its code");
+    assert!(k.store.get::<AccountFamily>(T, "alice/fam1").await.unwrap().is_none(), "no family index");
+    assert!(k.auth.flow(T, &flow).await.unwrap().is_some(), "the flow waits on");
+    assert!(k.sessions.get(T, &cookie).await.unwrap().unwrap().clients.is_empty(), "the session is untouched");
 }
 
 #[tokio::test]
 async fn p2_consent_allow_is_remembered_and_issues_the_code() {
-    let k = kit();
-    let (cookie, _) = signed_in(&k);
+    let k = kit().await;
+    let (cookie, _) = signed_in(&k).await;
     let asked = k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap();
     let Authorized::Consent { flow_id, client_name, scopes, .. } = &asked else { panic!("{asked:?}") };
     assert_eq!((client_name.as_str(), scopes.clone()), ("third", vec!["openid".to_string(), "profile".into()]));
     let out = k.auth.consent(T, flow_id, Some(&cookie), true).await.unwrap();
     code_of(&out);
-    assert!(k.auth.flow(T, flow_id).unwrap().is_none(), "the flow ended with the code");
+    assert!(k.auth.flow(T, flow_id).await.unwrap().is_none(), "the flow ended with the code");
     let scopes = vec!["openid".to_string(), "profile".into()];
-    assert!(consent::covers(&k.store, T, "alice", "third", &scopes).unwrap(), "consent remembered");
+    assert!(consent::covers(&k.store, T, "alice", "third", &scopes).await.unwrap(), "consent remembered");
     let again = k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap();
     code_of(&again);
 }
 
 #[tokio::test]
 async fn p2_consent_with_prompt_consent_is_asked_again_and_cleared_on_allow() {
-    let k = kit();
-    let (cookie, _) = signed_in(&k);
+    let k = kit().await;
+    let (cookie, _) = signed_in(&k).await;
     let first = flow_of(&k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap());
     code_of(&k.auth.consent(T, &first, Some(&cookie), true).await.unwrap());
     let p = AuthorizeParams { prompt: Some("consent".into()), ..params("third") };
@@ -173,31 +176,31 @@ async fn p2_consent_with_prompt_consent_is_asked_again_and_cleared_on_allow() {
 
 #[tokio::test]
 async fn p2_consent_deny_ends_the_flow_and_answers_access_denied() {
-    let k = kit();
-    let (cookie, _) = signed_in(&k);
+    let k = kit().await;
+    let (cookie, _) = signed_in(&k).await;
     let flow = flow_of(&k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap());
     let out = k.auth.consent(T, &flow, Some(&cookie), false).await.unwrap();
     let Authorized::ErrorToClient { to, error, .. } = &out else { panic!("{out:?}") };
     assert_eq!((to.redirect_uri.as_str(), error.as_str(), to.state.as_deref()), (CB, "access_denied", Some("s1")));
-    assert!(k.auth.flow(T, &flow).unwrap().is_none(), "the denied flow is gone");
+    assert!(k.auth.flow(T, &flow).await.unwrap().is_none(), "the denied flow is gone");
     let scopes = vec!["openid".to_string()];
-    assert!(!consent::covers(&k.store, T, "alice", "third", &scopes).unwrap(), "nothing remembered");
-    assert_eq!(families(&k.store), 0);
+    assert!(!consent::covers(&k.store, T, "alice", "third", &scopes).await.unwrap(), "nothing remembered");
+    assert_eq!(families(&k.store).await, 0);
 }
 
 #[tokio::test]
 async fn p2_consent_without_session_or_flow_is_expired() {
-    let k = kit();
-    let (cookie, _) = signed_in(&k);
+    let k = kit().await;
+    let (cookie, _) = signed_in(&k).await;
     let flow = flow_of(&k.auth.authorize(T, params("third"), Some(&cookie)).await.unwrap());
     assert!(matches!(k.auth.consent(T, &flow, None, true).await.unwrap(), Authorized::Expired));
     assert!(matches!(k.auth.consent(T, "nope", Some(&cookie), true).await.unwrap(), Authorized::Expired));
-    assert!(k.auth.flow(T, &flow).unwrap().is_some(), "a refused answer leaves the flow");
+    assert!(k.auth.flow(T, &flow).await.unwrap().is_some(), "a refused answer leaves the flow");
 }
 
 #[tokio::test]
 async fn p2_unknown_tenant_and_untrusted_client_get_pages() {
-    let k = kit();
+    let k = kit().await;
     assert!(matches!(k.auth.authorize("nope", params("web"), None).await.unwrap(), Authorized::UnknownTenant));
     let out = k.auth.authorize(T, params("ghost"), None).await.unwrap();
     assert!(matches!(out, Authorized::ErrorPage { error: OAuthCode::InvalidClient, .. }), "{out:?}");
@@ -218,16 +221,16 @@ impl crate::store::Record for Unreadable {
 
 #[tokio::test]
 async fn p2_a_code_issue_that_fails_midway_writes_nothing() {
-    let k = kit();
+    let k = kit().await;
     let flow = flow_of(&k.auth.authorize(T, params("web"), None).await.unwrap());
-    let (_, session) = signed_in(&k);
-    k.store.put(T, &secret::digest("broken"), &Unreadable).unwrap();
-    let saved = k.auth.flow(T, &flow).unwrap().unwrap();
-    let client = k.auth.clients.get(T, "web").unwrap();
-    let failed = k.auth.issue_code(T, Some(&flow), &saved.request, &client, "broken", &session);
+    let (_, session) = signed_in(&k).await;
+    k.store.put(T, &secret::digest("broken"), &Unreadable).await.unwrap();
+    let saved = k.auth.flow(T, &flow).await.unwrap().unwrap();
+    let client = k.auth.clients.get(T, "web").await.unwrap();
+    let failed = k.auth.issue_code(T, Some(&flow), &saved.request, &client, "broken", &session).await;
     assert!(failed.is_err(), "the session note cannot be written");
-    assert_eq!(families(&k.store), 0, "no family without its code");
-    assert!(k.store.scan::<CodeRecord>(T, "").unwrap().is_empty(), "no code");
-    assert!(k.store.scan::<AccountFamily>(T, "").unwrap().is_empty(), "no family index");
-    assert!(k.auth.flow(T, &flow).unwrap().is_some(), "the flow waits on");
+    assert_eq!(families(&k.store).await, 0, "no family without its code");
+    assert!(k.store.scan::<CodeRecord>(T, "").await.unwrap().is_empty(), "no code");
+    assert!(k.store.scan::<AccountFamily>(T, "").await.unwrap().is_empty(), "no family index");
+    assert!(k.auth.flow(T, &flow).await.unwrap().is_some(), "the flow waits on");
 }

@@ -28,12 +28,12 @@ impl Tokens {
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
     ) -> Result<Issued> {
-        let issued = self.redeem_code(tenant, client, code, redirect_uri, verifier);
+        let issued = self.redeem_code(tenant, client, code, redirect_uri, verifier).await;
         self.durable(issued).await
     }
 
     /// [`Tokens::exchange_code`] before its commit.
-    pub(crate) fn redeem_code(
+    pub(crate) async fn redeem_code(
         &self,
         tenant: &str,
         client: &Client,
@@ -42,20 +42,23 @@ impl Tokens {
         verifier: Option<&str>,
     ) -> Result<Issued> {
         let now = self.clock.now();
-        let minted = match code::peek(&self.store, tenant, &client.id, code, redirect_uri, verifier, now)? {
-            Redemption::Fresh(grant) => Some(self.mint(tenant, client, &grant, &grant.scopes, now)?),
+        let minted = match code::peek(&self.store, tenant, &client.id, code, redirect_uri, verifier, now).await? {
+            Redemption::Fresh(grant) => Some(self.mint(tenant, client, &grant, &grant.scopes, now).await?),
             Redemption::Reused(_) => None,
             Redemption::Invalid => return Err(Error::InvalidGrant),
         };
-        let outcome = self.store.transaction(TREES, |tx| {
-            let redemption = code::redeem_in(tx, tenant, &client.id, code, redirect_uri, verifier, now)?;
-            if let Redemption::Fresh(grant) = &redemption {
-                // Read as used or invalid, now fresh: the store changed under us.
-                let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
-                write_in(tx, tenant, grant, minted)?;
-            }
-            Ok(redemption)
-        })?;
+        let outcome = self
+            .store
+            .transaction(TREES, async |tx| {
+                let redemption = code::redeem_in(tx, tenant, &client.id, code, redirect_uri, verifier, now).await?;
+                if let Redemption::Fresh(grant) = &redemption {
+                    // Read as used or invalid, now fresh: the store changed under us.
+                    let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
+                    write_in(tx, tenant, grant, minted).await?;
+                }
+                Ok(redemption)
+            })
+            .await?;
         match (outcome, minted) {
             (Redemption::Fresh(_), Some(minted)) => Ok(minted.issued),
             (Redemption::Reused(_), _) => {

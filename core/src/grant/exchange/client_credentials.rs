@@ -14,7 +14,12 @@ use crate::secret;
 impl Tokens {
     /// A client-credentials access token, or `unauthorized_client` for a public
     /// client, `invalid_scope` for a scope that names a person.
-    pub(crate) fn client_credentials(&self, tenant: &str, client: &Client, scopes: &[String]) -> Result<Exchanged> {
+    pub(crate) async fn client_credentials(
+        &self,
+        tenant: &str,
+        client: &Client,
+        scopes: &[String],
+    ) -> Result<Exchanged> {
         if client.is_public() {
             let why = "public clients cannot use client_credentials";
             return Ok(Err(OAuthError::new(OAuthCode::UnauthorizedClient, why)));
@@ -25,13 +30,15 @@ impl Tokens {
         let now = self.clock.now();
         let exp = now + client.lifetimes.access_token;
         let scope = scopes.join(" ");
-        let at = self.access_token(
-            tenant,
-            &json!({
-                "iss": self.issuer(tenant), "sub": client.id, "aud": client.id, "client_id": client.id,
-                "exp": exp, "iat": now, "jti": secret::token_of(16), "scope": scope,
-            }),
-        )?;
+        let at = self
+            .access_token(
+                tenant,
+                &json!({
+                    "iss": self.issuer(tenant), "sub": client.id, "aud": client.id, "client_id": client.id,
+                    "exp": exp, "iat": now, "jti": secret::token_of(16), "scope": scope,
+                }),
+            )
+            .await?;
         Ok(Ok(Issued {
             access_token: at,
             token_type: "Bearer",

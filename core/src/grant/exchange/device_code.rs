@@ -27,32 +27,35 @@ const ATTEMPTS: usize = 3;
 impl Tokens {
     /// The device's poll, durably: its bookkeeping, or its tokens.
     pub(crate) async fn device_code(&self, tenant: &str, client: &Client, device_code: &str) -> Result<Issued> {
-        let issued = self.poll_device(tenant, client, device_code);
+        let issued = self.poll_device(tenant, client, device_code).await;
         self.durable(issued).await
     }
 
     /// [`Tokens::device_code`] before its commit.
-    pub(crate) fn poll_device(&self, tenant: &str, client: &Client, device_code: &str) -> Result<Issued> {
+    pub(crate) async fn poll_device(&self, tenant: &str, client: &Client, device_code: &str) -> Result<Issued> {
         let now = self.clock.now();
         let horizon = now + client.lifetimes.refresh_token.max(client.lifetimes.access_token);
         for _ in 0..ATTEMPTS {
-            let expected = self.devices.peek_poll(tenant, &client.id, device_code, now)?;
+            let expected = self.devices.peek_poll(tenant, &client.id, device_code, now).await?;
             let minted = match &expected {
                 Some(redeemed) => {
                     let grant = redeemed.clone().into_grant(secret::token_of(16));
-                    let minted = self.mint(tenant, client, &grant, &grant.scopes, now)?;
+                    let minted = self.mint(tenant, client, &grant, &grant.scopes, now).await?;
                     Some((grant, minted))
                 }
                 None => None,
             };
-            let polled = self.store.transaction(TREES, |tx| {
-                let polled = Devices::poll_in(tx, tenant, &client.id, device_code, expected.as_ref(), now)?;
-                if let (Polled::Redeemed, Some((grant, minted))) = (&polled, &minted) {
-                    family::open_in(tx, tenant, &grant.family, &client.id, &grant.account_id, horizon)?;
-                    write_in(tx, tenant, grant, minted)?;
-                }
-                Ok(polled)
-            })?;
+            let polled = self
+                .store
+                .transaction(TREES, async |tx| {
+                    let polled = Devices::poll_in(tx, tenant, &client.id, device_code, expected.as_ref(), now).await?;
+                    if let (Polled::Redeemed, Some((grant, minted))) = (&polled, &minted) {
+                        family::open_in(tx, tenant, &grant.family, &client.id, &grant.account_id, horizon).await?;
+                        write_in(tx, tenant, grant, minted).await?;
+                    }
+                    Ok(polled)
+                })
+                .await?;
             match (polled, minted) {
                 (Polled::Redeemed, Some((_, minted))) => return Ok(minted.issued),
                 (Polled::Refused(e), _) => return Err(e),

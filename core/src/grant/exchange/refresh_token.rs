@@ -23,12 +23,12 @@ impl Tokens {
         token: &str,
         scope: Option<&[String]>,
     ) -> Result<Exchanged> {
-        let issued = self.rotate_refresh(tenant, client, token, scope);
+        let issued = self.rotate_refresh(tenant, client, token, scope).await;
         self.durable(issued).await
     }
 
     /// [`Tokens::refresh`] before its commit.
-    pub(crate) fn rotate_refresh(
+    pub(crate) async fn rotate_refresh(
         &self,
         tenant: &str,
         client: &Client,
@@ -36,20 +36,23 @@ impl Tokens {
         scope: Option<&[String]>,
     ) -> Result<Exchanged> {
         let now = self.clock.now();
-        let minted = match family::peek_rotation(&self.store, tenant, &client.id, token, scope, now)? {
-            Rotation::Fresh(r) => Some(self.mint(tenant, client, &r.grant, &r.scopes, now)?),
+        let minted = match family::peek_rotation(&self.store, tenant, &client.id, token, scope, now).await? {
+            Rotation::Fresh(r) => Some(self.mint(tenant, client, &r.grant, &r.scopes, now).await?),
             Rotation::Reused(_) => None,
             Rotation::Refused(why) => return refused(why),
         };
-        let outcome = self.store.transaction(family::ISSUE_TREES, |tx| {
-            let rotation = family::rotate_in(tx, tenant, &client.id, token, scope, now)?;
-            if let Rotation::Fresh(r) = &rotation {
-                // Read as used or refused, now fresh: the store changed under us.
-                let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
-                write_in(tx, tenant, &r.grant, minted)?;
-            }
-            Ok(rotation)
-        })?;
+        let outcome = self
+            .store
+            .transaction(family::ISSUE_TREES, async |tx| {
+                let rotation = family::rotate_in(tx, tenant, &client.id, token, scope, now).await?;
+                if let Rotation::Fresh(r) = &rotation {
+                    // Read as used or refused, now fresh: the store changed under us.
+                    let Some(minted) = &minted else { return abort(Error::InvalidGrant) };
+                    write_in(tx, tenant, &r.grant, minted).await?;
+                }
+                Ok(rotation)
+            })
+            .await?;
         match (outcome, minted) {
             (Rotation::Fresh(_), Some(minted)) => Ok(Ok(minted.issued)),
             (Rotation::Reused(_), _) => {

@@ -23,13 +23,13 @@ struct Kit {
     _dir: tempfile::TempDir,
 }
 
-fn kit() -> Kit {
+async fn kit() -> Kit {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let clock = ManualClock::new();
     let sealer = Arc::new(Sealer::new([3; 32]));
     let keys = Keys::new(store.clone(), Arc::new(ManualClock::new()), sealer.clone(), 3600);
-    keys.ensure(T).unwrap();
+    keys.ensure(T).await.unwrap();
     let clients = Clients::new(store, sealer);
     let code = vec![GrantType::AuthorizationCode];
     let make = |id: &str, public: bool, grant_types: Vec<GrantType>| NewClient {
@@ -39,10 +39,10 @@ fn kit() -> Kit {
         grant_types,
         ..NewClient::default()
     };
-    clients.create(&clock, T, make("web", false, code.clone())).unwrap();
-    clients.create(&clock, T, make("app", true, code)).unwrap();
-    clients.create(&clock, T, make("svc", false, vec![GrantType::ClientCredentials])).unwrap();
-    Kit { ring: keys.ring(T).unwrap(), clients, _dir: dir }
+    clients.create(&clock, T, make("web", false, code.clone())).await.unwrap();
+    clients.create(&clock, T, make("app", true, code)).await.unwrap();
+    clients.create(&clock, T, make("svc", false, vec![GrantType::ClientCredentials])).await.unwrap();
+    Kit { ring: keys.ring(T).await.unwrap(), clients, _dir: dir }
 }
 
 fn base() -> AuthorizeParams {
@@ -81,7 +81,7 @@ fn leak(s: String) -> &'static str {
 
 #[tokio::test]
 async fn p2_validate_table() {
-    let k = kit();
+    let k = kit().await;
     let hint = jwt::sign(
         k.ring.active(Alg::RS256).unwrap(),
         "JWT",
@@ -219,14 +219,14 @@ async fn p2_validate_table() {
         ),
     ];
     for (case, params, want) in table {
-        let (got, _) = outcome(validate(&k.clients, T, &k.ring, ISS, params));
+        let (got, _) = outcome(validate(&k.clients, T, &k.ring, ISS, params).await);
         assert_eq!(got, want, "{case}");
     }
 }
 
 #[tokio::test]
 async fn p2_validate_keeps_what_the_request_asked() {
-    let k = kit();
+    let k = kit().await;
     let params = AuthorizeParams {
         client_id: Some("app".into()),
         scope: Some("openid openid profile".into()),
@@ -239,7 +239,7 @@ async fn p2_validate_keeps_what_the_request_asked() {
         acr_values: Some("2".into()),
         ..base()
     };
-    let (_, req) = outcome(validate(&k.clients, T, &k.ring, ISS, params));
+    let (_, req) = outcome(validate(&k.clients, T, &k.ring, ISS, params).await);
     let req = req.unwrap();
     assert_eq!(req.scopes, vec!["openid".to_string(), "profile".into()], "scopes once each, in order");
     assert_eq!(req.code_challenge.as_deref(), Some(CHALLENGE));

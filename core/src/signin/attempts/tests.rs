@@ -17,9 +17,9 @@ fn retry_after<T: std::fmt::Debug>(r: Result<T>) -> u64 {
 }
 
 /// One try checked and answered in turn, as a sequential client does.
-fn fail(a: &Attempts, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<()> {
-    let t = a.reserve("t", rules, who, ip, Captcha::Answered)?;
-    a.settle("t", rules, t, Outcome::Failed)
+async fn fail(a: &Attempts, rules: &SignInSettings, who: &Subject<'_>, ip: &str) -> Result<()> {
+    let t = a.reserve("t", rules, who, ip, Captcha::Answered).await?;
+    a.settle("t", rules, t, Outcome::Failed).await
 }
 
 #[tokio::test]
@@ -28,18 +28,18 @@ async fn r19_backoff_doubles_and_success_clears_it() {
     let rules = SignInSettings::default();
     let who = Subject::Account("1");
     for _ in 0..5 {
-        fail(&a, &rules, &who, "ip").unwrap();
+        fail(&a, &rules, &who, "ip").await.unwrap();
     }
-    assert_eq!(retry_after(a.check("t", &rules, &who, "ip")), 1);
-    assert_eq!(retry_after(a.reserve("t", &rules, &who, "ip", Captcha::Answered)), 1);
+    assert_eq!(retry_after(a.check("t", &rules, &who, "ip").await), 1);
+    assert_eq!(retry_after(a.reserve("t", &rules, &who, "ip", Captcha::Answered).await), 1);
     clock.advance(1);
-    fail(&a, &rules, &who, "ip").unwrap();
-    assert_eq!(retry_after(a.check("t", &rules, &who, "ip")), 2);
+    fail(&a, &rules, &who, "ip").await.unwrap();
+    assert_eq!(retry_after(a.check("t", &rules, &who, "ip").await), 2);
     clock.advance(2);
-    let t = a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap();
+    let t = a.reserve("t", &rules, &who, "ip", Captcha::Answered).await.unwrap();
     assert!(t.captcha, "six in a row need a CAPTCHA");
-    a.settle("t", &rules, t, Outcome::Succeeded).unwrap();
-    assert_eq!(a.check("t", &rules, &who, "ip").unwrap(), Gate { captcha: false });
+    a.settle("t", &rules, t, Outcome::Succeeded).await.unwrap();
+    assert_eq!(a.check("t", &rules, &who, "ip").await.unwrap(), Gate { captcha: false });
 }
 
 #[tokio::test]
@@ -48,15 +48,15 @@ async fn r19_the_101st_failure_in_an_hour_waits_for_the_oldest_to_age_out() {
     let rules = SignInSettings { max_failures_per_hour: 1000, captcha_after: 1000, ..Default::default() };
     let who = Subject::Unknown("someone@example.com");
     for _ in 0..100 {
-        if let Err(Error::RateLimited { retry_after }) = a.check("t", &rules, &who, "ip") {
+        if let Err(Error::RateLimited { retry_after }) = a.check("t", &rules, &who, "ip").await {
             clock.advance(retry_after);
         }
-        fail(&a, &rules, &who, "ip").unwrap();
+        fail(&a, &rules, &who, "ip").await.unwrap();
     }
-    let wait = retry_after(a.check("t", &rules, &who, "ip"));
+    let wait = retry_after(a.check("t", &rules, &who, "ip").await);
     assert!(wait > 30, "the hourly cap, not the backoff, holds: {wait}");
     clock.advance(wait);
-    assert!(a.check("t", &rules, &who, "ip").is_ok(), "never locked for good");
+    assert!(a.check("t", &rules, &who, "ip").await.is_ok(), "never locked for good");
 }
 
 #[tokio::test]
@@ -65,17 +65,17 @@ async fn r19_captcha_after_failures_in_a_row_and_from_a_busy_ip() {
     let rules = SignInSettings { captcha_after_ip_failures: 5, ..Default::default() };
     let who = Subject::Account("1");
     for _ in 0..3 {
-        fail(&a, &rules, &who, "10.0.0.1").unwrap();
+        fail(&a, &rules, &who, "10.0.0.1").await.unwrap();
     }
-    assert!(a.check("t", &rules, &who, "10.0.0.2").unwrap().captcha);
-    let refused = a.reserve("t", &rules, &who, "10.0.0.2", Captcha::Missing);
+    assert!(a.check("t", &rules, &who, "10.0.0.2").await.unwrap().captcha);
+    let refused = a.reserve("t", &rules, &who, "10.0.0.2", Captcha::Missing).await;
     assert!(matches!(refused, Err(Error::CaptchaRequired)), "{refused:?}");
     for i in 0..2 {
-        fail(&a, &rules, &Subject::Account(&i.to_string()), "10.0.0.1").unwrap();
+        fail(&a, &rules, &Subject::Account(&i.to_string()), "10.0.0.1").await.unwrap();
     }
-    assert!(a.ip_needs_captcha("t", &rules, "10.0.0.1").unwrap());
-    assert!(!a.ip_needs_captcha("t", &rules, "10.0.0.2").unwrap());
-    assert!(a.check("t", &rules, &Subject::Account("9"), "10.0.0.1").unwrap().captcha);
+    assert!(a.ip_needs_captcha("t", &rules, "10.0.0.1").await.unwrap());
+    assert!(!a.ip_needs_captcha("t", &rules, "10.0.0.2").await.unwrap());
+    assert!(a.check("t", &rules, &Subject::Account("9"), "10.0.0.1").await.unwrap().captcha);
 }
 
 fn flights(n: usize, at: u64) -> Vec<InFlight> {
@@ -144,7 +144,7 @@ async fn r19_a_burst_of_unsettled_tries_is_capped() {
         let who = Subject::Account("1");
         let mut tickets = Vec::new();
         let refusal = loop {
-            match a.reserve("t", &rules, &who, "ip", captcha) {
+            match a.reserve("t", &rules, &who, "ip", captcha).await {
                 Ok(t) => tickets.push(t),
                 Err(e) => break e,
             }
@@ -154,11 +154,11 @@ async fn r19_a_burst_of_unsettled_tries_is_capped() {
         let want: Vec<bool> = (0..admitted).map(|i| captcha == Captcha::Answered && i >= 3).collect();
         assert_eq!(due, want, "{captcha:?}: the CAPTCHA gate inside the burst");
         for t in tickets {
-            a.settle("t", &rules, t, Outcome::Failed).unwrap();
+            a.settle("t", &rules, t, Outcome::Failed).await.unwrap();
         }
         match admitted {
-            5 => assert_eq!(retry_after(a.check("t", &rules, &who, "ip")), 1, "settled, they still hold"),
-            _ => assert!(a.check("t", &rules, &who, "ip").unwrap().captcha, "settled, they still hold"),
+            5 => assert_eq!(retry_after(a.check("t", &rules, &who, "ip").await), 1, "settled, they still hold"),
+            _ => assert!(a.check("t", &rules, &who, "ip").await.unwrap().captcha, "settled, they still hold"),
         }
     }
 }
@@ -171,13 +171,16 @@ async fn r19_parallel_reservations_are_atomic() {
     let tries: Vec<_> = (0..30)
         .map(|_| {
             let a = a.clone();
-            std::thread::spawn(move || {
+            tokio::spawn(async move {
                 let rules = SignInSettings::default();
-                a.reserve("t", &rules, &Subject::Account("1"), "10.0.0.1", Captcha::NotAsked).is_ok()
+                a.reserve("t", &rules, &Subject::Account("1"), "10.0.0.1", Captcha::NotAsked).await.is_ok()
             })
         })
         .collect();
-    let admitted = tries.into_iter().map(|t| t.join().unwrap()).filter(|ok| *ok).count();
+    let mut admitted = 0;
+    for t in tries {
+        admitted += usize::from(t.await.unwrap());
+    }
     assert_eq!(admitted, rules.backoff_after as usize);
 }
 
@@ -187,16 +190,16 @@ async fn r19_an_unsettled_try_ages_out_and_a_released_one_does_not_count() {
     let rules = SignInSettings::default();
     let who = Subject::Account("1");
     for _ in 0..5 {
-        let _abandoned = a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).unwrap();
+        let _abandoned = a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).await.unwrap();
     }
-    assert!(a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).is_err());
+    assert!(a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).await.is_err());
     clock.advance(RESERVATION_TTL);
-    assert_eq!(a.check("t", &rules, &who, "ip").unwrap(), Gate { captcha: false }, "a crash locks nobody out");
+    assert_eq!(a.check("t", &rules, &who, "ip").await.unwrap(), Gate { captcha: false }, "a crash locks nobody out");
     for _ in 0..10 {
-        let t = a.reserve("t", &rules, &who, "ip", Captcha::Missing).unwrap();
-        a.settle("t", &rules, t, Outcome::Released).unwrap();
+        let t = a.reserve("t", &rules, &who, "ip", Captcha::Missing).await.unwrap();
+        a.settle("t", &rules, t, Outcome::Released).await.unwrap();
     }
-    assert_eq!(a.check("t", &rules, &who, "ip").unwrap(), Gate { captcha: false });
+    assert_eq!(a.check("t", &rules, &who, "ip").await.unwrap(), Gate { captcha: false });
 }
 
 #[tokio::test]
@@ -204,21 +207,24 @@ async fn r19_a_slow_failure_still_counts_and_a_success_keeps_other_tries_in_flig
     let (a, clock, _d) = setup();
     let rules = SignInSettings::default();
     let who = Subject::Account("1");
-    let slow = a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).unwrap();
+    let slow = a.reserve("t", &rules, &who, "ip", Captcha::NotAsked).await.unwrap();
     clock.advance(RESERVATION_TTL + 1);
-    a.settle("t", &rules, slow, Outcome::Failed).unwrap();
-    let f = a.store.get::<Failures>("t", &who.key()).unwrap().unwrap();
+    a.settle("t", &rules, slow, Outcome::Failed).await.unwrap();
+    let f = a.store.get::<Failures>("t", &who.key()).await.unwrap().unwrap();
     assert_eq!((f.in_a_row, f.in_flight.len()), (1, 0));
-    let w = a.store.get::<IpFailures>("t", &ip_key("ip")).unwrap().unwrap();
+    let w = a.store.get::<IpFailures>("t", &ip_key("ip")).await.unwrap().unwrap();
     assert_eq!((w.count, w.in_flight.len()), (1, 0));
 
-    let others: Vec<Ticket> = (0..3).map(|_| a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap()).collect();
-    let right = a.reserve("t", &rules, &who, "ip", Captcha::Answered).unwrap();
-    a.settle("t", &rules, right, Outcome::Succeeded).unwrap();
-    let f = a.store.get::<Failures>("t", &who.key()).unwrap().unwrap();
+    let mut others: Vec<Ticket> = Vec::new();
+    for _ in 0..3 {
+        others.push(a.reserve("t", &rules, &who, "ip", Captcha::Answered).await.unwrap());
+    }
+    let right = a.reserve("t", &rules, &who, "ip", Captcha::Answered).await.unwrap();
+    a.settle("t", &rules, right, Outcome::Succeeded).await.unwrap();
+    let f = a.store.get::<Failures>("t", &who.key()).await.unwrap().unwrap();
     assert_eq!((f.in_a_row, f.recent.len(), f.in_flight.len()), (0, 0, 3), "the others still count");
     for t in others {
-        a.settle("t", &rules, t, Outcome::Released).unwrap();
+        a.settle("t", &rules, t, Outcome::Released).await.unwrap();
     }
-    assert!(a.store.get::<Failures>("t", &who.key()).unwrap().is_none(), "nothing left to keep");
+    assert!(a.store.get::<Failures>("t", &who.key()).await.unwrap().is_none(), "nothing left to keep");
 }

@@ -93,7 +93,7 @@ async fn handle(
     p: CallbackParams,
 ) -> ApiResult<Response> {
     let page = Page::new(headers, None);
-    let config = svc.upstreams.get(tenant, upstream)?;
+    let config = svc.upstreams.get(tenant, upstream).await?;
     let state = p.state.unwrap_or_default();
     let held = cookie(headers, cookies::DETOUR);
     let Some(detour) = svc.signins.federated_return(tenant, upstream, &state, held.as_deref()).await? else {
@@ -122,7 +122,7 @@ async fn handle(
             Some("invalid_request"),
         ));
     };
-    let creds = svc.upstreams.credentials(tenant, upstream)?;
+    let creds = svc.upstreams.credentials(tenant, upstream).await?;
     let redirect_uri = callback_url(svc, tenant, upstream);
     let identity = match svc
         .upstream_client
@@ -135,7 +135,7 @@ async fn handle(
     let from = origin(headers, Some(peer));
     match detour.purpose {
         Purpose::Link { account_id } => {
-            let signed_in_as = cookies::session_of(svc, tenant, headers)?.map(|(_, s)| s.account_id);
+            let signed_in_as = cookies::session_of(svc, tenant, headers).await?.map(|(_, s)| s.account_id);
             let linked = svc
                 .signins
                 .federated_link(tenant, &account_id, signed_in_as.as_deref(), &identity, &from, page.locale.tag())

@@ -42,9 +42,9 @@ struct Form {
 }
 
 /// The browser's unfinished third-party sign-in.
-fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<FederatedPending>> {
+async fn pending_of(svc: &Services, tenant: &str, headers: &HeaderMap) -> ApiResult<Option<FederatedPending>> {
     let Some(token) = cookie(headers, cookies::FEDERATED_PENDING) else { return Ok(None) };
-    Ok(svc.signins.federated_pending(tenant, &token)?)
+    Ok(svc.signins.federated_pending(tenant, &token).await?)
 }
 
 /// The page for a browser whose pending third-party sign-in is gone.
@@ -72,7 +72,7 @@ fn failure(page: &Page, e: Error) -> Result<(StatusCode, String), Error> {
     Ok((StatusCode::BAD_REQUEST, page.text(key).to_string()))
 }
 
-fn render(
+async fn render(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -81,10 +81,10 @@ fn render(
     error: Option<String>,
     info: Option<String>,
 ) -> ApiResult<Response> {
-    let config = svc.upstreams.get(tenant, p.upstream())?;
+    let config = svc.upstreams.get(tenant, p.upstream()).await?;
     let base = paths::tenant(tenant, "");
     if p.owes_contact() {
-        let rule = svc.tenants.get(tenant)?.settings.federation.require_contact;
+        let rule = svc.tenants.get(tenant).await?.settings.federation.require_contact;
         let kinds: Vec<&str> = match rule {
             RequireContact::Mobile => vec!["mobile"],
             RequireContact::Email => vec!["email"],
@@ -111,7 +111,7 @@ fn render(
 
 /// Answers a step of the first sign-in: the page again (with the failure, or
 /// "code sent"), a refusal, or on to the next page.
-fn respond(
+async fn respond(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -121,10 +121,10 @@ fn respond(
     match step {
         FederatedStep::Refused(e) => {
             let (status, text) = failure(page, e)?;
-            render(svc, tenant, page, p, status, Some(text), None)
+            render(svc, tenant, page, p, status, Some(text), None).await
         }
         FederatedStep::Sent => {
-            render(svc, tenant, page, p, StatusCode::OK, None, Some(page.text("code_sent").to_string()))
+            render(svc, tenant, page, p, StatusCode::OK, None, Some(page.text("code_sent").to_string())).await
         }
         FederatedStep::NoCreate => {
             Ok(page.message(svc, StatusCode::FORBIDDEN, "error", page.text("federation_no_create"), Some("refused")))
@@ -137,7 +137,7 @@ fn respond(
 }
 
 /// The page preamble: CSRF, then the pending sign-in; `Err` is the answer to send.
-fn posted(
+async fn posted(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -147,7 +147,7 @@ fn posted(
     if !Page::csrf_ok(headers, csrf) {
         return Ok(Err(page.csrf_refused(svc)));
     }
-    Ok(match pending_of(svc, tenant, headers)? {
+    Ok(match pending_of(svc, tenant, headers).await? {
         Some(p) => Ok((page, p)),
         None => Err(expired(svc, tenant, &page)),
     })
@@ -155,8 +155,8 @@ fn posted(
 
 async fn show(State(svc): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> ApiResult<Response> {
     let page = Page::new(&headers, None);
-    match pending_of(&svc, &tenant, &headers)? {
-        Some(p) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, None),
+    match pending_of(&svc, &tenant, &headers).await? {
+        Some(p) => render(&svc, &tenant, &page, &p, StatusCode::OK, None, None).await,
         None => Ok(expired(&svc, &tenant, &page)),
     }
 }
@@ -170,14 +170,14 @@ struct Posted {
     origin: Origin,
 }
 
-fn posted_step(
+async fn posted_step(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
     peer: SocketAddr,
     csrf: Option<&str>,
 ) -> ApiResult<Result<Posted, Response>> {
-    Ok(posted(svc, tenant, headers, csrf)?.map(|(page, p)| Posted {
+    Ok(posted(svc, tenant, headers, csrf).await?.map(|(page, p)| Posted {
         page,
         p,
         held: Held::of(headers),
@@ -192,14 +192,14 @@ async fn create(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let next = paths::next_after_sign_in;
     let step = svc.signins.federated_create(&tenant, browser, s.p.clone(), next).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 async fn link_by_password(
@@ -209,7 +209,7 @@ async fn link_by_password(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
@@ -217,7 +217,7 @@ async fn link_by_password(
     let proof = (f.identifier.as_str(), f.password.as_str());
     let next = paths::next_after_sign_in;
     let step = svc.signins.federated_link_by_password(&tenant, browser, s.p.clone(), proof, next).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 async fn send_link_code(
@@ -227,13 +227,13 @@ async fn send_link_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let step = svc.signins.federated_send_link_code(&tenant, browser, &s.p).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 async fn link_by_code(
@@ -243,14 +243,14 @@ async fn link_by_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let next = paths::next_after_sign_in;
     let step = svc.signins.federated_link_by_code(&tenant, browser, s.p.clone(), &f.code, next).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 async fn send_contact_code(
@@ -260,14 +260,14 @@ async fn send_contact_code(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
     let browser = s.held.browser(&s.origin, &s.page);
     let contact = (f.kind.as_str(), f.value.as_str());
     let step = svc.signins.federated_send_contact_code(&tenant, browser, &s.p, contact).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 async fn add_contact(
@@ -277,7 +277,7 @@ async fn add_contact(
     headers: HeaderMap,
     FormBody(f): FormBody<Form>,
 ) -> ApiResult<Response> {
-    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref())? {
+    let s = match posted_step(&svc, &tenant, &headers, peer, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
@@ -285,7 +285,7 @@ async fn add_contact(
     let contact = (f.kind.as_str(), f.value.as_str(), f.code.as_str());
     let next = paths::next_after_sign_in;
     let step = svc.signins.federated_add_contact(&tenant, browser, s.p.clone(), contact, next).await?;
-    respond(&svc, &tenant, &s.page, &s.p, step)
+    respond(&svc, &tenant, &s.page, &s.p, step).await
 }
 
 pub fn router() -> axum::Router<AppState> {

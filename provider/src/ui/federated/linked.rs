@@ -46,7 +46,7 @@ struct UnlinkForm {
     subject: String,
 }
 
-fn render(
+async fn render(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -56,11 +56,11 @@ fn render(
 ) -> ApiResult<Response> {
     let error = note.filter(|_| !status.is_success()).map(|k| page.text(k).to_string());
     let info = note.filter(|_| status.is_success()).map(|k| page.text(k).to_string());
-    render_with(svc, tenant, page, account_id, status, (error, info))
+    render_with(svc, tenant, page, account_id, status, (error, info)).await
 }
 
 /// The page with a refusal or a confirmation sentence, `(error, info)`.
-fn render_with(
+async fn render_with(
     svc: &Services,
     tenant: &str,
     page: &Page,
@@ -68,11 +68,12 @@ fn render_with(
     status: StatusCode,
     (error, info): (Option<String>, Option<String>),
 ) -> ApiResult<Response> {
-    let upstreams = svc.upstreams.list(tenant)?;
+    let upstreams = svc.upstreams.list(tenant).await?;
     let name_of = |id: &str| upstreams.iter().find(|u| u.id == id).map_or(id.to_string(), |u| u.display_name.clone());
     let links: Vec<_> = svc
         .accounts
-        .links(tenant, account_id)?
+        .links(tenant, account_id)
+        .await?
         .into_iter()
         .map(|l| {
             json!({
@@ -83,7 +84,7 @@ fn render_with(
         .collect();
     let others: Vec<_> =
         upstreams.iter().map(|u| json!({ "id": u.id, "name": u.display_name, "icon": u.icon })).collect();
-    let ask_password = svc.accounts.get(tenant, account_id)?.password.is_some();
+    let ask_password = svc.accounts.get(tenant, account_id).await?.password.is_some();
     Ok(page.render(
         svc,
         status,
@@ -101,7 +102,7 @@ async fn show(
     headers: HeaderMap,
     Query(q): Query<Done>,
 ) -> ApiResult<Response> {
-    let session = match holder(&svc, &tenant, &headers)? {
+    let session = match holder(&svc, &tenant, &headers).await? {
         Ok(s) => s,
         Err(r) => return Ok(r),
     };
@@ -110,11 +111,11 @@ async fn show(
         Some("linked") => Some("federation_linked"),
         Some("unlinked") => Some("federation_unlinked"),
         Some("link_taken") => {
-            return render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("link_taken"));
+            return render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("link_taken")).await;
         }
         _ => None,
     };
-    render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note)
+    render(&svc, &tenant, &page, &session.account_id, StatusCode::OK, note).await
 }
 
 /// Checks the proof (the current password; for an account without any method, a
@@ -125,16 +126,16 @@ async fn link(
     headers: HeaderMap,
     FormBody(f): FormBody<LinkForm>,
 ) -> ApiResult<Response> {
-    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
-    let settings = svc.tenants.get(&tenant)?.settings;
-    let account = svc.accounts.get(&tenant, &session.account_id)?;
+    let settings = svc.tenants.get(&tenant).await?.settings;
+    let account = svc.accounts.get(&tenant, &session.account_id).await?;
     let proof = Some(f.current_password.as_str()).filter(|p| !p.is_empty()).map(Proof::Password);
     if let Err(e) = svc.accounts.prove_fresh(&tenant, &settings, &account, proof, session.auth_time).await {
         let failed = failure(&page, &settings.password, e)?;
-        return render_with(&svc, &tenant, &page, &account.id, failed.status, (Some(failed.text), None));
+        return render_with(&svc, &tenant, &page, &account.id, failed.status, (Some(failed.text), None)).await;
     }
     let purpose = Purpose::Link { account_id: account.id.clone() };
     super::start::leave(&svc, &tenant, &f.upstream, None, purpose, &page).await
@@ -147,7 +148,7 @@ async fn unlink(
     headers: HeaderMap,
     FormBody(f): FormBody<UnlinkForm>,
 ) -> ApiResult<Response> {
-    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref())? {
+    let (page, session) = match posted_by_holder(&svc, &tenant, &headers, None, f.csrf.as_deref()).await? {
         Ok(x) => x,
         Err(r) => return Ok(r),
     };
@@ -155,10 +156,11 @@ async fn unlink(
     match svc.signins.federated_unlink(&tenant, &session.account_id, &f.upstream, &f.subject, &from).await {
         Ok(()) => Ok(respond::found(&format!("{}?done=unlinked", paths::tenant(&tenant, paths::LINKED)))),
         Err(Error::Refused(_)) => {
-            render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method"))
+            render(&svc, &tenant, &page, &session.account_id, StatusCode::CONFLICT, Some("last_sign_in_method")).await
         }
         Err(Error::NotFound(_)) => {
             render(&svc, &tenant, &page, &session.account_id, StatusCode::NOT_FOUND, Some("federation_not_linked"))
+                .await
         }
         Err(e) => Err(e.into()),
     }

@@ -38,7 +38,7 @@ async fn start(
         return Ok(respond::found(&paths::tenant(&tenant, paths::LINKED)));
     }
     let flow = q.flow.filter(|f| !f.is_empty() && f.len() <= 64);
-    let page = page_for(&svc, &tenant, &headers, flow.as_deref());
+    let page = page_for(&svc, &tenant, &headers, flow.as_deref()).await;
     leave(&svc, &tenant, &upstream, flow, Purpose::SignIn, &page).await
 }
 
@@ -52,7 +52,7 @@ pub(super) async fn leave(
     purpose: Purpose,
     page: &Page,
 ) -> ApiResult<Response> {
-    let config = svc.upstreams.get(tenant, upstream)?;
+    let config = svc.upstreams.get(tenant, upstream).await?;
     let nonce = secret::token();
     // The state is made first so the upstream URL can carry it.
     let placeholder = Detour {

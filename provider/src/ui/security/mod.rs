@@ -66,16 +66,17 @@ impl Note {
 }
 
 /// The Security page of the account.
-fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: Note) -> ApiResult<Response> {
-    let totp = svc.totps.status(tenant, &account.id)?;
-    let codes = svc.recovery_codes.remaining(tenant, &account.id)?;
-    let enrolled = svc.security.enrolled(tenant, &account.id)?;
+async fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: Note) -> ApiResult<Response> {
+    let totp = svc.totps.status(tenant, &account.id).await?;
+    let codes = svc.recovery_codes.remaining(tenant, &account.id).await?;
+    let enrolled = svc.security.enrolled(tenant, &account.id).await?;
     let factors = available(account, &enrolled, &[]);
     let usable = factors.iter().any(|f| *f != Factor::RecoveryCode);
     let factors: Vec<&str> = factors.into_iter().map(|f| page.text(factor_key(f))).collect();
     let passkeys: Vec<Value> = svc
         .passkeys
-        .list(tenant, &account.id)?
+        .list(tenant, &account.id)
+        .await?
         .into_iter()
         .map(|p| {
             json!({
@@ -116,16 +117,17 @@ fn overview(svc: &Services, tenant: &str, page: &Page, account: &Account, note: 
 
 /// The Security page again, saying why the change was refused. Server faults stay
 /// errors (a 500 without details).
-fn refused(svc: &Services, tenant: &str, page: &Page, account: &Account, e: Error) -> ApiResult<Response> {
+async fn refused(svc: &Services, tenant: &str, page: &Page, account: &Account, e: Error) -> ApiResult<Response> {
     let (status, key) = match &e {
         Error::CodeInvalid => (StatusCode::BAD_REQUEST, "sec_totp_code_wrong"),
         Error::NotFound(Resource::AuthenticatorEnrolment) => (StatusCode::BAD_REQUEST, "sec_totp_not_started"),
         _ => {
             let f = failure(page, &PasswordPolicy::default(), e)?;
-            return overview(svc, tenant, page, account, Note { info: None, error: Some(f.text), status: f.status });
+            return overview(svc, tenant, page, account, Note { info: None, error: Some(f.text), status: f.status })
+                .await;
         }
     };
-    overview(svc, tenant, page, account, Note { info: None, error: Some(page.text(key).to_string()), status })
+    overview(svc, tenant, page, account, Note { info: None, error: Some(page.text(key).to_string()), status }).await
 }
 
 /// Every form of this section; each action reads the fields it needs.
@@ -148,10 +150,14 @@ crate::posted_form!(SecurityForm);
 
 /// The answer to a posted form: `then` on success, else the Security page saying why
 /// the change was refused.
-fn answer(svc: &Services, form: &HolderForm<SecurityForm>, outcome: Result<Response, Error>) -> ApiResult<Response> {
+async fn answer(
+    svc: &Services,
+    form: &HolderForm<SecurityForm>,
+    outcome: Result<Response, Error>,
+) -> ApiResult<Response> {
     match outcome {
         Ok(r) => Ok(r),
-        Err(e) => refused(svc, &form.holder.tenant, &form.page, &form.holder.account, e),
+        Err(e) => refused(svc, &form.holder.tenant, &form.page, &form.holder.account, e).await,
     }
 }
 
@@ -180,7 +186,7 @@ async fn show(
         Some("passkey_removed") => Some("sec_done_passkey_removed"),
         _ => None,
     };
-    overview(&svc, &tenant, &page, &account, Note { info, ..Note::NONE })
+    overview(&svc, &tenant, &page, &account, Note { info, ..Note::NONE }).await
 }
 
 pub fn router() -> axum::Router<AppState> {

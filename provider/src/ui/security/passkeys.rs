@@ -51,7 +51,7 @@ struct FinishBody {
 }
 
 /// The CSRF check (header or body) and the session's account, for the JSON calls.
-fn json_holder(
+async fn json_holder(
     svc: &Services,
     tenant: &str,
     headers: &HeaderMap,
@@ -63,10 +63,10 @@ fn json_holder(
     if !Page::csrf_ok(headers, token) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf", "the page expired; reload it and try again"));
     }
-    let Some((_, session)) = cookies::session_of(svc, tenant, headers)? else {
+    let Some((_, session)) = cookies::session_of(svc, tenant, headers).await? else {
         return Err(ApiError::unauthorized("unauthorized", "sign in first"));
     };
-    Ok((page, svc.accounts.get(tenant, &session.account_id)?))
+    Ok((page, svc.accounts.get(tenant, &session.account_id).await?))
 }
 
 /// `{ ceremony, options }`: the options go to `navigator.credentials.create`.
@@ -76,8 +76,8 @@ async fn start(
     headers: HeaderMap,
     JsonBody(body): JsonBody<StartBody>,
 ) -> ApiResult<Json<Value>> {
-    let (_, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
-    let rp = svc.relying_party(&tenant)?;
+    let (_, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref()).await?;
+    let rp = svc.relying_party(&tenant).await?;
     let (ceremony, options) = svc.security.start_passkey(&tenant, &rp, &account, &body.current_password).await?;
     Ok(Json(json!({ "ceremony": ceremony, "options": options })))
 }
@@ -90,8 +90,9 @@ async fn finish(
     headers: HeaderMap,
     JsonBody(body): JsonBody<FinishBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (page, account) = json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref())?;
-    let rp = svc.relying_party(&tenant)?;
+    let (page, account) =
+        json_holder(&svc, &tenant, &headers, body.ui_locales.as_deref(), body.csrf.as_deref()).await?;
+    let rp = svc.relying_party(&tenant).await?;
     let who = Who { account: &account, ip: &ip, locale: page.locale.tag() };
     let info = svc.security.finish_passkey(&tenant, &rp, who, &body.ceremony, body.credential, &body.label).await?;
     Ok((StatusCode::CREATED, Json(json!({ "passkey": info }))))
@@ -106,7 +107,7 @@ async fn remove(
     let HolderForm { page, holder, form } = &posted;
     let who = who(page, holder, &ip);
     let removed = svc.security.remove_passkey(&holder.tenant, who, &form.current_password, &form.id).await;
-    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "passkey_removed")))
+    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "passkey_removed"))).await
 }
 
 pub fn router() -> axum::Router<AppState> {

@@ -34,6 +34,7 @@ async fn generate(
             )
         }),
     )
+    .await
 }
 
 pub fn router() -> axum::Router<AppState> {

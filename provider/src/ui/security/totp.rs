@@ -43,6 +43,7 @@ async fn start(State(svc): State<AppState>, posted: HolderForm<SecurityForm>) ->
             )
         }),
     )
+    .await
 }
 
 /// Finishes the setup with the app's first code.
@@ -53,7 +54,7 @@ async fn confirm(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = &posted;
     let confirmed = svc.security.confirm_totp(&holder.tenant, who(page, holder, &ip), &form.code).await;
-    answer(&svc, &posted, confirmed.map(|()| done(page, &holder.tenant, "totp_on")))
+    answer(&svc, &posted, confirmed.map(|()| done(page, &holder.tenant, "totp_on"))).await
 }
 
 /// Removes the authenticator app, after the identity check.
@@ -64,7 +65,7 @@ async fn remove(
 ) -> ApiResult<Response> {
     let HolderForm { page, holder, form } = &posted;
     let removed = svc.security.remove_totp(&holder.tenant, who(page, holder, &ip), &form.current_password).await;
-    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "totp_removed")))
+    answer(&svc, &posted, removed.map(|()| done(page, &holder.tenant, "totp_removed"))).await
 }
 
 pub fn router() -> axum::Router<AppState> {

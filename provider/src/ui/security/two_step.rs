@@ -14,6 +14,7 @@ async fn set(svc: AppState, ip: String, posted: HolderForm<SecurityForm>, on: bo
     let HolderForm { page, holder, form } = &posted;
     let set = svc.security.set_two_step(&holder.tenant, who(page, holder, &ip), &form.current_password, on).await;
     answer(&svc, &posted, set.map(|()| done(page, &holder.tenant, if on { "two_step_on" } else { "two_step_off" })))
+        .await
 }
 
 /// Turns 2-step verification on.

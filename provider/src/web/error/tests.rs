@@ -22,12 +22,12 @@ use crate::state::{AppState, Services};
 const TENANT: &str = "acme";
 
 /// The whole application on a temp data dir with one tenant.
-fn state() -> (tempfile::TempDir, AppState) {
+async fn state() -> (tempfile::TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
     let config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
     let store = Store::open(&dir.path().join("store")).unwrap();
     let svc = Services::new(&config, store, Arc::new(ManualClock::new()), String::new()).unwrap();
-    svc.tenants.ensure(&svc.keys, TENANT, "Acme").unwrap();
+    svc.tenants.ensure(&svc.keys, TENANT, "Acme").await.unwrap();
     (dir, AppState(Arc::new(svc)))
 }
 
@@ -49,7 +49,7 @@ fn json(body: &str) -> Value {
 
 #[tokio::test]
 async fn unknown_tenant_answers_a_page_on_a_page_route_and_json_on_an_api_route() {
-    let (_dir, state) = state();
+    let (_dir, state) = state().await;
     let app = crate::server::app(state);
     let (status, kind, body) = answer(app.clone(), request("GET", "/t/nope/login").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -77,7 +77,7 @@ async fn unknown_tenant_answers_a_page_on_a_page_route_and_json_on_an_api_route(
 
 #[tokio::test]
 async fn bad_csrf_is_a_403_page_on_a_form_and_json_for_the_passkey_script() {
-    let (_dir, state) = state();
+    let (_dir, state) = state().await;
     let app = crate::server::app(state);
     let form = request("POST", &format!("/t/{TENANT}/login"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -114,7 +114,7 @@ type Case = (fn() -> Error, StatusCode, &'static str, &'static str);
 
 #[tokio::test]
 async fn one_table_gives_pages_and_json_the_same_status_and_code() {
-    let (_dir, state) = state();
+    let (_dir, state) = state().await;
     let cases: [Case; 5] = [
         (
             || Error::Refused(Refusal::TotpAlreadyEnabled),

@@ -24,7 +24,7 @@ mod tests;
 use std::future::Future;
 use std::pin::Pin;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgExecutor, PgPool, PgPoolOptions};
 use tokio::sync::Mutex;
 
 pub(crate) use retry::Failure;
@@ -80,13 +80,7 @@ impl Postgres {
 
     /// The body under `key`, whatever its expiry.
     pub(crate) async fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT body FROM kv WHERE tree = $1 AND k = $2")
-            .bind(tree)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage)?;
-        Ok(row.map(|r| r.0))
+        get_with(&self.pool, tree, key).await.map_err(storage)
     }
 
     /// The body under `key` unless it expired at or before `now`.
@@ -105,18 +99,7 @@ impl Postgres {
 
     /// Writes `body` under `key`, replacing what was there.
     pub(crate) async fn put(&self, tree: &str, key: &[u8], body: &[u8], expires_at: Option<u64>) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO kv (tree, k, body, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tree, k) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at, ver = kv.ver + 1",
-        )
-        .bind(tree)
-        .bind(key)
-        .bind(body)
-        .bind(to_db(expires_at))
-        .execute(&self.pool)
-        .await
-        .map_err(storage)?;
-        Ok(())
+        put_with(&self.pool, tree, key, body, expires_at).await.map_err(storage)
     }
 
     /// Writes `body` under `key` only if nothing is there; whether it wrote.
@@ -142,13 +125,7 @@ impl Postgres {
 
     /// Removes `key`; the body it had.
     pub(crate) async fn remove(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("DELETE FROM kv WHERE tree = $1 AND k = $2 RETURNING body")
-            .bind(tree)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage)?;
-        Ok(row.map(|r| r.0))
+        remove_with(&self.pool, tree, key).await.map_err(storage)
     }
 
     /// Replaces the body under `key` with `f(old)` by compare-and-swap on its version,
@@ -258,13 +235,7 @@ pub(crate) struct PgTx {
 impl PgTx {
     /// The body under `key`, as this transaction sees it.
     pub(crate) async fn get(&self, tree: &str, key: &[u8]) -> std::result::Result<Option<Vec<u8>>, Failure> {
-        let mut tx = self.inner.lock().await;
-        let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT body FROM kv WHERE tree = $1 AND k = $2")
-            .bind(tree)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(row.map(|r| r.0))
+        Ok(get_with(&mut **self.inner.lock().await, tree, key).await?)
     }
 
     /// Writes `body` under `key` in this transaction.
@@ -275,24 +246,52 @@ impl PgTx {
         body: &[u8],
         expires_at: Option<u64>,
     ) -> std::result::Result<(), Failure> {
-        let mut tx = self.inner.lock().await;
-        sqlx::query(
-            "INSERT INTO kv (tree, k, body, expires_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (tree, k) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at, ver = kv.ver + 1",
-        )
-        .bind(tree)
-        .bind(key)
-        .bind(body)
-        .bind(to_db(expires_at))
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        Ok(put_with(&mut **self.inner.lock().await, tree, key, body, expires_at).await?)
     }
 
     /// Removes `key` in this transaction.
     pub(crate) async fn remove(&self, tree: &str, key: &[u8]) -> std::result::Result<(), Failure> {
-        let mut tx = self.inner.lock().await;
-        sqlx::query("DELETE FROM kv WHERE tree = $1 AND k = $2").bind(tree).bind(key).execute(&mut **tx).await?;
+        remove_with(&mut **self.inner.lock().await, tree, key).await?;
         Ok(())
     }
+}
+
+// The statements both the pool (each its own commit) and an open transaction run.
+
+async fn get_with<'e>(db: impl PgExecutor<'e>, tree: &str, key: &[u8]) -> sqlx::Result<Option<Vec<u8>>> {
+    let row: Option<(Vec<u8>,)> = sqlx::query_as("SELECT body FROM kv WHERE tree = $1 AND k = $2")
+        .bind(tree)
+        .bind(key)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+async fn put_with<'e>(
+    db: impl PgExecutor<'e>,
+    tree: &str,
+    key: &[u8],
+    body: &[u8],
+    expires_at: Option<u64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO kv (tree, k, body, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tree, k) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at, ver = kv.ver + 1",
+    )
+    .bind(tree)
+    .bind(key)
+    .bind(body)
+    .bind(to_db(expires_at))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+async fn remove_with<'e>(db: impl PgExecutor<'e>, tree: &str, key: &[u8]) -> sqlx::Result<Option<Vec<u8>>> {
+    let row: Option<(Vec<u8>,)> = sqlx::query_as("DELETE FROM kv WHERE tree = $1 AND k = $2 RETURNING body")
+        .bind(tree)
+        .bind(key)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|r| r.0))
 }

@@ -19,27 +19,15 @@ pub enum Outcome {
     Complete,
 }
 
-/// Whether [`after_first_factor`] asks its `has_factor`: a denying plugin ends the
-/// sign-in first, and a plugin's second-factor requirement adds to `need`. The
-/// caller reads the account's factors (a store read) only when this says so.
-pub fn asks_for_factor(plugin: &Decision, need: &Need) -> bool {
-    match plugin {
-        Decision::Deny { .. } => false,
-        Decision::Require { requirement: Requirement::SecondFactor } => {
-            Need { plugin_requires: true, ..*need }.second_factor()
-        }
-        _ => need.second_factor(),
-    }
-}
-
 /// What follows a first factor. `need` carries everything but the plugin's wish,
 /// which `plugin` adds; `remember_allowed` is the tenant's "remember this device"
-/// setting (days > 0); `has_factor` is asked only when a second factor is owed.
-pub fn after_first_factor(
+/// setting (days > 0); `has_factor` (a store read) is asked only when a second
+/// factor is owed.
+pub async fn after_first_factor(
     plugin: Decision,
     mut need: Need,
     remember_allowed: bool,
-    has_factor: impl FnOnce() -> Result<bool>,
+    has_factor: impl AsyncFnOnce() -> Result<bool>,
 ) -> Result<Outcome> {
     let captcha = match plugin {
         Decision::Allow => false,
@@ -51,7 +39,7 @@ pub fn after_first_factor(
         Decision::Deny { reason, message } => return Ok(Outcome::Denied { reason, message }),
     };
     let mut second_factor = need.second_factor();
-    if second_factor && !has_factor()? {
+    if second_factor && !has_factor().await? {
         // An app's acr_values is a wish (it gets acr 1); the person's, the tenant's
         // or a plugin's requirement is not.
         let own = (need.two_step_on || need.tenant_requires) && !need.remembered;
@@ -92,9 +80,9 @@ mod tests {
 
     /// (plugin, two_step_on, tenant_requires, app_requires, remembered, already_two,
     /// has_factor, remember_allowed) -> outcome.
-    #[test]
+    #[tokio::test]
     #[allow(clippy::type_complexity)]
-    fn r20_w1_what_a_first_factor_leads_to() {
+    async fn r20_w1_what_a_first_factor_leads_to() {
         let complete = Outcome::Complete;
         let none = Outcome::NoSecondFactor;
         let denied = Outcome::Denied { reason: "blocked".into(), message: "not today".into() };
@@ -146,18 +134,19 @@ mod tests {
                 remembered: *remembered,
                 already_two: *already_two,
             };
-            let got = after_first_factor(plugin(*p), need, *days, || Ok(*has)).unwrap();
+            let got = after_first_factor(plugin(*p), need, *days, async || Ok(*has)).await.unwrap();
             assert_eq!(&got, want, "row {i}");
         }
     }
 
-    #[test]
-    fn r20_the_enrolled_factors_are_read_only_when_a_second_factor_is_owed() {
+    #[tokio::test]
+    async fn r20_the_enrolled_factors_are_read_only_when_a_second_factor_is_owed() {
         let asked = std::cell::Cell::new(false);
-        let got = after_first_factor(Decision::Allow, Need::default(), true, || {
+        let got = after_first_factor(Decision::Allow, Need::default(), true, async || {
             asked.set(true);
             Ok(true)
-        });
+        })
+        .await;
         assert_eq!(got.unwrap(), Outcome::Complete);
         assert!(!asked.get());
     }

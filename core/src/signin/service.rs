@@ -255,11 +255,9 @@ impl SignIns {
             already_two: level::acr(&signed.amr) == "2",
         };
         let remember_allowed = settings.sign_in.remember_device_days > 0;
-        // The factors are a store read, so they are read before the pure rule, and
-        // only when it will ask (as its lazy `has_factor` did).
-        let has_factor = rule::asks_for_factor(&decision, &need)
-            && !available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty();
-        let outcome = rule::after_first_factor(decision, need, remember_allowed, || Ok(has_factor))?;
+        let has_factor =
+            async || Ok(!available(account, &self.enrolled(tenant, &account.id).await?, &signed.amr).is_empty());
+        let outcome = rule::after_first_factor(decision, need, remember_allowed, has_factor).await?;
         let origin = browser.origin;
         match outcome {
             Outcome::Denied { reason, message } => {

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::ui::signed_in::{self, Held};
 use crate::web::error::ApiResult;
-use crate::web::extract::FlowForm;
+use crate::web::extract::{FlowForm, InFlow};
 use crate::web::http::origin;
 use crate::web::page::Page;
 use crate::web::paths;
@@ -164,7 +164,7 @@ async fn submit(
     headers: HeaderMap,
     FlowForm { page, saved, form }: FlowForm<LoginForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let from = origin(&headers, Some(peer));
     let held = Held::of(&headers);
     let next = paths::next_after_sign_in(&tenant, flow);
@@ -188,7 +188,7 @@ async fn send_code(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     FlowForm { page, saved, form }: FlowForm<CodeForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let ip = peer.ip().to_string();
     let (info, error) = match svc.signins.send_code_to(&tenant, &form.mobile, &ip, page.locale.tag()).await {
         Ok(_) => (Some(page.text("code_sent_if_registered").to_string()), None),
@@ -205,7 +205,7 @@ async fn submit_code(
     headers: HeaderMap,
     FlowForm { page, saved, form }: FlowForm<CodeForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let from = origin(&headers, Some(peer));
     let held = Held::of(&headers);
     let next = paths::next_after_sign_in(&tenant, flow);

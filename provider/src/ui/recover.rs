@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::state::AppState;
 use crate::ui::login::{nonempty, page_for};
 use crate::web::error::ApiResult;
-use crate::web::extract::{CsrfForm, FlowForm, Posted};
+use crate::web::extract::{CsrfForm, FlowForm, InFlow, Posted};
 use crate::web::feedback::{failure, fill, password_rules};
 use crate::web::page::{Page, private_url};
 use crate::web::paths;
@@ -205,7 +205,7 @@ async fn send_code(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();
@@ -229,7 +229,7 @@ async fn submit(
     Path(tenant): Path<String>,
     FlowForm { page, form, .. }: FlowForm<RecoverForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let retry = |error: String, status: StatusCode| View {
@@ -285,7 +285,7 @@ async fn send_link(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     FlowForm { page, form, .. }: FlowForm<LinkSendForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let url = format!("{}{}", svc.issuer(&tenant), paths::RECOVER_LINK_PAGE);
@@ -369,7 +369,7 @@ async fn send_account_names(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     FlowForm { page, form, .. }: FlowForm<AccountForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let ip = peer.ip().to_string();

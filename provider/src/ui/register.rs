@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::ui::login::{nonempty, page_for};
 use crate::ui::signed_in::{self, urlencode};
 use crate::web::error::ApiResult;
-use crate::web::extract::FlowForm;
+use crate::web::extract::{FlowForm, InFlow};
 use crate::web::feedback::{failure, password_rules};
 use crate::web::http::origin;
 use crate::web::page::Page;
@@ -160,7 +160,7 @@ async fn send_code(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
@@ -192,7 +192,7 @@ async fn submit(
     headers: HeaderMap,
     FlowForm { page, form, .. }: FlowForm<RegisterForm>,
 ) -> ApiResult<Response> {
-    let flow = nonempty(&form.flow);
+    let flow = form.flow();
     let accounts = svc.accounts.in_tenant(&tenant).await?;
     let settings = accounts.settings();
     let by = form.by();
